@@ -1,0 +1,10 @@
+export type * from './types';
+export * from './errors';
+export { canonicalJson } from './digest/canonical-json';
+export { callDigest, sha256 } from './digest/call-digest';
+export { parseArgs, DEFAULT_MAX_ARGS_BYTES } from './digest/parse-args';
+export * from './protocol/v1';
+export type * from './gate/gate-types';
+export * from './policy/index';
+export * from './audit/index';
+export * from './proof/index';

@@ -1,0 +1,215 @@
+/**
+ * Public types of toolgate's core. DESIGN.md §2 is the contract these follow.
+ */
+
+/** What a reviewer decided. `review` means a human must decide. */
+export type Verdict = 'allow' | 'allow_with_conditions' | 'deny' | 'review';
+
+/** Where a Decision came from. */
+export type DecisionSource =
+  | 'not_high_stakes'
+  | 'policy'
+  | 'reviewer'
+  | 'human'
+  | 'fail_open'
+  | 'fail_closed';
+
+export type FailMode = 'closed' | 'open';
+
+/** What the gate does with a `review` verdict. */
+export type OnReview = 'pause' | 'wait' | 'deny';
+
+export type Reversibility = 'full' | 'partial' | 'none';
+
+/** Context that governance services ask for, plus free keys. */
+export interface CallContext {
+  task?: string;
+  triggeringEvent?: string;
+  reversibility?: Reversibility;
+  blastRadius?: string | number;
+  humanApproved?: boolean;
+  approvalReference?: string;
+  changeRequestId?: string;
+  planId?: string;
+  [key: string]: unknown;
+}
+
+/** The agent making a call. A plain string is taken as `{ id }`. */
+export interface AgentInfo {
+  id: string;
+  name?: string;
+  [key: string]: unknown;
+}
+
+/** One tool call the model chose. */
+export interface ToolCall {
+  tool: string;
+  /** The tool's arguments: an object, or a JSON string that parses to one. */
+  args: unknown;
+  callId?: string;
+  runId?: string;
+  agent?: string | AgentInfo;
+  context?: CallContext;
+}
+
+/** One rule or condition checked, so an agent (or a person) can see why. */
+export interface EvaluatedCheck {
+  rule: string;
+  field: string;
+  op: string;
+  expected: unknown;
+  actual: unknown;
+  passed: boolean;
+}
+
+/** A stable, machine-readable error carried on a Decision. */
+export interface DecisionError {
+  code: string;
+  message: string;
+}
+
+/** What the gate decided for one call. */
+export interface Decision {
+  verdict: Verdict;
+  reason: string;
+  conditions: string[];
+  evaluated: EvaluatedCheck[];
+  source: DecisionSource;
+  /** The tool this decision is for. */
+  tool: string;
+  callId?: string;
+  runId?: string;
+  reviewId?: string;
+  /** Compact JWS from the reviewer, verified by the gate when trusted keys are configured. */
+  proof?: string;
+  /** Who decided, as the reviewer reported it (policy id, approver, …). */
+  decidedBy?: string;
+  /** Id of the audit record written for this decision (absent for dry runs and passthroughs). */
+  auditId?: string;
+  /** `sha256:<hex>` over the RFC 8785 canonical JSON of `{ tool, args }`. */
+  digest: string;
+  /** The idempotency key the review was submitted under. */
+  idempotencyKey?: string;
+  latencyMs: number;
+  error?: DecisionError;
+}
+
+/** What an adapter reports after a tool ran (or failed). */
+export interface Outcome {
+  status: 'success' | 'failure' | 'error';
+  message?: string;
+  durationMs?: number;
+}
+
+/** A human's answer given through a framework's own human-in-the-loop (onReview: 'pause'). */
+export interface HumanAnswer {
+  approved: boolean;
+  reason?: string;
+  approver?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reviewers
+
+/** What a reviewer is asked. `args` are the parsed arguments, never a JSON string. */
+export interface ReviewRequest {
+  idempotencyKey: string;
+  call: { tool: string; args: unknown; callId?: string; runId?: string };
+  agent?: AgentInfo;
+  context?: CallContext;
+  digest: string;
+  /** How long the reviewer may hold the request for a human decision (long-poll), in ms. */
+  waitMs?: number;
+  /** A dry run (`gate.canI`): decide, but record nothing and ask no human. */
+  dryRun?: boolean;
+}
+
+/** Passed to every reviewer call. */
+export interface ReviewerCallOptions {
+  /** Aborts when the framework cancels or the deadline passes. */
+  signal: AbortSignal;
+  /** Epoch ms by which everything (connect, retries, backoff, polling) must be done. */
+  deadline: number;
+}
+
+/** A reviewer's answer. */
+export interface ReviewerVerdict {
+  verdict: Verdict;
+  reason?: string;
+  conditions?: string[];
+  evaluated?: EvaluatedCheck[];
+  reviewId?: string;
+  proof?: string;
+  /** `policy`, `human`, or a name; maps to Decision.source `policy` / `human` / `reviewer`. */
+  decidedBy?: string;
+  expiresAt?: string;
+  /** A reviewer with nothing to say (e.g. a policy where no rule matched and no default is set). */
+  abstain?: boolean;
+}
+
+export interface Reviewer {
+  readonly name: string;
+  review(request: ReviewRequest, options: ReviewerCallOptions): Promise<ReviewerVerdict>;
+  /** Waits for a human decision on a pending review (onReview: 'wait'). */
+  waitForDecision?(reviewId: string, options: ReviewerCallOptions): Promise<ReviewerVerdict>;
+  /** Reports what happened after an allowed call ran (closes the loop; exactly-once). */
+  reportOutcome?(reviewId: string, outcome: Outcome, options: ReviewerCallOptions): Promise<void>;
+  close?(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// High-stakes spec
+
+/** A predicate entry: the tool is high-stakes when `when(args)` is true. */
+export interface HighStakesPredicate {
+  tool: string | RegExp;
+  when: (args: unknown) => boolean;
+}
+
+/** Default-deny: every tool is high-stakes except these. */
+export interface HighStakesAllExcept {
+  all: true;
+  except?: ReadonlyArray<string | RegExp>;
+}
+
+export type HighStakesEntry = string | RegExp | HighStakesPredicate;
+
+/** Exact names, globs (`db.*`, `*_delete`), RegExps, predicates, or `{ all: true, except }`. */
+export type HighStakesSpec = ReadonlyArray<HighStakesEntry> | HighStakesAllExcept;
+
+// ---------------------------------------------------------------------------------------------
+// Audit
+
+export type AuditKind = 'review' | 'outcome' | 'human_decision' | 'admin';
+
+/** One line of the tamper-evident trail. `hash = sha256(prevHash + canonical(record without hash))`. */
+export interface AuditRecord {
+  id: string;
+  seq: number;
+  ts: string;
+  prevHash: string;
+  hash: string;
+  kind: AuditKind;
+  call: {
+    tool: string;
+    callId?: string;
+    runId?: string;
+    agentId?: string;
+    digest: string;
+    /** Redacted before anything is written. */
+    args?: unknown;
+  };
+  decision?: Omit<Decision, 'auditId'>;
+  outcome?: Outcome;
+  /** Free details (who, why) for admin and human_decision records. */
+  meta?: Record<string, unknown>;
+}
+
+/** A record before the sink chains it: no seq, prevHash or hash yet. */
+export type AuditEntry = Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>;
+
+/** Where audit records go. A sink owns its chain (seq, prevHash, hash). */
+export interface AuditSink {
+  append(entry: AuditEntry): Promise<AuditRecord> | AuditRecord;
+  close?(): Promise<void> | void;
+}
