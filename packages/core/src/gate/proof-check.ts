@@ -1,0 +1,61 @@
+import { ErrorCodes } from '../errors';
+import { createProofVerifier, fetchJwks } from '../proof/index';
+import type { Decision } from '../types';
+import type { JsonWebKeyLike } from './gate-types';
+import { isAllowed } from './governed';
+import type { ResolvedGateOptions } from './options';
+
+type Deny = (code: string, message: string) => Decision;
+type Verifier = Awaited<ReturnType<typeof createProofVerifier>>;
+
+/**
+ * Proof checks for the gate. A proof present is verified against the trusted keys (configured, or
+ * fetched once from jwksUrl and pinned) and bound to the call in hand: tool, digest, callId and
+ * verdict. Any failure is a PROOF_INVALID deny — whatever the fail mode. With requireProof, an
+ * allowing verdict without a proof is one too.
+ */
+export function proofCheck(o: ResolvedGateOptions) {
+  let verifier: Promise<Verifier> | undefined;
+  const hasKeys = o.trustedKeys.length > 0 || o.jwksUrl !== undefined;
+
+  const getVerifier = (): Promise<Verifier> => {
+    if (!verifier) {
+      verifier = (async () => {
+        const keys: JsonWebKeyLike[] = [...o.trustedKeys];
+        if (o.jwksUrl) keys.push(...((await fetchJwks(o.jwksUrl)) as JsonWebKeyLike[]));
+        return createProofVerifier(keys as never);
+      })();
+      // A failed fetch is not pinned: the next proof tries again.
+      verifier.catch(() => {
+        verifier = undefined;
+      });
+    }
+    return verifier;
+  };
+  if (o.jwksUrl) void getVerifier().catch(() => {});
+
+  return {
+    async check(decision: Decision, deny: Deny): Promise<Decision> {
+      if (!decision.proof) {
+        if (o.requireProof && isAllowed(decision)) {
+          return deny(ErrorCodes.PROOF_INVALID, `proof missing: requireProof is set and the reviewer's ${decision.verdict} carried no proof; denied`);
+        }
+        return decision;
+      }
+      if (!hasKeys) return decision;
+      try {
+        const v = await getVerifier();
+        const expected: { tool: string; digest: string; callId?: string; verdict: Decision['verdict'] } = {
+          tool: decision.tool,
+          digest: decision.digest,
+          verdict: decision.verdict,
+        };
+        if (decision.callId !== undefined) expected.callId = decision.callId;
+        await v.verify(decision.proof, expected);
+        return decision;
+      } catch (error) {
+        return deny(ErrorCodes.PROOF_INVALID, `proof rejected (${(error as Error)?.message ?? String(error)}); denied whatever the fail mode`);
+      }
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { OptionsError } from '../errors';
+import type { HighStakesEntry, HighStakesSpec } from '../types';
+
+/** A compiled high-stakes matcher: `(tool, args) => boolean`. */
+export type HighStakesMatcher = (tool: string, args?: unknown) => boolean;
+
+const MAX_CACHED = 4096;
+
+/** Turns a glob (`db.*`, `*_delete`, `tool?`) into an anchored RegExp. `*` spans any characters. */
+export function globToRegExp(glob: string): RegExp {
+  let src = '';
+  for (const ch of glob) {
+    if (ch === '*') src += '.*';
+    else if (ch === '?') src += '.';
+    else src += ch.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
+  }
+  return new RegExp(`^${src}$`);
+}
+
+const isGlob = (s: string) => s.includes('*') || s.includes('?');
+
+/**
+ * Compiles a HighStakes spec once. For names and patterns the answer per tool name is cached, so
+ * matching a tool that is not high-stakes costs a Map lookup. Predicates (`{ tool, when }`) run per
+ * call; a predicate that throws counts as high-stakes (the safe answer).
+ */
+export function compileHighStakes(spec: HighStakesSpec): HighStakesMatcher {
+  if (!Array.isArray(spec)) {
+    const all = spec as { all?: unknown; except?: ReadonlyArray<string | RegExp> };
+    if (all.all !== true) {
+      throw new OptionsError(
+        'highStakes must be a list of tool names/globs/RegExps/{ tool, when } entries, or { all: true, except: [...] }',
+      );
+    }
+    const except = compileNames(all.except ?? [], 'highStakes.except');
+    return (tool) => !except(tool);
+  }
+  const entries = spec as ReadonlyArray<HighStakesEntry>;
+  const plain: Array<string | RegExp> = [];
+  const predicates: Array<{ matches: (tool: string) => boolean; when: (args: unknown) => boolean }> = [];
+  entries.forEach((entry, i) => {
+    if (typeof entry === 'string' || entry instanceof RegExp) {
+      plain.push(entry);
+    } else if (entry && typeof entry === 'object' && typeof entry.when === 'function') {
+      predicates.push({ matches: compileNames([entry.tool], `highStakes[${i}].tool`), when: entry.when });
+    } else {
+      throw new OptionsError(
+        `highStakes[${i}] is not a tool name, glob, RegExp or { tool, when(args) } predicate`,
+      );
+    }
+  });
+  const byName = compileNames(plain, 'highStakes');
+  if (predicates.length === 0) return byName;
+  return (tool, args) => {
+    if (byName(tool)) return true;
+    for (const p of predicates) {
+      if (!p.matches(tool)) continue;
+      try {
+        if (p.when(args)) return true;
+      } catch {
+        return true;
+      }
+    }
+    return false;
+  };
+}
+
+function compileNames(list: ReadonlyArray<string | RegExp>, where: string): (tool: string) => boolean {
+  const exact = new Set<string>();
+  const patterns: RegExp[] = [];
+  list.forEach((item, i) => {
+    if (typeof item === 'string') {
+      if (item.length === 0) throw new OptionsError(`${where}[${i}] is an empty tool name`);
+      if (isGlob(item)) patterns.push(globToRegExp(item));
+      else exact.add(item);
+    } else if (item instanceof RegExp) {
+      // Drop g/y flags: lastIndex state would make .test() answer differently on each call.
+      patterns.push(new RegExp(item.source, item.flags.replace(/[gy]/g, '')));
+    } else {
+      throw new OptionsError(`${where}[${i}] must be a string or RegExp`);
+    }
+  });
+  if (patterns.length === 0) return (tool) => exact.has(tool);
+  const cache = new Map<string, boolean>();
+  return (tool) => {
+    if (exact.has(tool)) return true;
+    const hit = cache.get(tool);
+    if (hit !== undefined) return hit;
+    let result = false;
+    for (const re of patterns) {
+      if (re.test(tool)) {
+        result = true;
+        break;
+      }
+    }
+    if (cache.size >= MAX_CACHED) cache.clear();
+    cache.set(tool, result);
+    return result;
+  };
+}

@@ -1,0 +1,119 @@
+import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import { ErrorCodes, ReviewerError } from '../errors';
+import { abortError } from '../resilience/deadline';
+import { parseRetryAfter } from '../resilience/retry';
+
+/** Largest reviewer response body read, in bytes. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+export interface JsonResponse {
+  status: number;
+  body: unknown;
+}
+
+/** One undici Agent (connection pools per origin) for a reviewer, with bounded sockets. */
+export function reviewerAgent(connections: number): Agent {
+  return new Agent({ connections, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: 10_000 } });
+}
+
+/**
+ * Sends one JSON request and returns status and parsed body. Every failure is a ReviewerError
+ * with a stable code: refused/unreachable, reset mid-body, timeout/abort, 5xx, 429 (with
+ * Retry-After), non-JSON. 4xx other than 429 return normally so callers can map them.
+ */
+export async function requestJson(
+  dispatcher: Dispatcher,
+  url: URL,
+  init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; signal: AbortSignal },
+  what: string,
+): Promise<JsonResponse> {
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await dispatcher.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: init.method,
+      headers: init.body === undefined ? init.headers : { ...init.headers, 'content-type': 'application/json' },
+      body: init.body,
+      signal: init.signal,
+    });
+  } catch (error) {
+    throw networkError(error, init.signal, what);
+  }
+  let text: string;
+  try {
+    text = await readCapped(res.body, MAX_RESPONSE_BYTES);
+  } catch (error) {
+    if (error instanceof ReviewerError) throw error;
+    throw networkError(error, init.signal, what);
+  }
+  if (res.statusCode === 429) {
+    throw new ReviewerError(ErrorCodes.REVIEWER_RATE_LIMITED, `${what}: reviewer answered 429 Too Many Requests`, {
+      status: 429,
+      retryAfterMs: parseRetryAfter(res.headers['retry-after']) ?? undefined,
+    });
+  }
+  if (res.statusCode >= 500) {
+    throw new ReviewerError(ErrorCodes.REVIEWER_HTTP_ERROR, `${what}: reviewer answered ${res.statusCode}${snippet(text)}`, {
+      status: res.statusCode,
+      retryAfterMs: parseRetryAfter(res.headers['retry-after']) ?? undefined,
+    });
+  }
+  let body: unknown;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    throw new ReviewerError(ErrorCodes.REVIEWER_BAD_RESPONSE, `${what}: reviewer answered ${res.statusCode} with a body that is not JSON${snippet(text)}`, {
+      status: res.statusCode,
+    });
+  }
+  return { status: res.statusCode, body };
+}
+
+/** Parses a body with a zod schema; a mismatch is REVIEWER_BAD_RESPONSE naming the fields. */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: string, status: number): z.infer<S> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    throw new ReviewerError(ErrorCodes.REVIEWER_BAD_RESPONSE, `${what}: reviewer answered ${status} with an unexpected shape (${issues.join('; ')})`, { status });
+  }
+  return parsed.data;
+}
+
+/** A non-2xx answer the client does not handle specially: REVIEWER_HTTP_ERROR, with the server's error code if any. */
+export function httpError(what: string, res: JsonResponse): ReviewerError {
+  const err = (res.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  const detail = err && typeof err.message === 'string' ? `: ${typeof err.code === 'string' ? `${err.code} ` : ''}${err.message}` : '';
+  return new ReviewerError(ErrorCodes.REVIEWER_HTTP_ERROR, `${what}: reviewer answered ${res.status}${detail}`, { status: res.status });
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      body.destroy();
+      throw new ReviewerError(ErrorCodes.REVIEWER_BAD_RESPONSE, `reviewer response is over ${max} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function networkError(error: unknown, signal: AbortSignal, what: string): ReviewerError {
+  if (signal.aborted) return abortError(signal, what);
+  const code = (error as { code?: string })?.code;
+  const message = (error as Error)?.message ?? String(error);
+  if (error instanceof undiciErrors.SocketError || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
+    return new ReviewerError(ErrorCodes.REVIEWER_CONNECTION_RESET, `${what}: connection to the reviewer was reset (${message})`, { cause: error });
+  }
+  if (code === 'UND_ERR_RESPONSE_STATUS_CODE') return new ReviewerError(ErrorCodes.REVIEWER_HTTP_ERROR, `${what}: ${message}`, { cause: error });
+  return new ReviewerError(ErrorCodes.REVIEWER_UNREACHABLE, `${what}: reviewer unreachable (${code ?? message})`, { cause: error });
+}
+
+function snippet(text: string): string {
+  const t = text.trim().slice(0, 120);
+  return t ? ` (${t})` : '';
+}

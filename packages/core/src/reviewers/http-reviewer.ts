@@ -1,0 +1,129 @@
+import { ErrorCodes, OptionsError, ReviewerError } from '../errors';
+import { ReviewResponseSchema, type CreateReviewRequest, type ReviewResponse } from '../protocol/v1';
+import { abortError, sleep } from '../resilience/deadline';
+import { isRetryable, withRetry, type RetryOptions } from '../resilience/retry';
+import type { Reviewer, ReviewerCallOptions, ReviewerVerdict } from '../types';
+import { httpError, parseBody, requestJson, reviewerAgent } from './http-json';
+
+export interface HttpReviewerOptions {
+  /** Base URL of a protocol v1 reviewer, e.g. `http://127.0.0.1:7070`. */
+  url: string;
+  /** An `eval`-scope key (`toolgate keys create --scope eval`). */
+  apiKey: string;
+  /** Sockets in the pool (per origin). Default 64. */
+  connections?: number;
+  retry?: RetryOptions;
+  /** How long POST /v1/reviews may hold for a human decision before answering 202. Default 0. */
+  submitWaitMs?: number;
+  /** Longest single long-poll while waiting for a human. Default 25 000 ms. */
+  pollWaitMs?: number;
+  name?: string;
+}
+
+/**
+ * The toolgate review protocol v1 client (DESIGN.md §5) over an undici pool. Retries network
+ * errors, 5xx and 429 (honouring Retry-After) inside the gate's deadline — safe, because every
+ * request carries the call's idempotency key. Long-polls pending reviews for `onReview: 'wait'`.
+ *
+ * @example
+ * const gate = createGate({
+ *   reviewer: httpReviewer({ url: 'http://127.0.0.1:7070', apiKey: process.env.TOOLGATE_KEY! }),
+ *   highStakes: ['transfer'],
+ *   jwksUrl: 'http://127.0.0.1:7070/.well-known/jwks.json',
+ * });
+ */
+export function httpReviewer(options: HttpReviewerOptions): Reviewer {
+  let base: URL;
+  try {
+    base = new URL(options.url);
+  } catch {
+    throw new OptionsError(`httpReviewer: url must be an absolute http(s) URL, got ${JSON.stringify(options.url)}`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new OptionsError('httpReviewer: url must be http or https');
+  if (typeof options.apiKey !== 'string' || options.apiKey.length === 0) {
+    throw new OptionsError('httpReviewer: apiKey is required (create one with `toolgate keys create --scope eval`)');
+  }
+  const prefix = base.pathname.replace(/\/$/, '');
+  const at = (path: string) => new URL(`${prefix}${path}`, base);
+  const agent = reviewerAgent(options.connections ?? 64);
+  const headers = { authorization: `Bearer ${options.apiKey}`, accept: 'application/json' };
+  const pollWaitMs = options.pollWaitMs ?? 25_000;
+  const name = options.name ?? `http(${base.host})`;
+
+  const toVerdict = (r: ReviewResponse, digest?: string): ReviewerVerdict => {
+    if (digest && r.digest && r.digest !== digest) {
+      throw new ReviewerError(ErrorCodes.REVIEWER_BAD_RESPONSE, `reviewer answered for another call (digest ${r.digest}, asked ${digest})`);
+    }
+    const v: ReviewerVerdict = { verdict: r.status === 'pending' ? 'review' : r.verdict, reviewId: r.id };
+    if (r.reason !== undefined) v.reason = r.reason;
+    if (r.conditions) v.conditions = r.conditions;
+    if (r.evaluated) v.evaluated = r.evaluated;
+    if (r.proof) v.proof = r.proof;
+    if (r.decidedBy) v.decidedBy = r.decidedBy;
+    if (r.expiresAt) v.expiresAt = r.expiresAt;
+    return v;
+  };
+
+  return {
+    name,
+    async review(request, { signal, deadline }) {
+      const body: CreateReviewRequest = {
+        idempotencyKey: request.idempotencyKey,
+        call: request.call,
+        digest: request.digest,
+      };
+      if (request.agent) body.agent = request.agent;
+      if (request.context) body.context = request.context;
+      const waitMs = request.waitMs ?? options.submitWaitMs;
+      if (waitMs) body.waitMs = Math.max(0, Math.min(waitMs, deadline - Date.now() - 50));
+      if (request.dryRun) body.dryRun = true;
+      const payload = JSON.stringify(body);
+      const what = `POST /v1/reviews (${request.call.tool})`;
+      const res = await withRetry(
+        () => requestJson(agent, at('/v1/reviews'), { method: 'POST', headers, body: payload, signal }, what),
+        { signal, deadline },
+        options.retry,
+      );
+      if (res.status !== 200 && res.status !== 202) throw httpError(what, res);
+      return toVerdict(parseBody(ReviewResponseSchema, res.body, what, res.status), request.digest);
+    },
+
+    async waitForDecision(reviewId, { signal, deadline }: ReviewerCallOptions) {
+      const what = `GET /v1/reviews/${reviewId}`;
+      let failures = 0;
+      for (;;) {
+        if (signal.aborted) throw abortError(signal, what);
+        const waitMs = Math.max(0, Math.min(pollWaitMs, deadline - Date.now() - 50));
+        try {
+          const res = await requestJson(agent, at(`/v1/reviews/${encodeURIComponent(reviewId)}?waitMs=${waitMs}`), { method: 'GET', headers, signal }, what);
+          if (res.status !== 200 && res.status !== 202) throw httpError(what, res);
+          const r = parseBody(ReviewResponseSchema, res.body, what, res.status);
+          failures = 0;
+          if (r.status === 'decided') return toVerdict(r);
+          if (Date.now() >= deadline) return toVerdict(r);
+        } catch (error) {
+          // The reviewer may restart while a human thinks: keep trying until the deadline.
+          if (!isRetryable(error) || signal.aborted) throw error;
+          failures += 1;
+          const backoff = Math.min(2_000, 100 * 2 ** Math.min(failures, 5)) * (0.5 + Math.random() / 2);
+          if (Date.now() + backoff >= deadline) throw error;
+          await sleep(backoff, signal);
+        }
+      }
+    },
+
+    async reportOutcome(reviewId, outcome, { signal, deadline }) {
+      const what = `POST /v1/reviews/${reviewId}/outcome`;
+      const res = await withRetry(
+        () => requestJson(agent, at(`/v1/reviews/${encodeURIComponent(reviewId)}/outcome`), { method: 'POST', headers, body: JSON.stringify(outcome), signal }, what),
+        { signal, deadline },
+        options.retry,
+      );
+      if (res.status >= 300) throw httpError(what, res);
+    },
+
+    async close() {
+      await agent.close();
+    },
+  };
+}
