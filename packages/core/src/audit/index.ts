@@ -1,1 +1,24 @@
-export type { RedactOptions } from './redact';
+export {
+  redact,
+  redactText,
+  isSecretField,
+  compileRedaction,
+  REDACTED,
+  CIRCULAR,
+  MAX_DEPTH,
+  type RedactOptions,
+  type CompiledRedaction,
+} from './redact';
+export { redactEntry } from './redact-entry';
+export {
+  GENESIS_HASH,
+  hashRecord,
+  sealRecord,
+  verifyAuditRecords,
+  type AuditVerifyResult,
+  type ChainHead,
+} from './chain';
+export { jsonlAudit, type JsonlAuditOptions, type JsonlAuditSink, type JsonlRecovery } from './jsonl-audit';
+export { memoryAudit, type MemoryAuditSink } from './memory-audit';
+export { callbackAudit } from './callback-audit';
+export { verifyAuditLog } from './verify-audit-log';
