@@ -1,1 +1,17 @@
-export {};
+export { GovernanceAnnotation, GovernanceState, mergeDecisions, DECISIONS_KEY, type DecisionMap, type GovernanceStateValue } from './governance-state';
+export { governanceNode, type GovernanceNodeOptions, type GovernanceNodeInput, type GovernanceNodeUpdate } from './governance-node';
+export {
+  humanGateNode,
+  REVIEW_INTERRUPT_KIND,
+  type HumanGateNodeOptions,
+  type HumanGateNodeInput,
+  type HumanGateNodeUpdate,
+  type HumanReviewInterrupt,
+  type HumanReviewAnswer,
+  type HumanReviewResume,
+  type ReviewRequestItem,
+} from './human-gate-node';
+export { routeAfterGovernance, type GovernanceRouteNames } from './route-after-governance';
+export { governedToolNode, GovernedToolNode, type GovernedToolNodeOptions } from './governed-tool-node';
+export { addGovernance, type AddGovernanceOptions, type GraphBuilderLike } from './add-governance';
+export { decisionsOf, type CallBuildOptions, type IdentifiedToolCall } from './tool-calls';

@@ -1,0 +1,118 @@
+import { ToolMessage } from '@langchain/core/messages';
+import type { ToolCall as LcToolCall } from '@langchain/core/messages/tool';
+import type { Command, LangGraphRunnableConfig } from '@langchain/langgraph';
+import { ToolNode, type ToolNodeOptions } from '@langchain/langgraph/prebuilt';
+import { callDigest, ErrorCodes, isAllowed, type Decision, type Gate } from '@toolgate/core';
+import { assertGate, assertOneOf } from './options';
+import { decisionsOf, denialMessage, toGateCall, type CallBuildOptions } from './tool-calls';
+
+/** Options of `governedToolNode`. */
+export interface GovernedToolNodeOptions extends ToolNodeOptions, CallBuildOptions {
+  /**
+   * A high-stakes call reaches the tool node with no Decision in state (the graph was wired
+   * without `governanceNode`): `'review'` (default) reviews it here, and only an allowing
+   * Decision lets it run (a `review` verdict cannot pause here, so it does not run); `'deny'`
+   * refuses it outright.
+   */
+  onMissingDecision?: 'review' | 'deny';
+}
+
+type Tools = ConstructorParameters<typeof ToolNode>[0];
+
+/**
+ * A `ToolNode` that will not run a high-stakes call without an allowing Decision for exactly
+ * that call (same tool, same args digest) — defence in depth, whatever the graph wiring — and
+ * reports each governed call's outcome (success / error, duration) with `gate.reportOutcome`.
+ *
+ * This is where toolgate reports outcomes in a StateGraph: wrap nothing else, so each call is
+ * reported once. Non-high-stakes calls run exactly as in `ToolNode`.
+ */
+export class GovernedToolNode extends ToolNode {
+  readonly gate: Gate;
+  readonly governOptions: GovernedToolNodeOptions;
+
+  constructor(tools: Tools, gate: Gate, options: GovernedToolNodeOptions = {}) {
+    assertGate(gate, 'governedToolNode');
+    assertOneOf(options.onMissingDecision, ['review', 'deny'], 'onMissingDecision', 'governedToolNode');
+    const { name, tags, handleToolErrors } = options;
+    super(tools, { name: name ?? 'tools', ...(tags ? { tags } : {}), ...(handleToolErrors !== undefined ? { handleToolErrors } : {}) });
+    this.gate = gate;
+    this.governOptions = options;
+  }
+
+  protected override async runTool(call: LcToolCall, config: LangGraphRunnableConfig, state: unknown): Promise<ToolMessage | Command> {
+    if (!this.gate.isHighStakes(call.name, call.args)) return super.runTool(call, config, state);
+    const decision = await this.decisionFor(call, config, state);
+    if (!isAllowed(decision)) return denialMessage({ name: call.name, id: call.id ?? '' }, decision);
+
+    const started = performance.now();
+    try {
+      const result = await super.runTool(call, config, state);
+      const failed = ToolMessage.isInstance(result) && result.status === 'error';
+      const outcome = { status: failed ? ('error' as const) : ('success' as const), durationMs: performance.now() - started };
+      void this.gate.reportOutcome(decision, failed ? { ...outcome, message: contentText(result) } : outcome);
+      return result;
+    } catch (error) {
+      void this.gate.reportOutcome(decision, {
+        status: 'error',
+        message: error instanceof Error ? error.message : String(error),
+        durationMs: performance.now() - started,
+      });
+      throw error;
+    }
+  }
+
+  /** The Decision that governs this call: from state when it matches the call, else per `onMissingDecision`. */
+  private async decisionFor(call: LcToolCall, config: LangGraphRunnableConfig, state: unknown): Promise<Decision> {
+    const id = call.id;
+    const inState = id ? decisionsOf(state)[id] : undefined;
+    if (inState) {
+      if (inState.tool === call.name && inState.digest === safeDigest(call)) return inState;
+      return refusal(call, inState, 'the Decision in state is for a different tool or different arguments than this call');
+    }
+    if (this.governOptions.onMissingDecision === 'deny' || !id) {
+      return refusal(call, undefined, id ? 'no toolgate Decision in state for this call (is governanceNode wired before the tools?)' : 'the tool call has no id, so no Decision can be bound to it');
+    }
+    return this.gate.review(toGateCall({ ...call, id }, config, this.governOptions), config.signal ? { signal: config.signal } : undefined);
+  }
+}
+
+/**
+ * Creates a `GovernedToolNode`: a drop-in for `new ToolNode(tools)` that enforces toolgate
+ * Decisions and reports outcomes.
+ *
+ * @example
+ * graph.addNode('tools', governedToolNode([transfer, shell], gate))
+ */
+export function governedToolNode(tools: Tools, gate: Gate, options: GovernedToolNodeOptions = {}): GovernedToolNode {
+  return new GovernedToolNode(tools, gate, options);
+}
+
+function safeDigest(call: LcToolCall): string | undefined {
+  try {
+    return callDigest(call.name, call.args ?? {});
+  } catch {
+    return undefined;
+  }
+}
+
+function refusal(call: LcToolCall, prior: Decision | undefined, reason: string): Decision {
+  const d: Decision = {
+    verdict: 'deny',
+    source: 'fail_closed',
+    reason,
+    conditions: [],
+    evaluated: [],
+    tool: call.name,
+    digest: safeDigest(call) ?? '',
+    latencyMs: 0,
+    error: { code: ErrorCodes.DENIED, message: reason },
+  };
+  if (call.id) d.callId = call.id;
+  if (prior?.runId) d.runId = prior.runId;
+  return d;
+}
+
+function contentText(message: ToolMessage): string {
+  return typeof message.content === 'string' ? message.content : JSON.stringify(message.content);
+}
