@@ -3,6 +3,7 @@ import { Command, INTERRUPT, isInterrupted } from '@langchain/langgraph';
 import { GovernanceDeniedError, denialText, type Decision } from '@toolgate/core';
 import { describe, expect, it } from 'vitest';
 import type { HumanReviewInterrupt, HumanReviewResume } from './human-gate-node';
+import { pendingReviews } from './pending-reviews';
 import { governedGraph, harness, human, scripted, threadConfig, toolMessagesById } from './test-harness';
 
 const outcomes = (h: ReturnType<typeof harness>) => h.audit.records.filter((r) => r.kind === 'outcome');
@@ -73,9 +74,11 @@ describe('addGovernance: StateGraph agent → governance → human_gate → tool
     const paused = await graph.invoke(human('pay 500'), config);
 
     expect(isInterrupted<HumanReviewInterrupt>(paused)).toBe(true);
+    if (!isInterrupted<HumanReviewInterrupt>(paused)) return;
     expect(paused[INTERRUPT]).toHaveLength(1);
-    const value = paused[INTERRUPT]?.[0]?.value as HumanReviewInterrupt;
+    const value = paused[INTERRUPT][0]?.value as HumanReviewInterrupt;
     expect(value.kind).toBe('toolgate_review');
+    expect(pendingReviews(paused)).toEqual(value.requests);
     expect(value.requests).toEqual([
       { tool_call_id: 'c1', tool: 'transfer', args: { amount: 500, apiKey: '[REDACTED]' }, reason: 'amount > 100', reviewId: 'rev_c1', digest: expect.stringMatching(/^sha256:/) },
     ]);
@@ -129,8 +132,8 @@ describe('addGovernance: StateGraph agent → governance → human_gate → tool
     const paused = await graph.invoke(human('do it all'), config);
 
     // One interrupt for both reviews; nothing ran yet (tools wait for the human gate).
-    expect(paused[INTERRUPT]).toHaveLength(1);
-    expect((paused[INTERRUPT]?.[0]?.value as HumanReviewInterrupt).requests.map((r) => r.tool_call_id)).toEqual(['big1', 'big2']);
+    expect(isInterrupted<HumanReviewInterrupt>(paused) ? paused[INTERRUPT] : []).toHaveLength(1);
+    expect(pendingReviews(paused).map((r) => r.tool_call_id)).toEqual(['big1', 'big2']);
     expect(h.ran).toEqual([]);
     expect(h.reviewed.map((r) => r.call.callId).sort()).toEqual(['big1', 'big2', 'sh', 'small']);
 
@@ -167,6 +170,7 @@ describe('addGovernance: StateGraph agent → governance → human_gate → tool
     // Inspect the paused state from another handle, then resume: the governance node does not run again.
     const snapshot = await graph.getState(config);
     expect(snapshot.next).toEqual(['human_gate']);
+    expect(pendingReviews(snapshot).map((r) => r.tool_call_id)).toEqual(['big1', 'big2']);
     await graph.invoke(new Command({ resume: { big1: { approved: true }, big2: { approved: true } } }), config);
     expect(h.reviewed).toHaveLength(2);
     expect([...h.ran].sort()).toEqual(['transfer(500)', 'transfer(900)']);

@@ -9,9 +9,9 @@ import { routeAfterGovernance } from './route-after-governance';
 
 /** The parts of a `StateGraph` builder `addGovernance` uses. */
 export interface GraphBuilderLike {
-  addNode(key: string, action: never, options?: never): unknown;
-  addEdge(startKey: string, endKey: string): unknown;
-  addConditionalEdges(source: string, path: never, pathMap?: never): unknown;
+  addNode(...args: never[]): unknown;
+  addEdge(...args: never[]): unknown;
+  addConditionalEdges(...args: never[]): unknown;
 }
 
 /** Options of `addGovernance`. */
