@@ -1,0 +1,172 @@
+import { PolicyError } from '../errors';
+import { globToRegExp } from '../matcher/high-stakes';
+import type { Verdict } from '../types';
+import { compileCondition, type CompiledCondition } from './conditions';
+import { compileField, type CompiledField } from './field-path';
+import { parsePolicy } from './parse-policy';
+import { compileSchedule, type CompiledSchedule } from './schedule';
+import type { Policy, PolicyScope } from './schema';
+
+/**
+ * A policy compiled for evaluation: globs, RegExps and field paths are built once. Pure and
+ * stateless (counters live in a `PolicyStateStore` passed to `evaluatePolicy`), so one compiled
+ * policy can serve any number of gates or server requests.
+ */
+export interface CompiledPolicy {
+  /** The validated policy this was compiled from. */
+  readonly policy: Policy;
+  /** True when a rule keeps counters (`limit`, `budget` or `repeat`): evaluation then needs a state store. */
+  readonly stateful: boolean;
+  /** Rule ids in policy order. */
+  readonly ruleIds: ReadonlyArray<string>;
+}
+
+/** Severity: the most restrictive verdict wins (deny > review > allow_with_conditions > allow). */
+export const VERDICT_RANK: Readonly<Record<Verdict, number>> = { allow: 0, allow_with_conditions: 1, review: 2, deny: 3 };
+
+/** @internal A stateful check compiled once; `prefix` is the state key up to the scope. */
+export interface CompiledCounter {
+  readonly max: number;
+  readonly windowMs: number;
+  readonly per: PolicyScope;
+  readonly prefix: string;
+  /** Pseudo-field reported in `evaluated`, e.g. `limit(agent)`, `budget(args.amount)`, `repeat(digest)`. */
+  readonly label: string;
+  /** The budget's amount field. */
+  readonly field?: CompiledField;
+}
+
+/** @internal */
+export interface CompiledRule {
+  readonly id: string;
+  readonly verdict: Verdict;
+  readonly rank: number;
+  readonly reason: string | undefined;
+  readonly conditions: ReadonlyArray<string>;
+  readonly tools: ReadonlyArray<string> | undefined;
+  readonly matchesTool: (tool: string) => boolean;
+  readonly agents: ReadonlyArray<string> | undefined;
+  readonly matchesAgent: ((agentId: string) => boolean) | undefined;
+  readonly when: ReadonlyArray<CompiledCondition>;
+  readonly schedule: CompiledSchedule | undefined;
+  readonly repeat: CompiledCounter | undefined;
+  readonly limit: CompiledCounter | undefined;
+  readonly budget: CompiledCounter | undefined;
+  readonly stateful: boolean;
+}
+
+/** @internal */
+export interface PolicyInternals {
+  readonly rules: ReadonlyArray<CompiledRule>;
+  /** Rules whose `tools` match this tool, in policy order (cached per tool name). */
+  candidates(tool: string): ReadonlyArray<CompiledRule>;
+  readonly defaultVerdict: Verdict | undefined;
+  readonly defaultConditions: ReadonlyArray<string>;
+}
+
+const internals = new WeakMap<CompiledPolicy, PolicyInternals>();
+const MAX_CACHED_TOOLS = 4096;
+
+/** @internal The compiled form behind a `CompiledPolicy`, or undefined for anything else. */
+export function policyInternals(compiled: unknown): PolicyInternals | undefined {
+  return typeof compiled === 'object' && compiled !== null ? internals.get(compiled as CompiledPolicy) : undefined;
+}
+
+/** True when `value` came from `compilePolicy`. */
+export function isCompiledPolicy(value: unknown): value is CompiledPolicy {
+  return policyInternals(value) !== undefined;
+}
+
+/**
+ * Compiles a policy once for cheap evaluation. The policy is validated again (a hand-built object
+ * typed as `Policy` may still be wrong), so this throws `PolicyError` on an invalid policy.
+ *
+ * @example
+ * const compiled = compilePolicy(await loadPolicy('./policy.yaml'));
+ * const result = evaluatePolicy(compiled, { tool: 'transfer', args: { amount: 50 }, digest }, { state });
+ */
+export function compilePolicy(policy: Policy): CompiledPolicy {
+  const valid = parsePolicy(policy);
+  const rules = valid.rules.map(compileRule);
+  const wildcard = rules.every((r) => r.tools === undefined);
+  const cache = new Map<string, ReadonlyArray<CompiledRule>>();
+  const candidates = wildcard
+    ? () => rules
+    : (tool: string) => {
+        let hit = cache.get(tool);
+        if (hit === undefined) {
+          hit = rules.filter((r) => r.matchesTool(tool));
+          if (cache.size >= MAX_CACHED_TOOLS) cache.clear();
+          cache.set(tool, hit);
+        }
+        return hit;
+      };
+  const compiled: CompiledPolicy = Object.freeze({
+    policy: valid,
+    stateful: rules.some((r) => r.stateful),
+    ruleIds: Object.freeze(rules.map((r) => r.id)),
+  });
+  internals.set(compiled, {
+    rules,
+    candidates,
+    defaultVerdict: valid.default,
+    defaultConditions: valid.defaultConditions ?? [],
+  });
+  return compiled;
+}
+
+function compileRule(rule: Policy['rules'][number]): CompiledRule {
+  const counter = (kind: string, spec: { max: number; windowMs: number; per?: PolicyScope | undefined }, label: string, field?: string): CompiledCounter => {
+    const per = spec.per ?? 'agent';
+    const c: CompiledCounter = {
+      max: spec.max,
+      windowMs: spec.windowMs,
+      per,
+      prefix: `${kind}:${rule.id}:`,
+      label,
+      ...(field !== undefined ? { field: compileField(field) } : {}),
+    };
+    return c;
+  };
+  const repeat = rule.repeat ? counter('repeat', rule.repeat, 'repeat(digest)') : undefined;
+  const limit = rule.limit ? counter('limit', rule.limit, `limit(${rule.limit.per ?? 'agent'})`) : undefined;
+  const budget = rule.budget ? counter('budget', rule.budget, `budget(${rule.budget.field})`, rule.budget.field) : undefined;
+  let when: CompiledCondition[];
+  try {
+    when = (rule.when ?? []).map(compileCondition);
+  } catch (error) {
+    // The schema already checks RegExps; this is a last line of defence.
+    const issue = `rules.${rule.id}.when: ${(error as Error).message}`;
+    throw new PolicyError(`invalid toolgate policy: ${issue}`, [issue], { cause: error });
+  }
+  return {
+    id: rule.id,
+    verdict: rule.verdict,
+    rank: VERDICT_RANK[rule.verdict],
+    reason: rule.reason,
+    conditions: rule.conditions ?? [],
+    tools: rule.tools,
+    matchesTool: rule.tools ? nameMatcher(rule.tools) : () => true,
+    agents: rule.agents,
+    matchesAgent: rule.agents ? nameMatcher(rule.agents) : undefined,
+    when,
+    schedule: rule.schedule ? compileSchedule(rule.schedule) : undefined,
+    repeat,
+    limit,
+    budget,
+    stateful: repeat !== undefined || limit !== undefined || budget !== undefined,
+  };
+}
+
+/** Exact names go in a Set; globs (`*`, `?`) become one anchored RegExp. */
+function nameMatcher(names: ReadonlyArray<string>): (name: string) => boolean {
+  const exact = new Set<string>();
+  const globs: string[] = [];
+  for (const n of names) {
+    if (n.includes('*') || n.includes('?')) globs.push(globToRegExp(n).source);
+    else exact.add(n);
+  }
+  if (globs.length === 0) return (name) => exact.has(name);
+  const re = new RegExp(globs.map((g) => `(?:${g})`).join('|'));
+  return (name) => exact.has(name) || re.test(name);
+}

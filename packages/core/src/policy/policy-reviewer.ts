@@ -1,0 +1,73 @@
+import { OptionsError } from '../errors';
+import type { Reviewer, ReviewerVerdict } from '../types';
+import { compilePolicy, isCompiledPolicy, type CompiledPolicy } from './compile-policy';
+import { evaluatePolicy } from './evaluate-policy';
+import { loadPolicySync } from './load-policy';
+import { memoryPolicyState, type PolicyStateStore } from './memory-policy-state';
+import { parsePolicy } from './parse-policy';
+import type { Policy } from './schema';
+
+export interface PolicyReviewerOptions {
+  /** Counters for limit/budget/repeat rules. Default: a fresh `memoryPolicyState()` per reviewer. */
+  state?: PolicyStateStore;
+  /** Clock (epoch ms) for schedules and windows. Default `Date.now`. */
+  now?: () => number;
+  /** Reviewer name (logs, chain names). Default `policy`. */
+  name?: string;
+}
+
+/**
+ * A reviewer that decides locally from a declarative policy: a `Policy` object, a compiled
+ * policy, or a path to a JSON/YAML file (read synchronously, once, here). Invalid policies throw
+ * `PolicyError` at construction. When no rule matches and the policy has no default, the reviewer
+ * abstains (`{ verdict: 'deny', abstain: true }`) so `chainReviewers` moves on. A dry run
+ * (`gate.canI`) evaluates without committing counters.
+ *
+ * @example
+ * const gate = createGate({
+ *   reviewer: chainReviewers([policyReviewer('./policy.yaml'), httpReviewer({ url, apiKey })]),
+ *   highStakes: ['transfer', 'shell', 'db.*'],
+ * });
+ */
+export function policyReviewer(policy: Policy | CompiledPolicy | string, options: PolicyReviewerOptions = {}): Reviewer {
+  if (typeof options !== 'object' || options === null) throw new OptionsError('policyReviewer options must be an object');
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new OptionsError('policyReviewer: now must be a function returning epoch milliseconds, e.g. () => Date.now()');
+  }
+  const state = options.state;
+  if (state !== undefined && (typeof state.count !== 'function' || typeof state.sum !== 'function' || typeof state.add !== 'function')) {
+    throw new OptionsError('policyReviewer: state must implement count(key, sinceMs), sum(key, sinceMs) and add(key, atMs, amount, windowMs)');
+  }
+  let compiled: CompiledPolicy;
+  if (typeof policy === 'string') compiled = compilePolicy(loadPolicySync(policy));
+  else if (isCompiledPolicy(policy)) compiled = policy;
+  else compiled = compilePolicy(parsePolicy(policy));
+  const store = state ?? (compiled.stateful ? memoryPolicyState() : undefined);
+  const now = options.now ?? Date.now;
+
+  return {
+    name: options.name ?? 'policy',
+    async review(request) {
+      const result = evaluatePolicy(
+        compiled,
+        {
+          tool: request.call.tool,
+          args: request.call.args,
+          agent: request.agent,
+          context: request.context,
+          digest: request.digest,
+        },
+        { state: store, now: now(), dryRun: request.dryRun === true },
+      );
+      const answer: ReviewerVerdict = {
+        verdict: result.verdict ?? 'deny',
+        reason: result.reason,
+        conditions: result.conditions,
+        evaluated: result.evaluated,
+        decidedBy: 'policy',
+      };
+      if (result.verdict === null) answer.abstain = true;
+      return answer;
+    },
+  };
+}
