@@ -1,1 +1,6 @@
-export {};
+export { GovernanceHooks } from './governance-hooks';
+export { governAgent } from './govern-agent';
+export { governTool } from './govern-tool';
+export { getDecisions, type DecisionSource } from './decisions';
+export { UngateableToolError, AgentsErrorCodes, governanceErrorFrom } from './errors';
+export type { GovernanceOptions } from './options';

@@ -1,0 +1,46 @@
+import { GovernanceDeniedError, ToolgateError } from '@toolgate/core';
+
+/** Error codes this adapter adds to core's. */
+export const AgentsErrorCodes = {
+  /** A high-stakes tool runs at OpenAI (hosted) and cannot be gated before it runs. */
+  HOSTED_TOOL_UNGATEABLE: 'HOSTED_TOOL_UNGATEABLE',
+} as const;
+
+/**
+ * A high-stakes tool that toolgate cannot stop before it runs: a hosted tool (web search, file
+ * search, code interpreter, image generation, hosted MCP, hosted shell) or a computer tool.
+ * Thrown by `governAgent`, `governTool` and by `runner.run` of an attached runner, before
+ * anything runs. Opt out with `allowHostedTools: 'warn'`.
+ */
+export class UngateableToolError extends ToolgateError {
+  /** The tool's name. */
+  readonly tool: string;
+  /** The agent that carries it, when known. */
+  readonly agent?: string;
+  constructor(tool: string, kind: string, agent?: string) {
+    super(
+      AgentsErrorCodes.HOSTED_TOOL_UNGATEABLE,
+      `toolgate: "${tool}"${agent ? ` on agent "${agent}"` : ''} is high-stakes but is a ${kind}, which ` +
+        'toolgate cannot stop before it runs. Remove it from the agent, take it off the HIGH_STAKES ' +
+        "list, or pass { allowHostedTools: 'warn' } to run it ungated with a warning.",
+    );
+    this.tool = tool;
+    if (agent !== undefined) this.agent = agent;
+  }
+}
+
+/**
+ * The GovernanceDeniedError behind a run that aborted because of `onDeny: 'throw'`. The SDK wraps
+ * what a tool guardrail throws in a `ToolCallError` (`.error` is the original); this unwraps it.
+ * Returns undefined for any other error.
+ */
+export function governanceErrorFrom(error: unknown): GovernanceDeniedError | undefined {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e; depth++) {
+    if (e instanceof GovernanceDeniedError) return e;
+    const next = (e as { error?: unknown; cause?: unknown }).error ?? (e as { cause?: unknown }).cause;
+    if (next === e) break;
+    e = next;
+  }
+  return undefined;
+}
