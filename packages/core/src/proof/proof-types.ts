@@ -1,0 +1,91 @@
+import type { JWK, JWTVerifyGetKey } from 'jose';
+import type { Verdict } from '../types';
+
+export type { JWK } from 'jose';
+
+/** An Ed25519 public JWK as toolgate publishes and trusts it. Assignable to jose's `JWK`. */
+export type Ed25519PublicJwk = JWK & { kty: 'OKP'; crv: 'Ed25519'; x: string; alg: 'EdDSA'; use: 'sig'; kid?: string };
+
+/** An Ed25519 private JWK (keep it secret: it has `d`). */
+export type Ed25519PrivateJwk = Ed25519PublicJwk & { d: string; kid: string };
+
+/** The audience every toolgate proof is issued for. */
+export const PROOF_AUDIENCE = 'toolgate';
+
+/** The toolgate claim of a proof: what was decided, for which exact call. */
+export interface ProofDecisionClaim {
+  v: 1;
+  tool: string;
+  /** `sha256:<hex>` of the call's `{ tool, args }` (see `callDigest`). */
+  digest: string;
+  callId?: string;
+  verdict: Verdict;
+  conditions: string[];
+  decidedBy: string;
+}
+
+/** The verified claims of a proof. */
+export interface ProofClaims {
+  iss: string;
+  /** The agent id, when the review named one. */
+  sub?: string;
+  aud: string | string[];
+  /** The review id. */
+  jti: string;
+  iat: number;
+  exp: number;
+  tg: ProofDecisionClaim;
+}
+
+/** Trusted public keys: JWK objects (validated at construction: Ed25519 public keys only). */
+export type TrustedKeys = ReadonlyArray<JWK | Readonly<Record<string, unknown>>>;
+
+/** A function that finds the key for a proof's header (e.g. jose `createRemoteJWKSet`). */
+export type ProofKeyResolver = JWTVerifyGetKey;
+
+/** What the proof must be bound to: the call in hand. Absent `callId`/`verdict` are not checked. */
+export interface ProofExpectation {
+  tool: string;
+  digest: string;
+  callId?: string;
+  verdict?: Verdict;
+}
+
+/** Options of a proof verifier. */
+export interface ProofVerifierOptions {
+  /** Expected `aud`. Default `"toolgate"`. */
+  audience?: string;
+  /** Expected `iss`, when set. */
+  issuer?: string;
+  /** Clock skew allowed on `exp`/`nbf`, in seconds. Default 5. */
+  clockToleranceSec?: number;
+}
+
+/** Verifies proofs against one key set, built once. */
+export interface ProofVerifier {
+  /** Resolves with the claims, or throws ProofError (`PROOF_INVALID`) naming the failed check. */
+  verify(jws: string, expected: ProofExpectation, options?: { currentDate?: Date }): Promise<ProofClaims>;
+}
+
+/** What a signer needs per decided review. */
+export interface ProofSignInput {
+  reviewId: string;
+  agentId?: string;
+  tool: string;
+  digest: string;
+  callId?: string;
+  verdict: Verdict;
+  conditions?: string[];
+  decidedBy: string;
+  /** Overrides the signer's lifetime for this proof, in whole seconds (tests may pass a negative value to mint an expired proof). */
+  ttlSeconds?: number;
+}
+
+/** Signs proofs with one Ed25519 key. */
+export interface ProofSigner {
+  /** Compact JWS (EdDSA). */
+  sign(input: ProofSignInput): Promise<string>;
+  /** The public half, ready for a JWKS (`alg: 'EdDSA'`, `use: 'sig'`, `kid`). */
+  readonly publicJwk: Ed25519PublicJwk & { kid: string };
+  readonly kid: string;
+}
