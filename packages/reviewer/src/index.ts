@@ -1,1 +1,31 @@
-export {};
+export { createReviewServer, type ReviewServer, type ReviewServerOptions } from './server/create-review-server';
+export {
+  ReviewService,
+  type Actor,
+  type ReviewEvents,
+  type ReviewView,
+  type SubmitResult,
+} from './server/review-service';
+export { registerDashboard, type DashboardDeps, type DashboardRegistrar } from './dashboard/register-dashboard';
+export { requireKey } from './server/routes';
+export { openApiDocument } from './server/openapi';
+export { signWebhookBody, type WebhookOptions, type WebhookTarget } from './server/webhooks';
+export type { ServerMetrics } from './server/metrics';
+export {
+  authenticateKey,
+  bearerToken,
+  createApiKey,
+  hashApiKey,
+  hasScope,
+  revokeApiKey,
+  SCOPES,
+  type CreatedKey,
+  type KeyInfo,
+  type Scope,
+} from './auth/api-keys';
+export { jwksOf, loadOrCreateSigningKeys, rotateSigningKeys, type SigningKeyFile, type StoredSigningKey } from './signing/signing-keys';
+export { openStore, DATA_FILES, type Store, type ReviewRow } from './store/open-store';
+export { openAuditTrail, type AuditTrail } from './store/audit-trail';
+export { sqlitePolicyState } from './store/sqlite-policy-state';
+export { ReviewServerError, ServerErrorCodes, type ServerErrorCode } from './errors';
+export { runCli, type CliIo } from './cli/run-cli';

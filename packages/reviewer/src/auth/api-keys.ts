@@ -1,0 +1,100 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { OptionsError, sha256 } from '@toolgate/core';
+import type { AuditTrail } from '../store/audit-trail';
+import type { ApiKeyRow, Store } from '../store/open-store';
+
+/** What a key may do. `admin` may do everything; `approve` decides reviews; `eval` submits them. */
+export type Scope = 'eval' | 'approve' | 'admin';
+export const SCOPES: readonly Scope[] = ['eval', 'approve', 'admin'];
+
+/** An authenticated key (never the plaintext). */
+export interface KeyInfo {
+  id: string;
+  name: string;
+  scope: Scope;
+}
+
+export interface CreatedKey extends KeyInfo {
+  /** The plaintext key. Shown once; only its SHA-256 is stored. */
+  key: string;
+}
+
+const KEY_PREFIX = 'tgk_';
+
+/**
+ * SHA-256 of a key, hex. Keys are 256 bits from the CSPRNG, so a fast hash is enough: nobody can
+ * guess a preimage, and a slow password hash (scrypt, argon2) would only add milliseconds to
+ * every request. What the hash buys is that a copy of the database holds no usable key.
+ */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** True when a key of `scope` may act with `needed`. */
+export function hasScope(scope: Scope, needed: Scope): boolean {
+  return scope === 'admin' || scope === needed;
+}
+
+export function isScope(v: unknown): v is Scope {
+  return v === 'eval' || v === 'approve' || v === 'admin';
+}
+
+/**
+ * Creates an API key with one scope, stores its hash, and records an `admin` audit record.
+ * Returns the plaintext key once.
+ */
+export function createApiKey(
+  store: Store,
+  audit: AuditTrail,
+  options: { scope: Scope; name?: string; by?: string },
+): CreatedKey {
+  if (!isScope(options.scope)) throw new OptionsError(`scope must be one of ${SCOPES.join(', ')}; got ${JSON.stringify(options.scope)}`);
+  const id = `key_${randomBytes(6).toString('hex')}`;
+  const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  const name = options.name?.trim() || `${options.scope}-${id.slice(4)}`;
+  const now = Date.now();
+  store.transaction(() => {
+    store.insertKey({ id, name, scope: options.scope, hash: hashApiKey(key), created_at: now, revoked_at: null });
+    audit.append(adminEntry('key.create', { keyId: id, name, scope: options.scope, by: options.by ?? 'cli' }, now));
+  });
+  return { id, name, scope: options.scope, key };
+}
+
+/** Revokes a key by id (admin action, audited). */
+export function revokeApiKey(store: Store, audit: AuditTrail, id: string, by = 'cli'): boolean {
+  const now = Date.now();
+  return store.transaction(() => {
+    const ok = store.revokeKey(id, now);
+    if (ok) audit.append(adminEntry('key.revoke', { keyId: id, by }, now));
+    return ok;
+  });
+}
+
+/** Looks up a presented key. Returns null for unknown or revoked keys. */
+export function authenticateKey(store: Store, presented: string): KeyInfo | null {
+  if (!presented.startsWith(KEY_PREFIX) || presented.length > 128) return null;
+  const hash = hashApiKey(presented);
+  const row: ApiKeyRow | undefined = store.keyByHash(hash);
+  if (!row || row.revoked_at !== null) return null;
+  // The lookup is by hash already; compare again in constant time for good measure.
+  if (!timingSafeEqual(Buffer.from(row.hash), Buffer.from(hash))) return null;
+  return { id: row.id, name: row.name, scope: row.scope as Scope };
+}
+
+/** Reads `Authorization: Bearer <key>`; undefined if the header is missing or malformed. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m?.[1];
+}
+
+/** An audit entry for an admin action. */
+export function adminEntry(action: string, meta: Record<string, unknown>, now = Date.now()) {
+  return {
+    id: `adm_${randomBytes(8).toString('hex')}`,
+    ts: new Date(now).toISOString(),
+    kind: 'admin' as const,
+    call: { tool: `toolgate.${action}`, digest: sha256(JSON.stringify({ action, ...meta })) },
+    meta: { action, ...meta },
+  };
+}

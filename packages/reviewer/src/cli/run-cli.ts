@@ -1,0 +1,408 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import {
+  callDigest,
+  compilePolicy,
+  evaluatePolicy,
+  loadPolicy,
+  memoryPolicyState,
+  PolicyError,
+  ToolgateError,
+  verifyAuditLog,
+  type Policy,
+} from '@toolgate/core';
+import { request } from 'undici';
+import { createApiKey, isScope, SCOPES } from '../auth/api-keys';
+import { createReviewServer } from '../server/create-review-server';
+import { rotateSigningKeys } from '../signing/signing-keys';
+import { openAuditTrail } from '../store/audit-trail';
+import { DATA_FILES, openStore } from '../store/open-store';
+import { adminEntry } from '../auth/api-keys';
+
+/** Where the CLI writes. Tests pass collectors; the bin passes process streams. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  env: Record<string, string | undefined>;
+  /** Resolves when `serve` should stop (SIGINT/SIGTERM in the bin). */
+  stopSignal?: Promise<unknown>;
+  /** Called with the URL once `serve` listens. */
+  onListening?(url: string): void;
+}
+
+/** Exit codes: 0 ok, 1 failure (or a broken audit chain), 2 usage error. */
+export const EXIT = { OK: 0, FAIL: 1, USAGE: 2 } as const;
+
+class UsageError extends Error {}
+
+const DEFAULT_URL = 'http://127.0.0.1:7070';
+const DEFAULT_DATA = '.toolgate';
+
+const HELP: Record<string, string> = {
+  main: `toolgate — the toolgate review server and tools
+
+Usage: toolgate <command> [options]
+
+Commands:
+  serve                      start the review server (protocol v1, dashboard at /)
+  keys create                create an API key (scope eval | approve | admin)
+  keys rotate-signing        rotate the Ed25519 proof signing key (old keys stay verifiable)
+  reviews list               list reviews on a running server
+  reviews approve <id>       approve a pending review
+  reviews deny <id>          deny a pending review
+  audit verify [file]        verify an audit JSONL file's hash chain
+  policy check <file>        validate a policy and show what it decides for sample calls
+
+Run 'toolgate <command> --help' for a command's options.
+Environment: TOOLGATE_DATA (data dir), TOOLGATE_URL, TOOLGATE_KEY.`,
+  serve: `Usage: toolgate serve [--port 7070] [--host 127.0.0.1] [--data .toolgate] [--policy policy.yaml] [--pending-timeout 15m]
+
+Starts the review server. Binds 127.0.0.1 unless --host says otherwise.
+  --port             port (default 7070; 0 = any free port)
+  --host             address to bind (default 127.0.0.1)
+  --data             data dir: SQLite store, audit.jsonl, signing key (default $TOOLGATE_DATA or .toolgate)
+  --policy           policy file (YAML/JSON); without one every call waits for a human
+  --pending-timeout  how long a review may wait for a human before it is denied (e.g. 90s, 15m, 2h; default 15m)
+  --log              log requests (pino JSON on stdout)`,
+  'keys create': `Usage: toolgate keys create --scope eval|approve|admin [--name NAME] [--data DIR]
+
+Creates an API key and prints it once (only its SHA-256 is stored).
+  eval     agents/gates: submit reviews, read them, report outcomes
+  approve  humans: list and decide reviews, read the audit trail
+  admin    everything, plus signing key rotation`,
+  'keys rotate-signing': `Usage: toolgate keys rotate-signing [--data DIR] | [--url URL --key ADMIN_KEY]
+
+Generates a new Ed25519 signing key. Old public keys stay in the JWKS, so proofs they signed still
+verify. With --url/--key a running server rotates (and uses the new key at once); with --data the
+key file is rotated offline (restart the server to use it).`,
+  reviews: `Usage: toolgate reviews list [--status pending|decided] [--tool NAME] [--limit N] [--json]
+       toolgate reviews approve <id> [--reason TEXT]
+       toolgate reviews deny <id> [--reason TEXT]
+Options: --url (default $TOOLGATE_URL or ${DEFAULT_URL}), --key (default $TOOLGATE_KEY; an approve key)`,
+  'audit verify': `Usage: toolgate audit verify [file]
+
+Verifies the hash chain of an audit JSONL file (default: $TOOLGATE_DATA/audit.jsonl or .toolgate/audit.jsonl).
+Exit code 0 when intact, 1 when broken (the first broken record is printed).`,
+  'policy check': `Usage: toolgate policy check <file> [--call '{"tool":"transfer","args":{"amount":50}}'] [--agent ID] [--json]
+
+Validates a policy file and prints what it decides for sample calls: the calls given with --call
+(repeatable), else one call per tool named in the rules (with empty arguments).`,
+};
+
+/**
+ * Runs the `toolgate` CLI with `argv` (without `node` and the script). Returns the exit code.
+ * Never calls `process.exit`: the bin does.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const [cmd, ...rest] = argv;
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      io.out(`${HELP.main}\n`);
+      return cmd === undefined ? EXIT.USAGE : EXIT.OK;
+    }
+    switch (cmd) {
+      case 'serve':
+        return await serve(rest, io);
+      case 'keys':
+        return await keys(rest, io);
+      case 'reviews':
+        return await reviews(rest, io);
+      case 'audit':
+        return await audit(rest, io);
+      case 'policy':
+        return await policy(rest, io);
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`toolgate: ${error.message}\nRun 'toolgate --help' for usage.\n`);
+      return EXIT.USAGE;
+    }
+    if (error instanceof PolicyError) {
+      io.err(`toolgate: ${error.message}\n${error.issues.map((i) => `  - ${i}\n`).join('')}`);
+      return EXIT.FAIL;
+    }
+    const code = error instanceof ToolgateError ? ` [${error.code}]` : '';
+    io.err(`toolgate: ${(error as Error)?.message ?? String(error)}${code}\n`);
+    return EXIT.FAIL;
+  }
+}
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: [...args], options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+const dataDirOf = (v: unknown, io: CliIo) => resolve(typeof v === 'string' ? v : (io.env.TOOLGATE_DATA ?? DEFAULT_DATA));
+
+/** `15m`, `90s`, `2h`, `500ms` or plain milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`"${text}" is not a duration (use e.g. 90s, 15m, 2h or milliseconds)`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 'ms';
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+}
+
+async function serve(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    data: { type: 'string' },
+    policy: { type: 'string' },
+    'pending-timeout': { type: 'string' },
+    log: { type: 'boolean' },
+  });
+  if (values.help) return help('serve', io);
+  const port = values.port === undefined ? 7070 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${values.port}`);
+  const dataDir = dataDirOf(values.data, io);
+  const server = createReviewServer({
+    dataDir,
+    port,
+    host: values.host ?? '127.0.0.1',
+    logger: values.log === true,
+    ...(values.policy ? { policy: resolve(values.policy) } : {}),
+    ...(values['pending-timeout'] ? { pendingTimeoutMs: parseDuration(values['pending-timeout']) } : {}),
+  });
+  const url = await server.listen();
+  const hasKeys = server.store.listKeys().length > 0;
+  io.out(
+    `toolgate reviewer listening on ${url}\n` +
+      `  data:      ${dataDir}\n` +
+      `  policy:    ${values.policy ? resolve(values.policy) : '(none: every call waits for a human)'}\n` +
+      `  dashboard: ${url}/\n` +
+      `  jwks:      ${url}/.well-known/jwks.json\n` +
+      (hasKeys ? '' : `  no API keys yet: toolgate keys create --scope eval --data ${dataDir}\n`),
+  );
+  io.onListening?.(url);
+  await (io.stopSignal ?? new Promise(() => {}));
+  await server.close();
+  io.out('toolgate reviewer stopped\n');
+  return EXIT.OK;
+}
+
+async function keys(args: readonly string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'create') {
+    const { values } = parse(rest, { scope: { type: 'string' }, name: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' } });
+    if (values.help) return help('keys create', io);
+    if (!isScope(values.scope)) throw new UsageError(`--scope must be one of ${SCOPES.join(', ')}`);
+    const dataDir = dataDirOf(values.data, io);
+    const store = openStore(dataDir);
+    const trail = openAuditTrail(store);
+    try {
+      const k = createApiKey(store, trail, { scope: values.scope, ...(values.name ? { name: values.name } : {}), by: 'cli' });
+      await trail.flush();
+      if (values.json) io.out(`${JSON.stringify({ id: k.id, name: k.name, scope: k.scope, key: k.key })}\n`);
+      else io.out(`${k.key}\n`);
+      io.err(`created ${k.scope} key ${k.name} (${k.id}) in ${dataDir}; it is shown only this once\n`);
+    } finally {
+      await trail.close();
+      store.close();
+    }
+    return EXIT.OK;
+  }
+  if (sub === 'rotate-signing') {
+    const { values } = parse(rest, { data: { type: 'string' }, url: { type: 'string' }, key: { type: 'string' } });
+    if (values.help) return help('keys rotate-signing', io);
+    if (values.url || (values.key && !values.data)) {
+      const res = await api(io, values, 'POST', '/v1/admin/signing-keys/rotate');
+      io.out(`rotated: new signing key ${(res as { kid: string }).kid}\n`);
+      return EXIT.OK;
+    }
+    const dataDir = dataDirOf(values.data, io);
+    const file = await rotateSigningKeys(dataDir);
+    const store = openStore(dataDir);
+    const trail = openAuditTrail(store);
+    try {
+      trail.append(adminEntry('signing-key.rotate', { kid: file.activeKid, by: 'cli' }));
+      await trail.flush();
+    } finally {
+      await trail.close();
+      store.close();
+    }
+    io.out(`rotated: new signing key ${file.activeKid} (${file.keys.length} keys in the JWKS); restart a running server to sign with it\n`);
+    return EXIT.OK;
+  }
+  if (sub === '--help' || sub === '-h' || sub === undefined) {
+    io.out(`${HELP['keys create']}\n\n${HELP['keys rotate-signing']}\n`);
+    return sub === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  throw new UsageError(`unknown keys command "${sub}" (create, rotate-signing)`);
+}
+
+async function reviews(args: readonly string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parse(
+    rest,
+    {
+      url: { type: 'string' },
+      key: { type: 'string' },
+      status: { type: 'string' },
+      tool: { type: 'string' },
+      limit: { type: 'string' },
+      reason: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    true,
+  );
+  if (values.help || sub === '--help' || sub === '-h' || sub === undefined) {
+    io.out(`${HELP.reviews}\n`);
+    return sub === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (sub === 'list') {
+    const q = new URLSearchParams();
+    if (values.status) q.set('status', values.status);
+    if (values.tool) q.set('tool', values.tool);
+    if (values.limit) q.set('limit', values.limit);
+    const res = (await api(io, values, 'GET', `/v1/reviews${q.size ? `?${q}` : ''}`)) as {
+      reviews: Array<{ id: string; status: string; verdict: string; tool: string; createdAt: string; decidedBy?: string; agent?: { id: string }; reason?: string }>;
+    };
+    if (values.json) {
+      io.out(`${JSON.stringify(res.reviews, null, 2)}\n`);
+      return EXIT.OK;
+    }
+    if (res.reviews.length === 0) {
+      io.out('no reviews\n');
+      return EXIT.OK;
+    }
+    for (const r of res.reviews) {
+      io.out(`${r.id}  ${r.status.padEnd(7)}  ${r.verdict.padEnd(21)}  ${r.tool.padEnd(16)}  ${r.createdAt}  ${r.agent?.id ?? '-'}  ${r.decidedBy ?? ''}  ${r.reason ?? ''}\n`);
+    }
+    return EXIT.OK;
+  }
+  if (sub === 'approve' || sub === 'deny') {
+    const id = positionals[0];
+    if (!id) throw new UsageError(`reviews ${sub} needs a review id`);
+    const body: { verdict: 'allow' | 'deny'; reason?: string } = { verdict: sub === 'approve' ? 'allow' : 'deny' };
+    if (values.reason) body.reason = values.reason;
+    const res = (await api(io, values, 'POST', `/v1/reviews/${encodeURIComponent(id)}/decision`, body)) as { verdict: string; decidedBy?: string };
+    io.out(`${id}: ${res.verdict} (${res.decidedBy ?? ''})\n`);
+    return EXIT.OK;
+  }
+  throw new UsageError(`unknown reviews command "${sub}" (list, approve, deny)`);
+}
+
+async function audit(args: readonly string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'verify') {
+    if (sub === '--help' || sub === '-h' || sub === undefined) {
+      io.out(`${HELP['audit verify']}\n`);
+      return sub === undefined ? EXIT.USAGE : EXIT.OK;
+    }
+    throw new UsageError(`unknown audit command "${sub}" (verify)`);
+  }
+  const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, true);
+  if (values.help) return help('audit verify', io);
+  const file = resolve(positionals[0] ?? join(io.env.TOOLGATE_DATA ?? DEFAULT_DATA, DATA_FILES.auditMirror));
+  if (!existsSync(file)) throw new Error(`no audit file at ${file}`);
+  const r = await verifyAuditLog(file);
+  if (values.json) io.out(`${JSON.stringify({ file, ...r })}\n`);
+  else if (r.ok) {
+    io.out(`ok: ${r.records} records, chain intact${r.last ? ` (last seq ${r.last.seq}, hash ${r.last.hash})` : ''}${r.tornTail ? `; torn last line ${r.tornTail.line} ignored (${r.tornTail.bytes} bytes)` : ''}\n`);
+  } else {
+    io.err(`BROKEN: ${r.records} records verified, then line ${r.firstBroken?.line} (seq ${r.firstBroken?.seq ?? '?'}): ${r.firstBroken?.reason}\n`);
+  }
+  return r.ok ? EXIT.OK : EXIT.FAIL;
+}
+
+async function policy(args: readonly string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'check') {
+    if (sub === '--help' || sub === '-h' || sub === undefined) {
+      io.out(`${HELP['policy check']}\n`);
+      return sub === undefined ? EXIT.USAGE : EXIT.OK;
+    }
+    throw new UsageError(`unknown policy command "${sub}" (check)`);
+  }
+  const { values, positionals } = parse(rest, { call: { type: 'string', multiple: true }, agent: { type: 'string' }, json: { type: 'boolean' } }, true);
+  if (values.help) return help('policy check', io);
+  const file = positionals[0];
+  if (!file) throw new UsageError('policy check needs a policy file');
+  const p: Policy = await loadPolicy(resolve(file));
+  const compiled = compilePolicy(p);
+  const calls = (values.call ?? []).map((text) => {
+    let c: unknown;
+    try {
+      c = JSON.parse(text);
+    } catch {
+      throw new UsageError(`--call is not JSON: ${text}`);
+    }
+    const call = c as { tool?: unknown; args?: unknown; agent?: unknown; context?: unknown };
+    if (!call || typeof call.tool !== 'string') throw new UsageError(`--call needs {"tool": "...", "args": {...}}: ${text}`);
+    return call as { tool: string; args?: unknown; agent?: { id: string } | string; context?: Record<string, unknown> };
+  });
+  if (calls.length === 0) {
+    const tools = new Set<string>();
+    for (const rule of p.rules) for (const t of rule.tools ?? []) if (!/[*?[]/.test(t)) tools.add(t);
+    for (const t of tools) calls.push({ tool: t, args: {} });
+  }
+  const state = memoryPolicyState();
+  const results = calls.map((c) => {
+    const args = c.args ?? {};
+    const agentId = typeof c.agent === 'string' ? c.agent : (c.agent?.id ?? values.agent);
+    const r = evaluatePolicy(
+      compiled,
+      { tool: c.tool, args, digest: callDigest(c.tool, args), ...(agentId ? { agent: { id: agentId } } : {}), ...(c.context ? { context: c.context } : {}) },
+      { state, dryRun: true },
+    );
+    return { call: { tool: c.tool, args }, ...r };
+  });
+  if (values.json) {
+    io.out(`${JSON.stringify({ ok: true, policy: p.name ?? file, rules: p.rules.length, default: p.default ?? null, results }, null, 2)}\n`);
+    return EXIT.OK;
+  }
+  io.out(`ok: ${file} is a valid policy (${p.rules.length} rules, default ${p.default ?? 'none: abstain'})\n`);
+  for (const r of results) {
+    io.out(`\n${r.call.tool} ${JSON.stringify(r.call.args)}\n  → ${r.verdict ?? 'no verdict (abstain)'}: ${r.reason}\n`);
+    if (r.conditions.length) io.out(`    conditions: ${r.conditions.join('; ')}\n`);
+    if (r.matchedRules.length) io.out(`    rules: ${r.matchedRules.join(', ')}\n`);
+  }
+  return EXIT.OK;
+}
+
+function help(topic: string, io: CliIo): number {
+  io.out(`${HELP[topic]}\n`);
+  return EXIT.OK;
+}
+
+async function api(io: CliIo, values: { url?: string | undefined; key?: string | undefined }, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  const base = values.url ?? io.env.TOOLGATE_URL ?? DEFAULT_URL;
+  const key = values.key ?? io.env.TOOLGATE_KEY;
+  if (!key) throw new UsageError('--key (or TOOLGATE_KEY) is required: an approve- or admin-scope key');
+  let url: URL;
+  try {
+    url = new URL(path, base.endsWith('/') ? base : `${base}/`);
+  } catch {
+    throw new UsageError(`--url is not a URL: ${base}`);
+  }
+  let res;
+  try {
+    res = await request(url, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (error) {
+    throw new Error(`cannot reach the reviewer at ${base} (${(error as { code?: string }).code ?? (error as Error).message}); is \`toolgate serve\` running?`);
+  }
+  const text = await res.body.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    throw new Error(`${method} ${path}: the server answered ${res.statusCode} with a body that is not JSON`);
+  }
+  if (res.statusCode >= 400) {
+    const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new Error(`${method} ${path}: ${res.statusCode} ${e?.code ?? ''} ${e?.message ?? text}`.trim());
+  }
+  return json;
+}

@@ -1,0 +1,309 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import {
+  compilePolicy,
+  createProofSigner,
+  loadPolicySync,
+  OptionsError,
+  type CompiledPolicy,
+  type Policy,
+  type ProofSigner,
+  type RedactOptions,
+} from '@toolgate/core';
+import { adminEntry, authenticateKey, createApiKey, revokeApiKey, type CreatedKey, type Scope } from '../auth/api-keys';
+import { registerDashboard, type DashboardRegistrar } from '../dashboard/register-dashboard';
+import { ReviewServerError, ServerErrorCodes } from '../errors';
+import { activeKey, jwksOf, loadOrCreateSigningKeys, rotateSigningKeys, type SigningKeyFile } from '../signing/signing-keys';
+import { openAuditTrail, type AuditTrail } from '../store/audit-trail';
+import { openStore, type Store } from '../store/open-store';
+import { sqlitePolicyState } from '../store/sqlite-policy-state';
+import { createMetrics, type ServerMetrics } from './metrics';
+import { openApiDocument } from './openapi';
+import { ReviewService } from './review-service';
+import { registerRoutes, verifyTrail } from './routes';
+import { createWaiters } from './waiters';
+import { createWebhookDispatcher, type WebhookOptions, type WebhookTarget } from './webhooks';
+
+export interface ReviewServerOptions {
+  /** Directory for `toolgate.db` (SQLite, WAL), `audit.jsonl` and `signing-keys.json`. Created if missing. */
+  dataDir: string;
+  /** A policy object or the path of a policy file (JSON/YAML). Without one, every call waits for a human. */
+  policy?: Policy | string;
+  /** Default `127.0.0.1` (loopback only). */
+  host?: string;
+  /** Default 7070; 0 picks a free port. */
+  port?: number;
+  /** A pending review not decided within this long is a deny (`decidedBy: 'expiry'`). Default 15 minutes. */
+  pendingTimeoutMs?: number;
+  /** POSTed on `review.decided`, signed `x-toolgate-signature: sha256=<hex HMAC>`. */
+  webhooks?: WebhookTarget[];
+  webhookOptions?: WebhookOptions;
+  /** Largest request body. Default 1 MiB; larger bodies get 413 BODY_TOO_LARGE. */
+  bodyLimitBytes?: number;
+  /** Fastify's logger (pino) on stdout. Default false. */
+  logger?: boolean;
+  /** Lifetime of the proofs this server signs. Default 600 s. */
+  proofTtlSeconds?: number;
+  /** `iss` of the proofs. Default `toolgate-reviewer`. */
+  issuer?: string;
+  /** Extra redaction for stored args/context and audit records. */
+  redact?: RedactOptions;
+  /** Batch interval of the JSONL audit mirror (one fdatasync per batch). Default 10 ms. */
+  auditFlushMs?: number;
+  /** The dashboard at `/`; `false` mounts none. Default: the built-in dashboard. */
+  dashboard?: DashboardRegistrar | false;
+  /** Node process metrics in `/metrics`. Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** An embeddable review server. */
+export interface ReviewServer {
+  readonly app: FastifyInstance;
+  /** `http://host:port` once listening, else ''. */
+  readonly url: string;
+  /** Starts listening; resolves with the URL. */
+  listen(): Promise<string>;
+  /** Stops: wakes long-polls, finishes in-flight requests, flushes the audit mirror, closes the store. */
+  close(): Promise<void>;
+  keys: {
+    /** Creates a key and returns its plaintext (shown once). */
+    create(scope: Scope, name?: string): string;
+    /** Same, with the key's id and name. */
+    createKey(scope: Scope, name?: string): CreatedKey;
+    revoke(id: string): boolean;
+  };
+  readonly store: Store;
+  readonly audit: AuditTrail;
+  readonly service: ReviewService;
+  readonly metrics: ServerMetrics;
+  /** A new Ed25519 signing key; old public keys stay in the JWKS. */
+  rotateSigningKey(): Promise<{ kid: string }>;
+  /** The JWKS document. */
+  jwks(): { keys: Record<string, unknown>[] };
+}
+
+const DEFAULT_PORT = 7070;
+
+/**
+ * Creates the reference review server (protocol v1, DESIGN.md §5) on Fastify and `node:sqlite`.
+ * Options are validated here; the signing key is loaded (or generated) when the app becomes
+ * ready (`listen()`, `app.ready()` or `app.inject()`).
+ *
+ * @example
+ * const server = createReviewServer({ dataDir: './.toolgate', policy: './policy.yaml', port: 0 });
+ * const evalKey = server.keys.create('eval', 'my-agent');
+ * const url = await server.listen();
+ * const gate = createGate({ reviewer: httpReviewer({ url, apiKey: evalKey }), highStakes: ['transfer'], jwksUrl: `${url}/.well-known/jwks.json` });
+ */
+export function createReviewServer(options: ReviewServerOptions): ReviewServer {
+  const o = validate(options);
+  const policy = resolvePolicy(o.policy);
+  // Everything that can refuse the options runs before the store is opened.
+  let storeRef: Store | undefined;
+  const metrics = createMetrics({ defaultMetrics: o.defaultMetrics, pendingCount: () => (storeRef?.db.isOpen ? storeRef.countPending() : 0) });
+  const webhooks = createWebhookDispatcher(o.webhooks, metrics, o.webhookOptions);
+  const store = openStore(o.dataDir);
+  storeRef = store;
+  let audit: AuditTrail;
+  try {
+    audit = openAuditTrail(store, { flushMs: o.auditFlushMs, redact: o.redact });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const waiters = createWaiters();
+
+  let keyFile: SigningKeyFile | undefined;
+  let signer: ProofSigner | undefined;
+  let jwksText = '{"keys":[]}';
+  const installKeys = async (file: SigningKeyFile) => {
+    const k = activeKey(file);
+    const s = await createProofSigner({ privateJwk: k.privateJwk as never, kid: k.kid, issuer: o.issuer, ttlSeconds: o.proofTtlSeconds });
+    keyFile = file;
+    signer = s;
+    jwksText = JSON.stringify(jwksOf(file));
+  };
+
+  const service = new ReviewService({
+    store,
+    audit,
+    getPolicy: () => policy,
+    policyState: sqlitePolicyState(store),
+    getSigner: () => {
+      if (!signer) throw new ReviewServerError(503, ServerErrorCodes.INTERNAL, 'the signing key is not loaded yet (the server is starting)');
+      return signer;
+    },
+    metrics,
+    waiters,
+    webhooks,
+    pendingTimeoutMs: o.pendingTimeoutMs,
+    proofTtlSeconds: o.proofTtlSeconds,
+    ...(o.redact ? { redact: o.redact } : {}),
+  });
+
+  const app = Fastify({
+    logger: o.logger,
+    bodyLimit: o.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  const rotateSigningKey = async (by = 'api') => {
+    const file = await rotateSigningKeys(o.dataDir);
+    await installKeys(file);
+    audit.append(adminEntry('signing-key.rotate', { kid: file.activeKid, by }));
+    return { kid: file.activeKid };
+  };
+
+  app.addHook('onReady', async () => {
+    await installKeys(await loadOrCreateSigningKeys(o.dataDir));
+    // Pending reviews survive restarts: expire the overdue ones now, arm the timer for the rest.
+    await service.expireDue();
+    service.scheduleExpiry();
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requestDuration.observe(
+      { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.addHook('preClose', async () => {
+    await service.close();
+  });
+  app.addHook('onClose', async () => {
+    await webhooks.close();
+    await audit.close();
+    store.close();
+  });
+
+  app.setErrorHandler((error: FastifyError | ReviewServerError, request, reply) => {
+    if (error instanceof ReviewServerError) {
+      return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+    }
+    const status = (error as FastifyError).statusCode ?? 500;
+    const code = (error as FastifyError).code;
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
+      return reply.code(413).send({ error: { code: ServerErrorCodes.BODY_TOO_LARGE, message: `request body is over the limit of ${o.bodyLimitBytes} bytes` } });
+    }
+    if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) {
+      return reply.code(415).send({ error: { code: ServerErrorCodes.UNSUPPORTED_MEDIA_TYPE, message: 'send JSON with content-type: application/json' } });
+    }
+    if (status === 400 && (code?.startsWith('FST_ERR_CTP') || error instanceof SyntaxError)) {
+      return reply.code(400).send({ error: { code: ServerErrorCodes.INVALID_JSON, message: `request body is not valid JSON: ${error.message}` } });
+    }
+    if (status === 503 && code === 'FST_ERR_REP_ALREADY_SENT') return reply;
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send({ error: { code: ServerErrorCodes.INVALID_REQUEST, message: error.message } });
+    }
+    request.log.error(error);
+    return reply.code(500).send({ error: { code: ServerErrorCodes.INTERNAL, message: 'internal error; see the server log' } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send({ error: { code: ServerErrorCodes.NOT_FOUND, message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+  });
+
+  const openApiText = JSON.stringify(openApiDocument('1.0.0'));
+  registerRoutes(app, {
+    store,
+    audit,
+    service,
+    metrics,
+    jwks: () => jwksText,
+    openApi: () => openApiText,
+    rotateSigningKey,
+  });
+  if (o.dashboard !== false) {
+    const dashboard = o.dashboard ?? registerDashboard;
+    const deps = {
+      service,
+      authenticate: (key: string) => authenticateKey(store, key),
+      verifyAudit: () => verifyTrail(audit),
+      audit,
+      store,
+      metrics,
+      dataDir: o.dataDir,
+    };
+    void app.register(async (scope) => {
+      await dashboard(scope, deps);
+    });
+  }
+
+  let url = '';
+  return {
+    app,
+    get url() {
+      return url;
+    },
+    async listen() {
+      const address = await app.listen({ host: o.host, port: o.port });
+      const a = app.server.address();
+      url = a && typeof a === 'object' ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : address;
+      return url;
+    },
+    async close() {
+      await app.close();
+    },
+    keys: {
+      create: (scope, name) => createApiKey(store, audit, { scope, ...(name ? { name } : {}), by: 'embedded' }).key,
+      createKey: (scope, name) => createApiKey(store, audit, { scope, ...(name ? { name } : {}), by: 'embedded' }),
+      revoke: (id) => revokeApiKey(store, audit, id, 'embedded'),
+    },
+    store,
+    audit,
+    service,
+    metrics,
+    rotateSigningKey: () => rotateSigningKey('embedded'),
+    jwks: () => (keyFile ? jwksOf(keyFile) : { keys: [] }),
+  };
+}
+
+interface Resolved {
+  dataDir: string;
+  policy: Policy | string | undefined;
+  host: string;
+  port: number;
+  pendingTimeoutMs: number;
+  webhooks: WebhookTarget[];
+  webhookOptions: WebhookOptions | undefined;
+  bodyLimitBytes: number;
+  logger: boolean;
+  proofTtlSeconds: number;
+  issuer: string;
+  redact: RedactOptions | undefined;
+  auditFlushMs: number;
+  dashboard: DashboardRegistrar | false | undefined;
+  defaultMetrics: boolean;
+}
+
+function validate(options: ReviewServerOptions): Resolved {
+  if (!options || typeof options !== 'object') throw new OptionsError('createReviewServer: pass an options object with at least { dataDir }');
+  if (typeof options.dataDir !== 'string' || options.dataDir === '') {
+    throw new OptionsError('createReviewServer: dataDir is required (a directory for the SQLite store, audit mirror and signing key)');
+  }
+  const num = (v: number | undefined, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    if (v === undefined) return def;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new OptionsError(`createReviewServer: ${name} must be a number from ${min} to ${max}, got ${String(v)}`);
+    return v;
+  };
+  return {
+    dataDir: options.dataDir,
+    policy: options.policy,
+    host: options.host ?? '127.0.0.1',
+    port: num(options.port, 'port', DEFAULT_PORT, 0, 65535),
+    pendingTimeoutMs: num(options.pendingTimeoutMs, 'pendingTimeoutMs', 15 * 60_000, 1),
+    webhooks: options.webhooks ?? [],
+    webhookOptions: options.webhookOptions,
+    bodyLimitBytes: num(options.bodyLimitBytes, 'bodyLimitBytes', 1024 * 1024, 1024),
+    logger: options.logger ?? false,
+    proofTtlSeconds: num(options.proofTtlSeconds, 'proofTtlSeconds', 600, 1),
+    issuer: options.issuer ?? 'toolgate-reviewer',
+    redact: options.redact,
+    auditFlushMs: num(options.auditFlushMs, 'auditFlushMs', 10, 0, 10_000),
+    dashboard: options.dashboard,
+    defaultMetrics: options.defaultMetrics ?? true,
+  };
+}
+
+function resolvePolicy(policy: Policy | string | undefined): CompiledPolicy | undefined {
+  if (policy === undefined) return undefined;
+  return compilePolicy(typeof policy === 'string' ? loadPolicySync(policy) : policy);
+}

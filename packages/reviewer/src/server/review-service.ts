@@ -1,0 +1,632 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import {
+  callDigest,
+  evaluatePolicy,
+  redact,
+  type AgentInfo,
+  type AuditEntry,
+  type CallContext,
+  type CompiledPolicy,
+  type CreateReviewRequest,
+  type Decision,
+  type DecisionSource,
+  type EvaluatedCheck,
+  type Outcome,
+  type PolicyStateStore,
+  type ProofSignInput,
+  type ProofSigner,
+  type RedactOptions,
+  type ReviewResponse,
+  type Verdict,
+} from '@toolgate/core';
+import type { KeyInfo } from '../auth/api-keys';
+import { ReviewServerError, ServerErrorCodes } from '../errors';
+import type { AuditTrail } from '../store/audit-trail';
+import type { ReviewRow, Store } from '../store/open-store';
+import type { ServerMetrics } from './metrics';
+import type { Waiters } from './waiters';
+import type { WebhookDispatcher } from './webhooks';
+
+/** A review as the dashboard and `GET /v1/reviews` list it: the protocol fields plus what a human needs to decide. */
+export interface ReviewView extends ReviewResponse {
+  id: string;
+  tool: string;
+  digest: string;
+  callId?: string;
+  runId?: string;
+  /** Redacted arguments (secrets never reach the store). */
+  args: unknown;
+  agent?: AgentInfo;
+  /** Redacted context. */
+  context?: CallContext;
+  /** What the policy said at submission (for pending reviews: why a human is asked). */
+  policy?: { verdict: Verdict | null; reason: string; matchedRules: string[] };
+  /** `policy`, `human`, `expiry`. */
+  source?: string;
+  submittedBy: { keyId: string };
+  decidedByKeyId?: string;
+  createdAt: string;
+  decidedAt?: string;
+  executed: boolean;
+  outcome?: Outcome;
+}
+
+/** Events a dashboard can subscribe to. */
+export interface ReviewEvents {
+  'review.created': [ReviewView];
+  'review.decided': [ReviewView];
+  'review.outcome': [ReviewView];
+}
+
+/** Who decides (an authenticated approver key; `via` says through what). */
+export interface Actor extends KeyInfo {
+  via?: 'api' | 'dashboard' | 'cli';
+}
+
+export interface ReviewServiceDeps {
+  store: Store;
+  audit: AuditTrail;
+  getPolicy(): CompiledPolicy | undefined;
+  policyState: PolicyStateStore;
+  getSigner(): ProofSigner;
+  metrics: ServerMetrics;
+  waiters: Waiters;
+  webhooks: WebhookDispatcher;
+  pendingTimeoutMs: number;
+  proofTtlSeconds: number;
+  redact?: RedactOptions;
+}
+
+export interface SubmitResult {
+  status: 200 | 202;
+  review: ReviewResponse;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The review logic behind protocol v1 — shared by the HTTP routes, the dashboard and the CLI:
+ * submit (policy, idempotency, exactly-once), wait (long-poll), decide (no self-approval), outcome,
+ * expiry. Everything a decision changes is written in one SQLite transaction together with its
+ * audit record; webhooks, waiters and events follow after the commit.
+ */
+export class ReviewService {
+  readonly events = new EventEmitter<ReviewEvents>();
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryAt = Number.POSITIVE_INFINITY;
+  private expiring: Promise<unknown> | undefined;
+  private closed = false;
+
+  constructor(private readonly d: ReviewServiceDeps) {
+    this.events.setMaxListeners(0);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // submit
+
+  /** `POST /v1/reviews`. */
+  async submit(body: CreateReviewRequest, key: KeyInfo, signal?: AbortSignal): Promise<SubmitResult> {
+    const started = performance.now();
+    const { tool } = body.call;
+    const args = body.call.args ?? {};
+    let digest: string;
+    try {
+      digest = callDigest(tool, args);
+    } catch (error) {
+      throw new ReviewServerError(400, ServerErrorCodes.INVALID_REQUEST, `call.args cannot be digested: ${(error as Error).message}`);
+    }
+    if (body.digest !== undefined && body.digest !== digest) {
+      throw new ReviewServerError(
+        400,
+        ServerErrorCodes.DIGEST_MISMATCH,
+        `digest ${body.digest} does not match the call (server computed ${digest} over the RFC 8785 canonical JSON of { tool, args })`,
+      );
+    }
+
+    if (body.dryRun) return { status: 200, review: this.dryRun(body, args, digest) };
+
+    for (;;) {
+      const existing = this.d.store.getReviewByIdem(body.idempotencyKey);
+      if (existing) return this.resubmitted(existing, digest, body.waitMs ?? 0, signal);
+      const running = this.inflight.get(body.idempotencyKey);
+      if (!running) break;
+      // The same key is being decided right now: answer with that review once it is stored.
+      await running.catch(() => {});
+    }
+
+    const work = this.create(body, args, digest, key, started);
+    this.inflight.set(body.idempotencyKey, work);
+    let created: { row: ReviewRow; response: ReviewResponse };
+    try {
+      created = await work;
+    } finally {
+      this.inflight.delete(body.idempotencyKey);
+    }
+    if (created.row.status === 'decided') return { status: 200, review: created.response };
+    return this.waitAndAnswer(created.row.id, body.waitMs ?? 0, signal);
+  }
+
+  private dryRun(body: CreateReviewRequest, args: unknown, digest: string): ReviewResponse {
+    const r = this.evaluate(body, args, digest, true);
+    const review: ReviewResponse = {
+      id: 'dry-run',
+      status: r.verdict === 'review' ? 'pending' : 'decided',
+      verdict: r.verdict,
+      reason: r.reason,
+      conditions: r.conditions,
+      evaluated: r.evaluated,
+      decidedBy: 'policy',
+      digest,
+      tool: body.call.tool,
+    };
+    return review;
+  }
+
+  private evaluate(body: CreateReviewRequest, args: unknown, digest: string, dryRun: boolean) {
+    const policy = this.d.getPolicy();
+    if (!policy) {
+      return {
+        verdict: 'review' as Verdict,
+        reason: 'no policy is configured: every call waits for a human',
+        conditions: [] as string[],
+        evaluated: [] as EvaluatedCheck[],
+        matchedRules: [] as string[],
+        policyVerdict: null as Verdict | null,
+      };
+    }
+    const r = evaluatePolicy(
+      policy,
+      { tool: body.call.tool, args, agent: body.agent, context: body.context, digest },
+      { state: this.d.policyState, now: Date.now(), dryRun },
+    );
+    const matchedRules = r.matchedRules;
+    const verdict: Verdict = r.verdict ?? 'review';
+    const reason = r.verdict === null ? `no policy rule matched and the policy has no default: a human decides${r.reason ? ` (${r.reason})` : ''}` : r.reason;
+    return { verdict, reason, conditions: [...(r.conditions ?? [])], evaluated: [...(r.evaluated ?? [])], matchedRules, policyVerdict: r.verdict };
+  }
+
+  private async create(
+    body: CreateReviewRequest,
+    args: unknown,
+    digest: string,
+    key: KeyInfo,
+    started: number,
+  ): Promise<{ row: ReviewRow; response: ReviewResponse }> {
+    const r = this.evaluate(body, args, digest, false);
+    const now = Date.now();
+    const id = `rev_${randomUUID()}`;
+    const row: ReviewRow = {
+      id,
+      idem_key: body.idempotencyKey,
+      submitter_key_id: key.id,
+      tool: body.call.tool,
+      digest,
+      call_id: body.call.callId ?? null,
+      run_id: body.call.runId ?? null,
+      agent_id: body.agent?.id ?? null,
+      agent_json: body.agent ? JSON.stringify(body.agent) : null,
+      context_json: body.context ? JSON.stringify(redact(body.context, this.d.redact, 'context')) : null,
+      args_json: JSON.stringify(redact(args, this.d.redact, 'args')),
+      status: 'pending',
+      verdict: 'review',
+      source: null,
+      reason: r.reason,
+      conditions_json: r.conditions.length ? JSON.stringify(r.conditions) : null,
+      evaluated_json: r.evaluated.length ? JSON.stringify(r.evaluated) : null,
+      policy_json: JSON.stringify({ verdict: r.policyVerdict, reason: r.reason, matchedRules: r.matchedRules }),
+      decided_by: null,
+      decider_key_id: null,
+      proof: null,
+      proof_expires_at: null,
+      created_at: now,
+      decided_at: null,
+      expires_at: null,
+      executed: 0,
+      outcome_json: null,
+    };
+
+    if (r.verdict === 'review') {
+      row.expires_at = now + this.d.pendingTimeoutMs;
+      this.d.store.transaction(() => {
+        this.d.store.insertReview(row);
+        this.d.audit.append(this.auditEntry('review', row, { verdict: 'review', source: 'policy', reason: r.reason, conditions: r.conditions, evaluated: r.evaluated, latencyMs: performance.now() - started }));
+      });
+      this.d.metrics.approvals.inc({ status: 'requested' });
+      this.scheduleExpiry(row.expires_at);
+      this.events.emit('review.created', this.view(row));
+      return { row, response: this.response(row) };
+    }
+
+    if (r.verdict === 'deny') this.d.metrics.policyViolations.inc({ rule: r.matchedRules[0] ?? 'default' });
+    const decidedBy = 'policy';
+    const proof = await this.d.getSigner().sign(this.claims(row, r.verdict, r.conditions, decidedBy, body.agent?.id ?? `key:${key.name}`));
+    row.status = 'decided';
+    row.verdict = r.verdict;
+    row.source = 'policy';
+    row.decided_by = decidedBy;
+    row.proof = proof;
+    row.proof_expires_at = now + this.d.proofTtlSeconds * 1000;
+    row.decided_at = now;
+    this.d.store.transaction(() => {
+      this.d.store.insertReview(row);
+      this.d.audit.append(
+        this.auditEntry('review', row, { verdict: r.verdict, source: 'policy', reason: r.reason, conditions: r.conditions, evaluated: r.evaluated, latencyMs: performance.now() - started }),
+      );
+    });
+    this.d.metrics.reviews.inc({ verdict: r.verdict, source: 'policy' });
+    this.d.metrics.decisionLatency.observe({ source: 'policy' }, (performance.now() - started) / 1000);
+    const response: ReviewResponse = {
+      id,
+      status: 'decided',
+      verdict: r.verdict,
+      reason: r.reason,
+      conditions: r.conditions,
+      evaluated: r.evaluated,
+      decidedBy,
+      proof,
+      expiresAt: new Date(row.proof_expires_at).toISOString(),
+      digest,
+      tool: row.tool,
+      executed: false,
+    };
+    this.afterDecided(row);
+    return { row, response };
+  }
+
+  private async resubmitted(row: ReviewRow, digest: string, waitMs: number, signal?: AbortSignal): Promise<SubmitResult> {
+    if (row.digest !== digest) {
+      throw new ReviewServerError(
+        409,
+        ServerErrorCodes.IDEMPOTENCY_CONFLICT,
+        `idempotency key already used for review ${row.id} of another call (${row.tool}, ${row.digest}); use a new key for a different call`,
+      );
+    }
+    if (row.executed) {
+      const review: ReviewResponse & { code: string } = {
+        id: row.id,
+        status: 'decided',
+        verdict: 'deny',
+        reason: `${ServerErrorCodes.ALREADY_EXECUTED}: review ${row.id} already authorised an execution that was reported; a review authorises one execution`,
+        conditions: [],
+        evaluated: [],
+        decidedBy: 'policy',
+        digest: row.digest,
+        tool: row.tool,
+        executed: true,
+        code: ServerErrorCodes.ALREADY_EXECUTED,
+      };
+      return { status: 200, review };
+    }
+    if (row.status === 'decided') return { status: 200, review: this.response(row) };
+    return this.waitAndAnswer(row.id, waitMs, signal);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // read / wait
+
+  /** `GET /v1/reviews/{id}?waitMs=`: resolves the moment a decision lands, or after `waitMs`. */
+  async get(id: string, waitMs = 0, signal?: AbortSignal): Promise<SubmitResult> {
+    if (!this.d.store.getReview(id)) throw notFound(id);
+    return this.waitAndAnswer(id, waitMs, signal);
+  }
+
+  private async waitAndAnswer(id: string, waitMs: number, signal?: AbortSignal): Promise<SubmitResult> {
+    let row = await this.current(id);
+    if (row.status === 'pending' && waitMs > 0 && !this.closed) {
+      const limit = Math.min(waitMs, Math.max(0, (row.expires_at ?? Number.POSITIVE_INFINITY) - Date.now()) + 5);
+      await this.d.waiters.wait(id, limit, signal);
+      row = await this.current(id);
+    }
+    return { status: row.status === 'decided' ? 200 : 202, review: this.response(row) };
+  }
+
+  /** The stored review, expired first if its deadline has passed. */
+  private async current(id: string): Promise<ReviewRow> {
+    let row = this.d.store.getReview(id);
+    if (!row) throw notFound(id);
+    if (row.status === 'pending' && row.expires_at !== null && row.expires_at <= Date.now()) {
+      await this.expireOne(row);
+      row = this.d.store.getReview(id) ?? row;
+    }
+    return row;
+  }
+
+  /** One review for the dashboard. */
+  view(rowOrId: ReviewRow | string): ReviewView {
+    const row = typeof rowOrId === 'string' ? this.d.store.getReview(rowOrId) : rowOrId;
+    if (!row) throw notFound(String(rowOrId));
+    const v: ReviewView = {
+      ...this.response(row),
+      tool: row.tool,
+      digest: row.digest,
+      args: JSON.parse(row.args_json) as unknown,
+      submittedBy: { keyId: row.submitter_key_id },
+      createdAt: new Date(row.created_at).toISOString(),
+      executed: row.executed === 1,
+    };
+    if (row.call_id !== null) v.callId = row.call_id;
+    if (row.run_id !== null) v.runId = row.run_id;
+    if (row.agent_json !== null) v.agent = JSON.parse(row.agent_json) as AgentInfo;
+    if (row.context_json !== null) v.context = JSON.parse(row.context_json) as CallContext;
+    if (row.policy_json !== null) v.policy = JSON.parse(row.policy_json) as ReviewView['policy'];
+    if (row.source !== null) v.source = row.source;
+    if (row.decider_key_id !== null) v.decidedByKeyId = row.decider_key_id;
+    if (row.decided_at !== null) v.decidedAt = new Date(row.decided_at).toISOString();
+    if (row.outcome_json !== null) v.outcome = JSON.parse(row.outcome_json) as Outcome;
+    return v;
+  }
+
+  /** `GET /v1/reviews`: newest first. */
+  list(q: { status?: 'pending' | 'decided'; tool?: string; limit?: number; before?: number }): ReviewView[] {
+    const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
+    return this.d.store.listReviews({ ...q, limit }).map((r) => this.view(r));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // decide
+
+  /**
+   * A human decision (`POST /v1/reviews/{id}/decision`, the dashboard, the CLI). The key that
+   * submitted the review can never decide it: that attempt is refused with 403 SELF_APPROVAL and
+   * written to the audit trail, flagged.
+   */
+  async decide(id: string, decision: { verdict: 'allow' | 'deny'; reason?: string }, actor: Actor): Promise<ReviewResponse> {
+    let row = this.d.store.getReview(id);
+    if (!row) throw notFound(id);
+    if (row.submitter_key_id === actor.id) {
+      const r = row;
+      this.d.audit.append({
+        id: `aud_${randomUUID()}`,
+        ts: new Date().toISOString(),
+        kind: 'human_decision',
+        call: this.auditCall(r),
+        meta: {
+          flagged: 'self_approval',
+          refused: true,
+          reviewId: r.id,
+          keyId: actor.id,
+          keyName: actor.name,
+          attemptedVerdict: decision.verdict,
+          via: actor.via ?? 'api',
+        },
+      });
+      this.d.metrics.approvals.inc({ status: 'self_approval_refused' });
+      throw new ReviewServerError(403, ServerErrorCodes.SELF_APPROVAL, `key ${actor.name} submitted review ${id} and cannot decide it; another approver must (the attempt is recorded in the audit trail)`);
+    }
+    row = await this.current(id);
+    if (row.status !== 'pending') throw alreadyDecided(row);
+    const decidedBy = `human:${actor.name}`;
+    const now = Date.now();
+    const reason = decision.reason?.trim() || (decision.verdict === 'allow' ? `approved by ${actor.name}` : `denied by ${actor.name}`);
+    const agentId = row.agent_id ?? `key:${row.submitter_key_id}`;
+    const proof = await this.d.getSigner().sign(this.claims(row, decision.verdict, [], decidedBy, agentId));
+    const pending = row;
+    const ok = this.d.store.transaction(() => {
+      const changed = this.d.store.decideReview({
+        id,
+        verdict: decision.verdict,
+        source: 'human',
+        reason,
+        decidedBy,
+        deciderKeyId: actor.id,
+        proof,
+        proofExpiresAt: now + this.d.proofTtlSeconds * 1000,
+        decidedAt: now,
+      });
+      if (!changed) return false;
+      this.d.audit.append({
+        ...this.auditEntry('human_decision', { ...pending, decided_by: decidedBy, proof }, {
+          verdict: decision.verdict,
+          source: 'human',
+          reason,
+          conditions: [],
+          evaluated: pending.evaluated_json ? (JSON.parse(pending.evaluated_json) as EvaluatedCheck[]) : [],
+          latencyMs: now - pending.created_at,
+        }),
+        meta: { reviewId: id, keyId: actor.id, keyName: actor.name, via: actor.via ?? 'api' },
+      });
+      return true;
+    });
+    const after = this.d.store.getReview(id)!;
+    if (!ok) throw alreadyDecided(after);
+    this.d.metrics.approvals.inc({ status: decision.verdict === 'allow' ? 'approved' : 'denied' });
+    this.d.metrics.reviews.inc({ verdict: decision.verdict, source: 'human' });
+    this.d.metrics.decisionLatency.observe({ source: 'human' }, (now - after.created_at) / 1000);
+    this.afterDecided(after);
+    return this.response(after);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // outcome
+
+  /**
+   * `POST /v1/reviews/{id}/outcome`: records what happened after the call ran. A review takes
+   * one outcome; once reported, it authorises nothing more (exactly-once).
+   */
+  outcome(id: string, outcome: Outcome, actor: KeyInfo): ReviewResponse {
+    const row = this.d.store.getReview(id);
+    if (!row) throw notFound(id);
+    if (row.submitter_key_id !== actor.id && actor.scope !== 'admin') {
+      throw new ReviewServerError(403, ServerErrorCodes.FORBIDDEN, `only the key that submitted review ${id} (or an admin key) may report its outcome`);
+    }
+    if (row.status === 'pending') throw new ReviewServerError(409, ServerErrorCodes.REVIEW_PENDING, `review ${id} is still pending; nothing may run before it is decided`);
+    if (row.executed) throw new ReviewServerError(409, ServerErrorCodes.OUTCOME_EXISTS, `review ${id} already has an outcome; a review authorises one execution`);
+    const clean: Outcome = { status: outcome.status };
+    if (outcome.message !== undefined) clean.message = outcome.message;
+    if (outcome.durationMs !== undefined) clean.durationMs = outcome.durationMs;
+    const ok = this.d.store.transaction(() => {
+      if (!this.d.store.setOutcome(id, JSON.stringify(clean))) return false;
+      this.d.audit.append({
+        id: `aud_${randomUUID()}`,
+        ts: new Date().toISOString(),
+        kind: 'outcome',
+        call: this.auditCall(row),
+        outcome: clean,
+        meta: { reviewId: id, verdict: row.verdict, keyId: actor.id, ...(row.verdict === 'deny' ? { flagged: 'executed_after_deny' } : {}) },
+      });
+      return true;
+    });
+    if (!ok) throw new ReviewServerError(409, ServerErrorCodes.OUTCOME_EXISTS, `review ${id} already has an outcome; a review authorises one execution`);
+    const after = this.d.store.getReview(id)!;
+    this.events.emit('review.outcome', this.view(after));
+    return this.response(after);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // expiry
+
+  /** Arms the single expiry timer for the earliest pending deadline (`at`, or read from the store). */
+  scheduleExpiry(at?: number): void {
+    if (this.closed) return;
+    const next = at ?? this.d.store.nextPendingExpiry();
+    if (next === undefined || next >= this.expiryAt) return;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryAt = next;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.expiryAt = Number.POSITIVE_INFINITY;
+      this.expiring = this.expireDue().finally(() => {
+        this.expiring = undefined;
+        this.scheduleExpiry();
+      });
+    }, Math.min(MAX_TIMER_MS, Math.max(0, next - Date.now())));
+    this.expiryTimer.unref();
+  }
+
+  /** Expires every pending review whose deadline has passed, as deny (`decidedBy: 'expiry'`). */
+  async expireDue(now = Date.now()): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const due = this.d.store.pendingDueBefore(now);
+      if (due.length === 0) return n;
+      for (const row of due) if (await this.expireOne(row)) n++;
+      if (due.length < 500) return n;
+    }
+  }
+
+  private async expireOne(row: ReviewRow): Promise<boolean> {
+    const now = Date.now();
+    const reason = `no human decided within ${Math.round(this.d.pendingTimeoutMs / 1000)}s; a review that times out is a deny`;
+    const proof = await this.d.getSigner().sign(this.claims(row, 'deny', [], 'expiry', row.agent_id ?? `key:${row.submitter_key_id}`));
+    const ok = this.d.store.transaction(() => {
+      const changed = this.d.store.decideReview({
+        id: row.id,
+        verdict: 'deny',
+        source: 'expiry',
+        reason,
+        decidedBy: 'expiry',
+        deciderKeyId: null,
+        proof,
+        proofExpiresAt: now + this.d.proofTtlSeconds * 1000,
+        decidedAt: now,
+      });
+      if (!changed) return false;
+      this.d.audit.append({
+        ...this.auditEntry('human_decision', { ...row, decided_by: 'expiry', proof }, {
+          verdict: 'deny',
+          source: 'fail_closed',
+          reason,
+          conditions: [],
+          evaluated: [],
+          latencyMs: now - row.created_at,
+          error: { code: 'REVIEW_TIMEOUT', message: reason },
+        }),
+        meta: { reviewId: row.id, expired: true },
+      });
+      return true;
+    });
+    if (!ok) return false;
+    this.d.metrics.approvals.inc({ status: 'expired' });
+    this.d.metrics.reviews.inc({ verdict: 'deny', source: 'expiry' });
+    this.afterDecided(this.d.store.getReview(row.id)!);
+    return true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** Stops the expiry timer and wakes every long-poll (they answer with the current state). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.d.waiters.wakeAll();
+    await Promise.allSettled([...this.inflight.values(), this.expiring]);
+  }
+
+  /** Wakes waiters now (before the webhook is even queued), then tells everyone else. */
+  private afterDecided(row: ReviewRow): void {
+    this.d.waiters.wake(row.id);
+    const hasListeners = this.events.listenerCount('review.decided') > 0;
+    const view = this.view(row);
+    if (hasListeners) this.events.emit('review.decided', view);
+    this.d.webhooks.emit('review.decided', view);
+  }
+
+  response(row: ReviewRow): ReviewResponse {
+    const r: ReviewResponse = {
+      id: row.id,
+      status: row.status,
+      verdict: row.verdict,
+      digest: row.digest,
+      tool: row.tool,
+      executed: row.executed === 1,
+      conditions: row.conditions_json ? (JSON.parse(row.conditions_json) as string[]) : [],
+      evaluated: row.evaluated_json ? (JSON.parse(row.evaluated_json) as EvaluatedCheck[]) : [],
+    };
+    if (row.reason !== null) r.reason = row.reason;
+    if (row.decided_by !== null) r.decidedBy = row.decided_by;
+    if (row.proof !== null) r.proof = row.proof;
+    if (row.status === 'pending' && row.expires_at !== null) r.expiresAt = new Date(row.expires_at).toISOString();
+    else if (row.proof_expires_at !== null) r.expiresAt = new Date(row.proof_expires_at).toISOString();
+    return r;
+  }
+
+  private claims(row: ReviewRow, verdict: Verdict, conditions: string[], decidedBy: string, agentId: string): ProofSignInput {
+    const c: ProofSignInput = { reviewId: row.id, agentId, tool: row.tool, digest: row.digest, verdict, conditions, decidedBy };
+    if (row.call_id !== null) c.callId = row.call_id;
+    return c;
+  }
+
+  private auditCall(row: ReviewRow): AuditEntry['call'] {
+    const call: AuditEntry['call'] = { tool: row.tool, digest: row.digest, args: JSON.parse(row.args_json) as unknown };
+    if (row.call_id !== null) call.callId = row.call_id;
+    if (row.run_id !== null) call.runId = row.run_id;
+    if (row.agent_id !== null) call.agentId = row.agent_id;
+    return call;
+  }
+
+  private auditEntry(
+    kind: AuditEntry['kind'],
+    row: ReviewRow,
+    d: { verdict: Verdict; source: DecisionSource; reason: string; conditions: string[]; evaluated: EvaluatedCheck[]; latencyMs: number; error?: { code: string; message: string } },
+  ): AuditEntry {
+    const decision: Omit<Decision, 'auditId'> = {
+      verdict: d.verdict,
+      reason: d.reason,
+      conditions: d.conditions,
+      evaluated: d.evaluated,
+      source: d.source,
+      tool: row.tool,
+      reviewId: row.id,
+      digest: row.digest,
+      idempotencyKey: row.idem_key,
+      latencyMs: Math.round(d.latencyMs * 1000) / 1000,
+    };
+    if (row.call_id !== null) decision.callId = row.call_id;
+    if (row.run_id !== null) decision.runId = row.run_id;
+    if (row.decided_by !== null) decision.decidedBy = row.decided_by;
+    if (row.proof !== null) decision.proof = row.proof;
+    if (d.error) decision.error = d.error;
+    return { id: `aud_${randomUUID()}`, ts: new Date().toISOString(), kind, call: this.auditCall(row), decision };
+  }
+}
+
+function notFound(id: string): ReviewServerError {
+  return new ReviewServerError(404, ServerErrorCodes.NOT_FOUND, `no review ${id}`);
+}
+
+function alreadyDecided(row: ReviewRow): ReviewServerError {
+  return new ReviewServerError(409, ServerErrorCodes.ALREADY_DECIDED, `review ${row.id} is already decided (${row.verdict} by ${row.decided_by ?? 'unknown'})`);
+}

@@ -1,0 +1,178 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  CreateReviewRequestSchema,
+  DecisionRequestSchema,
+  OutcomeRequestSchema,
+  verifyAuditLog,
+  verifyAuditRecords,
+  type AuditRecord,
+} from '@toolgate/core';
+import type { z } from 'zod';
+import { authenticateKey, bearerToken, hasScope, type KeyInfo, type Scope } from '../auth/api-keys';
+import { ReviewServerError, ServerErrorCodes } from '../errors';
+import type { AuditTrail } from '../store/audit-trail';
+import type { Store } from '../store/open-store';
+import type { ServerMetrics } from './metrics';
+import type { ReviewService } from './review-service';
+
+export interface RouteDeps {
+  store: Store;
+  audit: AuditTrail;
+  service: ReviewService;
+  metrics: ServerMetrics;
+  jwks(): string;
+  openApi(): string;
+  rotateSigningKey(by: string): Promise<{ kid: string }>;
+}
+
+/** Authenticates `Authorization: Bearer <key>` and checks the scope. 401 / 403 with stable codes. */
+export function requireKey(store: Store, request: FastifyRequest, scope: Scope | readonly Scope[]): KeyInfo {
+  const token = bearerToken(request.headers.authorization);
+  if (!token) throw new ReviewServerError(401, ServerErrorCodes.UNAUTHORIZED, 'missing Authorization: Bearer <key> (create one with `toolgate keys create --scope eval|approve|admin`)');
+  const key = authenticateKey(store, token);
+  if (!key) throw new ReviewServerError(401, ServerErrorCodes.UNAUTHORIZED, 'unknown or revoked API key');
+  const needed = typeof scope === 'string' ? [scope] : scope;
+  if (!needed.some((s) => hasScope(key.scope, s))) {
+    throw new ReviewServerError(403, ServerErrorCodes.FORBIDDEN, `key ${key.name} has scope ${key.scope}; this needs ${needed.join(' or ')}`);
+  }
+  return key;
+}
+
+function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    throw new ReviewServerError(400, ServerErrorCodes.INVALID_REQUEST, `invalid request: ${issues.join('; ')}`);
+  }
+  return r.data;
+}
+
+function intParam(v: unknown, name: string, min: number, max: number): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ReviewServerError(400, ServerErrorCodes.INVALID_REQUEST, `${name} must be a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/** An AbortSignal that fires if the client goes away before we answer (only built for long-polls). */
+function disconnectSignal(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
+
+type IdParams = { Params: { id: string } };
+type Query = Record<string, string | undefined>;
+
+/** Protocol v1 and the operational endpoints. */
+export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
+  const { store, service } = d;
+
+  app.post('/v1/reviews', async (request, reply) => {
+    const key = requireKey(store, request, 'eval');
+    const body = parse(CreateReviewRequestSchema, request.body);
+    const signal = body.waitMs ? disconnectSignal(reply) : undefined;
+    const r = await service.submit(body, key, signal);
+    return reply.code(r.status).send(r.review);
+  });
+
+  app.get<IdParams & { Querystring: Query }>('/v1/reviews/:id', async (request, reply) => {
+    requireKey(store, request, ['eval', 'approve']);
+    const waitMs = intParam(request.query.waitMs, 'waitMs', 0, 60_000) ?? 0;
+    const r = await service.get(request.params.id, waitMs, waitMs ? disconnectSignal(reply) : undefined);
+    return reply.code(r.status).send(r.review);
+  });
+
+  app.get<{ Querystring: Query }>('/v1/reviews', async (request) => {
+    requireKey(store, request, 'approve');
+    const q = request.query;
+    if (q.status !== undefined && q.status !== 'pending' && q.status !== 'decided') {
+      throw new ReviewServerError(400, ServerErrorCodes.INVALID_REQUEST, 'status must be pending or decided');
+    }
+    const limit = intParam(q.limit, 'limit', 1, 500) ?? 50;
+    const before = intParam(q.before, 'before', 0, Number.MAX_SAFE_INTEGER);
+    const reviews = service.list({
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.tool ? { tool: q.tool } : {}),
+      ...(before !== undefined ? { before } : {}),
+      limit,
+    });
+    const last = reviews[reviews.length - 1];
+    return { reviews, next: reviews.length === limit && last ? Date.parse(last.createdAt) : null };
+  });
+
+  app.post<IdParams>('/v1/reviews/:id/decision', async (request) => {
+    const key = requireKey(store, request, 'approve');
+    const body = parse(DecisionRequestSchema, request.body);
+    const decision: { verdict: 'allow' | 'deny'; reason?: string } = { verdict: body.verdict };
+    if (body.reason !== undefined) decision.reason = body.reason;
+    return service.decide(request.params.id, decision, { ...key, via: 'api' });
+  });
+
+  app.post<IdParams>('/v1/reviews/:id/outcome', async (request) => {
+    const key = requireKey(store, request, 'eval');
+    const body = parse(OutcomeRequestSchema, request.body);
+    const outcome: { status: typeof body.status; message?: string; durationMs?: number } = { status: body.status };
+    if (body.message !== undefined) outcome.message = body.message;
+    if (body.durationMs !== undefined) outcome.durationMs = body.durationMs;
+    return service.outcome(request.params.id, outcome, key);
+  });
+
+  app.get<{ Querystring: Query }>('/v1/audit', async (request) => {
+    requireKey(store, request, 'approve');
+    const after = intParam(request.query.after, 'after', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+    const limit = intParam(request.query.limit, 'limit', 1, 1000) ?? 100;
+    const records = d.audit.page(after, limit);
+    const last = records[records.length - 1];
+    return { records, next: records.length === limit && last ? last.seq : null };
+  });
+
+  app.get('/v1/audit/verify', async (request) => {
+    requireKey(store, request, 'approve');
+    return verifyTrail(d.audit);
+  });
+
+  app.post('/v1/admin/signing-keys/rotate', async (request) => {
+    const key = requireKey(store, request, 'admin');
+    return d.rotateSigningKey(`key:${key.name}`);
+  });
+
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    return reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'public, max-age=60').send(d.jwks());
+  });
+
+  app.get('/openapi.json', async (_request, reply) => {
+    return reply.header('content-type', 'application/json; charset=utf-8').send(d.openApi());
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await d.metrics.registry.metrics();
+    return reply.header('content-type', d.metrics.registry.contentType).send(text);
+  });
+
+  app.get('/healthz', async () => {
+    const last = store.lastAudit();
+    return { ok: true, pending: store.countPending(), auditSeq: last?.seq ?? 0 };
+  });
+}
+
+/** Verifies the audit table's chain and the JSONL mirror's chain (after flushing it). */
+export async function verifyTrail(audit: AuditTrail) {
+  await audit.flush();
+  function* all(): Generator<AuditRecord> {
+    let after = 0;
+    for (;;) {
+      const page = audit.page(after, 5_000);
+      if (page.length === 0) return;
+      yield* page;
+      after = page[page.length - 1]!.seq;
+    }
+  }
+  const table = verifyAuditRecords(all());
+  const mirror = await verifyAuditLog(audit.mirror.path);
+  return { ok: table.ok && mirror.ok, table, mirror: { path: audit.mirror.path, ...mirror } };
+}

@@ -1,0 +1,189 @@
+import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { AuditError } from '@toolgate/core';
+import type { Store } from './open-store';
+
+export interface AuditMirrorOptions {
+  /** Longest time a sealed record waits before it is written to the file. Default 10 ms. */
+  flushMs?: number;
+  /** fdatasync after each batch written. Default true. */
+  fsync?: boolean;
+}
+
+export interface AuditMirror {
+  /** Asks for the records committed to SQLite since the last write to be appended (batched). */
+  schedule(): void;
+  /** Appends everything committed so far and syncs it. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  readonly path: string;
+}
+
+const TAIL_BYTES = 1024 * 1024;
+
+/**
+ * The append-only JSONL mirror of the SQLite audit table. The table is the writer's source of
+ * truth for the chain; the mirror copies committed rows by `seq`, in batches, with one
+ * `fdatasync` per batch (so thousands of records per second cost a few syncs, not thousands).
+ *
+ * Opening reconciles the two: a torn last line (a crash mid-write) is cut off; records the file
+ * has but the table lacks (the database was deleted or replaced) are imported so the chain
+ * continues; records the table has but the file lacks (a crash before the flush) are appended.
+ * Another process (the CLI) appending to the same file is noticed by the file's size and the
+ * mirror re-reads the tail before writing.
+ */
+export function openAuditMirror(store: Store, path: string, options: AuditMirrorOptions = {}): AuditMirror {
+  const flushMs = options.flushMs ?? 10;
+  const doSync = options.fsync ?? true;
+
+  // --- reconcile (synchronous, at open) -------------------------------------------------------
+  let fileLastSeq = repairAndReadLastSeq(path);
+  const dbLast = store.lastAudit()?.seq ?? -1;
+  if (fileLastSeq > dbLast) importFromFile(store, path, dbLast);
+
+  let fh: FileHandle | undefined;
+  let expectedSize = -1;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let dirty = true; // the table may be ahead of the file right after open
+  let closed = false;
+
+  const ensureOpen = async (): Promise<FileHandle> => {
+    if (!fh) {
+      fh = await open(path, 'a', 0o600);
+      expectedSize = (await fh.stat()).size;
+    }
+    return fh;
+  };
+
+  const writeBatch = async (): Promise<void> => {
+    const handle = await ensureOpen();
+    const size = (await handle.stat()).size;
+    if (size !== expectedSize) {
+      // Someone else appended (or cut a torn tail): find where the file really ends.
+      fileLastSeq = repairAndReadLastSeq(path);
+      expectedSize = (await handle.stat()).size;
+    }
+    let wrote = false;
+    for (;;) {
+      const rows = store.auditAfter(fileLastSeq, 2_000);
+      if (rows.length === 0) break;
+      let text = '';
+      for (const r of rows) text += `${r.record}\n`;
+      await handle.write(text);
+      expectedSize += Buffer.byteLength(text);
+      fileLastSeq = rows[rows.length - 1]!.seq;
+      wrote = true;
+    }
+    if (wrote && doSync) await handle.datasync();
+  };
+
+  const run = async (): Promise<void> => {
+    timer = undefined;
+    while (dirty) {
+      dirty = false;
+      await writeBatch();
+    }
+  };
+
+  const kick = (): Promise<void> => {
+    if (!running) {
+      running = run().finally(() => {
+        running = undefined;
+      });
+    }
+    return running;
+  };
+
+  const mirror: AuditMirror = {
+    path,
+    schedule() {
+      dirty = true;
+      if (closed || timer || running) return;
+      timer = setTimeout(() => {
+        void kick().catch(() => {
+          // Retried on the next schedule/flush; the records are safe in SQLite meanwhile.
+          dirty = true;
+        });
+      }, flushMs);
+    },
+    async flush() {
+      if (timer) {
+        clearTimeout(timer);
+        timer = undefined;
+      }
+      dirty = true;
+      if (running) await running.catch(() => {});
+      await kick();
+    },
+    async close() {
+      if (closed) return;
+      await mirror.flush();
+      closed = true;
+      await fh?.close();
+      fh = undefined;
+    },
+  };
+  mirror.schedule();
+  return mirror;
+}
+
+/**
+ * Cuts a torn last line off the file (if any) and returns the `seq` of its last complete record
+ * (-1 for a missing or empty file).
+ */
+function repairAndReadLastSeq(path: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return -1;
+    throw error;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return -1;
+    const len = Math.min(size, TAIL_BYTES);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    let end = buf.length;
+    if (buf[end - 1] !== 0x0a) {
+      const nl = buf.lastIndexOf(0x0a);
+      if (nl < 0 && len < size) throw new AuditError('AUDIT_INVALID', `${path}: last line is over ${TAIL_BYTES} bytes and has no newline`);
+      end = nl + 1;
+      ftruncateSync(fd, size - len + end);
+      if (end === 0) return -1;
+    }
+    const prevNl = buf.lastIndexOf(0x0a, end - 2);
+    const line = buf.subarray(prevNl + 1, end - 1).toString('utf8');
+    try {
+      const seq = (JSON.parse(line) as { seq?: unknown }).seq;
+      if (typeof seq === 'number') return seq;
+    } catch {
+      // fall through
+    }
+    throw new AuditError(
+      'AUDIT_INVALID',
+      `${path}: the last complete line is not an audit record; run \`toolgate audit verify ${path}\` and move the file aside to start a new trail`,
+    );
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function importFromFile(store: Store, path: string, afterSeq: number): void {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  store.transaction(() => {
+    for (const line of lines) {
+      if (!line) continue;
+      let rec: { seq?: unknown; id?: unknown; hash?: unknown };
+      try {
+        rec = JSON.parse(line) as typeof rec;
+      } catch {
+        continue; // verifyAuditLog reports damaged lines; importing skips them
+      }
+      if (typeof rec.seq !== 'number' || rec.seq <= afterSeq) continue;
+      store.insertAudit({ seq: rec.seq, id: String(rec.id), hash: String(rec.hash), record: line });
+    }
+  });
+}

@@ -1,0 +1,271 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { Verdict } from '@toolgate/core';
+
+/** File names inside a data dir. */
+export const DATA_FILES = {
+  db: 'toolgate.db',
+  auditMirror: 'audit.jsonl',
+  signingKeys: 'signing-keys.json',
+} as const;
+
+/** One review row as stored. JSON columns hold already-redacted values. */
+export interface ReviewRow {
+  id: string;
+  idem_key: string;
+  submitter_key_id: string;
+  tool: string;
+  digest: string;
+  call_id: string | null;
+  run_id: string | null;
+  agent_id: string | null;
+  agent_json: string | null;
+  context_json: string | null;
+  args_json: string;
+  status: 'pending' | 'decided';
+  verdict: Verdict;
+  source: string | null;
+  reason: string | null;
+  conditions_json: string | null;
+  evaluated_json: string | null;
+  policy_json: string | null;
+  decided_by: string | null;
+  decider_key_id: string | null;
+  proof: string | null;
+  proof_expires_at: number | null;
+  created_at: number;
+  decided_at: number | null;
+  expires_at: number | null;
+  executed: number;
+  outcome_json: string | null;
+}
+
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  scope: string;
+  hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuditRow {
+  seq: number;
+  id: string;
+  hash: string;
+  record: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS reviews (
+  id TEXT PRIMARY KEY,
+  idem_key TEXT NOT NULL UNIQUE,
+  submitter_key_id TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  call_id TEXT,
+  run_id TEXT,
+  agent_id TEXT,
+  agent_json TEXT,
+  context_json TEXT,
+  args_json TEXT NOT NULL,
+  status TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  source TEXT,
+  reason TEXT,
+  conditions_json TEXT,
+  evaluated_json TEXT,
+  policy_json TEXT,
+  decided_by TEXT,
+  decider_key_id TEXT,
+  proof TEXT,
+  proof_expires_at INTEGER,
+  created_at INTEGER NOT NULL,
+  decided_at INTEGER,
+  expires_at INTEGER,
+  executed INTEGER NOT NULL DEFAULT 0,
+  outcome_json TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS reviews_status_created ON reviews(status, created_at);
+CREATE INDEX IF NOT EXISTS reviews_pending_expiry ON reviews(expires_at) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS api_keys (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+) STRICT;
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  record TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS policy_events (
+  key TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  amount REAL NOT NULL,
+  expires INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS policy_events_key_at ON policy_events(key, at);
+CREATE INDEX IF NOT EXISTS policy_events_expires ON policy_events(expires);
+`;
+
+const REVIEW_COLUMNS = `id, idem_key, submitter_key_id, tool, digest, call_id, run_id, agent_id, agent_json, context_json,
+  args_json, status, verdict, source, reason, conditions_json, evaluated_json, policy_json, decided_by, decider_key_id,
+  proof, proof_expires_at, created_at, decided_at, expires_at, executed, outcome_json`;
+
+/** The SQLite store of a review server: one file in the data dir, WAL, prepared statements. */
+export interface Store {
+  readonly db: DatabaseSync;
+  readonly dataDir: string;
+  readonly path: string;
+  /** Runs `fn` in one `BEGIN IMMEDIATE` transaction (rolled back if it throws). */
+  transaction<T>(fn: () => T): T;
+  insertReview(row: ReviewRow): void;
+  getReview(id: string): ReviewRow | undefined;
+  getReviewByIdem(idemKey: string): ReviewRow | undefined;
+  /** Decides a pending review; false if it was no longer pending. */
+  decideReview(d: {
+    id: string;
+    verdict: Verdict;
+    source: string;
+    reason: string;
+    decidedBy: string;
+    deciderKeyId: string | null;
+    proof: string | null;
+    proofExpiresAt: number | null;
+    decidedAt: number;
+  }): boolean;
+  /** Marks a decided review executed with its outcome; false if it already had one. */
+  setOutcome(id: string, outcomeJson: string): boolean;
+  listReviews(q: { status?: 'pending' | 'decided'; tool?: string; limit: number; before?: number }): ReviewRow[];
+  pendingDueBefore(at: number): ReviewRow[];
+  nextPendingExpiry(): number | undefined;
+  countPending(): number;
+  insertKey(row: ApiKeyRow): void;
+  keyByHash(hash: string): ApiKeyRow | undefined;
+  listKeys(): ApiKeyRow[];
+  revokeKey(id: string, at: number): boolean;
+  lastAudit(): { seq: number; hash: string } | undefined;
+  insertAudit(row: AuditRow): void;
+  auditAfter(afterSeq: number, limit: number): AuditRow[];
+  close(): void;
+}
+
+/**
+ * Opens (creating if needed) the SQLite store in `dataDir`: WAL journal, `synchronous=NORMAL`
+ * (a commit is durable against process crashes at once and against power loss at the next
+ * checkpoint), a busy timeout so the CLI and a running server can share the file.
+ */
+export function openStore(dataDir: string): Store {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, DATA_FILES.db);
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+  db.exec(SCHEMA);
+
+  const s = (sql: string): StatementSync => db.prepare(sql);
+  const begin = s('BEGIN IMMEDIATE');
+  const commit = s('COMMIT');
+  const rollback = s('ROLLBACK');
+  const insertReview = s(`INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES (
+    $id, $idem_key, $submitter_key_id, $tool, $digest, $call_id, $run_id, $agent_id, $agent_json, $context_json,
+    $args_json, $status, $verdict, $source, $reason, $conditions_json, $evaluated_json, $policy_json, $decided_by,
+    $decider_key_id, $proof, $proof_expires_at, $created_at, $decided_at, $expires_at, $executed, $outcome_json)`);
+  const getReview = s(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE id = ?`);
+  const getByIdem = s(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE idem_key = ?`);
+  const decide = s(`UPDATE reviews SET status = 'decided', verdict = $verdict, source = $source, reason = $reason,
+    decided_by = $decided_by, decider_key_id = $decider_key_id, proof = $proof, proof_expires_at = $proof_expires_at,
+    decided_at = $decided_at WHERE id = $id AND status = 'pending'`);
+  const setOutcome = s(`UPDATE reviews SET executed = 1, outcome_json = ? WHERE id = ? AND outcome_json IS NULL AND status = 'decided'`);
+  const dueBefore = s(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT 500`);
+  const nextExpiry = s(`SELECT MIN(expires_at) AS at FROM reviews WHERE status = 'pending'`);
+  const countPending = s(`SELECT COUNT(*) AS n FROM reviews WHERE status = 'pending'`);
+  const insertKey = s('INSERT INTO api_keys (id, name, scope, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)');
+  const keyByHash = s('SELECT id, name, scope, hash, created_at, revoked_at FROM api_keys WHERE hash = ?');
+  const listKeys = s('SELECT id, name, scope, hash, created_at, revoked_at FROM api_keys ORDER BY created_at');
+  const revokeKey = s('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  const lastAudit = s('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
+  const insertAudit = s('INSERT INTO audit (seq, id, hash, record) VALUES (?, ?, ?, ?)');
+  const auditAfter = s('SELECT seq, id, hash, record FROM audit WHERE seq > ? ORDER BY seq LIMIT ?');
+  const listCache = new Map<string, StatementSync>();
+
+  let depth = 0;
+  return {
+    db,
+    dataDir,
+    path,
+    transaction<T>(fn: () => T): T {
+      if (depth > 0) return fn();
+      begin.run();
+      depth++;
+      try {
+        const out = fn();
+        commit.run();
+        return out;
+      } catch (error) {
+        rollback.run();
+        throw error;
+      } finally {
+        depth--;
+      }
+    },
+    insertReview(row) {
+      insertReview.run(row as unknown as Record<string, string | number | null>);
+    },
+    getReview: (id) => getReview.get(id) as ReviewRow | undefined,
+    getReviewByIdem: (k) => getByIdem.get(k) as ReviewRow | undefined,
+    decideReview(d) {
+      const r = decide.run({
+        $id: d.id,
+        $verdict: d.verdict,
+        $source: d.source,
+        $reason: d.reason,
+        $decided_by: d.decidedBy,
+        $decider_key_id: d.deciderKeyId,
+        $proof: d.proof,
+        $proof_expires_at: d.proofExpiresAt,
+        $decided_at: d.decidedAt,
+      });
+      return Number(r.changes) === 1;
+    },
+    setOutcome: (id, json) => Number(setOutcome.run(json, id).changes) === 1,
+    listReviews(q) {
+      const where: string[] = [];
+      if (q.status) where.push('status = $status');
+      if (q.tool) where.push('tool = $tool');
+      if (q.before !== undefined) where.push('created_at < $before');
+      const sql = `SELECT ${REVIEW_COLUMNS} FROM reviews ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT $limit`;
+      let stmt = listCache.get(sql);
+      if (!stmt) listCache.set(sql, (stmt = s(sql)));
+      const params: Record<string, string | number> = { $limit: q.limit };
+      if (q.status) params.$status = q.status;
+      if (q.tool) params.$tool = q.tool;
+      if (q.before !== undefined) params.$before = q.before;
+      return stmt.all(params) as unknown as ReviewRow[];
+    },
+    pendingDueBefore: (at) => dueBefore.all(at) as unknown as ReviewRow[],
+    nextPendingExpiry() {
+      const row = nextExpiry.get() as { at: number | null } | undefined;
+      return row?.at ?? undefined;
+    },
+    countPending: () => Number((countPending.get() as { n: number }).n),
+    insertKey(k) {
+      insertKey.run(k.id, k.name, k.scope, k.hash, k.created_at, k.revoked_at);
+    },
+    keyByHash: (h) => keyByHash.get(h) as ApiKeyRow | undefined,
+    listKeys: () => listKeys.all() as unknown as ApiKeyRow[],
+    revokeKey: (id, at) => Number(revokeKey.run(at, id).changes) === 1,
+    lastAudit: () => lastAudit.get() as { seq: number; hash: string } | undefined,
+    insertAudit(row) {
+      insertAudit.run(row.seq, row.id, row.hash, row.record);
+    },
+    auditAfter: (after, limit) => auditAfter.all(after, limit) as unknown as AuditRow[],
+    close() {
+      if (db.isOpen) db.close();
+    },
+  };
+}
