@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // `middleware` is its own entry: it imports the optional peer `langchain`, the main entry never does.
+  entry: ['src/index.ts', 'src/middleware.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

@@ -1,5 +1,6 @@
 import { Annotation, ReducedValue, StateSchema } from '@langchain/langgraph';
 import type { Decision } from '@toolgate/core';
+import { z } from 'zod/v4';
 
 /** The state key under which toolgate keeps its Decisions. */
 export const DECISIONS_KEY = 'toolgateDecisions';
@@ -28,32 +29,13 @@ export const GovernanceAnnotation = Annotation.Root({
   toolgateDecisions: Annotation<DecisionMap>({ reducer: mergeDecisions, default: () => ({}) }),
 });
 
-const JSON_SCHEMA = {
-  type: 'object',
-  description: 'toolgate Decisions by tool_call_id',
-  additionalProperties: { type: 'object' },
-} as const;
-
 /**
- * A Standard Schema (with JSON Schema) for the Decisions map, so the channel needs no zod.
- * `undefined` validates to `{}`, which is how LangGraph finds the channel's default.
+ * The Decisions map as a zod schema (LangGraph and langchain build JSON Schema and defaults from
+ * it). Decisions are checked loosely: they come from the gate, not from user input.
  */
-const decisionMapSchema = {
-  '~standard': {
-    version: 1 as const,
-    vendor: 'toolgate',
-    validate(value: unknown) {
-      if (value === undefined) return { value: {} as DecisionMap };
-      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return { value: value as DecisionMap };
-      return { issues: [{ message: 'toolgateDecisions must be an object of Decisions keyed by tool_call_id' }] };
-    },
-    jsonSchema: {
-      input: () => ({ ...JSON_SCHEMA }),
-      output: () => ({ ...JSON_SCHEMA }),
-    },
-    types: undefined as unknown as { input: DecisionMap; output: DecisionMap },
-  },
-};
+const decisionMapSchema = z
+  .record(z.string(), z.looseObject({ verdict: z.string(), source: z.string(), tool: z.string() }))
+  .default(() => ({})) as unknown as z.ZodType<DecisionMap, DecisionMap>;
 
 /**
  * The Decisions channel as a `StateSchema` (the form LangGraph 1.x recommends). Spread its

@@ -1,0 +1,105 @@
+import { ToolMessage } from '@langchain/core/messages';
+import { Command, interrupt, task, type LangGraphRunnableConfig } from '@langchain/langgraph';
+import { GovernanceDeniedError, isAllowed, type Decision, type Gate, type RedactOptions, type ToolCall } from '@toolgate/core';
+import { createMiddleware } from 'langchain';
+import { GovernanceState } from '../governance-state';
+import { answerFor, REVIEW_INTERRUPT_KIND, reviewItem, type HumanReviewInterrupt } from '../human-gate-node';
+import { assertGate, assertOneOf } from '../options';
+import { denialMessage, toGateCall, type CallBuildOptions, type IdentifiedToolCall } from '../tool-calls';
+
+/** Options of `governanceMiddleware`. */
+export interface GovernanceMiddlewareOptions extends CallBuildOptions {
+  /**
+   * What a deny (including fail-closed and a human rejection) does: `'message'` (default) answers
+   * the call with an error ToolMessage and the agent continues; `'throw'` fails the run (langchain
+   * wraps the error: `error.cause` is the `GovernanceDeniedError`).
+   */
+  onDeny?: 'message' | 'throw';
+  /** Extra secret keys and paths to redact from the args shown to the human. */
+  redact?: RedactOptions;
+  /** Approver recorded when an answer names none. Default `'human'`. */
+  approver?: string;
+  /** Middleware name (must be unique in the agent). Default `'toolgate'`. */
+  name?: string;
+}
+
+/**
+ * langchain `createAgent` middleware that governs every tool call in `wrapToolCall`.
+ *
+ * - Not high-stakes: straight to the tool.
+ * - The review runs inside a LangGraph `task()`, so when a paused tool call is resumed (its
+ *   task re-runs from the top) the checkpointed Decision is replayed: the reviewer is asked once.
+ * - deny / fail-closed: an error ToolMessage (`content: denialText`, `artifact: decision`); the
+ *   tool does not run.
+ * - review: `interrupt({ kind: 'toolgate_review', requests: [one item] })`, one per call. Resume
+ *   ALL of them at once with `new Command({ resume: { [tool_call_id]: { approved, reason? } } })`
+ *   — a plain (non interrupt-id) resume value reaches every pending interrupt, and each call
+ *   reads its own answer. A call with no answer is rejected.
+ * - allowed: runs the tool, reports the outcome, and writes the Decision to
+ *   `state.toolgateDecisions[tool_call_id]` next to the ToolMessage.
+ *
+ * Put it FIRST in `middleware` (outermost, so it also governs retries) and keep `createAgent`'s
+ * default `version: 'v2'`: in `v1` every resume re-runs the tool calls that already finished.
+ * Needs a checkpointer and a `thread_id`.
+ *
+ * @example
+ * const agent = createAgent({ model, tools, middleware: [governanceMiddleware(gate)], checkpointer: new MemorySaver() });
+ */
+export function governanceMiddleware(gate: Gate, options: GovernanceMiddlewareOptions = {}) {
+  assertGate(gate, 'governanceMiddleware');
+  assertOneOf(options.onDeny, ['message', 'throw'], 'onDeny', 'governanceMiddleware');
+  const onDeny = options.onDeny ?? 'message';
+  const approver = options.approver ?? 'human';
+  const name = options.name ?? 'toolgate';
+
+  // Checkpointed per tool-call task: replayed, not re-run, when the task resumes after interrupt().
+  const reviewTask = task(`${name}_review`, async (call: ToolCall): Promise<Decision> => gate.review(call));
+
+  return createMiddleware({
+    name,
+    stateSchema: GovernanceState,
+    wrapToolCall: async (request, handler) => {
+      const call = request.toolCall;
+      if (!gate.isHighStakes(call.name, call.args)) return handler(request);
+      const id = call.id ?? '';
+      const config = { configurable: request.runtime.configurable } as LangGraphRunnableConfig;
+      const identified: IdentifiedToolCall = { ...call, id };
+
+      let decision = await reviewTask(toGateCall(identified, config, options));
+      if (decision.verdict === 'review') {
+        const payload: HumanReviewInterrupt = {
+          kind: REVIEW_INTERRUPT_KIND,
+          requests: [reviewItem(id, decision, call.args, options.redact)],
+        };
+        const resume: unknown = interrupt<HumanReviewInterrupt, unknown>(payload);
+        decision = await gate.resolveReview(decision, answerFor(resume, id, approver));
+      }
+
+      if (!isAllowed(decision)) {
+        if (onDeny === 'throw') throw new GovernanceDeniedError(decision);
+        return record(denialMessage(identified, decision), id, decision);
+      }
+
+      const started = performance.now();
+      let result: ToolMessage | Command;
+      try {
+        result = await handler(request);
+      } catch (error) {
+        void gate.reportOutcome(decision, { status: 'error', message: error instanceof Error ? error.message : String(error), durationMs: performance.now() - started });
+        throw error;
+      }
+      const failed = ToolMessage.isInstance(result) && result.status === 'error';
+      void gate.reportOutcome(decision, {
+        status: failed ? 'error' : 'success',
+        durationMs: performance.now() - started,
+        ...(failed && ToolMessage.isInstance(result) ? { message: typeof result.content === 'string' ? result.content : JSON.stringify(result.content) } : {}),
+      });
+      return ToolMessage.isInstance(result) ? record(result, id, decision) : result;
+    },
+  });
+}
+
+/** The ToolMessage plus the Decision in state, as one update. */
+function record(message: ToolMessage, id: string, decision: Decision): Command {
+  return new Command({ update: { messages: [message], toolgateDecisions: { [id]: decision } } });
+}
