@@ -47,7 +47,8 @@ export class AuditFileScanner {
       const nl = chunk.indexOf(NEWLINE, from);
       if (nl === -1) {
         if (from < chunk.length) {
-          this.parts.push(chunk.subarray(from));
+          // Copy: callers may reuse `chunk` (readSync into one buffer).
+          this.parts.push(Buffer.from(chunk.subarray(from)));
           this.partsLength += chunk.length - from;
         }
         break;
@@ -57,7 +58,7 @@ export class AuditFileScanner {
       this.parts = [];
       this.partsLength = 0;
       this.lineNo++;
-      const line: HeldLine = { buf: Buffer.from(buf), line: this.lineNo, start: this.offset };
+      const line: HeldLine = { buf: buf === piece ? Buffer.from(piece) : buf, line: this.lineNo, start: this.offset };
       this.offset += buf.length + 1;
       // The held line is not the last one: another line followed it.
       if (this.held) this.middle(this.held);

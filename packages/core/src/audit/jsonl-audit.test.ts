@@ -106,6 +106,20 @@ describe('jsonlAudit', () => {
     expect(await verifyAuditLog(path)).toEqual({ ok: true, records: 3, last: { seq: 3, hash: r3.hash } });
   });
 
+  it('continues a log larger than its 1 MiB read chunk', async () => {
+    const path = join(dir, 'big.jsonl');
+    const s1 = sink(path, { fsync: 'never' });
+    const blob = 'x'.repeat(3000);
+    for (let i = 1; i <= 800; i++) s1.append(entry(i, { meta: { blob, i } }));
+    await s1.close();
+    expect(statSync(path).size).toBeGreaterThan(2 * 1024 * 1024);
+    const s2 = sink(path);
+    expect(s2.head?.seq).toBe(800);
+    s2.append(entry(801));
+    await s2.close();
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: true, records: 801 });
+  });
+
   it('refuses a second writer on the same file in one process, and appends after close', async () => {
     const path = join(dir, 'audit.jsonl');
     const s = sink(path);
