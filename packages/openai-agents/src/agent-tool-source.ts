@@ -16,7 +16,8 @@ function load(): Lookup[] {
   if (lookups) return lookups;
   lookups = [];
   try {
-    const here = createRequire(import.meta.url);
+    // CJS build: __filename; ESM build: import.meta.url (tsup leaves import.meta empty in CJS).
+    const here = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
     const agentsEntry = here.resolve('@openai/agents');
     const fromAgents = createRequire(agentsEntry);
     const coreDir = path.dirname(fromAgents.resolve('@openai/agents-core'));

@@ -16,7 +16,7 @@ import {
 } from '@openai/agents';
 import type { Editor } from '@openai/agents';
 import { denialText, GovernanceDeniedError, isAllowed, runGoverned, type Decision, type Gate, type ToolCall } from '@toolgate/core';
-import { agentToolSource } from './agent-tool-source';
+import { agentToolSource, canFindAgentToolSources } from './agent-tool-source';
 import { recordDecision } from './decisions';
 import { UngateableToolError } from './errors';
 import type { ResolvedOptions } from './options';
@@ -109,6 +109,10 @@ export class Governor {
   }
 
   private walk(agent: AnyAgent, seen: Set<AnyAgent>): void {
+    if (!warnedNoSources && !canFindAgentToolSources()) {
+      warnedNoSources = true;
+      this.options.onWarning('toolgate: cannot find the agents behind agent.asTool() tools in this @openai/agents install; govern those sub-agents with governAgent(subAgent, gate).');
+    }
     for (const h of agent.handoffs ?? []) {
       const target = h instanceof Agent ? h : (h as { agent?: AnyAgent }).agent;
       if (target) this.governAgent(target, seen);
@@ -401,6 +405,8 @@ export class Governor {
     span.end();
   }
 }
+
+let warnedNoSources = false;
 
 function key(tool: string, callId: string): string {
   return `${tool}\u0000${callId}`;
