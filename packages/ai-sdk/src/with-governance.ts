@@ -1,0 +1,189 @@
+import type { Decision, Gate } from '@toolgate/core';
+import { GovernanceDeniedError, OptionsError, denialText, isAllowed, runGoverned } from '@toolgate/core';
+import type { ToolSet } from 'ai';
+import { findApproval, verifyApprovalSignature } from './approvals';
+import { defaultModelOutput, governanceDenial, isGovernanceDenial } from './denial';
+import { ToolNotGateableError } from './errors';
+import { decideOnce, linkTools, recordDecision } from './gate-state';
+import {
+  isAsyncGeneratorFunction,
+  isAsyncIterable,
+  ownNeedsApproval,
+  type ExecuteOptions,
+  type InputAvailableOptions,
+  type LooseTool,
+  type NeedsApprovalOptions,
+} from './loose-tool';
+import { resolveOptions, type GovernanceOptions, type ResolvedOptions } from './options';
+
+/**
+ * Puts a gate in front of the high-stakes tools of an AI SDK tool set (ai 6 and 7).
+ *
+ * Each high-stakes tool is copied (all own properties, non-enumerable and symbol ones included)
+ * and its `execute` wrapped: the body runs only after a Decision that allows it, and its outcome
+ * (success / error, duration) is reported to the gate. A denied call returns the SDK's own
+ * `execution-denied` output to the model (or throws / aborts, see `onDeny`). A `review` verdict
+ * becomes the SDK's approval flow through `needsApproval` (ai 6; honoured by ai 7 unless you pass
+ * `toolApproval` — then pass `toolApproval(gate, options)`). Tools that are not high-stakes are
+ * returned as the same objects. Enforcement sits in `execute`, so no caller-side `toolApproval`
+ * can skip it.
+ *
+ * @example
+ * const gate = createGate({ reviewer, highStakes: ['transfer'] });
+ * const tools = withGovernance({ transfer, lookup }, gate, { approvalSecret: SECRET });
+ * const result = await generateText({ model, tools, stopWhen: stepCountIs(5), prompt,
+ *   experimental_toolApprovalSecret: SECRET });
+ * decisionsOf(tools).get(result.toolCalls[0].toolCallId); // the Decision, with its proof
+ */
+export function withGovernance<TOOLS extends ToolSet>(tools: TOOLS, gate: Gate, options?: GovernanceOptions): TOOLS {
+  if (typeof tools !== 'object' || tools === null) {
+    throw new OptionsError('withGovernance(tools, gate): tools must be an AI SDK tool set, e.g. { transfer: tool({...}) }');
+  }
+  if (!gate || typeof gate.review !== 'function' || typeof gate.isHighStakes !== 'function') {
+    throw new OptionsError('withGovernance(tools, gate): gate must come from createGate() in @toolgate/core');
+  }
+  const o = resolveOptions(options, 'withGovernance');
+  const governed: Record<string, unknown> = {};
+  for (const [name, tool] of Object.entries(tools) as Array<[string, LooseTool]>) {
+    const matches = gate.isHighStakes(name);
+    const executable = typeof tool?.execute === 'function';
+    if (matches && !executable) throw new ToolNotGateableError(name);
+    governed[name] = (matches || o.govern === 'all') && executable ? governTool(name, tool, gate, o) : tool;
+  }
+  linkTools(governed, gate);
+  return governed as TOOLS;
+}
+
+interface Authorization {
+  decision: Decision;
+  /** What the model reads when the call may not run. */
+  reason: string;
+}
+
+function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOptions): LooseTool {
+  // Copy every own property, including non-enumerable ones (experimental_toolCaller) and symbols.
+  const wrapped = Object.create(Object.getPrototypeOf(original), Object.getOwnPropertyDescriptors(original)) as LooseTool;
+  const execute = original.execute as NonNullable<LooseTool['execute']>;
+  const toModelOutput = original.toModelOutput;
+  const onInputAvailable = original.onInputAvailable;
+
+  async function authorize(input: unknown, options: ExecuteOptions): Promise<Authorization> {
+    const { toolCallId, messages } = options;
+    let decision = await decideOnce(gate, o, { toolName: name, toolCallId, input, messages }, options.abortSignal);
+    let note = '';
+    if (decision.verdict === 'review') {
+      const approval = findApproval(messages, toolCallId);
+      if (approval?.approved) {
+        const trusted =
+          o.approvalSecret !== undefined &&
+          approval.signature !== undefined &&
+          (await verifyApprovalSignature({
+            secret: o.approvalSecret,
+            signature: approval.signature,
+            approvalId: approval.approvalId,
+            toolCallId,
+            toolName: name,
+            input,
+          }).catch(() => false));
+        if (trusted) {
+          try {
+            decision = await gate.resolveReview(decision, { approved: true, ...(approval.reason ? { reason: approval.reason } : {}) });
+          } catch (error) {
+            note = ` — recording the human approval failed (${error instanceof Error ? error.message : String(error)})`;
+          }
+        } else {
+          note =
+            o.approvalSecret === undefined
+              ? ' — an approval was found in the messages but withGovernance has no approvalSecret to verify it, so it is not trusted'
+              : ' — the approval in the messages has a missing or invalid signature, so it is not trusted';
+        }
+      }
+    }
+    recordDecision(gate, o, name, toolCallId, decision, 'execute');
+    return { decision, reason: isAllowed(decision) ? '' : denialText(decision) + note };
+  }
+
+  function refuse(a: Authorization) {
+    if (o.onDeny === 'return') return governanceDenial(a.decision, a.reason);
+    // 'throw', and 'abort' where onInputAvailable did not run (approval continuations).
+    throw new GovernanceDeniedError(a.decision);
+  }
+
+  if (isAsyncGeneratorFunction(execute)) {
+    // Streaming tool: stay an async generator so preliminary results keep flowing.
+    wrapped.execute = async function* (this: unknown, input: unknown, options: ExecuteOptions) {
+      const a = await authorize(input, options);
+      if (!isAllowed(a.decision)) {
+        yield refuse(a);
+        return;
+      }
+      const body = execute.call(this, input, options) as AsyncIterable<unknown>;
+      if (a.decision.source === 'not_high_stakes') {
+        yield* body;
+        return;
+      }
+      const started = performance.now();
+      let outcome: 'success' | 'error' | 'failure' = 'failure';
+      let message = 'the tool stream was closed before it finished';
+      try {
+        yield* body;
+        outcome = 'success';
+      } catch (error) {
+        outcome = 'error';
+        message = error instanceof Error ? error.message : String(error);
+        throw error;
+      } finally {
+        const durationMs = performance.now() - started;
+        void gate.reportOutcome(a.decision, outcome === 'success' ? { status: outcome, durationMs } : { status: outcome, message, durationMs });
+      }
+    } as LooseTool['execute'];
+  } else {
+    wrapped.execute = async function (this: unknown, input: unknown, options: ExecuteOptions) {
+      const a = await authorize(input, options);
+      if (!isAllowed(a.decision)) return refuse(a);
+      return runGoverned(gate, a.decision, async () => {
+        const result = await execute.call(this, input, options);
+        if (!isAsyncIterable(result)) return result;
+        // A plain function returning an iterable: the wrapper is async, so return the final value.
+        let last: unknown;
+        for await (const part of result) last = part;
+        return last;
+      });
+    };
+  }
+
+  wrapped.needsApproval = async function (this: unknown, input: unknown, options: NeedsApprovalOptions) {
+    // Approval continuation: keep answering true, or ai@6 turns the human's yes into a denial.
+    // Whether the approval counts is decided in execute (signature + gate).
+    if (findApproval(options?.messages, options?.toolCallId)) return true;
+    const decision = await decideOnce(gate, o, { toolName: name, toolCallId: options.toolCallId, input, messages: options.messages });
+    if (decision.verdict === 'review') {
+      recordDecision(gate, o, name, options.toolCallId, decision, 'approval');
+      return true;
+    }
+    // deny cannot be said here; execute enforces it. allow: the tool's own rule still applies.
+    if (!isAllowed(decision)) return false;
+    return ownNeedsApproval(original, input, options);
+  };
+
+  if (o.onDeny === 'abort') {
+    wrapped.onInputAvailable = async function (this: unknown, options: InputAvailableOptions) {
+      await onInputAvailable?.call(this, options);
+      const info = { toolName: name, toolCallId: options.toolCallId, input: options.input, messages: options.messages };
+      const decision = await decideOnce(gate, o, info, options.abortSignal);
+      if (decision.verdict === 'deny') {
+        recordDecision(gate, o, name, options.toolCallId, decision, 'input');
+        // Thrown from onInputAvailable, it rejects generateText / errors streamText.
+        throw new GovernanceDeniedError(decision);
+      }
+    };
+  }
+
+  wrapped.toModelOutput = function (this: unknown, arg: { toolCallId: string; input: unknown; output: unknown }) {
+    if (isGovernanceDenial(arg.output)) return { type: 'execution-denied', reason: arg.output.reason };
+    if (toModelOutput) return toModelOutput.call(this, arg);
+    return defaultModelOutput(arg.output);
+  };
+
+  return wrapped;
+}
