@@ -106,6 +106,8 @@ export function openAuditMirror(store: Store, path: string, options: AuditMirror
           dirty = true;
         });
       }, flushMs);
+      // The server keeps the process alive; a stray batch timer must not (close() flushes).
+      timer.unref();
     },
     async flush() {
       if (timer) {
