@@ -236,3 +236,25 @@ describe('createGate: options', () => {
     expect(() => createGate({ reviewer: boom, highStakes: ['x'], requireProof: true })).toThrow(/trustedKeys or jwksUrl/);
   });
 });
+
+describe('createGate: redaction options', () => {
+  it("applies the gate's redact paths and keys to args, evaluated checks and outcome messages", async () => {
+    const evaluated = [{ rule: 'r', field: 'args.card.number', op: 'exists', expected: true, actual: '4111111111111111', passed: true }];
+    const { gate, audit } = gateWith(callbackReviewer(() => ({ verdict: 'allow', evaluated })), {
+      redact: { paths: ['args.card.number'], keys: ['iban'] },
+    });
+    const d = await gate.review({ tool: 'transfer', args: { card: { number: '4111111111111111' }, iban: 'DE89370400440532013000', amount: 3 } });
+    await gate.reportOutcome(d, { status: 'error', message: 'upstream said: Authorization: Bearer abc.def.ghi' });
+    const text = JSON.stringify(audit.records);
+    expect(text).not.toContain('4111111111111111');
+    expect(text).not.toContain('DE89370400440532013000');
+    expect(text).not.toContain('abc.def.ghi');
+    expect(audit.records[0]!.call.args).toMatchObject({ amount: 3 });
+  });
+
+  it('refuses bad trusted keys at construction', () => {
+    expect(() => createGate({ reviewer: boom, highStakes: ['x'], trustedKeys: [{ kty: 'RSA', n: 'x', e: 'AQAB' }] })).toThrow(
+      expect.objectContaining({ code: 'OPTIONS_INVALID' }),
+    );
+  });
+});

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { redact } from '../audit/redact';
+import { redactEntry } from '../audit/redact-entry';
 import { canonicalJson } from '../digest/canonical-json';
 import { sha256 } from '../digest/call-digest';
 import { parseArgs, tooLarge } from '../digest/parse-args';
@@ -132,15 +132,17 @@ export function createGate(options: GateOptions): Gate {
         ...(call.callId !== undefined ? { callId: call.callId } : {}),
         ...(call.runId !== undefined ? { runId: call.runId } : {}),
         ...(call.agentId !== undefined ? { agentId: call.agentId } : {}),
-        ...(call.args !== undefined ? { args: redact(call.args, o.redact) } : {}),
+        ...(call.args !== undefined ? { args: call.args } : {}),
       },
       ...extra,
     };
     if (decision) {
       const { auditId: _omit, ...rest } = decision;
-      entry.decision = { ...rest, evaluated: redact(rest.evaluated, o.redact) as Decision['evaluated'] };
+      entry.decision = rest;
     }
-    const p = Promise.all(o.audit.map((sink) => sink.append(entry)));
+    // Redacted once here with the gate's own keys and paths; every sink redacts its defaults again.
+    const safe = redactEntry(entry, o.redact);
+    const p = Promise.all(o.audit.map((sink) => sink.append(safe)));
     pendingAudits.add(p);
     try {
       await p;
@@ -329,7 +331,7 @@ export function createGate(options: GateOptions): Gate {
       try {
         if (decision.idempotencyKey) cache.markExecuted(decision.idempotencyKey, decision);
         await writeAudit('outcome', { tool: decision.tool, callId: decision.callId, runId: decision.runId }, decision, {
-          outcome: { ...outcome, ...(outcome.message ? { message: String(redact(outcome.message, o.redact)) } : {}) },
+          outcome,
         });
         if (decision.reviewId && o.reviewer.reportOutcome) {
           const scope = deadlineScope(o.timeoutMs, undefined, o.now());

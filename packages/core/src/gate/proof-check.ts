@@ -22,8 +22,8 @@ export function proofCheck(o: ResolvedGateOptions) {
     if (!verifier) {
       verifier = (async () => {
         const keys: JsonWebKeyLike[] = [...o.trustedKeys];
-        if (o.jwksUrl) keys.push(...((await fetchJwks(o.jwksUrl)) as JsonWebKeyLike[]));
-        return createProofVerifier(keys as never);
+        if (o.jwksUrl) keys.push(...(await fetchJwks(o.jwksUrl)));
+        return createProofVerifier(keys);
       })();
       // A failed fetch is not pinned: the next proof tries again.
       verifier.catch(() => {
@@ -32,6 +32,8 @@ export function proofCheck(o: ResolvedGateOptions) {
     }
     return verifier;
   };
+  // Bad configured keys fail createGate, not the first proof.
+  if (o.trustedKeys.length > 0) createProofVerifier(o.trustedKeys);
   if (o.jwksUrl) void getVerifier().catch(() => {});
 
   return {
