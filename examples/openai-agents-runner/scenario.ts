@@ -99,7 +99,7 @@ export async function run(options: RunOptions = {}): Promise<Row[]> {
   let result = await runner.run(agent, 'Run the ops checklist.');
   while (result.interruptions.length > 0) {
     // A real app would save result.state.toString() here and resume when the human answers.
-    const state = await RunState.fromString(agent, result.state.toString());
+    const state = (await RunState.fromString(agent, result.state.toString())) as typeof result.state;
     for (const item of state.getInterruptions()) {
       const callId = (item.rawItem as { callId?: string }).callId;
       const pending = callId ? hooks.decisionFor(callId) : undefined;
