@@ -179,6 +179,28 @@ describe('GovernanceHooks.attach(runner): function tools', () => {
   });
 });
 
+describe('outcome of a tool that throws', () => {
+  it('an exception escaping invoke (errorFunction: null) is reported as an error outcome', async () => {
+    const { gate, audit } = setup(ALLOW);
+    const boom = tool({
+      name: 'transfer',
+      description: 'fails',
+      parameters: z.object({ amount: z.number() }),
+      errorFunction: null,
+      execute: async () => {
+        throw new Error('bank offline');
+      },
+    });
+    const agent = new Agent({ name: 'bank', model: scripted('transfer', { amount: 1 }), tools: [boom] });
+    const { runner } = runnerFor(gate);
+    await expect(runner.run(agent, 'go')).rejects.toThrow(/bank offline/);
+    await new Promise((r) => setImmediate(r));
+    const outcome = audit.records.find((r) => r.kind === 'outcome');
+    expect(outcome?.outcome?.status).toBe('error');
+    expect(outcome?.outcome?.message).toContain('bank offline');
+  });
+});
+
 describe('review → the SDK interruption → human', () => {
   it('approve: runs exactly once, the human decision is recorded before the outcome', async () => {
     const { gate, asked, audit } = setup(REVIEW);
