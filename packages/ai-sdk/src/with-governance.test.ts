@@ -378,6 +378,18 @@ describe('toolApproval (ai@7 only)', () => {
     expect(toolMessageSeen(model, 1)[0]?.output?.type).toBe('execution-denied');
   });
 
+  it('without a toolApproval, the wrapped (deprecated) needsApproval still pauses and a signed approval runs once', async () => {
+    const { gate, ran, raw } = setup(h, { verdict: 'review', reason: 'large transfer' });
+    const tools = withGovernance(raw, gate, { approvalSecret: SECRET });
+    const model = h.script([transferCall(), { text: 'done' }]);
+    const messages: ModelMessage[] = [{ role: 'user', content: 'send' }];
+    const r1 = await h.generate({ model, tools, messages, approvalSecret: SECRET });
+    expect(r1.approvalRequests).toHaveLength(1);
+    messages.push(...r1.responseMessages, approvalResponse(r1.approvalRequests, true));
+    await h.generate({ model, tools, messages, approvalSecret: SECRET });
+    expect(ran.transfer).toBe(1);
+  });
+
   it('tools that are not high-stakes keep their own needsApproval', async () => {
     const { gate } = setup(h, { verdict: 'allow' });
     const tools = withGovernance({
