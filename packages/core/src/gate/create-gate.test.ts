@@ -258,3 +258,14 @@ describe('createGate: redaction options', () => {
     );
   });
 });
+
+describe('createGate: close', () => {
+  it('is idempotent: closing twice closes the reviewer once', async () => {
+    let closes = 0;
+    const reviewer: Reviewer = { name: 'r', review: async () => ({ verdict: 'allow' }), close: async () => { closes += 1; } };
+    const { gate } = gateWith(reviewer);
+    await Promise.all([gate.close(), gate.close()]);
+    await gate.close();
+    expect(closes).toBe(1);
+  });
+});

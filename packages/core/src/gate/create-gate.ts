@@ -52,6 +52,7 @@ export function createGate(options: GateOptions): Gate {
   const instanceId = randomUUID();
   const ordinals = new Map<string, number>();
   const pendingAudits = new Set<Promise<unknown>>();
+  let closing: Promise<void> | undefined;
 
   const failModeFor = (tool: string): FailMode => o.failMode.tools[tool] ?? o.failMode.default;
 
@@ -346,10 +347,14 @@ export function createGate(options: GateOptions): Gate {
       }
     },
 
-    async close() {
-      await Promise.allSettled([...pendingAudits]);
-      await Promise.allSettled(o.audit.map((sink) => sink.close?.()));
-      await o.reviewer.close?.();
+    close() {
+      // Idempotent: adapters and apps may both close the gate they share.
+      closing ??= (async () => {
+        await Promise.allSettled([...pendingAudits]);
+        await Promise.allSettled(o.audit.map((sink) => sink.close?.()));
+        await o.reviewer.close?.();
+      })();
+      return closing;
     },
   };
   return gate;

@@ -123,7 +123,7 @@ export function httpReviewer(options: HttpReviewerOptions): Reviewer {
     },
 
     async close() {
-      await agent.close();
+      if (!agent.closed && !agent.destroyed) await agent.close();
     },
   };
 }

@@ -94,7 +94,7 @@ export function temperedReviewer(options: TemperedReviewerOptions): Reviewer {
       return toVerdict(evaluation);
     },
     async close() {
-      await agent.close();
+      if (!agent.closed && !agent.destroyed) await agent.close();
     },
   };
 }
