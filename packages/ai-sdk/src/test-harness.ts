@@ -47,6 +47,7 @@ export interface RunArgs {
   approvalSecret?: string;
   /** ai@7 only: a call-level toolApproval. */
   toolApproval?: unknown;
+  abortSignal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -89,6 +90,7 @@ function makeHarness(name: 'ai@6' | 'ai@7'): Harness {
     ...(a.messages ? { messages: a.messages } : { prompt: a.prompt ?? 'go' }),
     ...(a.approvalSecret ? { experimental_toolApprovalSecret: a.approvalSecret } : {}),
     ...(v7 && a.toolApproval ? { toolApproval: a.toolApproval } : {}),
+    ...(a.abortSignal ? { abortSignal: a.abortSignal } : {}),
   });
   return {
     name,

@@ -267,6 +267,26 @@ describe.each(harnesses)('withGovernance with $name', (h) => {
     expect(toolMessageSeen(model, 1)[0]?.output?.type).toBe('execution-denied');
   });
 
+  it('abort: a run aborted while the reviewer hangs never runs the body, even with failMode open', async () => {
+    const hang: Reviewer = { name: 'hang', review: () => new Promise(() => {}) };
+    const gate = createGate({ reviewer: hang, highStakes: ['transfer'], failMode: 'open', timeoutMs: 300, telemetry: false });
+    let ran = 0;
+    const transfer = h.tool({
+      description: 'Move money',
+      inputSchema: z.object({ amount: z.number(), to: z.string() }),
+      execute: async () => {
+        ran++;
+        return 'sent';
+      },
+    });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('user pressed stop')), 50);
+    const run = h.generate({ model: h.script([transferCall(), { text: 'ok' }]), tools: withGovernance({ transfer }, gate), abortSignal: controller.signal });
+    await expect(run).rejects.toBeTruthy();
+    await new Promise((r) => setTimeout(r, 400)); // past the gate's deadline: the fail-open allow has landed
+    expect(ran).toBe(0);
+  });
+
   it('a tool that is not high-stakes is the same object and never reaches the reviewer', async () => {
     const { gate, ran, raw, reviews } = setup(h, { verdict: 'deny', reason: 'x' });
     const tools = withGovernance(raw, gate);

@@ -99,6 +99,9 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
         }
       }
     }
+    // The review may have started in needsApproval/toolApproval, which get no abort signal; a run
+    // aborted meanwhile must not run the body, whatever the (possibly fail-open) Decision says.
+    if (options.abortSignal?.aborted && isAllowed(decision)) throw options.abortSignal.reason ?? new Error('aborted');
     recordDecision(gate, o, name, toolCallId, decision, 'execute');
     return { decision, reason: isAllowed(decision) ? '' : denialText(decision) + note };
   }

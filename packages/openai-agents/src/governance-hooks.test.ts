@@ -488,3 +488,25 @@ describe('trace spans', () => {
     expect(parent?.spanData.type).toBe('function');
   });
 });
+
+describe('abort', () => {
+  it('a run aborted while the reviewer hangs never runs the tool, even with failMode open', async () => {
+    const audit = memoryAudit();
+    const gate = createGate({
+      reviewer: { name: 'hang', review: () => new Promise(() => {}) },
+      highStakes: ['transfer'],
+      failMode: 'open',
+      timeoutMs: 300,
+      audit,
+      telemetry: false,
+    });
+    const ran: unknown[] = [];
+    const agent = new Agent({ name: 'bank', model: scripted('transfer', { amount: 5 }), tools: [counterTool('transfer', ran)] });
+    const { runner } = runnerFor(gate);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('user pressed stop')), 50);
+    await runner.run(agent, 'pay', { signal: controller.signal }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 400)); // past the gate's deadline: the fail-open allow has landed
+    expect(ran).toHaveLength(0);
+  });
+});

@@ -85,12 +85,12 @@ describe('createGate: fail modes', () => {
     expect(await gate.review({ tool: 'transfer', args: {} })).toMatchObject({ source: 'fail_closed', error: { code: 'REVIEWER_TIMEOUT' } });
   });
 
-  it("the framework's AbortSignal cancels the review (REVIEWER_ABORTED)", async () => {
-    const { gate } = gateWith(hang);
+  it("the framework's AbortSignal cancels the review: a deny (REVIEWER_ABORTED) even with failMode open", async () => {
+    const { gate } = gateWith(hang, { failMode: 'open' });
     const ac = new AbortController();
     const p = gate.review({ tool: 'transfer', args: {} }, { signal: ac.signal });
     ac.abort();
-    expect(await p).toMatchObject({ verdict: 'deny', error: { code: 'REVIEWER_ABORTED' } });
+    expect(await p).toMatchObject({ verdict: 'deny', source: 'fail_closed', error: { code: 'REVIEWER_ABORTED' } });
   });
 
   it('a malformed reviewer answer is a reviewer failure', async () => {

@@ -207,7 +207,10 @@ export function createGate(options: GateOptions): Gate {
 
       let decision: Decision;
       const verdict = await askReviewer(request, callOptions?.signal);
-      if (verdict instanceof ToolgateError) {
+      if (verdict instanceof ToolgateError && verdict.code === ErrorCodes.REVIEWER_ABORTED) {
+        // The caller cancelled: there is no decision, and nothing may run — whatever the fail mode.
+        decision = hardDeny(call, digest, started, verdict.code, `review cancelled by the caller (${verdict.message}); denied`, { idempotencyKey: key });
+      } else if (verdict instanceof ToolgateError) {
         decision = failDecision(call, digest, started, verdict, key);
       } else {
         decision = fromVerdict(call, digest, started, key, verdict);
