@@ -1,0 +1,260 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { request } from 'undici';
+import { callDigest, createGate, httpReviewer, verifyProof, type Decision, type Gate, type JWK } from '@toolgate/core';
+import { http, removeDir, startServer, type Started } from '../testing/fixture';
+
+/**
+ * The dashboard end to end in a real browser: Debian's Chromium (never a downloaded one) driven
+ * by playwright-core, against the real server on loopback, with a real gate waiting on a human.
+ */
+const CHROMIUM = process.env.TOOLGATE_CHROMIUM ?? '/usr/bin/chromium';
+const DOCS = join(dirname(fileURLToPath(import.meta.url)), '../../docs');
+const WAIT = { timeout: 20_000 };
+
+let s: Started;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let gate: Gate;
+/** Side effect of the guarded tool: it runs only on allow. */
+const transfers: Array<Record<string, unknown>> = [];
+
+async function transfer(args: Record<string, unknown>, callId: string): Promise<Decision> {
+  const d = await gate.review({
+    tool: 'transfer',
+    args,
+    callId,
+    runId: 'run-42',
+    agent: { id: 'agent-7', name: 'payments-bot' },
+    context: { task: 'Pay supplier invoices due this week', reversibility: 'none', blastRadius: 'one payment' },
+  });
+  if (d.verdict === 'allow') transfers.push(args);
+  return d;
+}
+
+async function jwks(): Promise<JWK[]> {
+  return (await http(s.url, 'GET', '/.well-known/jwks.json')).body.keys as JWK[];
+}
+
+async function screenshot(p: Page, name: string): Promise<void> {
+  mkdirSync(DOCS, { recursive: true });
+  await p.screenshot({ path: join(DOCS, name), fullPage: true, animations: 'disabled' });
+}
+
+async function signIn(p: Page, key: string): Promise<void> {
+  await p.goto(`${s.url}/`);
+  await p.getByLabel('Approver key').fill(key);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+}
+
+describe('dashboard in headless Chromium', () => {
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install -y --no-install-recommends chromium) or set TOOLGATE_CHROMIUM`);
+    }
+    // TEST_POLICY: transfers of 100 or less are allowed, over 10000 denied, the rest (the default) go to a human.
+    s = await startServer({ pendingTimeoutMs: 10 * 60_000 });
+    gate = createGate({
+      reviewer: httpReviewer({ url: s.url, apiKey: s.evalKey }),
+      highStakes: ['transfer'],
+      onReview: 'wait',
+      reviewTimeoutMs: 20_000,
+      jwksUrl: `${s.url}/.well-known/jwks.json`,
+      requireProof: true,
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      timeout: 60_000,
+    });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC', colorScheme: 'light' });
+    context.setDefaultTimeout(20_000);
+    page = await context.newPage();
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    await gate?.close();
+    await s?.server.close();
+    if (s) removeDir(s.dataDir);
+  }, 60_000);
+
+  it('refuses a wrong key and a key without the approve scope', async () => {
+    await page.goto(`${s.url}/`);
+    await expect(page.getByRole('heading', { name: 'Sign in to approve tool calls' }).isVisible()).resolves.toBe(true);
+    await screenshot(page, 'dashboard-login.png');
+
+    await page.getByLabel('Approver key').fill('tgk_this-is-not-a-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Unknown or revoked key' }).waitFor(WAIT);
+
+    await page.getByLabel('Approver key').fill(s.evalKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'needs an approve or admin key' }).waitFor(WAIT);
+
+    // Still signed out: the API answers 401 to this browser.
+    const status = await page.evaluate(async () => (await fetch('/dashboard/api/session')).status);
+    expect(status).toBe(401);
+  }, 60_000);
+
+  it('shows a review the gate submitted, live, and approving it lets the waiting call run with a verified human proof', async () => {
+    await signIn(page, s.approveKey);
+    await page.getByRole('heading', { name: /Pending reviews/ }).waitFor(WAIT);
+    await page.locator('#live-status', { hasText: 'Live' }).waitFor(WAIT);
+    await page.locator('#audit-status', { hasText: 'Audit chain verified' }).waitFor(WAIT);
+    await expect(page.locator('#pending-empty').isVisible()).resolves.toBe(true);
+
+    const args = { amount: 2500, currency: 'EUR', to: 'ACME GmbH', iban: 'DE89 3704 0044 0532 0130 00', apiKey: 'sk-live-do-not-show', memo: '<img src=x onerror="window.__xss=1">' };
+    const pendingCall = transfer(args, 'call-approve');
+
+    // It arrives over the event stream: no reload.
+    const card = page.locator('article.card', { hasText: 'ACME GmbH' });
+    await card.waitFor(WAIT);
+    const reviewId = await card.getAttribute('data-review-id');
+    expect(s.server.service.view(reviewId!)).toMatchObject({ status: 'pending', tool: 'transfer' });
+    const text = await card.innerText();
+    expect(text).toContain('transfer');
+    expect(text).toContain('payments-bot (agent-7)');
+    expect(text).toContain('Pay supplier invoices due this week');
+    expect(text).toContain(callDigest('transfer', args));
+    expect(text).toContain('[REDACTED]');
+    expect(text).not.toContain('sk-live-do-not-show');
+    // Arguments render as text: the markup in `memo` is shown, not executed.
+    expect(text).toContain('<img src=x onerror=');
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await card.locator('img').count()).toBe(0);
+    // The policy result: why a human is asked, and the checks it evaluated.
+    expect(text).toMatch(/matched rules/i);
+    await expect(card.locator('table.checks').isVisible()).resolves.toBe(true);
+    await page.locator('#pending-count', { hasText: '1' }).waitFor(WAIT);
+    await screenshot(page, 'dashboard-pending.png');
+
+    await card.getByLabel('Reason').fill('Invoice 2024-117 checked against the purchase order');
+    await card.getByRole('button', { name: 'Approve' }).click();
+
+    const d = await pendingCall;
+    expect(d).toMatchObject({ verdict: 'allow', source: 'human', reviewId, decidedBy: 'human:alice' });
+    expect(d.reason).toBe('Invoice 2024-117 checked against the purchase order');
+    expect(transfers).toEqual([args]);
+    const claims = await verifyProof(d.proof!, {
+      keys: await jwks(),
+      expected: { tool: 'transfer', digest: callDigest('transfer', args), callId: 'call-approve', verdict: 'allow' },
+    });
+    expect(claims.tg.decidedBy).toBe('human:alice');
+    expect(claims.jti).toBe(reviewId);
+
+    await card.waitFor({ state: 'detached', ...WAIT });
+    await page.locator('#history-body tr[data-review-id]', { hasText: 'human:alice' }).first().waitFor(WAIT);
+  }, 90_000);
+
+  it('denying through the dashboard makes the waiting call resolve to deny, and the tool never runs', async () => {
+    const before = transfers.length;
+    const args = { amount: 9000, currency: 'EUR', to: 'Unknown Ltd' };
+    const pendingCall = transfer(args, 'call-deny');
+    const card = page.locator('article.card', { hasText: 'Unknown Ltd' });
+    await card.waitFor(WAIT);
+    await card.getByLabel('Reason').fill('Supplier is not on the approved list');
+    await card.getByRole('button', { name: 'Deny' }).click();
+
+    const d = await pendingCall;
+    expect(d).toMatchObject({ verdict: 'deny', source: 'human', decidedBy: 'human:alice', reason: 'Supplier is not on the approved list' });
+    expect(transfers.length).toBe(before);
+    await card.waitFor({ state: 'detached', ...WAIT });
+    await page.locator('#history-body tr[data-review-id]', { hasText: 'Supplier is not on the approved list' }).waitFor(WAIT);
+  }, 90_000);
+
+  it('filters the decided history by verdict, tool and decider', async () => {
+    // One more decided by policy, so the decider filter has something to leave out.
+    expect((await transfer({ amount: 40, to: 'Coffee Co' }, 'call-policy')).source).toBe('policy');
+    const rows = page.locator('#history-body tr[data-review-id]');
+    await rows.filter({ hasText: 'Coffee Co' }).or(rows.filter({ hasText: 'policy' })).first().waitFor(WAIT);
+    await expect.poll(() => rows.count(), WAIT).toBe(3);
+
+    await page.getByLabel('Verdict').selectOption('deny');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => rows.count(), WAIT).toBe(1);
+    expect(await rows.first().innerText()).toContain('Supplier is not on the approved list');
+
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => rows.count(), WAIT).toBe(3);
+    await page.getByLabel('Decided by').fill('alice');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => rows.count(), WAIT).toBe(2);
+    await page.getByLabel('Tool').fill('db.drop');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('#history-empty').waitFor({ state: 'visible', ...WAIT });
+    expect(await rows.count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => rows.count(), WAIT).toBe(3);
+    await rows.filter({ hasText: 'Invoice 2024-117' }).getByRole('button', { name: 'Details' }).click();
+    await page.locator('#history-body tr.detail-row:not([hidden])').waitFor(WAIT);
+    await page.locator('#history-title').scrollIntoViewIfNeeded();
+    await screenshot(page, 'dashboard-history.png');
+  }, 90_000);
+
+  it('refuses a decision POST without the CSRF token or from another origin, and leaves the review pending', async () => {
+    const submitted = await http(s.url, 'POST', '/v1/reviews', s.evalKey, { idempotencyKey: 'csrf-1', call: { tool: 'transfer', args: { amount: 700 }, callId: 'c-csrf' } });
+    expect(submitted.status).toBe(202);
+    const id = submitted.body.id as string;
+    await page.locator(`article.card[data-review-id="${id}"]`).waitFor(WAIT);
+
+    // Same origin, with the session cookie, but no token.
+    const noToken = await page.evaluate(async (reviewId) => {
+      const res = await fetch(`/dashboard/api/reviews/${reviewId}/decision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ verdict: 'allow' }) });
+      return { status: res.status, body: (await res.json()) as { error: { code: string } } };
+    }, id);
+    expect(noToken).toMatchObject({ status: 403, body: { error: { code: 'CSRF_REJECTED' } } });
+
+    // The right cookie and token, but sent by a page of another origin.
+    const cookie = (await context.cookies(s.url)).find((c) => c.name === 'toolgate_session')!;
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', secure: false, path: '/' });
+    const token = await page.locator('meta[name="toolgate-csrf"]').getAttribute('content');
+    const crossSite = await request(`${s.url}/dashboard/api/reviews/${id}/decision`, {
+      method: 'POST',
+      headers: { cookie: `toolgate_session=${cookie.value}`, 'x-csrf-token': token!, origin: 'http://evil.example', 'content-type': 'application/json' },
+      body: JSON.stringify({ verdict: 'allow' }),
+    });
+    expect(crossSite.statusCode).toBe(403);
+    expect(((await crossSite.body.json()) as { error: { code: string } }).error.code).toBe('CSRF_REJECTED');
+
+    expect(s.server.service.view(id).status).toBe('pending');
+
+    // The same request with the token, from the page, is accepted (so the refusals above were about CSRF).
+    await page.locator(`article.card[data-review-id="${id}"]`).getByRole('button', { name: 'Deny' }).click();
+    await page.locator(`article.card[data-review-id="${id}"]`).waitFor({ state: 'detached', ...WAIT });
+    expect(s.server.service.view(id)).toMatchObject({ status: 'decided', verdict: 'deny', decidedBy: 'human:alice' });
+  }, 60_000);
+
+  it('shows the server refusing self-approval', async () => {
+    // An admin key may submit and approve; it still cannot decide its own review.
+    const submitted = await http(s.url, 'POST', '/v1/reviews', s.adminKey, { idempotencyKey: 'self-1', call: { tool: 'transfer', args: { amount: 800, to: 'Self Inc' }, callId: 'c-self' } });
+    const id = submitted.body.id as string;
+    const admin = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
+    try {
+      const p = await admin.newPage();
+      await signIn(p, s.adminKey);
+      const card = p.locator(`article.card[data-review-id="${id}"]`);
+      await card.waitFor(WAIT);
+      expect(await card.innerText()).toContain('Your key submitted this review');
+      await card.getByRole('button', { name: 'Approve' }).click();
+      await card.getByRole('alert').filter({ hasText: 'SELF_APPROVAL' }).waitFor(WAIT);
+      expect(s.server.service.view(id).status).toBe('pending');
+    } finally {
+      await admin.close();
+    }
+  }, 60_000);
+
+  it('signs out: the old session cookie no longer works', async () => {
+    const cookie = (await context.cookies(s.url)).find((c) => c.name === 'toolgate_session')!;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to approve tool calls' }).waitFor(WAIT);
+    const res = await request(`${s.url}/dashboard/api/session`, { headers: { cookie: `toolgate_session=${cookie.value}` } });
+    expect(res.statusCode).toBe(401);
+    await res.body.dump();
+  }, 60_000);
+});
