@@ -115,16 +115,15 @@ const rows: Row[] = [
           controller.abort(new Error('user cancelled the run'));
         },
       }),
-    // KNOWN GAPS (docs/reliability.md, "Abort"): the OpenAI Agents and AI SDK adapters do not hand
-    // the framework's signal to gate.review, so the review runs on to its deadline
-    // (REVIEWER_TIMEOUT); and a fail-open Decision on a cancelled review is an allow, so the AI SDK
-    // tool body still runs after generateText was aborted. The other cells are the promise.
+    // A cancelled review is a deny in every fail mode, and no body runs after the framework
+    // aborted. KNOWN GAP (docs/reliability.md, "Abort"): the OpenAI Agents and AI SDK adapters do
+    // not hand the framework's signal to gate.review, so there the review runs on to its deadline
+    // and is recorded as REVIEWER_TIMEOUT under the fail mode (the body still does not run).
     expect: (driver) => {
-      const code = driver === 'openai-agents' || driver === 'ai-sdk' ? 'REVIEWER_TIMEOUT' : 'REVIEWER_ABORTED';
-      return {
-        closed: { executed: 0, source: 'fail_closed', code },
-        open: { executed: driver === 'ai-sdk' ? 1 : 0, source: 'fail_open', code },
-      };
+      const forwarded = driver === 'core' || driver === 'langgraph';
+      return forwarded
+        ? hardDeny('REVIEWER_ABORTED')
+        : { closed: { executed: 0, source: 'fail_closed', code: 'REVIEWER_TIMEOUT' }, open: { executed: 0, source: 'fail_open', code: 'REVIEWER_TIMEOUT' } };
     },
   },
   {
