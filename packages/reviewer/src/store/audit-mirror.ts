@@ -1,5 +1,4 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { AuditError } from '@toolgate/core';
 import type { Store } from './open-store';
 
@@ -41,48 +40,52 @@ export function openAuditMirror(store: Store, path: string, options: AuditMirror
   const dbLast = store.lastAudit()?.seq ?? -1;
   if (fileLastSeq > dbLast) importFromFile(store, path, dbLast);
 
-  let fh: FileHandle | undefined;
+  let fd: number | undefined;
   let expectedSize = -1;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let dirty = true; // the table may be ahead of the file right after open
   let closed = false;
 
-  const ensureOpen = async (): Promise<FileHandle> => {
-    if (!fh) {
-      fh = await open(path, 'a', 0o600);
-      expectedSize = (await fh.stat()).size;
-    }
-    return fh;
-  };
-
-  const writeBatch = async (): Promise<void> => {
-    const handle = await ensureOpen();
-    const size = (await handle.stat()).size;
-    if (size !== expectedSize) {
-      // Someone else appended (or cut a torn tail): find where the file really ends.
-      fileLastSeq = repairAndReadLastSeq(path);
-      expectedSize = (await handle.stat()).size;
-    }
-    let wrote = false;
-    for (;;) {
-      const rows = store.auditAfter(fileLastSeq, 2_000);
-      if (rows.length === 0) break;
-      let text = '';
-      for (const r of rows) text += `${r.record}\n`;
-      await handle.write(text);
-      expectedSize += Buffer.byteLength(text);
-      fileLastSeq = rows[rows.length - 1]!.seq;
-      wrote = true;
-    }
-    if (wrote && doSync) await handle.datasync();
-  };
+  /**
+   * Copies committed rows the file lacks. Runs inside a `BEGIN IMMEDIATE` transaction: SQLite's
+   * write lock is the one mutex every process sharing the data dir (a running server, the CLI)
+   * already takes to append to the table, so only one of them checks the file's end and appends at
+   * a time — two mirrors can never both write the same seq.
+   */
+  const writeBatch = (): boolean =>
+    store.transaction(() => {
+      if (fd === undefined) {
+        fd = openSync(path, 'a', 0o600);
+        expectedSize = -1; // another process may have appended since open: read the real end below
+      }
+      const size = fstatSync(fd).size;
+      if (size !== expectedSize) {
+        // Someone else appended (or cut a torn tail): find where the file really ends.
+        fileLastSeq = repairAndReadLastSeq(path);
+        expectedSize = fstatSync(fd).size;
+      }
+      let wrote = false;
+      for (;;) {
+        const rows = store.auditAfter(fileLastSeq, 2_000);
+        if (rows.length === 0) break;
+        let text = '';
+        for (const r of rows) text += `${r.record}\n`;
+        const bytes = Buffer.from(text, 'utf8');
+        let off = 0;
+        while (off < bytes.length) off += writeSync(fd, bytes, off);
+        expectedSize += bytes.length;
+        fileLastSeq = rows[rows.length - 1]!.seq;
+        wrote = true;
+      }
+      return wrote;
+    });
 
   const run = async (): Promise<void> => {
     timer = undefined;
     while (dirty) {
       dirty = false;
-      await writeBatch();
+      if (writeBatch() && doSync && fd !== undefined) await new Promise<void>((res, rej) => fdatasync(fd!, (e) => (e ? rej(e) : res())));
     }
   };
 
@@ -122,8 +125,8 @@ export function openAuditMirror(store: Store, path: string, options: AuditMirror
       if (closed) return;
       await mirror.flush();
       closed = true;
-      await fh?.close();
-      fh = undefined;
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
     },
   };
   mirror.schedule();

@@ -19,6 +19,23 @@ function dir(): string {
 }
 
 describe('audit trail (SQLite table + JSONL mirror)', () => {
+  it('two writers on one data dir (a server and the CLI) never write the same record twice', async () => {
+    const d = dir();
+    const a = openStore(d);
+    const b = openStore(d);
+    const ta = openAuditTrail(a, { flushMs: 1 });
+    const tb = openAuditTrail(b, { flushMs: 1 });
+    for (let i = 0; i < 200; i++) {
+      (i % 3 === 0 ? tb : ta).append(adminEntry('test', { i }));
+      if (i % 7 === 0) await Promise.all([ta.flush(), tb.flush()]);
+    }
+    await Promise.all([ta.close(), tb.close()]);
+    a.close();
+    b.close();
+    const r = await verifyAuditLog(join(d, 'audit.jsonl'));
+    expect(r).toMatchObject({ ok: true, records: 200 });
+  });
+
   it('cuts a torn last line, then continues one chain', async () => {
     const d = dir();
     let store = openStore(d);
