@@ -53,7 +53,11 @@ async function serve(dataDir: string): Promise<void> {
 
 /** Starts the reference server in a child process with a fresh data dir. */
 export async function startReviewServerChild(dataDir = mkdtempSync(join(tmpdir(), 'toolgate-bench-'))): Promise<ServerChild> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve', dataDir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve', dataDir], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // BENCH_SERVER_PROF=dir writes a V8 CPU profile of the server (to find where its time goes).
+    execArgv: process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : [],
+  });
   const next = () =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       child.once('message', (m) => resolve(m as Record<string, unknown>));

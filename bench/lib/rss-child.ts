@@ -46,4 +46,4 @@ for (let done = 0; done < CALLS; done += CALLS / 10) {
 const seconds = (performance.now() - t0) / 1_000;
 const end = settle();
 await gate.close();
-console.log(JSON.stringify({ calls: CALLS, records: records - 20_000, seconds, rssStart: start.rss, rssEnd: end.rss, heapStart: start.heapUsed, heapEnd: end.heapUsed, externalEnd: end.external, samples }));
+console.log(JSON.stringify({ calls: CALLS, records: records - 20_000, seconds, rssStart: start.rss, rssEnd: end.rss, heapStart: start.heapUsed, heapEnd: end.heapUsed, externalEnd: end.external, heapTotalStart: start.heapTotal, heapTotalEnd: end.heapTotal, externalStart: start.external, samples }));
