@@ -6,7 +6,15 @@ export {
   type ReviewView,
   type SubmitResult,
 } from './server/review-service';
-export { registerDashboard, type DashboardDeps, type DashboardRegistrar } from './dashboard/register-dashboard';
+export {
+  createDashboard,
+  DashboardErrorCodes,
+  registerDashboard,
+  type AuditStatus,
+  type DashboardDeps,
+  type DashboardOptions,
+  type DashboardRegistrar,
+} from './dashboard/register-dashboard';
 export { requireKey } from './server/routes';
 export { openApiDocument } from './server/openapi';
 export { signWebhookBody, type WebhookOptions, type WebhookTarget } from './server/webhooks';

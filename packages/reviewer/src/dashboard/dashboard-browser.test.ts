@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,8 @@ import { http, removeDir, startServer, type Started } from '../testing/fixture';
  * by playwright-core, against the real server on loopback, with a real gate waiting on a human.
  */
 const CHROMIUM = process.env.TOOLGATE_CHROMIUM ?? '/usr/bin/chromium';
-const DOCS = join(dirname(fileURLToPath(import.meta.url)), '../../docs');
+/** The docs' screenshots are rewritten only on request (`TOOLGATE_UPDATE_SCREENSHOTS=1`), so a test run leaves the tree clean. */
+const SHOTS = process.env.TOOLGATE_UPDATE_SCREENSHOTS === '1' ? join(dirname(fileURLToPath(import.meta.url)), '../../docs') : join(tmpdir(), 'toolgate-dashboard-screenshots');
 const WAIT = { timeout: 20_000 };
 
 let s: Started;
@@ -41,8 +43,10 @@ async function jwks(): Promise<JWK[]> {
 }
 
 async function screenshot(p: Page, name: string): Promise<void> {
-  mkdirSync(DOCS, { recursive: true });
-  await p.screenshot({ path: join(DOCS, name), fullPage: true, animations: 'disabled' });
+  mkdirSync(SHOTS, { recursive: true });
+  const path = join(SHOTS, name);
+  await p.screenshot({ path, fullPage: true, animations: 'disabled' });
+  expect(statSync(path).size).toBeGreaterThan(5_000);
 }
 
 async function signIn(p: Page, key: string): Promise<void> {

@@ -13,7 +13,7 @@ import { DASHBOARD_JS } from './assets/dashboard-js';
 import { createLoginTokens, crossOriginReason, sameToken } from './csrf';
 import { createEventHub } from './event-stream';
 import { createLoginLimiter } from './login-limiter';
-import { queryHistory } from './query-history';
+import { isHistoryCursor, queryHistory } from './query-history';
 import { appPage, ASSET_PATHS, errorPage, loginPage } from './render-pages';
 import { createSessionStore, type DashboardSession } from './session-store';
 
@@ -262,13 +262,13 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
       }
       if (q.status !== undefined && q.status !== 'decided') throw badRequest('status must be pending or decided');
       if (q.verdict !== undefined && q.verdict !== '' && q.verdict !== 'allow' && q.verdict !== 'deny') throw badRequest('verdict must be allow or deny');
-      const before = intParam(q.before, 'before', 0, Number.MAX_SAFE_INTEGER);
+      if (q.cursor !== undefined && q.cursor !== '' && !isHistoryCursor(q.cursor)) throw badRequest('cursor must be the `next` of a previous page');
       return queryHistory(service, {
         ...(q.verdict === 'allow' || q.verdict === 'deny' ? { verdict: q.verdict } : {}),
         ...(tool ? { tool } : {}),
         ...(q.decidedBy?.trim() ? { decidedBy: q.decidedBy } : {}),
         ...(limit !== undefined ? { limit: Math.min(limit, 200) } : {}),
-        ...(before !== undefined ? { before } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
       });
     });
 

@@ -310,7 +310,7 @@ export const DASHBOARD_JS = String.raw`(function () {
     var params = new URLSearchParams(historyFilter);
     params.set('status', 'decided');
     params.set('limit', '25');
-    if (append && historyNext !== null) params.set('before', String(historyNext));
+    if (append && historyNext !== null) params.set('cursor', historyNext);
     return api('/dashboard/api/reviews?' + params.toString()).then(function (r) {
       if (run !== historyRun) return;
       var body = $('history-body');
@@ -320,7 +320,7 @@ export const DASHBOARD_JS = String.raw`(function () {
       r.body.reviews.forEach(function (v) { historyRows(v).forEach(function (tr) { body.append(tr); }); });
       historyNext = r.body.next;
       $('history-more').hidden = historyNext === null;
-      empty.textContent = 'No decided reviews match.';
+      empty.textContent = Object.keys(historyFilter).length ? 'No decided reviews match these filters.' : 'Nothing has been decided yet.';
       empty.hidden = body.children.length > 0;
       $('history-table').parentElement.hidden = body.children.length === 0;
     });
