@@ -26,16 +26,24 @@ export function createLoginTokens() {
 
 /**
  * Origin check for state-changing requests. A browser sends `Origin` (and `Sec-Fetch-Site`) on
- * every POST; when present they must name this server. Clients that send neither (curl) still
- * need the session's CSRF token, which only a page of this origin can read.
+ * every POST; when present they must name this server: the Origin's host must be the request's
+ * Host (either scheme, since a TLS-terminating proxy makes the server see http), or one of
+ * `allowedOrigins`. Clients that send neither (curl) still need the session's CSRF token, which
+ * only a page of this origin can read.
  * Returns a reason for refusing, or undefined when the request may go on.
  */
-export function crossOriginReason(request: FastifyRequest): string | undefined {
+export function crossOriginReason(request: FastifyRequest, allowedOrigins: readonly string[] = []): string | undefined {
   const site = request.headers['sec-fetch-site'];
   if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site is ${site}`;
   const origin = request.headers.origin;
   if (origin === undefined) return undefined;
-  const expected = `${request.protocol}://${request.host}`;
-  if (origin !== expected) return `Origin ${origin} is not ${expected}`;
+  if (allowedOrigins.includes(origin)) return undefined;
+  const m = /^(https?):\/\/([^/]+)$/.exec(origin);
+  if (!m || m[2]!.toLowerCase() !== request.host.toLowerCase()) return `Origin ${origin} is not this server (${request.host})`;
   return undefined;
+}
+
+/** True when the browser talks to us over https (directly, or through a TLS-terminating proxy as its Origin shows). */
+export function isHttps(request: FastifyRequest): boolean {
+  return request.protocol === 'https' || (typeof request.headers.origin === 'string' && request.headers.origin.startsWith('https://'));
 }

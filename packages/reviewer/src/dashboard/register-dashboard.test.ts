@@ -111,6 +111,17 @@ describe('dashboard sign-in', () => {
     expect((await postLogin(s, s.approveKey, form, { origin: 'http://localhost:80' })).statusCode).toBe(303);
   });
 
+  it('behind a TLS-terminating proxy: accepts the https Origin of this host and marks the session cookie Secure', async () => {
+    const s = await started({ allowedOrigins: ['https://reviews.example.com'] });
+    const direct = await postLogin(s, s.approveKey, undefined, { origin: 'https://localhost:80' });
+    expect(direct.statusCode).toBe(303);
+    expect(cookieOf(direct, SESSION_COOKIE)).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Strict' });
+    // A proxy that rewrites Host: the public origin is allowed by configuration, others are not.
+    expect((await postLogin(s, s.approveKey, undefined, { origin: 'https://reviews.example.com' })).statusCode).toBe(303);
+    expect((await postLogin(s, s.approveKey, undefined, { origin: 'https://other.example.com' })).statusCode).toBe(403);
+    expect((await postLogin(s, s.approveKey, undefined, { origin: 'https://localhost:81' })).statusCode).toBe(403);
+  });
+
   it('rate-limits failed sign-ins per address (even a right key waits)', async () => {
     const s = await started({ maxLoginFailures: 3 });
     for (let i = 0; i < 3; i++) expect((await postLogin(s, `tgk_wrong${i}`)).statusCode).toBe(401);

@@ -10,7 +10,7 @@ import type { AuditTrail } from '../store/audit-trail';
 import type { Store } from '../store/open-store';
 import { DASHBOARD_CSS } from './assets/dashboard-css';
 import { DASHBOARD_JS } from './assets/dashboard-js';
-import { createLoginTokens, crossOriginReason, sameToken } from './csrf';
+import { createLoginTokens, crossOriginReason, isHttps, sameToken } from './csrf';
 import { createEventHub } from './event-stream';
 import { createLoginLimiter } from './login-limiter';
 import { isHistoryCursor, queryHistory } from './query-history';
@@ -46,6 +46,11 @@ export interface DashboardOptions {
   loginWindowMs?: number;
   /** SSE keep-alive comment interval. Default 15 s. */
   heartbeatMs?: number;
+  /**
+   * Extra browser origins allowed to POST (e.g. `https://reviews.example.com` when a proxy rewrites
+   * the Host header). By default only an Origin whose host is the request's Host is accepted.
+   */
+  allowedOrigins?: string[];
 }
 
 /** Stable codes of the dashboard's own refusals (the rest are the server's `ServerErrorCodes`). */
@@ -126,7 +131,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
     // the session's synchronizer token in a header (forms carry theirs in a field, checked below).
     app.addHook('onRequest', async (request, reply) => {
       if (request.method !== 'POST') return;
-      const why = crossOriginReason(request);
+      const why = crossOriginReason(request, options.allowedOrigins);
       if (why) return refuse(request, reply, `cross-origin request refused (${why})`);
       if (request.url.startsWith('/dashboard/api/')) {
         const s = currentSession(request);
@@ -163,7 +168,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
       return s;
     }
 
-    const cookieBase = (request: FastifyRequest) => ({ httpOnly: true, sameSite: 'strict' as const, secure: request.protocol === 'https' });
+    const cookieBase = (request: FastifyRequest) => ({ httpOnly: true, sameSite: 'strict' as const, secure: isHttps(request) });
 
     function sendLogin(request: FastifyRequest, reply: FastifyReply, status: number, message?: { error?: string; notice?: string }) {
       let nonce = request.cookies[LOGIN_COOKIE];
