@@ -132,10 +132,11 @@ describe('odd Unicode tool names', () => {
     expect(d.verdict).toBe('deny');
     expect(d.source).toBe('fail_closed');
     expect(asked()).toBe(0);
-    // Known gap (docs/reliability.md): the name cannot be canonicalised, so the audit write of the
-    // denial fails too and no record is kept of the attempt.
-    expect(d.error?.code).toBe('AUDIT_WRITE_FAILED');
-    expect(audit.records).toHaveLength(0);
+    expect(d.error?.code).toBe('TOOL_NAME_INVALID');
+    // The attempt is on record, the name with U+FFFD for the broken code unit.
+    expect(audit.records).toHaveLength(1);
+    expect(audit.records[0]!.call.tool).toBe('transfer\uFFFD');
+    expect(audit.verify().ok).toBe(true);
     await gate.close();
   });
 });

@@ -162,6 +162,14 @@ export function createGate(options: GateOptions): Gate {
     if (!matches(call.tool, call.args)) {
       return { verdict: 'allow', reason: 'not a high-stakes tool', source: 'not_high_stakes', conditions: [], evaluated: [], tool: call.tool, callId: call.callId, digest: '', latencyMs: performance.now() - started } as Decision;
     }
+    if (!call.tool.isWellFormed()) {
+      // Not well-formed Unicode (a lone surrogate): no digest, no reviewer — and the audit record
+      // names the tool with U+FFFD in place of the broken code units, so the attempt is kept.
+      const tool = call.tool.toWellFormed();
+      const d = hardDeny({ ...call, tool }, '', started, ErrorCodes.TOOL_NAME_INVALID, `tool name ${JSON.stringify(tool)} is not well-formed Unicode; denied`);
+      d.auditId = await safeAudit('review', { tool, callId: call.callId, runId: call.runId }, d);
+      return d;
+    }
     const agent = normalizeAgent(call.agent ?? o.agent);
     const auditCall = { tool: call.tool, callId: call.callId, runId: call.runId, agentId: agent?.id };
 
