@@ -14,7 +14,10 @@ export interface EventHub {
 }
 
 /** Server-Sent Events fan-out of the service's review events to signed-in dashboards. */
-export function createEventHub(service: ReviewService, options: { heartbeatMs?: number; maxPerSession?: number } = {}): EventHub {
+export function createEventHub(
+  service: ReviewService,
+  options: { heartbeatMs?: number; maxPerSession?: number; isValid?: (sessionId: string) => boolean } = {},
+): EventHub {
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const maxPerSession = options.maxPerSession ?? 8;
   const clients = new Map<ServerResponse, string>();
@@ -29,8 +32,12 @@ export function createEventHub(service: ReviewService, options: { heartbeatMs?: 
   const handlers = EVENTS.map((e) => [e, broadcast(e)] as const);
   for (const [e, h] of handlers) service.events.on(e, h);
 
+  // Each heartbeat also re-checks the sessions: a stream of an expired session or a revoked key ends.
   const heartbeat = setInterval(() => {
-    for (const res of clients.keys()) write(res, `: keep-alive ${Date.now()}\n\n`);
+    for (const [res, sessionId] of [...clients]) {
+      if (options.isValid && !options.isValid(sessionId)) end(res);
+      else write(res, `: keep-alive ${Date.now()}\n\n`);
+    }
   }, heartbeatMs);
   heartbeat.unref();
 

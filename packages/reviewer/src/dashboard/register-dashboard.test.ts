@@ -293,6 +293,20 @@ describe('dashboard data', () => {
 });
 
 describe('dashboard event stream', () => {
+  it('ends the stream of a revoked key at the next heartbeat', async () => {
+    const s = await started({ heartbeatMs: 50 });
+    const created = s.server.keys.createKey('approve', 'carol');
+    const { cookie } = await signIn(s, created.key);
+    const res = await request(`${s.url}/dashboard/events`, { headers: { cookie } });
+    expect(res.statusCode).toBe(200);
+    const iterator = res.body[Symbol.asyncIterator]();
+    expect((await iterator.next()).done).toBe(false);
+    s.server.keys.revoke(created.id);
+    // The stream ends on its own (the test would time out otherwise).
+    for (;;) if ((await iterator.next()).done) break;
+    expect((await s.server.app.inject({ method: 'GET', url: '/dashboard/api/session', headers: { cookie } })).statusCode).toBe(401);
+  });
+
   it('streams review events to a signed-in client, refuses anonymous ones, and does not hold up close()', async () => {
     const s = await started();
     const anonymous = await request(`${s.url}/dashboard/events`);

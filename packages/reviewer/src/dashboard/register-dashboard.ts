@@ -101,7 +101,19 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
       ...(options.loginWindowMs !== undefined ? { windowMs: options.loginWindowMs } : {}),
     });
     const loginTokens = createLoginTokens();
-    const hub = createEventHub(service, options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {});
+    const keyStillApproves = (s: DashboardSession) => {
+      const row = deps.store.keyByHash(s.keyHash);
+      return !!row && row.revoked_at === null && canApprove(row.scope);
+    };
+    const hub = createEventHub(service, {
+      ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+      isValid: (id) => {
+        const s = sessions.peek(id);
+        if (s && keyStillApproves(s)) return true;
+        if (s) sessions.delete(s.id);
+        return false;
+      },
+    });
     sessions.onEnd((id) => hub.endSession(id));
     const auditStatus = cachedAuditStatus(deps);
 
@@ -154,8 +166,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
       const s = sessions.get(request.cookies[SESSION_COOKIE]);
       if (!s) return undefined;
       // A revoked (or re-scoped) key ends its sessions at once.
-      const row = deps.store.keyByHash(s.keyHash);
-      if (!row || row.revoked_at !== null || !canApprove(row.scope)) {
+      if (!keyStillApproves(s)) {
         sessions.delete(s.id);
         return undefined;
       }

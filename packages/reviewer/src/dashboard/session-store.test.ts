@@ -20,6 +20,16 @@ describe('createSessionStore', () => {
     expect(ended).toEqual([s.id]);
   });
 
+  it('peek() does not count as use', () => {
+    let t = 0;
+    const store = createSessionStore({ idleMs: 100, now: () => t });
+    const s = store.create(alice, 'hash');
+    t = 90;
+    expect(store.peek(s.id)).toBe(s);
+    t = 100;
+    expect(store.peek(s.id)).toBeUndefined();
+  });
+
   it('ends a session after the absolute lifetime even when used', () => {
     let t = 0;
     const store = createSessionStore({ idleMs: 100, absoluteMs: 250, now: () => t });

@@ -28,6 +28,8 @@ export interface SessionStore {
   create(key: KeyInfo, keyHash: string): DashboardSession;
   /** The live session with this id (touching it), or undefined when unknown or expired. */
   get(id: string | undefined): DashboardSession | undefined;
+  /** Like `get`, without counting as use (for checks made on the user's behalf, e.g. on open event streams). */
+  peek(id: string): DashboardSession | undefined;
   delete(id: string): void;
   /** Ends every session; `onEnd` listeners hear about each. */
   clear(): void;
@@ -86,6 +88,15 @@ export function createSessionStore(options: SessionStoreOptions = {}): SessionSt
       s.lastSeenAt = t;
       sessions.delete(id);
       sessions.set(id, s);
+      return s;
+    },
+    peek(id) {
+      const s = sessions.get(id);
+      if (!s) return undefined;
+      if (!alive(s, now())) {
+        end(id);
+        return undefined;
+      }
       return s;
     },
     delete: end,
