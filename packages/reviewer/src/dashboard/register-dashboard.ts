@@ -56,7 +56,6 @@ export interface DashboardOptions {
 /** Stable codes of the dashboard's own refusals (the rest are the server's `ServerErrorCodes`). */
 export const DashboardErrorCodes = {
   CSRF_REJECTED: 'CSRF_REJECTED',
-  LOGIN_RATE_LIMITED: 'LOGIN_RATE_LIMITED',
 } as const;
 
 export const SESSION_COOKIE = 'toolgate_session';
