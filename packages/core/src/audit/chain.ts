@@ -38,7 +38,16 @@ export interface AuditVerifyResult {
  */
 export function hashRecord(record: Omit<AuditRecord, 'hash'> & { hash?: string }): string {
   const { hash: _ignored, ...rest } = record;
-  return sha256(record.prevHash + canonicalJson(rest));
+  return sha256(record.prevHash + canonicalText(rest));
+}
+
+/** RFC 8785 text of a record. */
+function canonicalText(value: unknown): string {
+  try {
+    return canonicalJson(value);
+  } catch (error) {
+    throw new AuditError(ErrorCodes.AUDIT_WRITE_FAILED, `audit record is not JSON: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  }
 }
 
 /**
@@ -56,14 +65,16 @@ export function sealRecord(entry: AuditEntry, prev: ChainHead | null, redactOpti
   const clean = redactEntry(entry, redactOptions);
   const seq = prev ? prev.seq + 1 : 1;
   const prevHash = prev ? prev.hash : GENESIS_HASH;
-  // JSON round trip: drops undefined, normalises -0 and the like, so the hash covers the bytes written.
-  const { id, ts, kind, call, decision, outcome, meta } = JSON.parse(JSON.stringify(clean)) as AuditEntry;
-  const body: Omit<AuditRecord, 'hash'> = { id, seq, ts, prevHash, kind, call };
-  if (decision !== undefined) body.decision = decision;
-  if (outcome !== undefined) body.outcome = outcome;
-  if (meta !== undefined) body.meta = meta;
-  const hash = hashRecord(body);
-  return { id, seq, ts, prevHash, hash, kind, call, ...pick(body) };
+  const body: Omit<AuditRecord, 'hash'> = { id: clean.id, seq, ts: clean.ts, prevHash, kind: clean.kind, call: clean.call };
+  if (clean.decision !== undefined) body.decision = clean.decision;
+  if (clean.outcome !== undefined) body.outcome = clean.outcome;
+  if (clean.meta !== undefined) body.meta = clean.meta;
+  // Canonicalise once: the text is hashed, and parsing it back gives a deep, JSON-clean copy
+  // (no undefined, no -0, no shared references), so what a sink writes is exactly what was hashed.
+  const canonical = canonicalText(body);
+  const hash = sha256(prevHash + canonical);
+  const c = JSON.parse(canonical) as Omit<AuditRecord, 'hash'>;
+  return { id: c.id, seq, ts: c.ts, prevHash, hash, kind: c.kind, call: c.call, ...pick(c) };
 }
 
 function pick(body: Omit<AuditRecord, 'hash'>): Partial<AuditRecord> {

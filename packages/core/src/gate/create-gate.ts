@@ -141,8 +141,8 @@ export function createGate(options: GateOptions): Gate {
       const { auditId: _omit, ...rest } = decision;
       entry.decision = rest;
     }
-    // Redacted once here with the gate's own keys and paths; every sink redacts its defaults again.
-    const safe = redactEntry(entry, o.redact);
+    // Every sink redacts the default secret keys itself; the gate adds its own keys and paths.
+    const safe = o.redact ? redactEntry(entry, o.redact) : entry;
     const p = Promise.all(o.audit.map((sink) => sink.append(safe)));
     pendingAudits.add(p);
     try {

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import type { Decision } from '../types';
+import { decisionCache } from './decision-cache';
+
+const d = (n: number) => ({ verdict: 'allow', tool: `t${n}` }) as Decision;
+
+describe('decisionCache', () => {
+  it('keeps at least max/2 most recent entries, forgets the oldest beyond max, and keeps executed marks', () => {
+    const c = decisionCache(100);
+    for (let i = 0; i < 1000; i++) c.set(`k${i}`, d(i));
+    for (let i = 950; i < 1000; i++) expect(c.get(`k${i}`)?.decision.tool).toBe(`t${i}`);
+    expect(c.get('k0')).toBeUndefined();
+    c.markExecuted('k999', d(999));
+    c.set('k999', d(999));
+    expect(c.get('k999')).toMatchObject({ executed: true });
+  });
+
+  it('a hit in the old generation survives the next turnover', () => {
+    const c = decisionCache(4);
+    c.set('a', d(1));
+    c.set('b', d(2)); // young full (2): next put ages it
+    c.set('c', d(3));
+    expect(c.get('a')?.decision.tool).toBe('t1'); // promoted back to young
+    c.set('d', d(4));
+    c.set('e', d(5));
+    expect(c.get('a')).toBeDefined();
+  });
+});
