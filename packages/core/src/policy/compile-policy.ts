@@ -6,6 +6,7 @@ import { compileField, type CompiledField } from './field-path';
 import { parsePolicy } from './parse-policy';
 import { compileSchedule, type CompiledSchedule } from './schedule';
 import type { Policy, PolicyScope } from './schema';
+import { checkTextHead } from './show-value';
 
 /**
  * A policy compiled for evaluation: globs, RegExps and field paths are built once. Pure and
@@ -34,6 +35,8 @@ export interface CompiledCounter {
   readonly label: string;
   /** The budget's amount field. */
   readonly field?: CompiledField;
+  /** Constant start of this check's text in a reason: `limit(agent) gt 5 (actual `. */
+  readonly textHead: string;
 }
 
 /** @internal */
@@ -53,6 +56,15 @@ export interface CompiledRule {
   readonly limit: CompiledCounter | undefined;
   readonly budget: CompiledCounter | undefined;
   readonly stateful: boolean;
+  /** `rule "id" (verdict)`: the start of this rule's part of a reason. */
+  readonly head: string;
+  /** `rule "id" (verdict): <reason>` when the rule has a `reason`. */
+  readonly fixedReason: string | undefined;
+  /** Constant text starts of the tool and agent scope checks (for a rule without other checks). */
+  readonly toolTextHead: string;
+  readonly agentTextHead: string;
+  /** Constant text starts of the rule's other checks, in the order a matching rule records them. */
+  readonly checkTextHeads: ReadonlyArray<string>;
 }
 
 /** @internal */
@@ -125,6 +137,7 @@ function compileRule(rule: Policy['rules'][number]): CompiledRule {
       prefix: `${kind}:${rule.id}:`,
       label,
       ...(field !== undefined ? { field: compileField(field) } : {}),
+      textHead: checkTextHead(label, 'gt', spec.max),
     };
     return c;
   };
@@ -139,6 +152,11 @@ function compileRule(rule: Policy['rules'][number]): CompiledRule {
     const issue = `rules.${rule.id}.when: ${(error as Error).message}`;
     throw new PolicyError(`invalid toolgate policy: ${issue}`, [issue], { cause: error });
   }
+  const schedule = rule.schedule ? compileSchedule(rule.schedule) : undefined;
+  const checkTextHeads = when.map((c) => c.textHead);
+  if (schedule !== undefined) checkTextHeads.push(checkTextHead('schedule', schedule.outside ? 'outside' : 'within', schedule.label));
+  for (const c of [repeat, limit, budget]) if (c !== undefined) checkTextHeads.push(c.textHead);
+  const head = `rule "${rule.id}" (${rule.verdict})`;
   return {
     id: rule.id,
     verdict: rule.verdict,
@@ -150,11 +168,16 @@ function compileRule(rule: Policy['rules'][number]): CompiledRule {
     agents: rule.agents,
     matchesAgent: rule.agents ? nameMatcher(rule.agents) : undefined,
     when,
-    schedule: rule.schedule ? compileSchedule(rule.schedule) : undefined,
+    schedule,
     repeat,
     limit,
     budget,
     stateful: repeat !== undefined || limit !== undefined || budget !== undefined,
+    head,
+    fixedReason: rule.reason !== undefined ? `${head}: ${rule.reason}` : undefined,
+    toolTextHead: checkTextHead('tool', 'glob', rule.tools),
+    agentTextHead: checkTextHead('agent.id', 'glob', rule.agents),
+    checkTextHeads,
   };
 }
 

@@ -1,5 +1,6 @@
 import { compileField, type CompiledField } from './field-path';
 import type { PolicyCondition, PolicyOp } from './schema';
+import { checkTextHead } from './show-value';
 
 /** A `when` condition compiled once: its field split, its RegExp built, its `in` list as a Set. */
 export interface CompiledCondition {
@@ -9,6 +10,10 @@ export interface CompiledCondition {
   readonly expected: unknown;
   /** True when the condition holds for `actual`. Never throws. */
   readonly test: (actual: unknown) => boolean;
+  /** `exists` reports whether the field exists as `actual`, not its value. */
+  readonly reportsExistence: boolean;
+  /** Constant start of this check's text in a reason, built once: `args.amount gt 1000 (actual `. */
+  readonly textHead: string;
 }
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);
@@ -19,7 +24,7 @@ export function compileCondition(condition: PolicyCondition): CompiledCondition 
   const value = condition.value;
   const field = compileField(condition.field);
   const expected = op === 'exists' ? (value ?? true) : value;
-  return { field, op, expected, test: tester(op, value, condition.flags) };
+  return { field, op, expected, test: tester(op, value, condition.flags), reportsExistence: op === 'exists', textHead: checkTextHead(field.path, op, expected) };
 }
 
 function tester(op: PolicyOp, value: unknown, flags: string | undefined): (actual: unknown) => boolean {

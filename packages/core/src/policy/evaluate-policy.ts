@@ -5,6 +5,7 @@ import { readField } from './field-path';
 import type { PolicyStateStore } from './memory-policy-state';
 import { formatMinuteOfWeek, localMinuteOfWeek, withinSchedule } from './schedule';
 import type { PolicyScope } from './schema';
+import { checkTextTail } from './show-value';
 
 /** The call a policy is evaluated against. */
 export interface PolicyInput {
@@ -100,7 +101,7 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
         field: c.field.path,
         op: c.op,
         expected: c.expected,
-        actual: c.op === 'exists' ? actual !== undefined && actual !== null : actual,
+        actual: c.reportsExistence ? actual !== undefined && actual !== null : actual,
         passed,
       });
       if (!passed) {
@@ -243,32 +244,27 @@ function scopeKey(per: PolicyScope, agentId: string | undefined, tool: string): 
   }
 }
 
-/** `rule "large-transfer" (deny): args.amount gt 1000 (actual 5000)`. */
+/**
+ * `rule "large-transfer" (deny): args.amount gt 1000 (actual 5000)`. A matching rule recorded every
+ * check it has, in compile order, so its texts line up with `rule.checkTextHeads`; only the actual
+ * values are formatted here.
+ */
 function describe(m: Match, evaluated: EvaluatedCheck[]): string {
-  const head = `rule "${m.rule.id}" (${m.rule.verdict})`;
-  if (m.rule.reason !== undefined) return `${head}: ${m.rule.reason}`;
-  const parts: string[] = [];
-  for (let i = m.from; i < m.to; i++) {
-    const c = evaluated[i]!;
-    if (c.op !== 'glob') parts.push(checkText(c));
+  const rule = m.rule;
+  if (rule.fixedReason !== undefined) return rule.fixedReason;
+  const heads = rule.checkTextHeads;
+  const n = heads.length;
+  if (n === 0) {
+    // Scope only: the tool and agent scopes are why the rule matched.
+    if (m.to === m.from) return `${rule.head}: applies to every call`;
+    let text = `${rule.head}: `;
+    let k = m.from;
+    if (rule.tools !== undefined) text += rule.toolTextHead + checkTextTail(evaluated[k++]!.actual);
+    if (rule.agents !== undefined) text += (k > m.from ? ', ' : '') + rule.agentTextHead + checkTextTail(evaluated[k]!.actual);
+    return text;
   }
-  if (parts.length === 0) {
-    for (let i = m.from; i < m.to; i++) parts.push(checkText(evaluated[i]!));
-  }
-  return parts.length === 0 ? `${head}: applies to every call` : `${head}: ${parts.join(', ')}`;
-}
-
-function checkText(c: EvaluatedCheck): string {
-  return `${c.field} ${c.op} ${show(c.expected)} (actual ${c.actual === undefined ? 'missing' : show(c.actual)})`;
-}
-
-function show(v: unknown): string {
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
-  let s: string;
-  try {
-    s = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
-  } catch {
-    s = String(v);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  const first = m.to - n;
+  let text = `${rule.head}: ${heads[0]}${checkTextTail(evaluated[first]!.actual)}`;
+  for (let i = 1; i < n; i++) text += `, ${heads[i]}${checkTextTail(evaluated[first + i]!.actual)}`;
+  return text;
 }
