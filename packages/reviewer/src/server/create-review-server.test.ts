@@ -210,6 +210,20 @@ describe('review server: idempotency and exactly-once', () => {
     expect(rows.n).toBe(1);
   });
 
+  it('a burst written in shared transactions keeps one review and one audit record per key, chained in order', async () => {
+    const s = await started();
+    // 30 keys, each sent twice, all at once: the server writes them in group commits.
+    const sent = Array.from({ length: 60 }, (_, i) => submit(s, `burst-${i % 30}`, 'transfer', { amount: 1 + (i % 30) }));
+    const all = await Promise.all(sent);
+    expect(all.every((r) => r.status === 200 && r.body.status === 'decided' && typeof r.body.proof === 'string')).toBe(true);
+    for (let k = 0; k < 30; k++) expect(all[k]!.body.id).toBe(all[k + 30]!.body.id);
+    const n = (sql: string) => (s.server.store.db.prepare(sql).get() as { n: number }).n;
+    expect(n("SELECT COUNT(*) AS n FROM reviews WHERE idem_key LIKE 'burst-%'")).toBe(30);
+    const records = s.server.audit.page(0, 10_000).filter((r) => r.kind === 'review' && r.decision?.idempotencyKey?.startsWith('burst-'));
+    expect(records).toHaveLength(30);
+    expect((await http(s.url, 'GET', '/v1/audit/verify', s.approveKey)).body.ok).toBe(true);
+  });
+
   it('an executed review authorises nothing more: resubmission is ALREADY_EXECUTED, a second outcome 409', async () => {
     const s = await started();
     const a = await submit(s, 'once-1', 'transfer', { amount: 20 });

@@ -14,6 +14,7 @@ import { registerDashboard, type DashboardRegistrar } from '../dashboard/registe
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import { activeKey, jwksOf, loadOrCreateSigningKeys, rotateSigningKeys, type SigningKeyFile } from '../signing/signing-keys';
 import { openAuditTrail, type AuditTrail } from '../store/audit-trail';
+import { createGroupCommit } from '../store/group-commit';
 import { openStore, type Store } from '../store/open-store';
 import { sqlitePolicyState } from '../store/sqlite-policy-state';
 import { createMetrics, type ServerMetrics } from './metrics';
@@ -123,11 +124,17 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     jwksText = JSON.stringify(jwksOf(file));
   };
 
+  // Policy counters are buffered and written in the same group-commit transaction as the reviews.
+  const policyState = sqlitePolicyState(store, { buffered: true });
+  const commits = createGroupCommit(store, { participants: [policyState] });
+  policyState.onBuffered = () => commits.touch();
+
   const service = new ReviewService({
     store,
     audit,
+    commits,
     getPolicy: () => policy,
-    policyState: sqlitePolicyState(store),
+    policyState,
     getSigner: () => {
       if (!signer) throw new ReviewServerError(503, ServerErrorCodes.INTERNAL, 'the signing key is not loaded yet (the server is starting)');
       return signer;
@@ -170,6 +177,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     await service.close();
   });
   app.addHook('onClose', async () => {
+    commits.flush();
     await webhooks.close();
     await audit.close();
     store.close();

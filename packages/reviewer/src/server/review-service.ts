@@ -23,6 +23,7 @@ import {
 import type { KeyInfo } from '../auth/api-keys';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import type { AuditTrail } from '../store/audit-trail';
+import type { GroupCommit } from '../store/group-commit';
 import type { ReviewRow, Store } from '../store/open-store';
 import type { ServerMetrics } from './metrics';
 import type { Waiters } from './waiters';
@@ -67,6 +68,8 @@ export interface Actor extends KeyInfo {
 export interface ReviewServiceDeps {
   store: Store;
   audit: AuditTrail;
+  /** New reviews (row + audit record) are written through this: many per transaction. */
+  commits: GroupCommit;
   getPolicy(): CompiledPolicy | undefined;
   policyState: PolicyStateStore;
   getSigner(): ProofSigner;
@@ -141,6 +144,11 @@ export class ReviewService {
     let created: { row: ReviewRow; response: ReviewResponse };
     try {
       created = await work;
+    } catch (error) {
+      // Another writer (a second process on the data dir) stored this key first: answer with its review.
+      const existing = isUniqueViolation(error) ? this.d.store.getReviewByIdem(body.idempotencyKey) : undefined;
+      if (existing) return this.resubmitted(existing, digest, body.waitMs ?? 0, signal);
+      throw error;
     } finally {
       this.inflight.delete(body.idempotencyKey);
     }
@@ -229,9 +237,10 @@ export class ReviewService {
 
     if (r.verdict === 'review') {
       row.expires_at = now + this.d.pendingTimeoutMs;
-      this.d.store.transaction(() => {
+      const entry = this.auditEntry('review', row, { verdict: 'review', source: 'policy', reason: r.reason, conditions: r.conditions, evaluated: r.evaluated, latencyMs: performance.now() - started });
+      await this.d.commits.run(() => {
         this.d.store.insertReview(row);
-        this.d.audit.append(this.auditEntry('review', row, { verdict: 'review', source: 'policy', reason: r.reason, conditions: r.conditions, evaluated: r.evaluated, latencyMs: performance.now() - started }));
+        this.d.audit.append(entry);
       });
       this.d.metrics.approvals.inc({ status: 'requested' });
       this.scheduleExpiry(row.expires_at);
@@ -249,11 +258,11 @@ export class ReviewService {
     row.proof = proof;
     row.proof_expires_at = now + this.d.proofTtlSeconds * 1000;
     row.decided_at = now;
-    this.d.store.transaction(() => {
+    const entry = this.auditEntry('review', row, { verdict: r.verdict, source: 'policy', reason: r.reason, conditions: r.conditions, evaluated: r.evaluated, latencyMs: performance.now() - started });
+    // Answered only after the batch holding this row and its audit record has committed.
+    await this.d.commits.run(() => {
       this.d.store.insertReview(row);
-      this.d.audit.append(
-        this.auditEntry('review', row, { verdict: r.verdict, source: 'policy', reason: r.reason, conditions: r.conditions, evaluated: r.evaluated, latencyMs: performance.now() - started }),
-      );
+      this.d.audit.append(entry);
     });
     this.d.metrics.reviews.inc({ verdict: r.verdict, source: 'policy' });
     this.d.metrics.decisionLatency.observe({ source: 'policy' }, (performance.now() - started) / 1000);
@@ -621,6 +630,10 @@ export class ReviewService {
     if (d.error) decision.error = d.error;
     return { id: `aud_${randomUUID()}`, ts: new Date().toISOString(), kind, call: this.auditCall(row), decision };
   }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && /UNIQUE constraint failed: reviews\.idem_key/.test(error.message);
 }
 
 function notFound(id: string): ReviewServerError {
