@@ -70,15 +70,20 @@ export function revokeApiKey(store: Store, audit: AuditTrail, id: string, by = '
   });
 }
 
-/** Looks up a presented key. Returns null for unknown or revoked keys. */
-export function authenticateKey(store: Store, presented: string): KeyInfo | null {
-  if (!presented.startsWith(KEY_PREFIX) || presented.length > 128) return null;
-  const hash = hashApiKey(presented);
+/** Looks up a presented key (`hash`: its `hashApiKey`, if already computed). Returns null for unknown or revoked keys. */
+export function authenticateKey(store: Store, presented: string, knownHash?: string): KeyInfo | null {
+  if (!isWellFormedKey(presented)) return null;
+  const hash = knownHash ?? hashApiKey(presented);
   const row: ApiKeyRow | undefined = store.keyByHash(hash);
   if (!row || row.revoked_at !== null) return null;
   // The lookup is by hash already; compare again in constant time for good measure.
   if (!timingSafeEqual(Buffer.from(row.hash), Buffer.from(hash))) return null;
   return { id: row.id, name: row.name, scope: row.scope as Scope };
+}
+
+/** True when `presented` could be a key this server issued (prefix, length): checked before any hashing. */
+export function isWellFormedKey(presented: string): boolean {
+  return presented.startsWith(KEY_PREFIX) && presented.length <= 128;
 }
 
 /** Reads `Authorization: Bearer <key>`; undefined if the header is missing or malformed. */

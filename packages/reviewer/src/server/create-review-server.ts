@@ -9,7 +9,8 @@ import {
   type ProofSigner,
   type RedactOptions,
 } from '@toolgate/core';
-import { adminEntry, authenticateKey, createApiKey, revokeApiKey, type CreatedKey, type Scope } from '../auth/api-keys';
+import { adminEntry, createApiKey, revokeApiKey, type CreatedKey, type Scope } from '../auth/api-keys';
+import { createKeyCache } from '../auth/key-cache';
 import { registerDashboard, type DashboardRegistrar } from '../dashboard/register-dashboard';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import { activeKey, jwksOf, loadOrCreateSigningKeys, rotateSigningKeys, type SigningKeyFile } from '../signing/signing-keys';
@@ -54,6 +55,12 @@ export interface ReviewServerOptions {
   dashboard?: DashboardRegistrar | false;
   /** Node process metrics in `/metrics`. Default true. */
   defaultMetrics?: boolean;
+  /**
+   * How long an authenticated API key is trusted from memory before the database is read again.
+   * A key revoked through this server stops working at once; one revoked by another process (the
+   * CLI) within this long. Default 1000 ms; 0 reads the database on every request.
+   */
+  apiKeyCacheMs?: number;
 }
 
 /** An embeddable review server. */
@@ -210,8 +217,10 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
   });
 
   const openApiText = JSON.stringify(openApiDocument('1.0.0'));
+  const keyCache = createKeyCache(store, { ttlMs: o.apiKeyCacheMs });
   registerRoutes(app, {
     store,
+    keys: keyCache,
     audit,
     service,
     metrics,
@@ -223,7 +232,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     const dashboard = o.dashboard ?? registerDashboard;
     const deps = {
       service,
-      authenticate: (key: string) => authenticateKey(store, key),
+      authenticate: (key: string) => keyCache.authenticate(key),
       verifyAudit: () => verifyTrail(audit),
       audit,
       store,
@@ -280,6 +289,7 @@ interface Resolved {
   auditFlushMs: number;
   dashboard: DashboardRegistrar | false | undefined;
   defaultMetrics: boolean;
+  apiKeyCacheMs: number;
 }
 
 function validate(options: ReviewServerOptions): Resolved {
@@ -308,6 +318,7 @@ function validate(options: ReviewServerOptions): Resolved {
     auditFlushMs: num(options.auditFlushMs, 'auditFlushMs', 10, 0, 10_000),
     dashboard: options.dashboard,
     defaultMetrics: options.defaultMetrics ?? true,
+    apiKeyCacheMs: num(options.apiKeyCacheMs, 'apiKeyCacheMs', 1000, 0, 60_000),
   };
 }
 

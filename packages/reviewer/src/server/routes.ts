@@ -9,6 +9,7 @@ import {
 } from '@toolgate/core';
 import type { z } from 'zod';
 import { authenticateKey, bearerToken, hasScope, type KeyInfo, type Scope } from '../auth/api-keys';
+import type { KeyCache } from '../auth/key-cache';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import type { AuditTrail } from '../store/audit-trail';
 import type { Store } from '../store/open-store';
@@ -17,6 +18,8 @@ import type { ReviewService } from './review-service';
 
 export interface RouteDeps {
   store: Store;
+  /** Authenticated keys, cached briefly. */
+  keys: KeyCache;
   audit: AuditTrail;
   service: ReviewService;
   metrics: ServerMetrics;
@@ -25,11 +28,14 @@ export interface RouteDeps {
   rotateSigningKey(by: string): Promise<{ kid: string }>;
 }
 
-/** Authenticates `Authorization: Bearer <key>` and checks the scope. 401 / 403 with stable codes. */
-export function requireKey(store: Store, request: FastifyRequest, scope: Scope | readonly Scope[]): KeyInfo {
+/**
+ * Authenticates `Authorization: Bearer <key>` and checks the scope. 401 / 403 with stable codes.
+ * With `cache`, recently authenticated keys are answered from memory (see `createKeyCache`).
+ */
+export function requireKey(store: Store, request: FastifyRequest, scope: Scope | readonly Scope[], cache?: KeyCache): KeyInfo {
   const token = bearerToken(request.headers.authorization);
   if (!token) throw new ReviewServerError(401, ServerErrorCodes.UNAUTHORIZED, 'missing Authorization: Bearer <key> (create one with `toolgate keys create --scope eval|approve|admin`)');
-  const key = authenticateKey(store, token);
+  const key = cache ? cache.authenticate(token) : authenticateKey(store, token);
   if (!key) throw new ReviewServerError(401, ServerErrorCodes.UNAUTHORIZED, 'unknown or revoked API key');
   const needed = typeof scope === 'string' ? [scope] : scope;
   if (!needed.some((s) => hasScope(key.scope, s))) {
@@ -70,10 +76,11 @@ type Query = Record<string, string | undefined>;
 
 /** Protocol v1 and the operational endpoints. */
 export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
-  const { store, service } = d;
+  const { service } = d;
+  const keyFor = (request: FastifyRequest, scope: Scope | readonly Scope[]) => requireKey(d.store, request, scope, d.keys);
 
   app.post('/v1/reviews', async (request, reply) => {
-    const key = requireKey(store, request, 'eval');
+    const key = keyFor(request, 'eval');
     const body = parse(CreateReviewRequestSchema, request.body);
     const signal = body.waitMs ? disconnectSignal(reply) : undefined;
     const r = await service.submit(body, key, signal);
@@ -81,14 +88,14 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   });
 
   app.get<IdParams & { Querystring: Query }>('/v1/reviews/:id', async (request, reply) => {
-    requireKey(store, request, ['eval', 'approve']);
+    keyFor(request, ['eval', 'approve']);
     const waitMs = intParam(request.query.waitMs, 'waitMs', 0, 60_000) ?? 0;
     const r = await service.get(request.params.id, waitMs, waitMs ? disconnectSignal(reply) : undefined);
     return reply.code(r.status).send(r.review);
   });
 
   app.get<{ Querystring: Query }>('/v1/reviews', async (request) => {
-    requireKey(store, request, 'approve');
+    keyFor(request, 'approve');
     const q = request.query;
     if (q.status !== undefined && q.status !== 'pending' && q.status !== 'decided') {
       throw new ReviewServerError(400, ServerErrorCodes.INVALID_REQUEST, 'status must be pending or decided');
@@ -106,7 +113,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   });
 
   app.post<IdParams>('/v1/reviews/:id/decision', async (request) => {
-    const key = requireKey(store, request, 'approve');
+    const key = keyFor(request, 'approve');
     const body = parse(DecisionRequestSchema, request.body);
     const decision: { verdict: 'allow' | 'deny'; reason?: string } = { verdict: body.verdict };
     if (body.reason !== undefined) decision.reason = body.reason;
@@ -114,7 +121,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   });
 
   app.post<IdParams>('/v1/reviews/:id/outcome', async (request) => {
-    const key = requireKey(store, request, 'eval');
+    const key = keyFor(request, 'eval');
     const body = parse(OutcomeRequestSchema, request.body);
     const outcome: { status: typeof body.status; message?: string; durationMs?: number } = { status: body.status };
     if (body.message !== undefined) outcome.message = body.message;
@@ -123,7 +130,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   });
 
   app.get<{ Querystring: Query }>('/v1/audit', async (request) => {
-    requireKey(store, request, 'approve');
+    keyFor(request, 'approve');
     const after = intParam(request.query.after, 'after', 0, Number.MAX_SAFE_INTEGER) ?? 0;
     const limit = intParam(request.query.limit, 'limit', 1, 1000) ?? 100;
     const records = d.audit.page(after, limit);
@@ -132,12 +139,12 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   });
 
   app.get('/v1/audit/verify', async (request) => {
-    requireKey(store, request, 'approve');
+    keyFor(request, 'approve');
     return verifyTrail(d.audit);
   });
 
   app.post('/v1/admin/signing-keys/rotate', async (request) => {
-    const key = requireKey(store, request, 'admin');
+    const key = keyFor(request, 'admin');
     return d.rotateSigningKey(`key:${key.name}`);
   });
 
@@ -155,8 +162,8 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   });
 
   app.get('/healthz', async () => {
-    const last = store.lastAudit();
-    return { ok: true, pending: store.countPending(), auditSeq: last?.seq ?? 0 };
+    const last = d.store.lastAudit();
+    return { ok: true, pending: d.store.countPending(), auditSeq: last?.seq ?? 0 };
   });
 }
 

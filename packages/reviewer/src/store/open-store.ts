@@ -145,6 +145,8 @@ export interface Store {
   pendingDueBefore(at: number): ReviewRow[];
   nextPendingExpiry(): number | undefined;
   countPending(): number;
+  /** Goes up whenever this connection adds or revokes a key (in-memory key caches drop their entries). */
+  readonly keyGeneration: number;
   insertKey(row: ApiKeyRow): void;
   keyByHash(hash: string): ApiKeyRow | undefined;
   listKeys(): ApiKeyRow[];
@@ -194,6 +196,7 @@ export function openStore(dataDir: string): Store {
   const listCache = new Map<string, StatementSync>();
 
   let depth = 0;
+  let keyGeneration = 0;
   return {
     db,
     dataDir,
@@ -253,12 +256,19 @@ export function openStore(dataDir: string): Store {
       return row?.at ?? undefined;
     },
     countPending: () => Number((countPending.get() as { n: number }).n),
+    get keyGeneration() {
+      return keyGeneration;
+    },
     insertKey(k) {
       insertKey.run(k.id, k.name, k.scope, k.hash, k.created_at, k.revoked_at);
+      keyGeneration++;
     },
     keyByHash: (h) => keyByHash.get(h) as ApiKeyRow | undefined,
     listKeys: () => listKeys.all() as unknown as ApiKeyRow[],
-    revokeKey: (id, at) => Number(revokeKey.run(at, id).changes) === 1,
+    revokeKey(id, at) {
+      keyGeneration++;
+      return Number(revokeKey.run(at, id).changes) === 1;
+    },
     lastAudit: () => lastAudit.get() as { seq: number; hash: string } | undefined,
     insertAudit(row) {
       insertAudit.run(row.seq, row.id, row.hash, row.record);
