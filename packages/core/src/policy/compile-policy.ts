@@ -65,6 +65,12 @@ export interface CompiledRule {
   readonly agentTextHead: string;
   /** Constant text starts of the rule's other checks, in the order a matching rule records them. */
   readonly checkTextHeads: ReadonlyArray<string>;
+  /**
+   * Record the tool scope in `evaluated`: only for a rule that has `tools` and no conditions, whose
+   * scope is the whole reason it matched. Every evaluated rule already passed its tool scope
+   * (rules are indexed by tool), so for other rules the entry would add nothing.
+   */
+  readonly recordsTool: boolean;
 }
 
 /** @internal */
@@ -178,6 +184,7 @@ function compileRule(rule: Policy['rules'][number]): CompiledRule {
     toolTextHead: checkTextHead('tool', 'glob', rule.tools),
     agentTextHead: checkTextHead('agent.id', 'glob', rule.agents),
     checkTextHeads,
+    recordsTool: rule.tools !== undefined && checkTextHeads.length === 0,
   };
 }
 

@@ -24,7 +24,10 @@ export interface PolicyResult {
   reason: string;
   /** Merged, de-duplicated conditions of the matching allow_with_conditions rules (only when that is the verdict). */
   conditions: string[];
-  /** Every check made, in order, so an agent can see why and self-correct. */
+  /**
+   * The checks made, in order, so an agent can see why and self-correct: each rule's agent scope
+   * and conditions up to the first that fails; the tool scope only for rules without conditions.
+   */
   evaluated: EvaluatedCheck[];
   /** Ids of the matching rules, the deciding rule first, then the others in policy order. */
   matchedRules: string[];
@@ -82,7 +85,7 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
     const rule = rules[r] as CompiledRule;
     const id = rule.id;
     const from = evaluated.length;
-    if (rule.tools !== undefined) {
+    if (rule.recordsTool) {
       evaluated.push({ rule: id, field: 'tool', op: 'glob', expected: rule.tools, actual: input.tool, passed: true });
     }
     if (rule.matchesAgent !== undefined) {
@@ -259,7 +262,7 @@ function describe(m: Match, evaluated: EvaluatedCheck[]): string {
     if (m.to === m.from) return `${rule.head}: applies to every call`;
     let text = `${rule.head}: `;
     let k = m.from;
-    if (rule.tools !== undefined) text += rule.toolTextHead + checkTextTail(evaluated[k++]!.actual);
+    if (rule.recordsTool) text += rule.toolTextHead + checkTextTail(evaluated[k++]!.actual);
     if (rule.agents !== undefined) text += (k > m.from ? ', ' : '') + rule.agentTextHead + checkTextTail(evaluated[k]!.actual);
     return text;
   }
