@@ -14,6 +14,82 @@ export interface CompiledCondition {
   readonly reportsExistence: boolean;
   /** Constant start of this check's text in a reason, built once: `args.amount gt 1000 (actual `. */
   readonly textHead: string;
+  /** @internal How `conditionHolds` tests this condition inline (`OP_CALL`: through `test`). */
+  readonly code: number;
+  /** @internal The operand of an inline test: a number, a primitive, or a short list of primitives. */
+  readonly operand: unknown;
+}
+
+// Inline op codes. One switch in a single function keeps the evaluator's call site monomorphic:
+// calling a different closure per condition costs more than the comparison itself.
+const OP_CALL = 0;
+const OP_EQ = 1;
+const OP_NE = 2;
+const OP_LT = 3;
+const OP_LTE = 4;
+const OP_GT = 5;
+const OP_GTE = 6;
+const OP_IN = 7;
+const OP_NIN = 8;
+/** Lists up to this length are scanned instead of hashed. */
+const SCAN_MAX = 8;
+
+/**
+ * True when compiled condition `c` holds for `actual`; the same answer as `c.test(actual)`, without
+ * a closure call for the common ops (comparisons, scalar eq/ne, short in/nin lists). Never throws.
+ */
+export function conditionHolds(c: CompiledCondition, actual: unknown): boolean {
+  switch (c.code) {
+    case OP_EQ:
+      return actual === c.operand;
+    case OP_NE:
+      return actual !== c.operand;
+    // NaN compares false either way, as isNumber() excludes it in `test`.
+    case OP_LT:
+      return typeof actual === 'number' && actual < (c.operand as number);
+    case OP_LTE:
+      return typeof actual === 'number' && actual <= (c.operand as number);
+    case OP_GT:
+      return typeof actual === 'number' && actual > (c.operand as number);
+    case OP_GTE:
+      return typeof actual === 'number' && actual >= (c.operand as number);
+    case OP_IN:
+    case OP_NIN: {
+      const list = c.operand as ReadonlyArray<unknown>;
+      let found = false;
+      for (let i = 0; i < list.length; i++) {
+        if (list[i] === actual) {
+          found = true;
+          break;
+        }
+      }
+      return found === (c.code === OP_IN);
+    }
+    default:
+      return c.test(actual);
+  }
+}
+
+/** The inline form of a condition, or OP_CALL when only `test` can decide it. */
+function inline(op: PolicyOp, value: unknown): { code: number; operand: unknown } {
+  switch (op) {
+    case 'eq':
+    case 'ne':
+      return isPrimitive(value) ? { code: op === 'eq' ? OP_EQ : OP_NE, operand: value } : { code: OP_CALL, operand: undefined };
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte':
+      return typeof value === 'number' ? { code: { lt: OP_LT, lte: OP_LTE, gt: OP_GT, gte: OP_GTE }[op], operand: value } : { code: OP_CALL, operand: undefined };
+    case 'in':
+    case 'nin': {
+      // `===` equals the Set's SameValueZero except for NaN, so lists holding NaN use the Set.
+      const ok = Array.isArray(value) && value.length <= SCAN_MAX && value.every((v) => isPrimitive(v) && !Number.isNaN(v));
+      return ok ? { code: op === 'in' ? OP_IN : OP_NIN, operand: Object.freeze([...(value as unknown[])]) } : { code: OP_CALL, operand: undefined };
+    }
+    default:
+      return { code: OP_CALL, operand: undefined };
+  }
 }
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);
@@ -24,7 +100,17 @@ export function compileCondition(condition: PolicyCondition): CompiledCondition 
   const value = condition.value;
   const field = compileField(condition.field);
   const expected = op === 'exists' ? (value ?? true) : value;
-  return { field, op, expected, test: tester(op, value, condition.flags), reportsExistence: op === 'exists', textHead: checkTextHead(field.path, op, expected) };
+  const { code, operand } = inline(op, value);
+  return {
+    field,
+    op,
+    expected,
+    test: tester(op, value, condition.flags),
+    reportsExistence: op === 'exists',
+    textHead: checkTextHead(field.path, op, expected),
+    code,
+    operand,
+  };
 }
 
 function tester(op: PolicyOp, value: unknown, flags: string | undefined): (actual: unknown) => boolean {

@@ -1,5 +1,6 @@
 import { OptionsError } from '../errors';
 import type { AgentInfo, CallContext, EvaluatedCheck, Verdict } from '../types';
+import { conditionHolds } from './conditions';
 import { policyInternals, type CompiledCounter, type CompiledPolicy, type CompiledRule } from './compile-policy';
 import { readField } from './field-path';
 import type { PolicyStateStore } from './memory-policy-state';
@@ -98,7 +99,7 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
     for (let i = 0; i < when.length; i++) {
       const c = when[i]!;
       const actual = readField(c.field, input);
-      const passed = c.test(actual);
+      const passed = conditionHolds(c, actual);
       evaluated.push({
         rule: id,
         field: c.field.path,
