@@ -26,6 +26,7 @@ import type { AuditTrail } from '../store/audit-trail';
 import type { GroupCommit } from '../store/group-commit';
 import type { ReviewRow, Store } from '../store/open-store';
 import type { ServerMetrics } from './metrics';
+import { newReviewId } from './review-id';
 import type { Waiters } from './waiters';
 import type { WebhookDispatcher } from './webhooks';
 
@@ -204,7 +205,7 @@ export class ReviewService {
   ): Promise<{ row: ReviewRow; response: ReviewResponse }> {
     const r = this.evaluate(body, args, digest, false);
     const now = Date.now();
-    const id = `rev_${randomUUID()}`;
+    const id = newReviewId(now);
     const row: ReviewRow = {
       id,
       idem_key: body.idempotencyKey,
@@ -568,6 +569,8 @@ export class ReviewService {
   private afterDecided(row: ReviewRow): void {
     this.d.waiters.wake(row.id);
     const hasListeners = this.events.listenerCount('review.decided') > 0;
+    // The view parses the stored JSON back: only build it when someone will read it.
+    if (!hasListeners && !this.d.webhooks.active) return;
     const view = this.view(row);
     if (hasListeners) this.events.emit('review.decided', view);
     this.d.webhooks.emit('review.decided', view);

@@ -23,6 +23,8 @@ export interface WebhookOptions {
 export interface WebhookDispatcher {
   /** Queues a signed delivery to every target. Never blocks or throws. */
   emit(type: string, data: unknown): void;
+  /** False when there is no target (callers can skip building the payload). */
+  readonly active: boolean;
   /** Stops retrying and waits (bounded) for attempts in flight. */
   close(): Promise<void>;
 }
@@ -101,6 +103,9 @@ export function createWebhookDispatcher(targets: readonly WebhookTarget[], metri
   };
 
   return {
+    get active() {
+      return !closed && targets.length > 0;
+    },
     emit(type, data) {
       if (closed || targets.length === 0) return;
       const id = randomUUID();

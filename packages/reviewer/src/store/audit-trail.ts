@@ -19,13 +19,18 @@ export interface AuditTrail {
 /** The hash-chained audit trail of a data dir: SQLite table + `audit.jsonl` mirror. */
 export function openAuditTrail(store: Store, options: AuditMirrorOptions & { redact?: RedactOptions } = {}): AuditTrail {
   const mirror = openAuditMirror(store, join(store.dataDir, DATA_FILES.auditMirror), options);
+  // The chain head as of the last append in the transaction running now. Inside one BEGIN IMMEDIATE
+  // nobody else can append, so a group commit reads the head from the table once, not per record.
+  let head: { tx: number; seq: number; hash: string } | undefined;
   return {
     mirror,
     append(entry) {
       const record = store.transaction(() => {
-        const prev = store.lastAudit() ?? null;
+        const tx = store.transactionId;
+        const prev = head && head.tx === tx ? head : (store.lastAudit() ?? null);
         const sealed = sealRecord(entry, prev, options.redact);
         store.insertAudit({ seq: sealed.seq, id: sealed.id, hash: sealed.hash, record: JSON.stringify(sealed) });
+        head = { tx, seq: sealed.seq, hash: sealed.hash };
         return sealed;
       });
       mirror.schedule();

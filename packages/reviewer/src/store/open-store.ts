@@ -124,6 +124,8 @@ export interface Store {
   readonly path: string;
   /** Runs `fn` in one `BEGIN IMMEDIATE` transaction (rolled back if it throws). */
   transaction<T>(fn: () => T): T;
+  /** A number that identifies the transaction running now (new for every `BEGIN`); 0 outside one. */
+  readonly transactionId: number;
   insertReview(row: ReviewRow): void;
   getReview(id: string): ReviewRow | undefined;
   getReviewByIdem(idemKey: string): ReviewRow | undefined;
@@ -173,10 +175,8 @@ export function openStore(dataDir: string): Store {
   const begin = s('BEGIN IMMEDIATE');
   const commit = s('COMMIT');
   const rollback = s('ROLLBACK');
-  const insertReview = s(`INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES (
-    $id, $idem_key, $submitter_key_id, $tool, $digest, $call_id, $run_id, $agent_id, $agent_json, $context_json,
-    $args_json, $status, $verdict, $source, $reason, $conditions_json, $evaluated_json, $policy_json, $decided_by,
-    $decider_key_id, $proof, $proof_expires_at, $created_at, $decided_at, $expires_at, $executed, $outcome_json)`);
+  // Positional parameters: node:sqlite binds 27 named ones ~3× slower (a name lookup per column).
+  const insertReview = s(`INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES (${REVIEW_COLUMNS.split(',').map(() => '?').join(', ')})`);
   const getReview = s(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE id = ?`);
   const getByIdem = s(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE idem_key = ?`);
   const decide = s(`UPDATE reviews SET status = 'decided', verdict = $verdict, source = $source, reason = $reason,
@@ -197,6 +197,7 @@ export function openStore(dataDir: string): Store {
 
   let depth = 0;
   let keyGeneration = 0;
+  let transactions = 0;
   return {
     db,
     dataDir,
@@ -204,6 +205,7 @@ export function openStore(dataDir: string): Store {
     transaction<T>(fn: () => T): T {
       if (depth > 0) return fn();
       begin.run();
+      transactions++;
       depth++;
       try {
         const out = fn();
@@ -216,8 +218,12 @@ export function openStore(dataDir: string): Store {
         depth--;
       }
     },
-    insertReview(row) {
-      insertReview.run(row as unknown as Record<string, string | number | null>);
+    insertReview(r) {
+      insertReview.run(
+        r.id, r.idem_key, r.submitter_key_id, r.tool, r.digest, r.call_id, r.run_id, r.agent_id, r.agent_json, r.context_json,
+        r.args_json, r.status, r.verdict, r.source, r.reason, r.conditions_json, r.evaluated_json, r.policy_json, r.decided_by,
+        r.decider_key_id, r.proof, r.proof_expires_at, r.created_at, r.decided_at, r.expires_at, r.executed, r.outcome_json,
+      );
     },
     getReview: (id) => getReview.get(id) as ReviewRow | undefined,
     getReviewByIdem: (k) => getByIdem.get(k) as ReviewRow | undefined,
@@ -256,6 +262,9 @@ export function openStore(dataDir: string): Store {
       return row?.at ?? undefined;
     },
     countPending: () => Number((countPending.get() as { n: number }).n),
+    get transactionId() {
+      return depth > 0 ? transactions : 0;
+    },
     get keyGeneration() {
       return keyGeneration;
     },
