@@ -51,6 +51,11 @@ export interface CompiledRule {
   readonly agents: ReadonlyArray<string> | undefined;
   readonly matchesAgent: ((agentId: string) => boolean) | undefined;
   readonly when: ReadonlyArray<CompiledCondition>;
+  /**
+   * Per `when` condition, the slot of its field in the per-evaluation read cache, or -1 for a field
+   * no other condition tests (read directly: no cache for a policy without shared fields).
+   */
+  readonly whenSlots: ReadonlyArray<number>;
   readonly schedule: CompiledSchedule | undefined;
   readonly repeat: CompiledCounter | undefined;
   readonly limit: CompiledCounter | undefined;
@@ -63,8 +68,17 @@ export interface CompiledRule {
   /** Constant text starts of the tool and agent scope checks (for a rule without other checks). */
   readonly toolTextHead: string;
   readonly agentTextHead: string;
-  /** Constant text starts of the rule's other checks, in the order a matching rule records them. */
-  readonly checkTextHeads: ReadonlyArray<string>;
+  /** How many checks besides its scope a matching rule records (its conditions and counters). */
+  readonly checkCount: number;
+  /**
+   * The constant text around the actual values of a matching rule's checks, so a reason only
+   * formats the actual values: `rule "x" (deny): args.amount gt 1000 (actual `, then
+   * `), args.currency in ["EUR"] (actual ` per further check (empty without checks).
+   */
+  readonly textParts: ReadonlyArray<string>;
+  /** `textParts[0]` and `fixedReason` after `; also `, for the rules listed after the deciding one. */
+  readonly alsoTextFirst: string;
+  readonly alsoFixedReason: string | undefined;
   /**
    * Record the tool scope in `evaluated`: only for a rule that has `tools` and no conditions, whose
    * scope is the whole reason it matched. Every evaluated rule already passed its tool scope
@@ -80,6 +94,8 @@ export interface PolicyInternals {
   candidates(tool: string): ReadonlyArray<CompiledRule>;
   readonly defaultVerdict: Verdict | undefined;
   readonly defaultConditions: ReadonlyArray<string>;
+  /** `when` field paths tested by more than one condition: each is read once per evaluation. */
+  readonly fieldCount: number;
 }
 
 const internals = new WeakMap<CompiledPolicy, PolicyInternals>();
@@ -105,7 +121,8 @@ export function isCompiledPolicy(value: unknown): value is CompiledPolicy {
  */
 export function compilePolicy(policy: Policy): CompiledPolicy {
   const valid = parsePolicy(policy);
-  const rules = valid.rules.map(compileRule);
+  const slots = sharedFieldSlots(valid);
+  const rules = valid.rules.map((rule) => compileRule(rule, slots));
   const wildcard = rules.every((r) => r.tools === undefined);
   const cache = new Map<string, ReadonlyArray<CompiledRule>>();
   const candidates = wildcard
@@ -129,11 +146,21 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     candidates,
     defaultVerdict: valid.default,
     defaultConditions: valid.defaultConditions ?? [],
+    fieldCount: slots.size,
   });
   return compiled;
 }
 
-function compileRule(rule: Policy['rules'][number]): CompiledRule {
+/** A cache slot for every `when` field path that more than one condition of the policy tests. */
+function sharedFieldSlots(policy: Policy): Map<string, number> {
+  const uses = new Map<string, number>();
+  for (const rule of policy.rules) for (const c of rule.when ?? []) uses.set(c.field, (uses.get(c.field) ?? 0) + 1);
+  const slots = new Map<string, number>();
+  for (const [path, n] of uses) if (n > 1) slots.set(path, slots.size);
+  return slots;
+}
+
+function compileRule(rule: Policy['rules'][number], slots: ReadonlyMap<string, number>): CompiledRule {
   const counter = (kind: string, spec: { max: number; windowMs: number; per?: PolicyScope | undefined }, label: string, field?: string): CompiledCounter => {
     const per = spec.per ?? 'agent';
     const c: CompiledCounter = {
@@ -158,11 +185,16 @@ function compileRule(rule: Policy['rules'][number]): CompiledRule {
     const issue = `rules.${rule.id}.when: ${(error as Error).message}`;
     throw new PolicyError(`invalid toolgate policy: ${issue}`, [issue], { cause: error });
   }
+  const whenSlots = when.map((c) => {
+    return slots.get(c.field.path) ?? -1;
+  });
   const schedule = rule.schedule ? compileSchedule(rule.schedule) : undefined;
   const checkTextHeads = when.map((c) => c.textHead);
   if (schedule !== undefined) checkTextHeads.push(checkTextHead('schedule', schedule.outside ? 'outside' : 'within', schedule.label));
   for (const c of [repeat, limit, budget]) if (c !== undefined) checkTextHeads.push(c.textHead);
   const head = `rule "${rule.id}" (${rule.verdict})`;
+  const textParts = checkTextHeads.map((h, i) => (i === 0 ? `${head}: ${h}` : `), ${h}`));
+  const fixedReason = rule.reason !== undefined ? `${head}: ${rule.reason}` : undefined;
   return {
     id: rule.id,
     verdict: rule.verdict,
@@ -174,16 +206,20 @@ function compileRule(rule: Policy['rules'][number]): CompiledRule {
     agents: rule.agents,
     matchesAgent: rule.agents ? nameMatcher(rule.agents) : undefined,
     when,
+    whenSlots,
     schedule,
     repeat,
     limit,
     budget,
     stateful: repeat !== undefined || limit !== undefined || budget !== undefined,
     head,
-    fixedReason: rule.reason !== undefined ? `${head}: ${rule.reason}` : undefined,
+    fixedReason,
     toolTextHead: checkTextHead('tool', 'glob', rule.tools),
     agentTextHead: checkTextHead('agent.id', 'glob', rule.agents),
-    checkTextHeads,
+    checkCount: checkTextHeads.length,
+    textParts,
+    alsoTextFirst: `; also ${textParts[0] ?? ''}`,
+    alsoFixedReason: fixedReason !== undefined ? `; also ${fixedReason}` : undefined,
     recordsTool: rule.tools !== undefined && checkTextHeads.length === 0,
   };
 }

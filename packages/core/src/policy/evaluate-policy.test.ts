@@ -207,6 +207,26 @@ describe('evaluatePolicy: verdicts', () => {
     for (const id of r.matchedRules) expect(r.evaluated.some((c) => c.rule === id && c.passed)).toBe(true);
   });
 
+  it('reads each field once per evaluation, so every rule sees the same value', () => {
+    const c = compile([
+      { id: 'small', when: [{ field: 'args.amount', op: 'lte', value: 1000 }], verdict: 'allow' },
+      { id: 'large', when: [{ field: 'args.amount', op: 'gt', value: 1000 }], verdict: 'review' },
+      { id: 'huge', when: [{ field: 'args.amount', op: 'gt', value: 50000 }], verdict: 'deny' },
+    ]);
+    let reads = 0;
+    // A getter that answers differently on every read: without one read per field, rules could disagree.
+    const args = {
+      get amount() {
+        reads++;
+        return reads === 1 ? 500 : 90000;
+      },
+    };
+    const r = evaluatePolicy(c, { tool: 't', args, digest: 'sha256:x' });
+    expect(reads).toBe(1);
+    expect(r.verdict).toBe('allow');
+    expect(r.evaluated.map((e) => e.actual)).toEqual([500, 500, 500]);
+  });
+
   it('stops a rule at its first failing condition', () => {
     const c = compile([
       {

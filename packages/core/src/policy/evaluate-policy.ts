@@ -6,7 +6,7 @@ import { readField } from './field-path';
 import type { PolicyStateStore } from './memory-policy-state';
 import { formatMinuteOfWeek, localMinuteOfWeek, withinSchedule } from './schedule';
 import type { PolicyScope } from './schema';
-import { checkTextTail } from './show-value';
+import { showActual } from './show-value';
 
 /** The call a policy is evaluated against. */
 export interface PolicyInput {
@@ -43,12 +43,6 @@ export interface EvaluatePolicyOptions {
   dryRun?: boolean | undefined;
 }
 
-interface Match {
-  rule: CompiledRule;
-  from: number;
-  to: number;
-}
-
 interface Commit {
   key: string;
   amount: number;
@@ -56,6 +50,9 @@ interface Commit {
   /** repeat entries are recorded whatever the verdict; limit/budget only when the call may run. */
   always: boolean;
 }
+
+/** Marks a field not read yet in an evaluation's read cache. */
+const UNREAD: unique symbol = Symbol('unread');
 
 /**
  * Evaluates a compiled policy against one call. Every rule whose `tools`/`agents` match and whose
@@ -78,14 +75,18 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
   const evaluated: EvaluatedCheck[] = [];
   const agentId = input.agent?.id;
   let now = options.now;
-  let matches: Match[] | undefined;
-  let best: Match | undefined;
+  let reads: unknown[] | undefined;
+  // Matching rules as two integer arrays (no object per match): index in `rules`, and the end of
+  // the rule's entries in `evaluated`. `best` indexes them.
+  let matchAt: number[] | undefined;
+  let matchEnd: number[] | undefined;
+  let best = -1;
+  let bestRank = -1;
   let commits: Commit[] | undefined;
 
   for (let r = 0; r < rules.length; r++) {
     const rule = rules[r] as CompiledRule;
     const id = rule.id;
-    const from = evaluated.length;
     if (rule.recordsTool) {
       evaluated.push({ rule: id, field: 'tool', op: 'glob', expected: rule.tools, actual: input.tool, passed: true });
     }
@@ -96,9 +97,18 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
     }
     let ok = true;
     const when = rule.when;
+    const whenSlots = rule.whenSlots;
     for (let i = 0; i < when.length; i++) {
       const c = when[i]!;
-      const actual = readField(c.field, input);
+      // Each field is read once per evaluation: cheaper when rules test the same fields, and every
+      // rule sees the same value even if reading has side effects (a getter, a Proxy).
+      const slot = whenSlots[i]!;
+      let actual: unknown;
+      if (slot < 0) actual = readField(c.field, input);
+      else {
+        actual = (reads ??= new Array<unknown>(p.fieldCount).fill(UNREAD))[slot];
+        if (actual === UNREAD) reads[slot] = actual = readField(c.field, input);
+      }
       const passed = conditionHolds(c, actual);
       evaluated.push({
         rule: id,
@@ -164,28 +174,40 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
       if (!ok) continue;
     }
 
-    const m: Match = { rule, from, to: evaluated.length };
-    (matches ??= []).push(m);
-    if (best === undefined || rule.rank > best.rule.rank) best = m;
+    if (matchAt === undefined || matchEnd === undefined) {
+      matchAt = [];
+      matchEnd = [];
+    }
+    if (rule.rank > bestRank) {
+      best = matchAt.length;
+      bestRank = rule.rank;
+    }
+    matchAt.push(r);
+    matchEnd.push(evaluated.length);
   }
 
   let verdict: Verdict | null;
   let reason: string;
   let conditions: string[] = [];
   let matchedRules: string[] = [];
-  if (best !== undefined && matches !== undefined) {
-    verdict = best.rule.verdict;
-    matchedRules = [best.rule.id];
-    let text = describe(best, evaluated);
-    for (const m of matches) {
-      if (m === best) continue;
-      matchedRules.push(m.rule.id);
-      text += `; also ${describe(m, evaluated)}`;
+  if (matchAt !== undefined && matchEnd !== undefined) {
+    const decider = rules[matchAt[best]!]!;
+    verdict = decider.verdict;
+    matchedRules = [decider.id];
+    let text = describe(decider, evaluated, matchEnd[best]!, false);
+    for (let k = 0; k < matchAt.length; k++) {
+      if (k === best) continue;
+      const rule = rules[matchAt[k]!]!;
+      matchedRules.push(rule.id);
+      text += describe(rule, evaluated, matchEnd[k]!, true);
     }
     reason = text;
     if (verdict === 'allow_with_conditions') {
       const seen = new Set<string>();
-      for (const m of matches) if (m.rule.verdict === 'allow_with_conditions') for (const c of m.rule.conditions) seen.add(c);
+      for (let k = 0; k < matchAt.length; k++) {
+        const rule = rules[matchAt[k]!]!;
+        if (rule.verdict === 'allow_with_conditions') for (const c of rule.conditions) seen.add(c);
+      }
       conditions = [...seen];
     }
   } else if (p.defaultVerdict !== undefined) {
@@ -249,26 +271,27 @@ function scopeKey(per: PolicyScope, agentId: string | undefined, tool: string): 
 }
 
 /**
- * `rule "large-transfer" (deny): args.amount gt 1000 (actual 5000)`. A matching rule recorded every
- * check it has, in compile order, so its texts line up with `rule.checkTextHeads`; only the actual
- * values are formatted here.
+ * `rule "large-transfer" (deny): args.amount gt 1000 (actual 5000)`, after `; also ` when `also`.
+ * A matching rule recorded all its checks, in compile order, ending at `end`: they line up with
+ * `rule.textParts`, so only the actual values are formatted here.
  */
-function describe(m: Match, evaluated: EvaluatedCheck[]): string {
-  const rule = m.rule;
-  if (rule.fixedReason !== undefined) return rule.fixedReason;
-  const heads = rule.checkTextHeads;
-  const n = heads.length;
-  if (n === 0) {
-    // Scope only: the tool and agent scopes are why the rule matched.
-    if (m.to === m.from) return `${rule.head}: applies to every call`;
-    let text = `${rule.head}: `;
-    let k = m.from;
-    if (rule.recordsTool) text += rule.toolTextHead + checkTextTail(evaluated[k++]!.actual);
-    if (rule.agents !== undefined) text += (k > m.from ? ', ' : '') + rule.agentTextHead + checkTextTail(evaluated[k]!.actual);
-    return text;
-  }
-  const first = m.to - n;
-  let text = `${rule.head}: ${heads[0]}${checkTextTail(evaluated[first]!.actual)}`;
-  for (let i = 1; i < n; i++) text += `, ${heads[i]}${checkTextTail(evaluated[first + i]!.actual)}`;
+function describe(rule: CompiledRule, evaluated: EvaluatedCheck[], end: number, also: boolean): string {
+  if (rule.fixedReason !== undefined) return also ? rule.alsoFixedReason! : rule.fixedReason;
+  const n = rule.checkCount;
+  if (n === 0) return describeScope(rule, evaluated, end, also);
+  const parts = rule.textParts;
+  const first = end - n;
+  let text = (also ? rule.alsoTextFirst : parts[0]!) + showActual(evaluated[first]!.actual);
+  for (let i = 1; i < n; i++) text += parts[i]! + showActual(evaluated[first + i]!.actual);
+  return `${text})`;
+}
+
+/** A rule without conditions matched on its tool and agent scope alone (or applies to every call). */
+function describeScope(rule: CompiledRule, evaluated: EvaluatedCheck[], end: number, also: boolean): string {
+  let text = also ? `; also ${rule.head}: ` : `${rule.head}: `;
+  let k = end - (rule.recordsTool ? 1 : 0) - (rule.agents !== undefined ? 1 : 0);
+  if (k === end) return `${text}applies to every call`;
+  if (rule.recordsTool) text += `${rule.toolTextHead}${showActual(evaluated[k++]!.actual)})`;
+  if (rule.agents !== undefined) text += `${rule.recordsTool ? ', ' : ''}${rule.agentTextHead}${showActual(evaluated[k]!.actual)})`;
   return text;
 }

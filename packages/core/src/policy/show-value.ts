@@ -18,7 +18,7 @@ export function checkTextHead(field: string, op: string, expected: unknown): str
   return `${field} ${op} ${showValue(expected)} (actual `;
 }
 
-/** The rest of a check's text: `5000)`, or `missing)` for a field that is not there. */
-export function checkTextTail(actual: unknown): string {
-  return actual === undefined ? 'missing)' : `${showValue(actual)})`;
+/** An actual value in a check's text: `5000`, or `missing` for a field that is not there. */
+export function showActual(actual: unknown): string {
+  return actual === undefined ? 'missing' : showValue(actual);
 }
