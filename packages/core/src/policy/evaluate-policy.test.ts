@@ -194,6 +194,22 @@ describe('evaluatePolicy: verdicts', () => {
     expect(r.conditions).toEqual(['notify #payments', 'log FX rate', 'keep receipt']);
   });
 
+  it('spells out the deciding rule and the other matching rules that block or add conditions, not other plain allows', () => {
+    const r = evaluatePolicy(compiled, call('transfer', { amount: 50, currency: 'USD' }));
+    expect(r.reason).toBe(
+      'rule "notify" (allow_with_conditions): args.currency ne EUR (actual USD); also rule "audit" (allow_with_conditions): tool glob ["transfer"] (actual transfer)',
+    );
+    // The matching allow rule "small" changes nothing here: it is listed, and its checks are recorded.
+    expect(r.matchedRules).toContain('small');
+    expect(r.evaluated).toContainEqual({ rule: 'small', field: 'args.amount', op: 'lte', expected: 1000, actual: 50, passed: true });
+    const allowOnly = compile([
+      { id: 'a', when: [{ field: 'args.n', op: 'lt', value: 10 }], verdict: 'allow' },
+      { id: 'b', when: [{ field: 'args.n', op: 'lt', value: 20 }], verdict: 'allow' },
+    ]);
+    const both = evaluatePolicy(allowOnly, call('t', { n: 1 }));
+    expect(both).toMatchObject({ verdict: 'allow', reason: 'rule "a" (allow): args.n lt 10 (actual 1)', matchedRules: ['a', 'b'] });
+  });
+
   it('records every condition checked, with expected and actual; the tool scope only for a rule without conditions', () => {
     const r = evaluatePolicy(compiled, call('transfer', { amount: 5000, currency: 'EUR' }));
     expect(r.evaluated).toEqual([

@@ -1,7 +1,7 @@
 import { OptionsError } from '../errors';
 import type { AgentInfo, CallContext, EvaluatedCheck, Verdict } from '../types';
 import { conditionHolds } from './conditions';
-import { policyInternals, type CompiledCounter, type CompiledPolicy, type CompiledRule } from './compile-policy';
+import { policyInternals, VERDICT_RANK, type CompiledCounter, type CompiledPolicy, type CompiledRule } from './compile-policy';
 import { readField } from './field-path';
 import type { PolicyStateStore } from './memory-policy-state';
 import { formatMinuteOfWeek, localMinuteOfWeek, withinSchedule } from './schedule';
@@ -22,6 +22,10 @@ export interface PolicyInput {
 export interface PolicyResult {
   /** `null`: no rule matched and the policy has no default (a reviewer then abstains). */
   verdict: Verdict | null;
+  /**
+   * The deciding rule's check texts (or its `reason`), then `; also …` for each other matching rule
+   * that is not a plain allow (those are only in `matchedRules`).
+   */
   reason: string;
   /** Merged, de-duplicated conditions of the matching allow_with_conditions rules (only when that is the verdict). */
   conditions: string[];
@@ -50,6 +54,8 @@ interface Commit {
   /** repeat entries are recorded whatever the verdict; limit/budget only when the call may run. */
   always: boolean;
 }
+
+const ALLOW_RANK = VERDICT_RANK.allow;
 
 /** Marks a field not read yet in an evaluation's read cache. */
 const UNREAD: unique symbol = Symbol('unread');
@@ -199,7 +205,10 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
       if (k === best) continue;
       const rule = rules[matchAt[k]!]!;
       matchedRules.push(rule.id);
-      text += describe(rule, evaluated, matchEnd[k]!, true);
+      // Another matching plain allow changes nothing (overridden, or the decider already allows):
+      // it is in matchedRules and evaluated[], not in the reason. Rules that would still block the
+      // call, or add conditions, are spelled out so an agent can fix everything at once.
+      if (rule.rank > ALLOW_RANK) text += describe(rule, evaluated, matchEnd[k]!, true);
     }
     reason = text;
     if (verdict === 'allow_with_conditions') {
