@@ -1,7 +1,7 @@
 /**
  * Runs the reference review server in its own process (so the load generator and the server do
  * not share a thread), on 127.0.0.1:0, and answers a few questions over IPC.
- *   parent → { op: 'stats' }  child → { reviews, decided, auditRows, cpuUs (the server's CPU time so far) }
+ *   parent → { op: 'stats' }  child → { reviews, decided, auditRows, cpuUs / mainUs (CPU time so far: whole process / main thread) }
  * Started by `startReviewServerChild()`; also used by the reliability crash test.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -25,7 +25,7 @@ export interface ServerChild {
   approveKey: string;
   dataDir: string;
   pid: number;
-  stats(): Promise<{ reviews: number; decided: number; auditRows: number; cpuUs: number }>;
+  stats(): Promise<{ reviews: number; decided: number; auditRows: number; cpuUs: number; mainUs: number }>;
   close(): Promise<void>;
 }
 
@@ -44,6 +44,7 @@ async function serve(dataDir: string): Promise<void> {
         decided: n(`SELECT COUNT(*) AS n FROM reviews WHERE status = 'decided'`),
         auditRows: n('SELECT COUNT(*) AS n FROM audit'),
         cpuUs: (({ user, system }) => user + system)(process.cpuUsage()),
+        mainUs: (({ user, system }) => user + system)(process.threadCpuUsage()),
       });
     }
   });
@@ -72,7 +73,7 @@ export async function startReviewServerChild(dataDir = mkdtempSync(join(tmpdir()
     async stats() {
       const p = next();
       child.send({ op: 'stats' });
-      return (await p) as { reviews: number; decided: number; auditRows: number; cpuUs: number };
+      return (await p) as { reviews: number; decided: number; auditRows: number; cpuUs: number; mainUs: number };
     },
     async close() {
       if (child.exitCode !== null) return;

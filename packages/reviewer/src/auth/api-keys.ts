@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { OptionsError, sha256 } from '@toolgate/core';
 import type { AuditTrail } from '../store/audit-trail';
 import type { ApiKeyRow, Store } from '../store/open-store';
@@ -27,7 +27,7 @@ const KEY_PREFIX = 'tgk_';
  * every request. What the hash buys is that a copy of the database holds no usable key.
  */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 /** True when a key of `scope` may act with `needed`. */
