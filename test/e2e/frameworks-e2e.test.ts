@@ -67,9 +67,11 @@ beforeAll(async () => {
       await new Promise((r) => setTimeout(r, 15));
     }
   })();
-  stopHuman = async () => {
+  let stopped: Promise<void> | undefined;
+  stopHuman = () => {
     running = false;
-    await loop;
+    stopped ??= loop;
+    return stopped;
   };
 });
 
@@ -156,6 +158,7 @@ describe('end to end against the reference review server (signed proofs verified
     const res = await request(`${url}/v1/audit/verify`, { headers: { authorization: `Bearer ${approverKey}` } });
     expect(res.statusCode).toBe(200);
     expect(await res.body.json()).toMatchObject({ ok: true });
+    await stopHuman();
     await server.close();
     const mirror = await verifyAuditLog(join(dir, 'audit.jsonl'));
     expect(mirror.ok).toBe(true);
