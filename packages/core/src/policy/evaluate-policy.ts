@@ -118,7 +118,7 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
       const passed = conditionHolds(c, actual);
       evaluated.push({
         rule: id,
-        field: c.field.path,
+        field: c.path,
         op: c.op,
         expected: c.expected,
         actual: c.reportsExistence ? actual !== undefined && actual !== null : actual,
