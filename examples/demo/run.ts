@@ -7,19 +7,10 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGate, httpReviewer, jsonlAudit, verifyAuditLog, type Gate } from '@toolgate/core';
 import { createReviewServer } from '@toolgate/reviewer';
-import { request } from 'undici';
 import { run as runAiSdk } from '../ai-sdk-tools/scenario.ts';
+import { startApiHuman, type ScenarioRow } from './api-human.ts';
 import { run as runLangGraph } from '../langgraph-interrupt/scenario.ts';
 import { run as runOpenAI } from '../openai-agents-runner/scenario.ts';
-
-interface Row {
-  framework: string;
-  tool: string;
-  args: unknown;
-  verdict: string;
-  source: string;
-  executed: boolean;
-}
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dataDir = resolve(process.cwd(), '.toolgate', 'demo');
@@ -33,28 +24,14 @@ console.log(`reviewer  ${url}  (dashboard at ${url}/, policy examples/demo/polic
 
 // The human: answers each pending review through the API, the way the dashboard would.
 // Transfers up to 10 000 are approved; anything else that reaches a human is rejected.
-const decided = new Set<string>();
-const humanLog: string[] = [];
-let humanRunning = true;
-const human = (async () => {
-  while (humanRunning) {
-    const res = await request(`${url}/v1/reviews?status=pending`, { headers: { authorization: `Bearer ${approverKey}` } });
-    const { reviews } = (await res.body.json()) as { reviews: Array<{ id: string; tool: string; args: { amount?: number } }> };
-    for (const r of reviews ?? []) {
-      if (decided.has(r.id)) continue;
-      decided.add(r.id);
-      const approve = r.tool === 'transfer' && (r.args?.amount ?? Infinity) <= 10_000;
-      const reason = approve ? 'ops-lead: known supplier, approved' : 'ops-lead: not on the approved list';
-      await request(`${url}/v1/reviews/${r.id}/decision`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${approverKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ verdict: approve ? 'allow' : 'deny', reason }),
-      }).then((x) => x.body.dump());
-      humanLog.push(`human ${approve ? 'approved' : 'rejected'} ${r.tool} ${JSON.stringify(r.args)} (review ${r.id})`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-})();
+const human = startApiHuman({
+  url,
+  apiKey: approverKey,
+  decide: (r) => {
+    const approve = r.tool === 'transfer' && Number(r.args.amount ?? Infinity) <= 10_000;
+    return { approved: approve, reason: approve ? 'ops-lead: known supplier, approved' : 'ops-lead: not on the approved list' };
+  },
+});
 
 /** One gate per framework: its own agent key, signed proofs required, its own audit file. */
 function gateFor(framework: string, highStakes: string[]): Gate {
@@ -71,8 +48,8 @@ function gateFor(framework: string, highStakes: string[]): Gate {
   });
 }
 
-const rows: Row[] = [];
-const scenarios: Array<[string, string[], (gate: Gate) => Promise<Row[]>]> = [
+const rows: ScenarioRow[] = [];
+const scenarios: Array<[string, string[], (gate: Gate) => Promise<ScenarioRow[]>]> = [
   ['openai-agents', ['transfer', 'deploy_*'], (gate) => runOpenAI({ gate })],
   ['langgraph', ['transfer', 'shell'], (gate) => runLangGraph({ gate })],
   ['ai-sdk', ['transfer', 'shell'], (gate) => runAiSdk({ gate })],
@@ -84,13 +61,12 @@ try {
     await gate.close();
   }
 } finally {
-  humanRunning = false;
-  await human;
+  await human.stop();
 }
 
 printTable(rows);
 console.log();
-for (const line of humanLog) console.log(line);
+for (const d of human.decisions) console.log(`human ${d.approved ? 'approved' : 'rejected'} ${d.tool} ${JSON.stringify(d.args)} (review ${d.id})`);
 
 // Every row must hold the gate's promise: it ran if and only if it was allowed.
 const broken = rows.filter((r) => r.executed !== (r.verdict === 'allow' || r.verdict === 'allow_with_conditions'));
@@ -112,7 +88,7 @@ if (broken.length > 0 || !chainsOk) {
   process.exit(1);
 }
 
-function printTable(list: Row[]): void {
+function printTable(list: ScenarioRow[]): void {
   const head = ['framework', 'tool', 'args', 'verdict', 'source', 'executed'];
   const cells = list.map((r) => [r.framework, r.tool, short(JSON.stringify(r.args)), r.verdict, r.source, r.executed ? 'yes' : 'no']);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));

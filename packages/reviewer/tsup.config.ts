@@ -1,25 +1,16 @@
 import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.base';
 
+// node:sqlite only exists with its prefix; keep every node: import as written.
 export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: true,
-    clean: true,
-    sourcemap: true,
-    target: 'node22',
-    // node:sqlite only exists with its prefix; keep every node: import as written.
-    removeNodeProtocol: false,
-  },
+  { ...packageBuild, entry: ['src/index.ts'], removeNodeProtocol: false },
   {
     // The `toolgate` bin: ESM only, with a shebang.
+    ...packageBuild,
     entry: { cli: 'src/cli.ts' },
     format: ['esm'],
     dts: false,
     clean: false,
-    sourcemap: true,
-    target: 'node22',
-    // node:sqlite only exists with its prefix; keep every node: import as written.
     removeNodeProtocol: false,
     banner: { js: '#!/usr/bin/env node' },
   },

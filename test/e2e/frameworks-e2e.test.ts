@@ -19,26 +19,19 @@ import {
 } from '@toolgate/core';
 import { createReviewServer, type ReviewServer } from '@toolgate/reviewer';
 import { request } from 'undici';
+import { startApiHuman, type ApiHuman, type ScenarioRow } from '../../examples/demo/api-human.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run as runAiSdk } from '../../examples/ai-sdk-tools/scenario.ts';
 import { run as runLangGraph } from '../../examples/langgraph-interrupt/scenario.ts';
 import { run as runOpenAI } from '../../examples/openai-agents-runner/scenario.ts';
 
-interface Row {
-  framework: string;
-  tool: string;
-  args: unknown;
-  verdict: string;
-  source: string;
-  executed: boolean;
-}
+type Row = ScenarioRow;
 
 let dir: string;
 let server: ReviewServer;
 let url: string;
 let approverKey: string;
-let stopHuman: () => Promise<void>;
-const humanSaw: Array<{ tool: string; args: unknown; approved: boolean }> = [];
+let human: ApiHuman;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'toolgate-e2e-'));
@@ -46,37 +39,19 @@ beforeAll(async () => {
   approverKey = server.keys.create('approve', 'e2e-human');
   url = await server.listen();
   // The human: approves transfers up to 10 000 through the API, rejects everything else.
-  let running = true;
-  const seen = new Set<string>();
-  const loop = (async () => {
-    while (running) {
-      const res = await request(`${url}/v1/reviews?status=pending`, { headers: { authorization: `Bearer ${approverKey}` } });
-      const { reviews } = (await res.body.json()) as { reviews: Array<{ id: string; tool: string; args: { amount?: number } }> };
-      for (const r of reviews) {
-        if (seen.has(r.id)) continue;
-        seen.add(r.id);
-        const approved = r.tool === 'transfer' && (r.args.amount ?? Infinity) <= 10_000;
-        humanSaw.push({ tool: r.tool, args: r.args, approved });
-        const d = await request(`${url}/v1/reviews/${r.id}/decision`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${approverKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ verdict: approved ? 'allow' : 'deny', reason: approved ? 'ok by e2e human' : 'no' }),
-        });
-        await d.body.dump();
-      }
-      await new Promise((r) => setTimeout(r, 15));
-    }
-  })();
-  let stopped: Promise<void> | undefined;
-  stopHuman = () => {
-    running = false;
-    stopped ??= loop;
-    return stopped;
-  };
+  human = startApiHuman({
+    url,
+    apiKey: approverKey,
+    intervalMs: 15,
+    decide: (r) => {
+      const approved = r.tool === 'transfer' && Number(r.args.amount ?? Infinity) <= 10_000;
+      return { approved, reason: approved ? 'ok by e2e human' : 'no' };
+    },
+  });
 });
 
 afterAll(async () => {
-  await stopHuman();
+  await human.stop();
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -158,11 +133,11 @@ describe('end to end against the reference review server (signed proofs verified
     const res = await request(`${url}/v1/audit/verify`, { headers: { authorization: `Bearer ${approverKey}` } });
     expect(res.statusCode).toBe(200);
     expect(await res.body.json()).toMatchObject({ ok: true });
-    await stopHuman();
+    await human.stop();
     await server.close();
     const mirror = await verifyAuditLog(join(dir, 'audit.jsonl'));
     expect(mirror.ok).toBe(true);
-    expect(humanSaw.filter((h) => h.approved)).toHaveLength(1);
-    expect(humanSaw.filter((h) => !h.approved)).toHaveLength(2);
+    expect(human.decisions.filter((h) => h.approved)).toHaveLength(1);
+    expect(human.decisions.filter((h) => !h.approved)).toHaveLength(2);
   });
 });

@@ -1,8 +1,24 @@
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import { ErrorCodes, ReviewerError } from '../errors';
+import { ErrorCodes, OptionsError, ReviewerError } from '../errors';
 import { abortError } from '../resilience/deadline';
 import { parseRetryAfter } from '../resilience/retry';
+
+/**
+ * Validates a reviewer's base URL at construction and returns a function that resolves paths
+ * under it (keeping any path prefix, e.g. `https://host/toolgate`).
+ */
+export function reviewerUrl(url: unknown, who: string): { base: URL; at(path: string): URL } {
+  let base: URL;
+  try {
+    base = new URL(String(url));
+  } catch {
+    throw new OptionsError(`${who}: url must be an absolute http(s) URL, got ${JSON.stringify(url)}`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new OptionsError(`${who}: url must be http or https, got ${base.protocol}`);
+  const prefix = base.pathname.replace(/\/$/, '');
+  return { base, at: (path) => new URL(`${prefix}${path}`, base) };
+}
 
 /** Largest reviewer response body read, in bytes. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;

@@ -3,7 +3,7 @@ import { ReviewResponseSchema, type CreateReviewRequest, type ReviewResponse } f
 import { abortError, sleep } from '../resilience/deadline';
 import { isRetryable, withRetry, type RetryOptions } from '../resilience/retry';
 import type { Reviewer, ReviewerCallOptions, ReviewerVerdict } from '../types';
-import { httpError, parseBody, requestJson, reviewerAgent } from './http-json';
+import { httpError, parseBody, requestJson, reviewerAgent, reviewerUrl } from './http-json';
 
 export interface HttpReviewerOptions {
   /** Base URL of a protocol v1 reviewer, e.g. `http://127.0.0.1:7070`. */
@@ -33,18 +33,10 @@ export interface HttpReviewerOptions {
  * });
  */
 export function httpReviewer(options: HttpReviewerOptions): Reviewer {
-  let base: URL;
-  try {
-    base = new URL(options.url);
-  } catch {
-    throw new OptionsError(`httpReviewer: url must be an absolute http(s) URL, got ${JSON.stringify(options.url)}`);
-  }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new OptionsError('httpReviewer: url must be http or https');
+  const { base, at } = reviewerUrl(options.url, 'httpReviewer');
   if (typeof options.apiKey !== 'string' || options.apiKey.length === 0) {
     throw new OptionsError('httpReviewer: apiKey is required (create one with `toolgate keys create --scope eval`)');
   }
-  const prefix = base.pathname.replace(/\/$/, '');
-  const at = (path: string) => new URL(`${prefix}${path}`, base);
   const agent = reviewerAgent(options.connections ?? 64);
   const headers = { authorization: `Bearer ${options.apiKey}`, accept: 'application/json' };
   const pollWaitMs = options.pollWaitMs ?? 25_000;

@@ -4,7 +4,7 @@ import { ErrorCodes, OptionsError, ReviewerError } from '../errors';
 import { sleep } from '../resilience/deadline';
 import { withRetry, type RetryOptions } from '../resilience/retry';
 import type { Reviewer, ReviewerVerdict, ReviewRequest } from '../types';
-import { httpError, parseBody, requestJson, reviewerAgent } from './http-json';
+import { httpError, parseBody, requestJson, reviewerAgent, reviewerUrl } from './http-json';
 
 export interface TemperedReviewerOptions {
   /** Base URL of the Tempered-style service. */
@@ -48,18 +48,11 @@ type Evaluation = z.infer<typeof EvaluationSchema>;
  * const reviewer = temperedReviewer({ url: 'https://tempered.example', apiKey: process.env.TEMPERED_KEY! });
  */
 export function temperedReviewer(options: TemperedReviewerOptions): Reviewer {
-  let base: URL;
-  try {
-    base = new URL(options.url);
-  } catch {
-    throw new OptionsError(`temperedReviewer: url must be an absolute http(s) URL, got ${JSON.stringify(options.url)}`);
-  }
+  const { base, at } = reviewerUrl(options.url, 'temperedReviewer');
   if (!options.apiKey) throw new OptionsError('temperedReviewer: apiKey is required');
   const agent = reviewerAgent(options.connections ?? 16);
   const header = (options.authHeader ?? 'authorization').toLowerCase();
   const headers = { [header]: header === 'authorization' ? `Bearer ${options.apiKey}` : options.apiKey, accept: 'application/json' };
-  const prefix = base.pathname.replace(/\/$/, '');
-  const at = (path: string) => new URL(`${prefix}${path}`, base);
   const pollMs = options.pollMs ?? 100;
   const maxPollMs = options.maxPollMs ?? 2_000;
 
