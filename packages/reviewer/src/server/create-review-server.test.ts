@@ -195,7 +195,7 @@ describe('review server: idempotency and exactly-once', () => {
     const a = await submit(s, 'idem-1', 'transfer', { amount: 300 });
     const b = await submit(s, 'idem-1', 'transfer', { amount: 300 });
     expect(b.body.id).toBe(a.body.id);
-    const rows = s.server.store.db.prepare("SELECT COUNT(*) AS n FROM reviews WHERE idem_key = 'idem-1'").get() as { n: number };
+    const rows = s.server.store.db.prepare("SELECT COUNT(*) AS n FROM reviews WHERE idem_key LIKE '%' || char(31) || 'idem-1'").get() as { n: number };
     expect(rows.n).toBe(1);
     const c = await submit(s, 'idem-1', 'transfer', { amount: 301 });
     expect(c.status).toBe(409);
@@ -206,7 +206,7 @@ describe('review server: idempotency and exactly-once', () => {
     const s = await started();
     const all = await Promise.all(Array.from({ length: 8 }, () => submit(s, 'race-1', 'transfer', { amount: 10 })));
     expect(new Set(all.map((r) => r.body.id)).size).toBe(1);
-    const rows = s.server.store.db.prepare("SELECT COUNT(*) AS n FROM reviews WHERE idem_key = 'race-1'").get() as { n: number };
+    const rows = s.server.store.db.prepare("SELECT COUNT(*) AS n FROM reviews WHERE idem_key LIKE '%' || char(31) || 'race-1'").get() as { n: number };
     expect(rows.n).toBe(1);
   });
 
@@ -218,7 +218,7 @@ describe('review server: idempotency and exactly-once', () => {
     expect(all.every((r) => r.status === 200 && r.body.status === 'decided' && typeof r.body.proof === 'string')).toBe(true);
     for (let k = 0; k < 30; k++) expect(all[k]!.body.id).toBe(all[k + 30]!.body.id);
     const n = (sql: string) => (s.server.store.db.prepare(sql).get() as { n: number }).n;
-    expect(n("SELECT COUNT(*) AS n FROM reviews WHERE idem_key LIKE 'burst-%'")).toBe(30);
+    expect(n("SELECT COUNT(*) AS n FROM reviews WHERE idem_key LIKE '%' || char(31) || 'burst-%'")).toBe(30);
     const records = s.server.audit.page(0, 10_000).filter((r) => r.kind === 'review' && r.decision?.idempotencyKey?.startsWith('burst-'));
     expect(records).toHaveLength(30);
     expect((await http(s.url, 'GET', '/v1/audit/verify', s.approveKey)).body.ok).toBe(true);
@@ -249,6 +249,29 @@ describe('review server: idempotency and exactly-once', () => {
     const bad = await submit(s, 'dig-1', 'transfer', { amount: 1 }, { digest: callDigest('transfer', { amount: 2 }) });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('DIGEST_MISMATCH');
+  });
+});
+
+describe('review server: idempotency keys belong to the key that submits', () => {
+  it("another eval key's identical idempotency key is a new review: no replayed proof, no squatting, no reading others' reviews", async () => {
+    const s = await started();
+    const other = s.server.keys.create('eval', 'other-agent');
+    // A's call, approved by policy.
+    const a = await submit(s, 'tg1:run-1:call-1:abc', 'transfer', { amount: 50 });
+    expect(a.body).toMatchObject({ status: 'decided', verdict: 'allow' });
+    // B sends the same body under the same idempotency key: B gets its own review, not A's.
+    const b = await http(s.url, 'POST', '/v1/reviews', other, { idempotencyKey: 'tg1:run-1:call-1:abc', call: { tool: 'transfer', args: { amount: 50 }, callId: 'c-tg1:run-1:call-1:abc' } });
+    expect(b.status).toBe(200);
+    expect(b.body.id).not.toBe(a.body.id);
+    expect(b.body.proof).not.toBe(a.body.proof);
+    // B squatting a key first does not block A's different call under the same key.
+    await http(s.url, 'POST', '/v1/reviews', other, { idempotencyKey: 'squat', call: { tool: 'transfer', args: { amount: 1 } } });
+    const mine = await submit(s, 'squat', 'transfer', { amount: 60 });
+    expect(mine.status).toBe(200);
+    // B cannot read A's review (404, as for a review that does not exist); approvers can.
+    expect((await http(s.url, 'GET', `/v1/reviews/${a.body.id}`, other)).status).toBe(404);
+    expect((await http(s.url, 'GET', `/v1/reviews/${a.body.id}`, s.evalKey)).status).toBe(200);
+    expect((await http(s.url, 'GET', `/v1/reviews/${a.body.id}`, s.approveKey)).status).toBe(200);
   });
 });
 

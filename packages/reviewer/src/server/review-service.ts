@@ -131,27 +131,30 @@ export class ReviewService {
 
     if (body.dryRun) return { status: 200, review: this.dryRun(body, args, digest) };
 
+    // Idempotency keys belong to the key that submits: another key's identical idempotency key is
+    // a different review, never a way to read, replay or squat someone else's.
+    const idem = scopedIdempotencyKey(key.id, body.idempotencyKey);
     for (;;) {
-      const existing = this.d.store.getReviewByIdem(body.idempotencyKey);
+      const existing = this.d.store.getReviewByIdem(idem);
       if (existing) return this.resubmitted(existing, digest, body.waitMs ?? 0, signal);
-      const running = this.inflight.get(body.idempotencyKey);
+      const running = this.inflight.get(idem);
       if (!running) break;
       // The same key is being decided right now: answer with that review once it is stored.
       await running.catch(() => {});
     }
 
     const work = this.create(body, args, digest, key, started);
-    this.inflight.set(body.idempotencyKey, work);
+    this.inflight.set(idem, work);
     let created: { row: ReviewRow; response: ReviewResponse };
     try {
       created = await work;
     } catch (error) {
       // Another writer (a second process on the data dir) stored this key first: answer with its review.
-      const existing = isUniqueViolation(error) ? this.d.store.getReviewByIdem(body.idempotencyKey) : undefined;
+      const existing = isUniqueViolation(error) ? this.d.store.getReviewByIdem(idem) : undefined;
       if (existing) return this.resubmitted(existing, digest, body.waitMs ?? 0, signal);
       throw error;
     } finally {
-      this.inflight.delete(body.idempotencyKey);
+      this.inflight.delete(idem);
     }
     if (created.row.status === 'decided') return { status: 200, review: created.response };
     return this.waitAndAnswer(created.row.id, body.waitMs ?? 0, signal);
@@ -208,7 +211,7 @@ export class ReviewService {
     const id = newReviewId(now);
     const row: ReviewRow = {
       id,
-      idem_key: body.idempotencyKey,
+      idem_key: scopedIdempotencyKey(key.id, body.idempotencyKey),
       submitter_key_id: key.id,
       tool: body.call.tool,
       digest,
@@ -317,8 +320,14 @@ export class ReviewService {
   // read / wait
 
   /** `GET /v1/reviews/{id}?waitMs=`: resolves the moment a decision lands, or after `waitMs`. */
-  async get(id: string, waitMs = 0, signal?: AbortSignal): Promise<SubmitResult> {
-    if (!this.d.store.getReview(id)) throw notFound(id);
+  /**
+   * A review by id, long-polled up to `waitMs`. With `viewer`, a key that may not see every review
+   * (eval scope) gets 404 for reviews it did not submit — the same answer as a review that does
+   * not exist, so ids cannot be probed.
+   */
+  async get(id: string, waitMs = 0, signal?: AbortSignal, viewer?: { keyId: string; seesAll: boolean }): Promise<SubmitResult> {
+    const row = this.d.store.getReview(id);
+    if (!row || (viewer && !viewer.seesAll && row.submitter_key_id !== viewer.keyId)) throw notFound(id);
     return this.waitAndAnswer(id, waitMs, signal);
   }
 
@@ -623,7 +632,7 @@ export class ReviewService {
       tool: row.tool,
       reviewId: row.id,
       digest: row.digest,
-      idempotencyKey: row.idem_key,
+      idempotencyKey: publicIdempotencyKey(row.idem_key),
       latencyMs: Math.round(d.latencyMs * 1000) / 1000,
     };
     if (row.call_id !== null) decision.callId = row.call_id;
@@ -633,6 +642,17 @@ export class ReviewService {
     if (d.error) decision.error = d.error;
     return { id: `aud_${randomUUID()}`, ts: new Date().toISOString(), kind, call: this.auditCall(row), decision };
   }
+}
+
+/** The stored idempotency key: the submitting API key's id, a unit separator, the client's key. */
+export function scopedIdempotencyKey(keyId: string, idempotencyKey: string): string {
+  return `${keyId}\u001f${idempotencyKey}`;
+}
+
+/** The client's idempotency key from a stored one. */
+export function publicIdempotencyKey(stored: string): string {
+  const i = stored.indexOf('\u001f');
+  return i < 0 ? stored : stored.slice(i + 1);
 }
 
 function isUniqueViolation(error: unknown): boolean {

@@ -88,9 +88,10 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   });
 
   app.get<IdParams & { Querystring: Query }>('/v1/reviews/:id', async (request, reply) => {
-    keyFor(request, ['eval', 'approve']);
+    const key = keyFor(request, ['eval', 'approve']);
     const waitMs = intParam(request.query.waitMs, 'waitMs', 0, 60_000) ?? 0;
-    const r = await service.get(request.params.id, waitMs, waitMs ? disconnectSignal(reply) : undefined);
+    const viewer = { keyId: key.id, seesAll: hasScope(key.scope, 'approve') };
+    const r = await service.get(request.params.id, waitMs, waitMs ? disconnectSignal(reply) : undefined, viewer);
     return reply.code(r.status).send(r.review);
   });
 
