@@ -198,6 +198,16 @@ describe('dashboard decisions', () => {
       expect(res.statusCode).toBe(403);
       expect(res.json().error.code).toBe('CSRF_REJECTED');
     }
+    // A %-escaped path reaches the same route; it needs the same token (form-encoded or not).
+    for (const type of ['application/json', 'application/x-www-form-urlencoded']) {
+      const sneaky = await s.server.app.inject({
+        method: 'POST',
+        url: `/%64ashboard/api/reviews/${id}/decision`,
+        headers: { cookie: session.cookie, 'content-type': type },
+        payload: type === 'application/json' ? JSON.stringify({ verdict: 'allow' }) : 'verdict=allow',
+      });
+      expect(sneaky.statusCode).toBe(403);
+    }
     // Another session's token does not fit this session.
     const other = await signIn(s, s.adminKey);
     expect((await decide(s, id, { cookie: session.cookie, csrf: other.csrf }, { verdict: 'allow' })).statusCode).toBe(403);

@@ -18,6 +18,9 @@ import { appPage, ASSET_PATHS, errorPage, loginPage } from './render-pages';
 import { createSessionStore, type DashboardSession } from './session-store';
 
 /** What the dashboard gets from the server. Everything it needs goes through `service`. */
+/** The only dashboard POSTs that are HTML forms (they carry their CSRF token in a field). */
+const FORM_ROUTES: ReadonlySet<string> = new Set(['/dashboard/login', '/dashboard/logout']);
+
 export interface DashboardDeps {
   /** Reviews: `list({ status, tool, limit, before })`, `view(id)`, `decide(id, { verdict, reason }, actor)`, and `events` ('review.created' | 'review.decided' | 'review.outcome', each with a ReviewView). */
   service: ReviewService;
@@ -144,7 +147,9 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
       if (request.method !== 'POST') return;
       const why = crossOriginReason(request, options.allowedOrigins);
       if (why) return refuse(request, reply, `cross-origin request refused (${why})`);
-      if (request.url.startsWith('/dashboard/api/')) {
+      // Decided by the matched route, not the raw URL (the router decodes %-escapes, a prefix test
+      // on request.url did not): every POST but the two form routes needs the header token.
+      if (!FORM_ROUTES.has(request.routeOptions.url ?? '')) {
         const s = currentSession(request);
         if (!s) throw new ReviewServerError(401, ServerErrorCodes.UNAUTHORIZED, 'not signed in to the dashboard (or the session expired); sign in again at /');
         if (!sameToken(s.csrf, headerValue(request.headers[CSRF_HEADER]))) {
@@ -155,7 +160,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
     });
 
     function refuse(request: FastifyRequest, reply: FastifyReply, message: string) {
-      if (request.url.startsWith('/dashboard/api/')) {
+      if (!FORM_ROUTES.has(request.routeOptions.url ?? '')) {
         return reply.code(403).send({ error: { code: DashboardErrorCodes.CSRF_REJECTED, message } });
       }
       return reply.code(403).type('text/html; charset=utf-8').send(errorPage('Request refused', message));
