@@ -76,6 +76,20 @@ describe('httpReviewer against a loopback server: every failure maps to the fail
   }
 });
 
+describe('httpReviewer: a definite refusal is not an outage', () => {
+  for (const status of [400, 401, 403, 409, 413]) {
+    it(`${status} is a REVIEWER_REJECTED deny even with failMode open`, async () => {
+      stub = await startStub(() => ({ kind: 'json', status, body: { error: { code: 'NOPE', message: 'refused' } } }));
+      const { gate, audit } = gateFor(stub.url, 'open');
+      const { decision, executed } = await gatedTransfer(gate);
+      expect(decision).toMatchObject({ verdict: 'deny', source: 'fail_closed', error: { code: 'REVIEWER_REJECTED' } });
+      expect(executed).toBe(0);
+      expect(audit.records).toHaveLength(1);
+      await gate.close();
+    });
+  }
+});
+
 describe('httpReviewer: retries, idempotency, Retry-After, circuit breaker, abort', () => {
   it('retries 500 ×2 then succeeds, always under the same idempotency key (one review server-side)', async () => {
     let n = 0;
@@ -220,6 +234,24 @@ describe('httpReviewer: proofs', () => {
       await gate.close();
     });
   }
+
+  it('conditions come from the signed proof, not the response body; a proof for another review id is refused', async () => {
+    const signer = await createProofSigner({ privateJwk: trusted.privateJwk, kid: trusted.kid, issuer: 'stub' });
+    const signed = (reviewId: string) =>
+      signer.sign({ reviewId, tool: 'transfer', digest: callDigest('transfer', { amount: 10 }), callId: 'call_1', verdict: 'allow_with_conditions', conditions: ['canary first'], decidedBy: 'policy' });
+    const proof = await signed('rv_c');
+    stub = await startStub(() => ({ kind: 'json', body: { id: 'rv_c', status: 'decided', verdict: 'allow_with_conditions', conditions: [], decidedBy: 'policy', proof } }));
+    let { gate } = gateFor(stub.url, 'closed', { trustedKeys: [trusted.publicJwk] });
+    expect((await gatedTransfer(gate)).decision).toMatchObject({ verdict: 'allow_with_conditions', conditions: ['canary first'] });
+    await gate.close();
+    const other = await signed('rv_other');
+    stub.setResponder(() => ({ kind: 'json', body: { id: 'rv_c', status: 'decided', verdict: 'allow_with_conditions', conditions: ['canary first'], decidedBy: 'policy', proof: other } }));
+    ({ gate } = gateFor(stub.url, 'open', { trustedKeys: [trusted.publicJwk] }));
+    const { decision, executed } = await gatedTransfer(gate);
+    expect(decision.error?.code).toBe('PROOF_INVALID');
+    expect(executed).toBe(0);
+    await gate.close();
+  });
 
   it('requireProof: an allow without a proof is denied', async () => {
     stub = await startStub((r) => decided(r));

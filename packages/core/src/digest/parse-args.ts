@@ -16,10 +16,12 @@ export function parseArgs(args: unknown, maxBytes = DEFAULT_MAX_ARGS_BYTES): unk
   try {
     return JSON.parse(args) as unknown;
   } catch (cause) {
+    // Not the parser's message: it quotes the input around the bad token, and the input may hold a
+    // secret that would then reach the audit trail. The position is enough to find the problem.
+    const at = /position (\d+)/.exec((cause as Error)?.message ?? '')?.[1];
     throw new ToolgateError(
       ErrorCodes.ARGS_NOT_JSON,
-      `tool arguments are a string that is not valid JSON (${(cause as Error).message}); the model must send JSON arguments`,
-      { cause },
+      `tool arguments are a string that is not valid JSON${at ? ` (syntax error at position ${at})` : ''}; the model must send JSON arguments`,
     );
   }
 }

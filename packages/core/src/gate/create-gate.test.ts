@@ -269,3 +269,30 @@ describe('createGate: close', () => {
     expect(closes).toBe(1);
   });
 });
+
+describe('createGate: findings from review', () => {
+  it('resolveReview cannot approve a call that already ran', async () => {
+    const { gate } = gateWith(callbackReviewer(() => ({ verdict: 'review', reviewId: 'rv_x' })));
+    const pending = await gate.review({ tool: 'transfer', args: { amount: 1 }, callId: 'c', runId: 'r' });
+    const approved = await gate.resolveReview(pending, { approved: true });
+    await gate.reportOutcome(approved, { status: 'success' });
+    expect(await gate.resolveReview(pending, { approved: true })).toMatchObject({ verdict: 'deny', error: { code: 'ALREADY_EXECUTED' } });
+  });
+
+  it("ids containing ':' cannot make two calls share an idempotency key", async () => {
+    const { reviewer, seen } = counting(() => ({ verdict: 'allow' }));
+    const { gate } = gateWith(reviewer);
+    await gate.review({ tool: 'transfer', args: { amount: 1 }, runId: 'tenantA:x', callId: 'call_1' });
+    await gate.review({ tool: 'transfer', args: { amount: 1 }, runId: 'tenantA', callId: 'x:call_1' });
+    expect(seen).toHaveLength(2);
+    expect(seen[0]!.idempotencyKey).not.toBe(seen[1]!.idempotencyKey);
+  });
+
+  it('a JSON syntax error never quotes the arguments (they may hold secrets)', async () => {
+    const { gate, audit } = gateWith(callbackReviewer(() => ({ verdict: 'allow' })));
+    const d = await gate.review({ tool: 'transfer', args: '{"amount": 5, "password": hunter2SECRET}' });
+    expect(d.error?.code).toBe('ARGS_NOT_JSON');
+    expect(JSON.stringify(d)).not.toMatch(/hunter2/);
+    expect(JSON.stringify(audit.records)).not.toMatch(/hunter2/);
+  });
+});

@@ -57,8 +57,9 @@ export function createGate(options: GateOptions): Gate {
   const failModeFor = (tool: string): FailMode => o.failMode.tools[tool] ?? o.failMode.default;
 
   function idempotencyKey(call: ToolCall, digest: string, dryRun: boolean): string {
-    const run = call.runId ?? instanceId;
-    if (call.callId) return `tg1:${run}:${call.callId}:${digest.slice(7, 23)}`;
+    // Parts are %-encoded so ids containing ':' cannot collide ("a:b"+"c" vs "a"+"b:c").
+    const run = encodeURIComponent(call.runId ?? instanceId);
+    if (call.callId) return `tg1:${run}:${encodeURIComponent(call.callId)}:${digest.slice(7, 23)}`;
     const k = `${run}:${digest}`;
     const n = dryRun ? (ordinals.get(k) ?? 0) + 1 : bump(ordinals, k);
     return `tg1:${run}:#${n}:${digest.slice(7, 23)}`;
@@ -193,7 +194,9 @@ export function createGate(options: GateOptions): Gate {
     try {
       // 2. Already decided (framework re-execution, resume): the same Decision, no second review.
       if (!dryRun) {
-        const cached = cache.get(key);
+        let cached = cache.get(key);
+        // The key carries 64 bits of the digest; a cached Decision must match all 256.
+        if (cached && cached.decision.digest !== digest) cached = undefined;
         if (cached?.executed) {
           const d = hardDeny(call, digest, started, ErrorCodes.ALREADY_EXECUTED, `this call (${key}) already ran; a review authorises one execution`, { reviewId: cached.decision.reviewId, idempotencyKey: key });
           d.auditId = await safeAudit('review', { ...auditCall, args }, d);
@@ -218,6 +221,10 @@ export function createGate(options: GateOptions): Gate {
       if (verdict instanceof ToolgateError && verdict.code === ErrorCodes.REVIEWER_ABORTED) {
         // The caller cancelled: there is no decision, and nothing may run — whatever the fail mode.
         decision = hardDeny(call, digest, started, verdict.code, `review cancelled by the caller (${verdict.message}); denied`, { idempotencyKey: key });
+      } else if (verdict instanceof ReviewerError && isRefusal(verdict.status)) {
+        // The reviewer answered, and its answer was no (bad key, wrong scope, conflict, too large):
+        // not an outage, so no fail mode turns it into an allow.
+        decision = hardDeny(call, digest, started, ErrorCodes.REVIEWER_REJECTED, `the reviewer refused the request (${verdict.message}); denied`, { idempotencyKey: key });
       } else if (verdict instanceof ToolgateError) {
         decision = failDecision(call, digest, started, verdict, key);
       } else {
@@ -322,6 +329,13 @@ export function createGate(options: GateOptions): Gate {
       if (decision.verdict !== 'review') {
         throw new ToolgateError(ErrorCodes.OPTIONS_INVALID, `resolveReview takes a Decision whose verdict is "review"; this one is "${decision.verdict}"`);
       }
+      const ran = decision.idempotencyKey ? cache.get(decision.idempotencyKey) : undefined;
+      if (ran?.executed && ran.decision.digest === decision.digest) {
+        const denied: Decision = { ...decision, verdict: 'deny', source: 'fail_closed', reason: 'this call already ran; a review authorises one execution', error: { code: ErrorCodes.ALREADY_EXECUTED, message: 'this call already ran; a review authorises one execution' } };
+        delete denied.proof;
+        denied.auditId = await safeAudit('human_decision', { tool: decision.tool, callId: decision.callId, runId: decision.runId }, denied);
+        return denied;
+      }
       const approver = answer.approver ?? 'human';
       const resolved: Decision = {
         ...decision,
@@ -369,6 +383,11 @@ export function createGate(options: GateOptions): Gate {
     },
   };
   return gate;
+}
+
+/** A 4xx answer other than 408 (timeout) and 429 (rate limit): the reviewer said no. */
+function isRefusal(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
 function bump(map: Map<string, number>, key: string): number {

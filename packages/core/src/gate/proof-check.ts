@@ -53,7 +53,12 @@ export function proofCheck(o: ResolvedGateOptions) {
           verdict: decision.verdict,
         };
         if (decision.callId !== undefined) expected.callId = decision.callId;
-        await v.verify(decision.proof, expected);
+        const claims = await v.verify(decision.proof, expected);
+        if (decision.reviewId && claims.jti !== decision.reviewId) {
+          return deny(ErrorCodes.PROOF_INVALID, `proof rejected (signed for review ${claims.jti}, answered as review ${decision.reviewId}); denied whatever the fail mode`);
+        }
+        // The signed conditions, not the response body's: a relay must not be able to strip them.
+        if (Array.isArray(claims.tg.conditions)) decision.conditions = [...claims.tg.conditions];
         return decision;
       } catch (error) {
         return deny(ErrorCodes.PROOF_INVALID, `proof rejected (${(error as Error)?.message ?? String(error)}); denied whatever the fail mode`);
