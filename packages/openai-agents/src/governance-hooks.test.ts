@@ -510,3 +510,16 @@ describe('abort', () => {
     expect(ran).toHaveLength(0);
   });
 });
+
+describe('reused call ids', () => {
+  it("an allow for call_1 does not authorise a later call_1 with other arguments", async () => {
+    const { gate, asked } = setup((req) => ((req.call.args as { amount: number }).amount > 100 ? DENY : ALLOW));
+    const ran: unknown[] = [];
+    const transfer = counterTool('transfer', ran);
+    const { runner } = runnerFor(gate);
+    await runner.run(new Agent({ name: 'bank', model: scripted('transfer', { amount: 5 }), tools: [transfer] }), 'small');
+    await runner.run(new Agent({ name: 'bank', model: scripted('transfer', { amount: 9000 }), tools: [transfer] }), 'big');
+    expect(ran).toEqual([5]);
+    expect(asked).toHaveLength(2);
+  });
+});

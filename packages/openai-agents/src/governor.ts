@@ -15,7 +15,7 @@ import {
   type Tool,
 } from '@openai/agents';
 import type { Editor } from '@openai/agents';
-import { denialText, GovernanceDeniedError, isAllowed, runGoverned, type Decision, type Gate, type ToolCall } from '@toolgate/core';
+import { denialText, GovernanceDeniedError, isAllowed, runGoverned, type Decision, type Gate, type ToolCall, callDigest, parseArgs as parseToolArgs } from '@toolgate/core';
 import { agentToolSource, canFindAgentToolSources } from './agent-tool-source';
 import { recordDecision } from './decisions';
 import { UngateableToolError } from './errors';
@@ -307,12 +307,16 @@ export class Governor {
   /** One review per tool + callId: cached, and concurrent askers share the same promise. */
   async decide(ctx: AnyContext | undefined, tool: string, args: unknown, callId?: string, agentName?: string): Promise<Decision> {
     const k = callId ? key(tool, callId) : undefined;
+    const runId = ctx && this.options.runId ? this.options.runId(ctx) : undefined;
     if (k) {
       const cached = this.byKey.get(k);
-      if (cached) {
+      // Models reuse call ids (scripted ones use call_1 everywhere): a cached Decision answers only
+      // the same call — same arguments (digest) and same run. Anything else is a new review.
+      if (cached && sameCall(cached, tool, args, runId)) {
         if (ctx) recordDecision(ctx, cached);
         return cached;
       }
+      if (cached) this.byKey.delete(k);
       const pending = this.inflight.get(k);
       if (pending) return pending;
     }
@@ -320,16 +324,17 @@ export class Governor {
     if (callId) call.callId = callId;
     const agent = agentName ?? (ctx ? this.currentAgent.get(ctx) : undefined);
     if (agent) call.agent = agent;
-    if (ctx && this.options.runId) {
-      const runId = this.options.runId(ctx);
-      if (runId) call.runId = runId;
-    }
+    if (runId) call.runId = runId;
     if (ctx && this.options.context) {
       const extra = this.options.context(ctx, { tool, args, ...(callId ? { callId } : {}) });
       if (extra) call.context = extra;
     }
     const p = this.gate.review(call).then((d) => {
-      if (k) this.byKey.set(k, d);
+      if (k) {
+        // Bounded: the gate keeps its own cache, so forgetting here costs at most one lookup there.
+        if (this.byKey.size >= 10_000) this.byKey.clear();
+        this.byKey.set(k, d);
+      }
       if (ctx) recordDecision(ctx, d);
       return d;
     });
@@ -407,6 +412,16 @@ export class Governor {
 }
 
 let warnedNoSources = false;
+
+/** True when a cached Decision was made for this very call: same tool, arguments and run. */
+function sameCall(d: Decision, tool: string, args: unknown, runId: string | undefined): boolean {
+  if (d.tool !== tool || (d.runId ?? undefined) !== (runId || undefined)) return false;
+  try {
+    return d.digest === callDigest(tool, parseToolArgs(args));
+  } catch {
+    return false;
+  }
+}
 
 function key(tool: string, callId: string): string {
   return `${tool}\u0000${callId}`;
