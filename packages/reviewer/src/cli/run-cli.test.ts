@@ -70,6 +70,30 @@ describe('toolgate CLI', () => {
     expect(verify.body.ok).toBe(true);
   });
 
+  it('keys list shows keys (never the secret), keys revoke stops a running server accepting one', async () => {
+    const s = await startServer({ apiKeyCacheMs: 0 });
+    cleanups.push(() => removeDir(s.dataDir));
+    cleanups.push(() => s.server.close());
+    const made = io();
+    expect(await runCli(['keys', 'create', '--scope', 'eval', '--name', 'leaky', '--data', s.dataDir, '--json'], made.io)).toBe(0);
+    const { id, key } = JSON.parse(made.stdout) as { id: string; key: string };
+    const body = { idempotencyKey: 'rv-1', call: { tool: 'transfer', args: { amount: 5 } } };
+    expect((await http(s.url, 'POST', '/v1/reviews', key, body)).status).toBe(200);
+    const list = io();
+    expect(await runCli(['keys', 'list', '--data', s.dataDir], list.io)).toBe(0);
+    expect(list.stdout).toContain(id);
+    expect(list.stdout).toContain('leaky');
+    expect(list.stdout).not.toContain(key);
+    const revoke = io();
+    expect(await runCli(['keys', 'revoke', id, '--data', s.dataDir], revoke.io)).toBe(0);
+    expect((await http(s.url, 'POST', '/v1/reviews', key, { ...body, idempotencyKey: 'rv-2' })).status).toBe(401);
+    const again = io();
+    expect(await runCli(['keys', 'revoke', id, '--data', s.dataDir], again.io)).toBe(1);
+    const listed = io();
+    expect(await runCli(['keys', 'list', '--data', s.dataDir, '--json'], listed.io)).toBe(0);
+    expect((JSON.parse(listed.stdout) as Array<{ id: string; revokedAt: string | null }>).find((k) => k.id === id)?.revokedAt).toBeTruthy();
+  });
+
   it('reviews list / approve / deny talk to a running server', async () => {
     const s = await started();
     const a = await http(s.url, 'POST', '/v1/reviews', s.evalKey, { idempotencyKey: 'r-1', call: { tool: 'transfer', args: { amount: 500 } } });

@@ -13,7 +13,7 @@ import {
   type Policy,
 } from '@toolgate/core';
 import { request } from 'undici';
-import { createApiKey, isScope, SCOPES } from '../auth/api-keys';
+import { createApiKey, isScope, revokeApiKey, SCOPES } from '../auth/api-keys';
 import { createReviewServer } from '../server/create-review-server';
 import { rotateSigningKeys } from '../signing/signing-keys';
 import { openAuditTrail } from '../store/audit-trail';
@@ -47,6 +47,8 @@ Usage: toolgate <command> [options]
 Commands:
   serve                      start the review server (protocol v1, dashboard at /)
   keys create                create an API key (scope eval | approve | admin)
+  keys list                  list API keys (ids, names, scopes, revoked or not; never the keys)
+  keys revoke <id>           revoke an API key (a running server stops accepting it within 1 s)
   keys rotate-signing        rotate the Ed25519 proof signing key (old keys stay verifiable)
   reviews list               list reviews on a running server
   reviews approve <id>       approve a pending review
@@ -71,6 +73,14 @@ Creates an API key and prints it once (only its SHA-256 is stored).
   eval     agents/gates: submit reviews, read them, report outcomes
   approve  humans: list and decide reviews, read the audit trail
   admin    everything, plus signing key rotation`,
+  'keys list': `Usage: toolgate keys list [--data DIR] [--json]
+
+Lists the API keys in the data dir: id, name, scope, created, revoked. The keys themselves are never
+stored (only their SHA-256), so they cannot be shown.`,
+  'keys revoke': `Usage: toolgate keys revoke <id> [--data DIR]
+
+Revokes an API key by id (see \`toolgate keys list\`). The revocation is audited. A server running on
+the same data dir stops accepting the key within its key cache time (apiKeyCacheMs, default 1 s).`,
   'keys rotate-signing': `Usage: toolgate keys rotate-signing [--data DIR] | [--url URL --key ADMIN_KEY]
 
 Generates a new Ed25519 signing key. Old public keys stay in the JWKS, so proofs they signed still
@@ -208,6 +218,40 @@ async function keys(args: readonly string[], io: CliIo): Promise<number> {
     }
     return EXIT.OK;
   }
+  if (sub === 'list') {
+    const { values } = parse(rest, { data: { type: 'string' }, json: { type: 'boolean' } });
+    if (values.help) return help('keys list', io);
+    const store = openStore(dataDirOf(values.data, io));
+    try {
+      const rows = store.listKeys().map((k) => ({ id: k.id, name: k.name, scope: k.scope, createdAt: new Date(k.created_at).toISOString(), revokedAt: k.revoked_at === null ? null : new Date(k.revoked_at).toISOString() }));
+      if (values.json) io.out(`${JSON.stringify(rows)}\n`);
+      else for (const r of rows) io.out(`${r.id}  ${r.scope.padEnd(7)}  ${r.name}  created ${r.createdAt}${r.revokedAt ? `  REVOKED ${r.revokedAt}` : ''}\n`);
+    } finally {
+      store.close();
+    }
+    return EXIT.OK;
+  }
+  if (sub === 'revoke') {
+    const { values, positionals } = parse(rest, { data: { type: 'string' } }, true);
+    if (values.help) return help('keys revoke', io);
+    const id = positionals[0];
+    if (!id) throw new UsageError('keys revoke needs a key id (see `toolgate keys list`)');
+    const store = openStore(dataDirOf(values.data, io));
+    const trail = openAuditTrail(store);
+    try {
+      const ok = revokeApiKey(store, trail, id, 'cli');
+      await trail.flush();
+      if (!ok) {
+        io.err(`no active key ${id} (already revoked, or unknown; see \`toolgate keys list\`)\n`);
+        return EXIT.FAIL;
+      }
+      io.out(`revoked ${id}\n`);
+    } finally {
+      await trail.close();
+      store.close();
+    }
+    return EXIT.OK;
+  }
   if (sub === 'rotate-signing') {
     const { values } = parse(rest, { data: { type: 'string' }, url: { type: 'string' }, key: { type: 'string' } });
     if (values.help) return help('keys rotate-signing', io);
@@ -231,10 +275,10 @@ async function keys(args: readonly string[], io: CliIo): Promise<number> {
     return EXIT.OK;
   }
   if (sub === '--help' || sub === '-h' || sub === undefined) {
-    io.out(`${HELP['keys create']}\n\n${HELP['keys rotate-signing']}\n`);
+    io.out(`${HELP['keys create']}\n\n${HELP['keys list']}\n\n${HELP['keys revoke']}\n\n${HELP['keys rotate-signing']}\n`);
     return sub === undefined ? EXIT.USAGE : EXIT.OK;
   }
-  throw new UsageError(`unknown keys command "${sub}" (create, rotate-signing)`);
+  throw new UsageError(`unknown keys command "${sub}" (create, list, revoke, rotate-signing)`);
 }
 
 async function reviews(args: readonly string[], io: CliIo): Promise<number> {

@@ -409,6 +409,16 @@ describe('review server: webhooks', () => {
   });
 });
 
+describe('review server: signing key rotation', () => {
+  it('two rotations at once keep every new public key in the JWKS', async () => {
+    const s = await started();
+    const [a, b] = await Promise.all([s.server.rotateSigningKey(), s.server.rotateSigningKey()]);
+    const kids = (await jwks(s.url)).map((k) => k.kid);
+    expect(a.kid).not.toBe(b.kid);
+    expect(kids).toEqual(expect.arrayContaining([a.kid, b.kid]));
+  });
+});
+
 describe('createReviewServer options', () => {
   it('validates options at construction with a message that says what to do', () => {
     expect(() => createReviewServer({ dataDir: '' })).toThrow(/dataDir is required/);

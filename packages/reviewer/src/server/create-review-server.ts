@@ -161,11 +161,18 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     forceCloseConnections: 'idle',
   });
 
-  const rotateSigningKey = async (by = 'api') => {
-    const file = await rotateSigningKeys(o.dataDir);
-    await installKeys(file);
-    audit.append(adminEntry('signing-key.rotate', { kid: file.activeKid, by }));
-    return { kid: file.activeKid };
+  // One rotation at a time: two at once both read the key file and the second write dropped the
+  // first new key from the JWKS (proofs it signed could never be verified).
+  let rotating: Promise<unknown> = Promise.resolve();
+  const rotateSigningKey = (by = 'api') => {
+    const next = rotating.then(async () => {
+      const file = await rotateSigningKeys(o.dataDir);
+      await installKeys(file);
+      audit.append(adminEntry('signing-key.rotate', { kid: file.activeKid, by }));
+      return { kid: file.activeKid };
+    });
+    rotating = next.catch(() => {});
+    return next;
   };
 
   app.addHook('onReady', async () => {

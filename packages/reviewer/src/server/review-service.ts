@@ -254,7 +254,7 @@ export class ReviewService {
 
     if (r.verdict === 'deny') this.d.metrics.policyViolations.inc({ rule: r.matchedRules[0] ?? 'default' });
     const decidedBy = 'policy';
-    const proof = await this.d.getSigner().sign(this.claims(row, r.verdict, r.conditions, decidedBy, body.agent?.id ?? `key:${key.name}`));
+    const proof = await this.d.getSigner().sign(this.claims(row, r.verdict, r.conditions, decidedBy, body.agent?.id ?? `key:${key.id}`));
     row.status = 'decided';
     row.verdict = r.verdict;
     row.source = 'policy';

@@ -36,7 +36,9 @@ export function openAuditMirror(store: Store, path: string, options: AuditMirror
   const doSync = options.fsync ?? true;
 
   // --- reconcile (synchronous, at open) -------------------------------------------------------
-  let fileLastSeq = repairAndReadLastSeq(path);
+  // Under the write lock, like every append: another process must not be mid-write while the
+  // torn-tail repair truncates the file.
+  let fileLastSeq = store.transaction(() => repairAndReadLastSeq(path));
   const dbLast = store.lastAudit()?.seq ?? -1;
   if (fileLastSeq > dbLast) importFromFile(store, path, dbLast);
 
