@@ -90,6 +90,7 @@ const rows: Row[] = [
   { fault: '429 with Retry-After past the deadline', setup: () => stubEnv(() => ({ kind: 'json', status: 429, body: {}, headers: { 'retry-after': '30' } })), expect: failure('REVIEWER_RATE_LIMITED') },
   { fault: 'malformed JSON', setup: () => stubEnv(() => ({ kind: 'text', body: '{"id": "rv_1", "status": ' })), expect: failure('REVIEWER_BAD_RESPONSE') },
   { fault: 'valid JSON of the wrong shape', setup: () => stubEnv(() => ({ kind: 'json', body: { ok: true, verdict: 'sure' } })), expect: failure('REVIEWER_BAD_RESPONSE') },
+  { fault: 'the reviewer refuses: 401 (a revoked key)', setup: () => stubEnv(() => ({ kind: 'json', status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'key revoked' } } })), expect: hardDeny('REVIEWER_REJECTED') },
   { fault: 'connection reset mid-body', setup: () => stubEnv(() => ({ kind: 'reset-mid-body' })), expect: failure('REVIEWER_CONNECTION_RESET') },
   { fault: 'forged proof (untrusted key)', setup: (call) => proofEnv(() => forger, {}, call), expect: hardDeny('PROOF_INVALID') },
   { fault: 'expired proof', setup: (call) => proofEnv(() => trusted, { ttlSeconds: -120 }, call), expect: hardDeny('PROOF_INVALID') },
