@@ -27,7 +27,12 @@ export function createEventHub(
   };
   const broadcast = (event: string) => (view: ReviewView) => {
     const chunk = `event: ${event}\ndata: ${JSON.stringify(view)}\n\n`;
-    for (const res of clients.keys()) write(res, chunk);
+    // Checked before every event, not only at the heartbeat: a revoked key's stream must not
+    // receive the next review's arguments.
+    for (const [res, sessionId] of [...clients]) {
+      if (options.isValid && !options.isValid(sessionId)) end(res);
+      else write(res, chunk);
+    }
   };
   const handlers = EVENTS.map((e) => [e, broadcast(e)] as const);
   for (const [e, h] of handlers) service.events.on(e, h);

@@ -317,6 +317,25 @@ describe('dashboard event stream', () => {
     expect((await s.server.app.inject({ method: 'GET', url: '/dashboard/api/session', headers: { cookie } })).statusCode).toBe(401);
   });
 
+  it('a revoked key receives no further review (even before the next heartbeat)', async () => {
+    const s = await started({ heartbeatMs: 60_000 });
+    const created = s.server.keys.createKey('approve', 'dave');
+    const { cookie } = await signIn(s, created.key);
+    const res = await request(`${s.url}/dashboard/events`, { headers: { cookie } });
+    const iterator = res.body[Symbol.asyncIterator]();
+    expect((await iterator.next()).done).toBe(false);
+    s.server.keys.revoke(created.id);
+    await pendingReview(s, 'after-revoke', s.evalKey, 777);
+    let text = '';
+    for (;;) {
+      const chunk = await iterator.next();
+      if (chunk.done) break;
+      text += new TextDecoder().decode(chunk.value as Uint8Array);
+    }
+    expect(text).not.toContain('after-revoke');
+    expect(text).not.toContain('777');
+  });
+
   it('streams review events to a signed-in client, refuses anonymous ones, and does not hold up close()', async () => {
     const s = await started();
     const anonymous = await request(`${s.url}/dashboard/events`);
