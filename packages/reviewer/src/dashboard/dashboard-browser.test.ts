@@ -1,18 +1,19 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { request } from 'undici';
 import { callDigest, createGate, httpReviewer, verifyProof, type Decision, type Gate, type JWK } from '@toolgate/core';
 import { http, removeDir, startServer, type Started } from '../testing/fixture';
+import { launchBrowser } from '../testing/launch-browser';
 
 /**
- * The dashboard end to end in a real browser: Debian's Chromium (never a downloaded one) driven
- * by playwright-core, against the real server on loopback, with a real gate waiting on a human.
+ * The dashboard end to end in a real browser driven by playwright-core, against the real server on
+ * loopback, with a real gate waiting on a human. The browser comes from `pnpm install` (see
+ * launch-browser.ts); when it cannot start, this suite fails, it is never skipped.
  */
-const CHROMIUM = process.env.TOOLGATE_CHROMIUM ?? '/usr/bin/chromium';
 /** The docs' screenshots are rewritten only on request (`TOOLGATE_UPDATE_SCREENSHOTS=1`), so a test run leaves the tree clean. */
 const SHOTS = process.env.TOOLGATE_UPDATE_SCREENSHOTS === '1' ? join(dirname(fileURLToPath(import.meta.url)), '../../docs') : join(tmpdir(), 'toolgate-dashboard-screenshots');
 const WAIT = { timeout: 20_000 };
@@ -57,9 +58,6 @@ async function signIn(p: Page, key: string): Promise<void> {
 
 describe('dashboard in headless Chromium', () => {
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install -y --no-install-recommends chromium) or set TOOLGATE_CHROMIUM`);
-    }
     // TEST_POLICY: transfers of 100 or less are allowed, over 10000 denied, the rest (the default) go to a human.
     s = await startServer({ pendingTimeoutMs: 10 * 60_000 });
     gate = createGate({
@@ -70,11 +68,7 @@ describe('dashboard in headless Chromium', () => {
       jwksUrl: `${s.url}/.well-known/jwks.json`,
       requireProof: true,
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 60_000,
-    });
+    browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC', colorScheme: 'light' });
     context.setDefaultTimeout(20_000);
     page = await context.newPage();

@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import { arch, platform } from 'node:process';
+import { chromium, type Browser } from 'playwright-core';
+
+/**
+ * A headless Chromium for the dashboard's browser test, brought by `pnpm install` alone.
+ *
+ * Order: `TOOLGATE_CHROMIUM` (a path) wins; on x64 Linux the Chromium inside the
+ * `@sparticuz/chromium` npm package (decompressed at run time into the temp dir, no postinstall
+ * and no download); elsewhere (arm64, macOS) the system's Chromium or Chrome. A browser that cannot
+ * be found or started is an error, never a skip: the caller's test fails with this message.
+ */
+export class BrowserLaunchError extends Error {
+  readonly code = 'BROWSER_LAUNCH_FAILED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BrowserLaunchError';
+  }
+}
+
+/** Where the system's Chromium or Chrome usually is, for platforms the npm-shipped one does not support. */
+const SYSTEM_BROWSERS = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+  '/Applications/Chromium.app/Contents/MacOS/Chromium',
+];
+
+/**
+ * Flags for a closed network and a root user: no sandbox (it refuses to start as root with one),
+ * nothing that phones home, no first-run UI. Web security stays on (the tests check CSRF and XSS).
+ */
+export const BROWSER_ARGS = [
+  '--no-sandbox',
+  '--disable-setuid-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-quic',
+  '--no-first-run',
+  '--no-default-browser-check',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-domain-reliability',
+  '--disable-sync',
+  '--no-pings',
+];
+
+export interface ResolvedBrowser {
+  executablePath: string;
+  source: 'env' | 'npm' | 'system';
+}
+
+/** Finds the browser to launch (see the order above). */
+export async function resolveBrowser(env: NodeJS.ProcessEnv = process.env): Promise<ResolvedBrowser> {
+  const override = env.TOOLGATE_CHROMIUM;
+  if (override) {
+    if (!existsSync(override)) throw new BrowserLaunchError(`TOOLGATE_CHROMIUM=${override}: no such file`);
+    return { executablePath: override, source: 'env' };
+  }
+  if (platform === 'linux' && arch === 'x64') {
+    try {
+      const { default: sparticuz } = await import('@sparticuz/chromium');
+      return { executablePath: await sparticuz.executablePath(), source: 'npm' };
+    } catch (err) {
+      throw new BrowserLaunchError(
+        `could not unpack the Chromium of @sparticuz/chromium (run pnpm install; set TOOLGATE_CHROMIUM to use another browser): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+  const found = SYSTEM_BROWSERS.find((p) => existsSync(p));
+  if (!found) {
+    throw new BrowserLaunchError(
+      `no Chromium for ${platform}/${arch}: install Chromium or Chrome, or set TOOLGATE_CHROMIUM to its path (looked in ${SYSTEM_BROWSERS.join(', ')})`,
+    );
+  }
+  return { executablePath: found, source: 'system' };
+}
+
+/** Launches the browser headless through playwright-core; fails with a message that says which and why. */
+export async function launchBrowser(): Promise<Browser> {
+  const { executablePath, source } = await resolveBrowser();
+  try {
+    return await chromium.launch({ executablePath, headless: true, args: BROWSER_ARGS, timeout: 60_000 });
+  } catch (err) {
+    throw new BrowserLaunchError(`could not start Chromium at ${executablePath} (${source}): ${(err as Error).message}`, { cause: err });
+  }
+}
