@@ -1,6 +1,7 @@
 export {
   redact,
   redactText,
+  redactValue,
   isSecretField,
   compileRedaction,
   REDACTED,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../types';
-import { redact, redactText } from './redact';
+import { redact, redactText, redactValue } from './redact';
 import { redactEntry } from './redact-entry';
 
 describe('redact', () => {
@@ -130,6 +130,86 @@ describe('redact', () => {
       n: null,
       arr: [null, 1],
     });
+  });
+});
+
+describe('redact: the names and inline forms attackers and users actually use', () => {
+  it('redacts the commonly missed secret names, whatever their case and separators', () => {
+    const names = [
+      'secret_key',
+      'secretKey',
+      'secret-key',
+      'SECRET_KEY',
+      'AWS_SECRET_ACCESS_KEY',
+      'aws.secretAccessKey',
+      'private_key_pem',
+      'privateKeyPem',
+      'passphrase',
+      'ssh_passphrase',
+      'pwd',
+      'PWD',
+      'signing_key',
+      'jwtSigningKey',
+      'session_id',
+      'sessionId',
+      'SESSION-ID',
+      'mnemonic',
+      'wallet_mnemonic',
+      'seed phrase',
+      'password_hash',
+      'otp',
+      'cvv',
+    ];
+    const input = Object.fromEntries(names.map((n) => [n, 'the-secret-value']));
+    const out = redact(input) as Record<string, unknown>;
+    for (const n of names) expect(out[n], n).toBe('[REDACTED]');
+  });
+
+  it('keeps ordinary names that only look similar', () => {
+    const input = { maxTokens: 1000, tokenizer: 'bpe', session: 'web', keyboard: 'us', monkey: 'yes', passenger: 'ann', sku: 'k-1' };
+    expect(redact(input)).toEqual(input);
+  });
+
+  it('catches Bearer and other credentials inside longer strings, keeping the text around them', () => {
+    expect(redact({ cmd: 'curl -H "Authorization: Bearer abc123" https://api.example.com' })).toEqual({
+      cmd: 'curl -H "Authorization: [REDACTED]" https://api.example.com',
+    });
+    expect(redactText('the upstream rejected Bearer eyJhbGciOi.eyJzdWIi.c2lnbmF0dXJl today')).toBe('the upstream rejected [REDACTED] today');
+    expect(redactText('token sk-proj-abcdefghijklmnopqrstuvwxyz0123 leaked')).toBe('token [REDACTED] leaked');
+    expect(redactText('use ghp_abcdefghijklmnopqrstuvwxyz0123456789 here')).toBe('use [REDACTED] here');
+    expect(redactText('stripe sk_live_abcdefghijklmnop1234')).toBe('stripe [REDACTED]');
+    expect(redactText('connect postgres://app:hunter2@db.internal:5432/prod')).toBe('connect postgres://app:[REDACTED]@db.internal:5432/prod');
+    expect(redactText('GET /v1/x?user=ann&api_key=k123&page=2')).toBe('GET /v1/x?user=ann&api_key=[REDACTED]&page=2');
+    expect(redactText('env: AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI PWD=/home/ann')).toBe('env: AWS_SECRET_ACCESS_KEY=[REDACTED] PWD=[REDACTED]');
+    expect(redactText('body {"user":"ann","password":"p\\"w"}')).toBe('body {"user":"ann","password":"[REDACTED]"}');
+    expect(redactText('key -----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- end')).toBe('key [REDACTED] end');
+    expect(redactText('Cookie: sid=abc; theme=dark')).toBe('Cookie: [REDACTED]');
+  });
+
+  it('leaves prose alone: no false positives on ordinary words', () => {
+    const prose = 'The basic plan covers bearer bonds; see https://example.com/docs?page=2 and {"user":"ann"}';
+    expect(redactText(prose)).toBe(prose);
+  });
+
+  it('stays linear on adversarial text', () => {
+    // Each of these would be quadratic (or worse) with a careless pattern; they must finish.
+    const inputs = [
+      'Bearer '.repeat(20_000),
+      `${'a'.repeat(60)}`.repeat(2_000),
+      '"a":"'.repeat(20_000),
+      '-----BEGIN PRIVATE KEY-----'.repeat(5_000),
+      'x://u:'.repeat(20_000),
+    ];
+    for (const text of inputs) expect(typeof redactText(text)).toBe('string');
+  });
+
+  it('redactValue is the one helper for agent objects and messages', () => {
+    expect(redactValue({ id: 'bot', labels: { session_id: 's1', team: 'ops' } }, undefined, 'agent')).toEqual({
+      id: 'bot',
+      labels: { session_id: '[REDACTED]', team: 'ops' },
+    });
+    expect(redactValue('upstream said: Authorization: Bearer abc123')).toBe('upstream said: Authorization: [REDACTED]');
+    expect(redactValue({ card: { number: '4111' } }, { paths: ['agent.card.number'] }, 'agent')).toEqual({ card: { number: '[REDACTED]' } });
   });
 });
 

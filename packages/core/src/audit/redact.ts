@@ -26,10 +26,12 @@ export const MAX_DEPTH = '[MaxDepth]';
 
 const DEFAULT_MAX_DEPTH = 32;
 
-/** Normalised (lower case, no `_`/`-`) key names that are always secret. */
+/** Normalised (lower case, no `_`, `-`, `.` or spaces) key names that are always secret. */
 const SECRET_KEYS = new Set([
   'password',
   'passwd',
+  'pwd',
+  'passphrase',
   'secret',
   'token',
   'apikey',
@@ -44,12 +46,78 @@ const SECRET_KEYS = new Set([
   'credential',
   'credentials',
   'ssn',
+  'mnemonic',
+  'seedphrase',
+  'sessionid',
+  'sessionkey',
+  'signingkey',
+  'secretkey',
+  'accesskey',
+  'encryptionkey',
+  'masterkey',
+  'otp',
+  'cvv',
+  'cvc',
 ]);
-/** Normalised endings that make a key secret: `githubToken`, `db_password`, `x-api-key`. */
-const SECRET_SUFFIXES = ['token', 'secret', 'password', 'apikey'];
+/**
+ * Normalised endings that make a key secret: `githubToken`, `db_password`, `x-api-key`,
+ * `AWS_SECRET_ACCESS_KEY`, `jwt_signing_key`, `user_session_id`.
+ */
+const SECRET_SUFFIXES = [
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'passphrase',
+  'apikey',
+  'secretkey',
+  'accesskey',
+  'privatekey',
+  'signingkey',
+  'encryptionkey',
+  'sessionid',
+  'mnemonic',
+];
+/** Normalised parts that make a key secret wherever they are: `private_key_pem`, `passwordHash`, `secretKeyId`. */
+const SECRET_PARTS = ['password', 'passphrase', 'privatekey', 'secretkey', 'secretaccesskey', 'mnemonic', 'seedphrase'];
 
 const AUTH_VALUE = /^(?:Bearer|Basic)\s+\S+/i;
-const AUTH_IN_TEXT = /\b(?:Bearer|Basic)\s+[^\s"'`,;]+/gi;
+
+/**
+ * Credentials inside free text, each replaced by a function of its match. Every pattern is linear
+ * (no nested or overlapping quantifiers) because the text is agent-chosen. Kept deliberately
+ * narrow: an over-eager pattern hides useful text in an audit trail.
+ */
+const INLINE: ReadonlyArray<readonly [RegExp, (match: string, ...groups: string[]) => string]> = [
+  // PEM private keys (the body has no "-", so `[^-]*` stops at the END line or the next dash).
+  [/-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----[^-]*(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----)?/g, () => REDACTED],
+  // Authorization headers: `Authorization: Bearer x`, `authorization="Basic x"` keep the name.
+  [/\b((?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?:(?:Bearer|Basic|Token|Digest|Bot)\s+)?[^\s"'`,;]+/gi, (_m, head) => `${head}${REDACTED}`],
+  // Cookie headers: the whole value up to the end of the line or a quote.
+  [/\b((?:set-)?cookie\s*:\s*)[^\r\n"'`]+/gi, (_m, head) => `${head}${REDACTED}`],
+  // A Bearer/Basic credential anywhere: the token must look like one (a digit or a token
+  // character, or 16+ letters), so prose such as "basic plan" stays.
+  [/\b(?:Bearer|Basic)\s+([A-Za-z0-9._~+/=-]+)/gi, (m, tok) => (looksLikeToken(tok) ? REDACTED : m)],
+  // Well-known token formats: OpenAI/Anthropic `sk-…`, Stripe `sk_live_…`, GitHub `ghp_…` and
+  // `github_pat_…`, Slack `xox?-…`, AWS access key ids, Google API keys, JWTs.
+  [
+    /\b(?:sk-[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})/g,
+    () => REDACTED,
+  ],
+  // A password in a URL: `postgres://user:pw@host` keeps the user and host.
+  [/\b([a-z][a-z0-9+.-]{0,20}:\/\/[^\s:/@]{1,128}):[^\s/@]{1,256}@/gi, (_m, head) => `${head}:${REDACTED}@`],
+  // `name=value` (query strings, env lines, connection strings) and `"name": "value"` (JSON in a
+  // text) where `name` is a secret key by the default rules.
+  [/\b([A-Za-z][A-Za-z0-9_.-]{0,63})=([^\s&"'`,;]+)/g, (m, name) => (DEFAULT_IS_SECRET(name) ? `${name}=${REDACTED}` : m)],
+  [/"([A-Za-z][A-Za-z0-9_.-]{0,63})"(\s*:\s*)"(?:[^"\\]|\\.)*"/g, (m, name, sep) => (DEFAULT_IS_SECRET(name) ? `"${name}"${sep}"${REDACTED}"` : m)],
+];
+
+/** A cheap screen: text without any of these cannot hold an inline credential. */
+const INLINE_SCREEN = /bearer|basic|authoriz|cookie|private key|sk-|[sr]k_|gh[pousr]_|github_pat_|xox|AKIA|AIza|eyJ|:\/\/|=|"/i;
+
+function looksLikeToken(tok: string): boolean {
+  return tok.length >= 16 || /[0-9._~+/=-]/.test(tok);
+}
 
 /** Options compiled once (cached per options object). */
 export interface CompiledRedaction {
@@ -63,8 +131,14 @@ const compiledCache = new WeakMap<RedactOptions, CompiledRedaction>();
 const DEFAULT_COMPILED = compile(undefined);
 
 function normaliseKey(key: string): string {
-  return key.replace(/[_-]/g, '').toLowerCase();
+  return key.replace(/[_\-.\s]/g, '').toLowerCase();
 }
+
+function isDefaultSecret(n: string): boolean {
+  return SECRET_KEYS.has(n) || SECRET_SUFFIXES.some((s) => n.endsWith(s)) || SECRET_PARTS.some((s) => n.includes(s));
+}
+
+const DEFAULT_IS_SECRET = (key: string): boolean => isDefaultSecret(normaliseKey(key));
 
 function compile(options: RedactOptions | undefined): CompiledRedaction {
   const extraNames = new Set<string>();
@@ -83,8 +157,7 @@ function compile(options: RedactOptions | undefined): CompiledRedaction {
     if (hit !== undefined) return hit;
     const n = normaliseKey(key);
     const secret =
-      SECRET_KEYS.has(n) ||
-      SECRET_SUFFIXES.some((s) => n.endsWith(s)) ||
+      isDefaultSecret(n) ||
       extraNames.has(n) ||
       extraPatterns.some((re) => re.test(key));
     if (memo.size < 10_000) memo.set(key, secret);
@@ -145,23 +218,61 @@ export function isSecretField(field: string, options?: RedactOptions): boolean {
 }
 
 /**
- * Replaces `Bearer …` / `Basic …` credentials anywhere inside free text (error and outcome
- * messages) with `[REDACTED]`.
+ * Replaces credentials inside free text (error and outcome messages, reasons, any string value)
+ * with `[REDACTED]`: `Authorization: …` and `Cookie: …` header values, `Bearer …` / `Basic …`
+ * tokens, PEM private keys, well-known token formats (`sk-…`, `sk_live_…`, `ghp_…`,
+ * `github_pat_…`, `xoxb-…`, `AKIA…`, `AIza…`, JWTs), the password in `scheme://user:pw@host`, and
+ * `name=value` / `"name": "value"` pairs whose name is a default secret key (`password=…`,
+ * `?api_key=…`). Linear in the length of the text; never throws.
+ *
+ * @example
+ * ```ts
+ * redactText('curl -H "Authorization: Bearer abc123" https://u:pw@host/?token=t1');
+ * // → 'curl -H "Authorization: [REDACTED]" https://u:[REDACTED]@host/?token=[REDACTED]'
+ * ```
  */
 export function redactText(text: string): string {
-  return text.replace(AUTH_IN_TEXT, REDACTED);
+  if (typeof text !== 'string') return text;
+  if (!INLINE_SCREEN.test(text)) return text;
+  let out = text;
+  for (const [re, replace] of INLINE) out = out.replace(re, replace as (m: string, ...rest: unknown[]) => string);
+  return out;
+}
+
+/**
+ * The one redaction to apply to anything agent-supplied before it is stored, logged or shown
+ * (call args, agent objects, outcome messages, evaluated checks): a deep, JSON-safe copy with
+ * secret-named keys and configured paths replaced by `[REDACTED]` and credentials inside every
+ * string replaced by `redactText`. A string in, a string out. The same as `redact`.
+ *
+ * @param at Where `value` sits (`'args'`, `'agent'`, `'meta'`), so `options.paths` apply.
+ *
+ * @example
+ * ```ts
+ * redactValue({ id: 'bot', labels: { session_id: 's1' } }, undefined, 'agent');
+ * // → { id: 'bot', labels: { session_id: '[REDACTED]' } }
+ * redactValue('upstream said: Authorization: Bearer abc123'); // → 'upstream said: Authorization: [REDACTED]'
+ * ```
+ */
+export function redactValue(value: unknown, options?: RedactOptions, at?: string): unknown {
+  return redact(value, options, at);
 }
 
 /**
  * Returns a redacted deep copy of `value`; the input is never mutated.
  *
- * - Values under secret keys become `"[REDACTED]"`: `password`, `passwd`, `secret`, `token`,
- *   `apiKey`, `authorization`, `cookie`, `privateKey`, `accessToken`, `refreshToken`,
- *   `clientSecret`, `credential(s)`, `ssn` and any key ending in `token`, `secret`, `password` or
- *   `apikey` (matched case-insensitively with `_`/`-` removed, so `githubToken` and `db_password`
- *   are secret while `maxTokens` is not), plus `options.keys`. `null` stays `null`.
+ * - Values under secret keys become `"[REDACTED]"`: `password`, `passwd`, `pwd`, `passphrase`,
+ *   `secret`, `token`, `apiKey`, `authorization`, `cookie`, `privateKey`, `accessToken`,
+ *   `refreshToken`, `clientSecret`, `credential(s)`, `ssn`, `mnemonic`, `sessionId`,
+ *   `signingKey`, `secretKey`, `accessKey`, `otp`, `cvv`, any key ending in `token`, `secret`,
+ *   `password`, `passphrase`, `apikey`, `secretkey`, `accesskey`, `privatekey`, `signingkey`,
+ *   `sessionid`, and any key containing `password`, `privatekey`, `secretkey`, `passphrase` or
+ *   `mnemonic` (matched case-insensitively with `_`, `-`, `.` and spaces removed, so `githubToken`,
+ *   `AWS_SECRET_ACCESS_KEY` and `private_key_pem` are secret while `maxTokens` is not), plus
+ *   `options.keys`. `null` stays `null`.
  * - Values at `options.paths` (dotted, `*` = one segment) become `"[REDACTED]"`.
- * - Strings that start with `Bearer <x>` / `Basic <x>` become `"[REDACTED]"`.
+ * - Strings that start with `Bearer <x>` / `Basic <x>` become `"[REDACTED]"`; credentials inside
+ *   other strings are replaced as `redactText` does.
  * - The copy is JSON-safe: cycles become `"[Circular]"`, values deeper than `maxDepth` become
  *   `"[MaxDepth]"`, `toJSON()` is honoured, BigInts become strings, functions, symbols and
  *   `undefined` are dropped from objects (`null` in arrays), non-finite numbers become `null`.
@@ -191,7 +302,7 @@ function isEmpty(v: unknown): boolean {
 function copy(value: unknown, c: CompiledRedaction, cursors: ReadonlyArray<PathCursor>, depth: number, ancestors: Set<object>): unknown {
   switch (typeof value) {
     case 'string':
-      return AUTH_VALUE.test(value) ? REDACTED : value;
+      return AUTH_VALUE.test(value) ? REDACTED : redactText(value);
     case 'number':
       return Number.isFinite(value) ? value : null;
     case 'boolean':
