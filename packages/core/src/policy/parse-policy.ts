@@ -1,6 +1,6 @@
-import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { PolicyError } from '../errors';
+import { loadYaml } from './load-yaml';
 import { KNOWN_KEYS, PolicySchema, type Policy } from './schema';
 
 const DOCS_HINT = 'Fix the fields listed; the format is described in @toolgate/core docs/policy.md.';
@@ -37,7 +37,7 @@ export function parsePolicyText(text: string, format?: 'json' | 'yaml', source?:
       throw new PolicyError(policyErrorMessage([issue], source), [issue], { cause: error });
     }
   } else {
-    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    const doc = loadYaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length > 0) {
       const issues = doc.errors.map((e) => {
         const at = e.linePos?.[0];
