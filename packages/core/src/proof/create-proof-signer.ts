@@ -22,8 +22,8 @@ export interface ProofSignerOptions {
 
 /**
  * Creates a proof signer: compact JWS, EdDSA over Ed25519, claims `iss`, `sub` (agent), `aud:
- * "toolgate"`, `jti` (review id), `iat`, `exp` and `tg: { v: 1, tool, digest, callId, verdict,
- * conditions, decidedBy }`. The key is imported once and the header encoded once; each `sign` is
+ * "toolgate"`, `jti` (review id), `iat`, `exp` and `tg: { v: 1, tool, digest, callId, idk, verdict,
+ * conditions, decidedBy }` (`idk`: the review's idempotency key). The key is imported once and the header encoded once; each `sign` is
  * one Ed25519 signature (node:crypto), so a server can sign tens of thousands per second.
  *
  * @example
@@ -74,6 +74,7 @@ export async function createProofSigner(options: ProofSignerOptions): Promise<Pr
         decidedBy: input.decidedBy,
       };
       if (input.callId !== undefined) tg.callId = input.callId;
+      if (input.idempotencyKey !== undefined) tg.idk = input.idempotencyKey;
       const claims: ProofClaims = { iss: issuer, aud: PROOF_AUDIENCE, jti: input.reviewId, iat, exp: iat + lifetime, tg };
       if (input.agentId !== undefined) claims.sub = input.agentId;
       const signingInput = `${header}.${b64(JSON.stringify(claims))}`;
@@ -97,6 +98,9 @@ function assertInput(input: ProofSignInput): void {
   }
   if (!VERDICTS.has(input.verdict)) throw new OptionsError(`sign: verdict must be one of ${[...VERDICTS].join(', ')}`);
   if (input.callId !== undefined && typeof input.callId !== 'string') throw new OptionsError('sign: callId must be a string');
+  if (input.idempotencyKey !== undefined && (typeof input.idempotencyKey !== 'string' || input.idempotencyKey === '')) {
+    throw new OptionsError('sign: idempotencyKey must be a non-empty string');
+  }
   if (input.agentId !== undefined && typeof input.agentId !== 'string') throw new OptionsError('sign: agentId must be a string');
   if (input.conditions !== undefined && (!Array.isArray(input.conditions) || input.conditions.some((c) => typeof c !== 'string'))) {
     throw new OptionsError('sign: conditions must be an array of strings');

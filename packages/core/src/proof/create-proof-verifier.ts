@@ -24,6 +24,7 @@ const claimsSchema = z.object({
     tool: z.string(),
     digest: z.string(),
     callId: z.string().optional(),
+    idk: z.string().optional(),
     verdict: z.enum(['allow', 'allow_with_conditions', 'deny', 'review']),
     conditions: z.array(z.string()),
     decidedBy: z.string(),
@@ -44,8 +45,12 @@ export function assertPublicEd25519(jwk: unknown, where: string): Ed25519PublicJ
   }
   if (k.alg !== undefined && k.alg !== 'EdDSA') throw new OptionsError(`${where}: ${name} has alg ${JSON.stringify(k.alg)}; expected "EdDSA"`);
   if (k.use !== undefined && k.use !== 'sig') throw new OptionsError(`${where}: ${name} has use ${JSON.stringify(k.use)}; expected "sig"`);
+  if (k.exp !== undefined && (typeof k.exp !== 'number' || !Number.isFinite(k.exp))) {
+    throw new OptionsError(`${where}: ${name} has exp ${JSON.stringify(k.exp)}; expected a NumericDate (seconds since the epoch) marking its retirement`);
+  }
   const out: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: k.x, alg: 'EdDSA', use: 'sig' };
   if (typeof k.kid === 'string') out.kid = k.kid;
+  if (typeof k.exp === 'number') out.exp = k.exp;
   return out;
 }
 
@@ -59,7 +64,12 @@ export function assertPublicEd25519(jwk: unknown, where: string): Ed25519PublicJ
  * call: `tool`, `digest` (the exact arguments), and `callId` / `verdict` when given. Any failure
  * throws ProofError (`PROOF_INVALID`) whose message names the check: `signature`, `alg`,
  * `expired`, `audience`, `issuer`, `malformed`, `tool mismatch`, `digest mismatch`,
- * `callId mismatch`, `verdict mismatch`.
+ * `callId mismatch`, `verdict mismatch`, `idempotency key mismatch`, `not bound`, `retired key`.
+ *
+ * A trusted key with `exp` (its retirement, NumericDate) verifies only proofs issued (`iat`) at or
+ * before `exp` and expiring by `exp + retiredKeyGraceSec`: a leaked retired key cannot mint proofs
+ * for later calls. With `expected.idempotencyKey`, the proof must carry the same `tg.idk` (or, from
+ * an older signer without `idk`, be bound to this call's `callId`).
  *
  * @example
  * ```ts
@@ -76,7 +86,9 @@ export function createProofVerifier(keys: TrustedKeys | ProofKeyResolver, option
       throw new OptionsError('createProofVerifier: pass at least one trusted Ed25519 public JWK (or a key resolver function)');
     }
     const clean = keys.map((k) => assertPublicEd25519(k, 'createProofVerifier'));
-    getKey = keySetResolver(clean);
+    const grace = options.retiredKeyGraceSec ?? 3600;
+    if (!Number.isFinite(grace) || grace < 0) throw new OptionsError('createProofVerifier: retiredKeyGraceSec must be a number >= 0');
+    getKey = keySetResolver(clean, grace);
   }
   const audience = options.audience ?? PROOF_AUDIENCE;
   const clockTolerance = options.clockToleranceSec ?? 5;
@@ -127,6 +139,15 @@ export function createProofVerifier(keys: TrustedKeys | ProofKeyResolver, option
       if (expected.verdict !== undefined && tg.verdict !== expected.verdict) {
         throw new ProofError(`proof verdict mismatch: the proof says ${tg.verdict}, the decision says ${expected.verdict}`);
       }
+      if (expected.idempotencyKey !== undefined) {
+        if (tg.idk !== undefined) {
+          if (tg.idk !== expected.idempotencyKey) {
+            throw new ProofError('proof idempotency key mismatch: the proof was issued for another review request (a replayed or relayed proof)');
+          }
+        } else if (tg.callId === undefined || tg.callId !== expected.callId) {
+          throw new ProofError('proof not bound to this call: it names neither this review\'s idempotency key (tg.idk) nor this call\'s callId, so anyone who captured it could replay it');
+        }
+      }
       return claims;
     },
   };
@@ -135,17 +156,60 @@ export function createProofVerifier(keys: TrustedKeys | ProofKeyResolver, option
 /**
  * A resolver over trusted keys. A proof naming a `kid` uses the key with that kid; trusted keys
  * configured without a kid stand in for any kid that matches no key; a proof without a kid may
- * be signed by any trusted key.
+ * be signed by any trusted key. Retired keys (`exp` on the JWK) are candidates only for proofs
+ * issued at or before their retirement and expiring within the grace after it. The claims read
+ * here are not verified yet, but the signature check that follows covers them: a proof whose
+ * `iat`/`exp` were edited to pass this filter fails its signature.
  */
-function keySetResolver(keys: ReadonlyArray<Ed25519PublicJwk>): JWTVerifyGetKey {
-  const all = createLocalJWKSet({ keys: [...keys] });
+function keySetResolver(keys: ReadonlyArray<Ed25519PublicJwk>, graceSec: number): JWTVerifyGetKey {
   const kidless = keys.filter((k) => k.kid === undefined);
-  const kidlessSet = kidless.length ? createLocalJWKSet({ keys: kidless }) : undefined;
   const kids = new Set(keys.map((k) => k.kid).filter((k): k is string => k !== undefined));
-  return (header, token) => {
-    if (header.kid === undefined || kids.has(header.kid) || !kidlessSet) return all(header, token);
-    return kidlessSet({ alg: header.alg });
+  const sets = new Map<string, JWTVerifyGetKey>();
+  const setOf = (subset: ReadonlyArray<Ed25519PublicJwk>): JWTVerifyGetKey => {
+    const id = subset.map((k) => keys.indexOf(k)).join(',');
+    let set = sets.get(id);
+    if (!set) {
+      set = createLocalJWKSet({ keys: subset.map(({ exp: _retired, ...jwk }) => jwk) });
+      sets.set(id, set);
+    }
+    return set;
   };
+  const hasRetired = keys.some((k) => k.exp !== undefined);
+  return (header, token) => {
+    let candidates: ReadonlyArray<Ed25519PublicJwk>;
+    let lookup = header;
+    if (header.kid === undefined || kids.has(header.kid) || kidless.length === 0) {
+      candidates = header.kid !== undefined && kids.has(header.kid) ? keys.filter((k) => k.kid === header.kid) : header.kid === undefined ? keys : [];
+    } else {
+      candidates = kidless;
+      lookup = { alg: header.alg };
+    }
+    if (!hasRetired || candidates.length === 0) return setOf(candidates.length ? candidates : keys)(lookup, token);
+    const claims = peekClaims(token.payload);
+    const usable = candidates.filter((k) => k.exp === undefined || (claims.iat !== undefined && claims.iat <= k.exp && claims.exp !== undefined && claims.exp <= k.exp + graceSec));
+    if (usable.length === 0) {
+      const k = candidates[0]!;
+      const retired = new Date(k.exp! * 1000).toISOString();
+      const issued = claims.iat !== undefined ? new Date(claims.iat * 1000).toISOString() : 'unknown';
+      throw new ProofError(
+        `proof signed by a retired key${k.kid !== undefined ? ` "${k.kid}"` : ''} (retired ${retired}; proof issued ${issued}${claims.exp !== undefined && claims.iat !== undefined && claims.iat <= k.exp! ? `, expiring after the ${graceSec} s grace` : ''}): not trusted for it`,
+      );
+    }
+    return setOf(usable)(lookup, token);
+  };
+}
+
+/** `iat` / `exp` of a JWS payload, unverified (numbers only). */
+function peekClaims(payload: string | undefined): { iat?: number; exp?: number } {
+  try {
+    const c = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as { iat?: unknown; exp?: unknown };
+    const out: { iat?: number; exp?: number } = {};
+    if (typeof c?.iat === 'number' && Number.isFinite(c.iat)) out.iat = c.iat;
+    if (typeof c?.exp === 'number' && Number.isFinite(c.exp)) out.exp = c.exp;
+    return out;
+  } catch {
+    return {};
+  }
 }
 
 /**
@@ -172,6 +236,7 @@ async function verifyWithAnyKey(jws: string, getKey: JWTVerifyGetKey, options: J
 }
 
 function mapJoseError(error: unknown): ProofError {
+  if (error instanceof ProofError) return error;
   const e = error as { code?: string; claim?: string; reason?: string; message?: string };
   const detail = e?.message ?? String(error);
   switch (e?.code) {

@@ -3,8 +3,16 @@ import type { Verdict } from '../types';
 
 export type { JWK } from 'jose';
 
-/** An Ed25519 public JWK as toolgate publishes and trusts it. Assignable to jose's `JWK`. */
-export type Ed25519PublicJwk = JWK & { kty: 'OKP'; crv: 'Ed25519'; x: string; alg: 'EdDSA'; use: 'sig'; kid?: string };
+/**
+ * An Ed25519 public JWK as toolgate publishes and trusts it. Assignable to jose's `JWK`.
+ *
+ * `exp` (optional, NumericDate in seconds, an extra JWK member as RFC 7517 §4 allows; the same
+ * name and meaning as a key's `exp` in OpenID Federation's historical keys) marks a **retired**
+ * key: the time it stopped signing. A proof it signed is accepted only when the proof's `iat` is
+ * not after `exp` and the proof's own `exp` is within the retired-key grace (see
+ * `ProofVerifierOptions.retiredKeyGraceSec`); audit checkpoints likewise.
+ */
+export type Ed25519PublicJwk = JWK & { kty: 'OKP'; crv: 'Ed25519'; x: string; alg: 'EdDSA'; use: 'sig'; kid?: string; exp?: number };
 
 /** An Ed25519 private JWK (keep it secret: it has `d`). */
 export type Ed25519PrivateJwk = Ed25519PublicJwk & { d: string; kid: string };
@@ -19,6 +27,8 @@ export interface ProofDecisionClaim {
   /** `sha256:<hex>` of the call's `{ tool, args }` (see `callDigest`). */
   digest: string;
   callId?: string;
+  /** The review's idempotency key, as the gate sent it: binds the proof to one review request. */
+  idk?: string;
   verdict: Verdict;
   conditions: string[];
   decidedBy: string;
@@ -49,6 +59,12 @@ export interface ProofExpectation {
   digest: string;
   callId?: string;
   verdict?: Verdict;
+  /**
+   * The idempotency key the gate sent with the review. When given, the proof's `tg.idk` must equal
+   * it; a proof without `idk` is accepted only if it is bound to this call's `callId` (older
+   * signers), never for a call without one (it could be replayed by anyone who captured it).
+   */
+  idempotencyKey?: string;
 }
 
 /** Options of a proof verifier. */
@@ -59,6 +75,12 @@ export interface ProofVerifierOptions {
   issuer?: string;
   /** Clock skew allowed on `exp`/`nbf`, in seconds. Default 5. */
   clockToleranceSec?: number;
+  /**
+   * How long after its retirement (`exp` on the JWK) a retired key's proofs may still be valid: a
+   * proof it signed must expire by the key's `exp` + this many seconds. Cover the longest proof
+   * lifetime of your reviewer (the reference server's default is 600 s). Default 3600.
+   */
+  retiredKeyGraceSec?: number;
 }
 
 /** Verifies proofs against one key set, built once. */
@@ -74,6 +96,8 @@ export interface ProofSignInput {
   tool: string;
   digest: string;
   callId?: string;
+  /** The review's idempotency key (signed as `tg.idk`). */
+  idempotencyKey?: string;
   verdict: Verdict;
   conditions?: string[];
   decidedBy: string;

@@ -169,6 +169,80 @@ describe('proof sign → verify', () => {
   });
 });
 
+describe('retired signing keys', () => {
+  const T = T0 / 1000;
+  const retiredAt = T + 100;
+  const retired = () => ({ ...trusted.publicJwk, exp: retiredAt });
+  const signedAt = async (sec: number, ttl = 60, key: Key = trusted) => {
+    const s = await createProofSigner({ privateJwk: key.privateJwk, issuer: 'test-reviewer', ttlSeconds: ttl, now: () => sec * 1000 });
+    return signAllow(s);
+  };
+
+  it('a proof issued before the retirement still verifies; one issued after it (a leaked old key) is refused', async () => {
+    const verifier = createProofVerifier([retired(), other.publicJwk]);
+    await expect(verifier.verify(await signedAt(retiredAt - 10), expected, { currentDate: new Date((retiredAt + 5) * 1000) })).resolves.toMatchObject({ jti: 'rv_1' });
+    await expect(verifier.verify(await signedAt(retiredAt), expected, { currentDate: new Date((retiredAt + 5) * 1000) })).resolves.toBeTruthy();
+    const minted = await signedAt(retiredAt + 1);
+    await expect(verifier.verify(minted, expected, { currentDate: new Date((retiredAt + 2) * 1000) })).rejects.toMatchObject({
+      code: 'PROOF_INVALID',
+      message: expect.stringMatching(/^proof signed by a retired key ".+" \(retired /),
+    });
+    // Without the retirement the same proof verifies: the refusal comes from `exp` on the JWK.
+    await expect(createProofVerifier([trusted.publicJwk]).verify(minted, expected, { currentDate: new Date((retiredAt + 2) * 1000) })).resolves.toBeTruthy();
+  });
+
+  it('a backdated proof from a retired key cannot outlive the grace after the retirement', async () => {
+    // The holder of the leaked key picks iat before the retirement and a far exp.
+    const backdated = await signedAt(retiredAt - 1, 86_400);
+    const verifier = createProofVerifier([retired()], { retiredKeyGraceSec: 600 });
+    await expect(verifier.verify(backdated, expected, { currentDate: new Date((retiredAt + 10) * 1000) })).rejects.toThrow(/^proof signed by a retired key .*grace/);
+    // A regular proof (600 s life) signed just before the retirement is within the grace.
+    await expect(verifier.verify(await signedAt(retiredAt - 1, 600), expected, { currentDate: new Date((retiredAt + 10) * 1000) })).resolves.toBeTruthy();
+  });
+
+  it('verifyProof, kidless trusted keys and fetchJwks honour the same field; a bad exp is refused at construction', async () => {
+    const minted = await signedAt(retiredAt + 1);
+    const when = new Date((retiredAt + 2) * 1000);
+    await expect(verifyProof(minted, { keys: [retired()], expected, currentDate: when })).rejects.toThrow(/retired key/);
+    const { kid: _k, ...noKid } = retired();
+    await expect(verifyProof(minted, { keys: [noKid], expected, currentDate: when })).rejects.toThrow(/retired key/);
+    expect(() => createProofVerifier([{ ...trusted.publicJwk, exp: '2025-01-01' }])).toThrow(expect.objectContaining({ code: 'OPTIONS_INVALID', message: expect.stringContaining('NumericDate') }));
+    expect(() => createProofVerifier([trusted.publicJwk], { retiredKeyGraceSec: -1 })).toThrow(expect.objectContaining({ code: 'OPTIONS_INVALID' }));
+    const server = createServer((_req, res) => res.end(JSON.stringify({ keys: [retired()] })));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const keys = await fetchJwks(`http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`);
+      expect(keys[0]).toMatchObject({ kid: trusted.kid, exp: retiredAt });
+      await expect(verifyProof(minted, { keys, expected, currentDate: when })).rejects.toThrow(/retired key/);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
+
+describe('proofs bound to the idempotency key', () => {
+  const idem = 'tg1:run-a:#1:0123456789abcdef';
+  const verifier = () => createProofVerifier([trusted.publicJwk]);
+
+  it('signs tg.idk and accepts it only for the same idempotency key', async () => {
+    const jws = await signAllow(signer, { idempotencyKey: idem, callId: undefined });
+    const noCall = { tool: 'transfer', digest, verdict: 'allow' as const };
+    await expect(verifier().verify(jws, { ...noCall, idempotencyKey: idem }, { currentDate: at(0) })).resolves.toMatchObject({ tg: { idk: idem } });
+    await expect(verifier().verify(jws, { ...noCall, idempotencyKey: 'tg1:run-b:#1:0123456789abcdef' }, { currentDate: at(0) })).rejects.toMatchObject({
+      code: 'PROOF_INVALID',
+      message: expect.stringMatching(/^proof idempotency key mismatch/),
+    });
+  });
+
+  it('a proof without idk is refused for a call without callId (replayable), accepted when bound to the callId', async () => {
+    const noCallId = await signAllow(signer, { callId: undefined });
+    await expect(verifier().verify(noCallId, { tool: 'transfer', digest, idempotencyKey: idem }, { currentDate: at(0) })).rejects.toThrow(/^proof not bound to this call/);
+    const withCallId = await signAllow(signer);
+    await expect(verifier().verify(withCallId, { ...expected, idempotencyKey: idem }, { currentDate: at(0) })).resolves.toBeTruthy();
+    await expect(signAllow(signer, { idempotencyKey: '' })).rejects.toMatchObject({ code: 'OPTIONS_INVALID' });
+  });
+});
+
 async function importPrivate(key: Key) {
   const { importJWK } = await import('jose');
   return importJWK(key.privateJwk, 'EdDSA');
