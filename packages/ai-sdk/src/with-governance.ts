@@ -15,6 +15,7 @@ import {
   type NeedsApprovalOptions,
 } from './loose-tool';
 import { resolveOptions, type GovernanceOptions, type ResolvedOptions } from './options';
+import { notReviewedDecision, reviewedInput } from './reviewed-input';
 
 /**
  * Puts a gate in front of the high-stakes tools of an AI SDK tool set (ai 6 and 7).
@@ -45,7 +46,7 @@ export function withGovernance<TOOLS extends ToolSet>(tools: TOOLS, gate: Gate, 
   const o = resolveOptions(options, 'withGovernance');
   const governed: Record<string, unknown> = {};
   for (const [name, tool] of Object.entries(tools) as Array<[string, LooseTool]>) {
-    const matches = gate.isHighStakes(name);
+    const matches = gate.isHighStakes(name) || judgedByPredicate(gate, name);
     const executable = typeof tool?.execute === 'function';
     if (matches && !executable) throw new ToolNotGateableError(name);
     governed[name] = (matches || o.govern === 'all') && executable ? governTool(name, tool, gate, o) : tool;
@@ -54,10 +55,39 @@ export function withGovernance<TOOLS extends ToolSet>(tools: TOOLS, gate: Gate, 
   return governed as TOOLS;
 }
 
+/**
+ * Arguments that throw on any read. `isHighStakes(name)` alone says false for a tool that only a
+ * `{ tool, when(args) }` predicate names (`when` sees no amount, so no `amount > 100`); such a
+ * tool must still be wrapped, or a call the predicate would flag runs unreviewed. A predicate that
+ * reads these arguments throws, and the gate counts a throwing predicate as high-stakes; a tool no
+ * predicate names never has its arguments read.
+ */
+const PROBE: unknown = new Proxy(
+  {},
+  Object.fromEntries(
+    (['get', 'has', 'ownKeys', 'getOwnPropertyDescriptor', 'getPrototypeOf'] as const).map((trap) => [
+      trap,
+      () => {
+        throw new TypeError('toolgate: probing for { tool, when } predicates');
+      },
+    ]),
+  ),
+);
+
+function judgedByPredicate(gate: Gate, name: string): boolean {
+  try {
+    return gate.isHighStakes(name, PROBE);
+  } catch {
+    return true;
+  }
+}
+
 interface Authorization {
   decision: Decision;
   /** What the model reads when the call may not run. */
   reason: string;
+  /** What the body runs with when allowed: the reviewed copy, not the SDK's input object. */
+  input: unknown;
 }
 
 function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOptions): LooseTool {
@@ -102,8 +132,16 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
     // The review may have started in needsApproval/toolApproval, which get no abort signal; a run
     // aborted meanwhile must not run the body, whatever the (possibly fail-open) Decision says.
     if (options.abortSignal?.aborted && isAllowed(decision)) throw options.abortSignal.reason ?? new Error('aborted');
+    // The body gets exactly what was reviewed: a getter, a toJSON or a mutation of the SDK's
+    // input object after the review cannot reach it.
+    let bodyInput: unknown;
+    if (isAllowed(decision)) {
+      const reviewed = reviewedInput(name, decision, input);
+      if (reviewed) bodyInput = reviewed.input;
+      else decision = notReviewedDecision(decision);
+    }
     recordDecision(gate, o, name, toolCallId, decision, 'execute');
-    return { decision, reason: isAllowed(decision) ? '' : denialText(decision) + note };
+    return { decision, reason: isAllowed(decision) ? '' : denialText(decision) + note, input: bodyInput };
   }
 
   function refuse(a: Authorization) {
@@ -120,7 +158,7 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
         yield refuse(a);
         return;
       }
-      const body = execute.call(this, input, options) as AsyncIterable<unknown>;
+      const body = execute.call(this, a.input, options) as AsyncIterable<unknown>;
       if (a.decision.source === 'not_high_stakes') {
         yield* body;
         return;
@@ -145,7 +183,7 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
       const a = await authorize(input, options);
       if (!isAllowed(a.decision)) return refuse(a);
       return runGoverned(gate, a.decision, async () => {
-        const result = await execute.call(this, input, options);
+        const result = await execute.call(this, a.input, options);
         if (!isAsyncIterable(result)) return result;
         // A plain function returning an iterable: the wrapper is async, so return the final value.
         let last: unknown;
