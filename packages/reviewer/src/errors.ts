@@ -17,6 +17,10 @@ export const ServerErrorCodes = {
   OUTCOME_EXISTS: 'OUTCOME_EXISTS',
   ALREADY_EXECUTED: 'ALREADY_EXECUTED',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
+  /** The SQLite store is busy, locked, full, read-only or closed: a temporary outage (503). */
+  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
+  /** The Host header names no host this server answers for (DNS rebinding guard). */
+  HOST_NOT_ALLOWED: 'HOST_NOT_ALLOWED',
   INTERNAL: 'INTERNAL',
 } as const;
 

@@ -5,6 +5,7 @@ import { DecisionRequestSchema, type AuditVerifyResult } from '@toolgate/core';
 import { hashApiKey, hasScope, isScope, type KeyInfo } from '../auth/api-keys';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import type { ServerMetrics } from '../server/metrics';
+import { assertStorableJson } from '../server/request-guard';
 import type { ReviewService } from '../server/review-service';
 import type { AuditTrail } from '../store/audit-trail';
 import type { Store } from '../store/open-store';
@@ -299,6 +300,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
 
     app.post<{ Params: { id: string } }>('/dashboard/api/reviews/:id/decision', async (request) => {
       const s = requireSession(request);
+      assertStorableJson(request.body);
       const parsed = DecisionRequestSchema.safeParse(request.body);
       if (!parsed.success) throw badRequest(`send { verdict: "allow" | "deny", reason?: string (≤ 2000 chars) }: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
       const decision: { verdict: 'allow' | 'deny'; reason?: string } = { verdict: parsed.data.verdict };

@@ -21,6 +21,7 @@ import { sqlitePolicyState } from '../store/sqlite-policy-state';
 import { createMetrics, type ServerMetrics } from './metrics';
 import { openApiDocument } from './openapi';
 import { ReviewService } from './review-service';
+import { isStoreUnavailable } from './request-guard';
 import { registerRoutes, verifyTrail } from './routes';
 import { createWaiters } from './waiters';
 import { createWebhookDispatcher, type WebhookOptions, type WebhookTarget } from './webhooks';
@@ -198,8 +199,16 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
   });
 
   app.setErrorHandler((error: FastifyError | ReviewServerError, request, reply) => {
-    if (error instanceof ReviewServerError) {
+    if (error instanceof ReviewServerError && error.status >= 400) {
       return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+    }
+    // A store that is busy, locked, full or closed is an outage (503, retry), never a 500 or a 2xx.
+    if (isStoreUnavailable(error) || isStoreUnavailable((error as { cause?: unknown }).cause)) {
+      request.log.warn(error);
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ error: { code: ServerErrorCodes.STORE_UNAVAILABLE, message: 'the review store is unavailable right now (busy, locked, full or closed); retry' } });
     }
     const status = (error as FastifyError).statusCode ?? 500;
     const code = (error as FastifyError).code;

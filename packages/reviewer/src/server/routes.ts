@@ -15,6 +15,7 @@ import type { AuditTrail } from '../store/audit-trail';
 import type { Store } from '../store/open-store';
 import type { ServerMetrics } from './metrics';
 import type { ReviewService } from './review-service';
+import { assertStorableJson } from './request-guard';
 
 export interface RouteDeps {
   store: Store;
@@ -45,6 +46,8 @@ export function requireKey(store: Store, request: FastifyRequest, scope: Scope |
 }
 
 function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  // Before the schema: lone surrogates and absurd nesting are a 400 here, not a 500 deeper down.
+  assertStorableJson(body);
   const r = schema.safeParse(body);
   if (!r.success) {
     const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
