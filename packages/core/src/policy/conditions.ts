@@ -1,4 +1,5 @@
 import { compileField, type CompiledField } from './field-path';
+import { compileLinearPattern, type LinearPattern } from './linear-pattern';
 import type { PolicyCondition, PolicyOp } from './schema';
 import { checkTextHead } from './show-value';
 
@@ -20,6 +21,8 @@ export interface CompiledCondition {
   readonly code: number;
   /** @internal The operand of an inline test: a number, a primitive, or a short list of primitives. */
   readonly operand: unknown;
+  /** For `matches`: the pattern, compiled once for RE2 (linear time in the input). */
+  readonly pattern?: LinearPattern | undefined;
 }
 
 // Inline op codes. One switch in a single function keeps the evaluator's call site monomorphic:
@@ -103,20 +106,22 @@ export function compileCondition(condition: PolicyCondition): CompiledCondition 
   const field = compileField(condition.field);
   const expected = op === 'exists' ? (value ?? true) : value;
   const { code, operand } = inline(op, value);
+  const pattern = op === 'matches' ? compileLinearPattern(value as string, condition.flags ?? '') : undefined;
   return {
     field,
     path: field.path,
     op,
     expected,
-    test: tester(op, value, condition.flags),
+    test: pattern !== undefined ? (a) => typeof a === 'string' && pattern.test(a) : tester(op, value),
     reportsExistence: op === 'exists',
     textHead: checkTextHead(field.path, op, expected),
     code,
     operand,
+    pattern,
   };
 }
 
-function tester(op: PolicyOp, value: unknown, flags: string | undefined): (actual: unknown) => boolean {
+function tester(op: PolicyOp, value: unknown): (actual: unknown) => boolean {
   switch (op) {
     case 'eq':
       return isPrimitive(value) ? (a) => a === value : (a) => deepEqual(a, value);
@@ -144,10 +149,9 @@ function tester(op: PolicyOp, value: unknown, flags: string | undefined): (actua
       const has = membership(list);
       return op === 'in' ? has : (a) => !has(a);
     }
-    case 'matches': {
-      const re = new RegExp(value as string, flags ?? '');
-      return (a) => typeof a === 'string' && re.test(a);
-    }
+    case 'matches':
+      // Compiled for RE2 by compileCondition: never a backtracking RegExp on agent-chosen text.
+      return () => false;
     case 'contains':
       return (a) => {
         if (typeof a === 'string') return typeof value === 'string' && a.includes(value);

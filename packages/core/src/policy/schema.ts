@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compileLinearPattern } from './linear-pattern';
 
 /** Verdicts a rule (or the policy default) may give, from least to most restrictive. */
 export const POLICY_VERDICTS = ['allow', 'allow_with_conditions', 'review', 'deny'] as const;
@@ -69,14 +70,8 @@ const ConditionSchema = z
     } else if (c.op === 'in' || c.op === 'nin') {
       if (!Array.isArray(v)) issue(`op ${c.op} needs a list value, e.g. [full, partial]`);
     } else if (c.op === 'matches') {
+      // The pattern itself is compiled (for RE2) by the rule, so the message can name the rule.
       if (typeof v !== 'string') issue('op matches needs a RegExp source string, e.g. "rm\\\\s+-rf"');
-      else {
-        try {
-          new RegExp(v, c.flags ?? '');
-        } catch (error) {
-          issue(`invalid regular expression: ${(error as Error).message}`);
-        }
-      }
     } else if (c.op === 'exists') {
       if (v !== undefined && typeof v !== 'boolean') issue('op exists takes true or false (default true)');
     } else if (v === undefined) {
@@ -152,6 +147,27 @@ const conditionList = z
   .array(z.string(msg('expected a condition text')).min(1, { error: 'empty condition text' }), msg('expected a list of condition texts'))
   .min(1, { error: 'allow_with_conditions needs at least one condition' });
 
+/**
+ * Compiles every `matches` pattern of a rule for RE2 (linear time), so a pattern that needs
+ * backtracking (lookaround, backreferences) is a load-time error that names the rule.
+ */
+function checkPatterns(r: { id?: unknown; name?: unknown; when?: unknown }, ctx: z.RefinementCtx): void {
+  if (!Array.isArray(r.when)) return;
+  const id = typeof r.id === 'string' ? r.id : typeof r.name === 'string' ? r.name : undefined;
+  r.when.forEach((c: unknown, i) => {
+    if (typeof c !== 'object' || c === null) return;
+    const { op, value, flags } = c as { op?: unknown; value?: unknown; flags?: unknown };
+    if (op !== 'matches' || typeof value !== 'string') return;
+    if (flags !== undefined && (typeof flags !== 'string' || !/^[imsu]*$/.test(flags))) return;
+    try {
+      compileLinearPattern(value, flags);
+    } catch (error) {
+      const who = id !== undefined ? `rule "${id}": ` : '';
+      ctx.addIssue({ code: 'custom', message: `${who}pattern ${JSON.stringify(value)}: ${(error as Error).message}`, path: ['when', i, 'value'] });
+    }
+  });
+}
+
 const RuleSchema = z
   .strictObject({
     id: z
@@ -170,6 +186,7 @@ const RuleSchema = z
     conditions: conditionList.optional(),
   })
   .superRefine((r, ctx) => {
+    checkPatterns(r, ctx);
     if (!VERDICTS.has(r.verdict)) return;
     if (r.verdict === 'allow_with_conditions' && r.conditions === undefined) {
       ctx.addIssue({ code: 'custom', message: 'allow_with_conditions needs conditions: ["..."]', path: ['conditions'] });
