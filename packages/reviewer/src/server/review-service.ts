@@ -24,6 +24,7 @@ import type { KeyInfo } from '../auth/api-keys';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import type { AuditTrail } from '../store/audit-trail';
 import type { GroupCommit } from '../store/group-commit';
+import { principalPolicyState } from '../store/sqlite-policy-state';
 import type { ReviewRow, Store } from '../store/open-store';
 import type { ServerMetrics } from './metrics';
 import { newReviewId } from './review-id';
@@ -129,7 +130,7 @@ export class ReviewService {
       );
     }
 
-    if (body.dryRun) return { status: 200, review: this.dryRun(body, args, digest) };
+    if (body.dryRun) return { status: 200, review: this.dryRun(body, args, digest, key) };
 
     // Idempotency keys belong to the key that submits: another key's identical idempotency key is
     // a different review, never a way to read, replay or squat someone else's.
@@ -160,8 +161,8 @@ export class ReviewService {
     return this.waitAndAnswer(created.row.id, body.waitMs ?? 0, signal);
   }
 
-  private dryRun(body: CreateReviewRequest, args: unknown, digest: string): ReviewResponse {
-    const r = this.evaluate(body, args, digest, true);
+  private dryRun(body: CreateReviewRequest, args: unknown, digest: string, key: KeyInfo): ReviewResponse {
+    const r = this.evaluate(body, args, digest, true, key);
     const review: ReviewResponse = {
       id: 'dry-run',
       status: r.verdict === 'review' ? 'pending' : 'decided',
@@ -176,7 +177,7 @@ export class ReviewService {
     return review;
   }
 
-  private evaluate(body: CreateReviewRequest, args: unknown, digest: string, dryRun: boolean) {
+  private evaluate(body: CreateReviewRequest, args: unknown, digest: string, dryRun: boolean, key: KeyInfo) {
     const policy = this.d.getPolicy();
     if (!policy) {
       return {
@@ -191,7 +192,8 @@ export class ReviewService {
     const r = evaluatePolicy(
       policy,
       { tool: body.call.tool, args, agent: body.agent, context: body.context, digest },
-      { state: this.d.policyState, now: Date.now(), dryRun },
+      // Counters (limit, budget, repeat) belong to the authenticated key, not the agent id the client chose.
+      { state: principalPolicyState(this.d.policyState, `key:${key.id}`, body.agent?.id), now: Date.now(), dryRun },
     );
     const matchedRules = r.matchedRules;
     const verdict: Verdict = r.verdict ?? 'review';
@@ -206,7 +208,7 @@ export class ReviewService {
     key: KeyInfo,
     started: number,
   ): Promise<{ row: ReviewRow; response: ReviewResponse }> {
-    const r = this.evaluate(body, args, digest, false);
+    const r = this.evaluate(body, args, digest, false, key);
     const now = Date.now();
     const id = newReviewId(now);
     const row: ReviewRow = {
