@@ -1,4 +1,4 @@
-import { ChainVerifier, type AuditVerifyResult } from './chain';
+import { ChainVerifier, type AuditVerifyOptions, type AuditVerifyResult } from './chain';
 
 const NEWLINE = 0x0a;
 
@@ -24,7 +24,7 @@ interface HeldLine {
  * @internal
  */
 export class AuditFileScanner {
-  readonly verifier = new ChainVerifier();
+  readonly verifier: ChainVerifier;
   torn: TornLine | undefined;
   missingNewline = false;
   /** Bytes that are complete, verified lines (where a writer may continue). */
@@ -35,6 +35,11 @@ export class AuditFileScanner {
   private lineNo = 0;
   private offset = 0;
   private held: HeldLine | null = null;
+
+  /** `options`: checkpoint keys and where the log must end (see `verifyAuditLog`). */
+  constructor(options?: AuditVerifyOptions) {
+    this.verifier = new ChainVerifier(null, options);
+  }
 
   /** False once the chain is broken: stop feeding. */
   get healthy(): boolean {

@@ -3,6 +3,7 @@ import { sha256 } from '../digest/call-digest';
 import { AuditError, ErrorCodes } from '../errors';
 import type { AuditEntry, AuditRecord } from '../types';
 import { redactEntry } from './redact-entry';
+import { CheckpointKeys, checkpointOf, type CheckpointKeyOptions, type SignedCheckpoint } from './audit-checkpoint';
 import type { RedactOptions } from './redact';
 
 /** `prevHash` of the first record of every chain: `"sha256:"` + 64 zeros. */
@@ -30,6 +31,29 @@ export interface AuditVerifyResult {
   tornTail?: { line: number; bytes: number };
   /** The last verified record; anchor `hash` elsewhere to detect truncation of the tail. */
   last?: ChainHead;
+  /**
+   * Signed checkpoints found (present when the log has any, or keys were given). `signed` is true
+   * when their signatures were checked against keys; `uncovered` counts the records after the last
+   * checkpoint (only the hash chain vouches for them).
+   */
+  checkpoints?: { count: number; signed: boolean; last?: SignedCheckpoint; uncovered: number };
+  /** A remark that is not a failure: e.g. an unsigned log (no checkpoints), or unchecked signatures. */
+  note?: string;
+}
+
+/** What a verification checks beyond the hash chain: checkpoint signatures, and where the log must end. */
+export interface AuditVerifyOptions extends CheckpointKeyOptions {
+  /**
+   * Where the log must end (e.g. the database's chain head). A log that ends earlier was cut
+   * (`truncated`), one with another hash at that seq was rewritten (`head mismatch`).
+   */
+  head?: ChainHead;
+  /**
+   * A signed checkpoint kept elsewhere (the database, a ticket, another host). Its signature must
+   * verify with the keys, and the log must reach its seq with its hash: a log that ends before it
+   * was cut (`truncated`).
+   */
+  checkpoint?: SignedCheckpoint;
 }
 
 /**
@@ -93,9 +117,27 @@ export class ChainVerifier {
   head: ChainHead | null;
   count = 0;
   broken: { seq: number | null; line: number; reason: string } | undefined;
+  private readonly keys: CheckpointKeys | undefined;
+  private readonly options: AuditVerifyOptions | undefined;
+  private checkpointCount = 0;
+  private lastCheckpoint: SignedCheckpoint | undefined;
+  private lastCheckpointAt = 0;
+  /** The hash the log has at the external checkpoint's seq, once reached. */
+  private watched: string | undefined;
+  private lines = 0;
 
-  constructor(from: ChainHead | null = null) {
+  constructor(from: ChainHead | null = null, options?: AuditVerifyOptions) {
     this.head = from;
+    this.options = options;
+    this.keys = CheckpointKeys.from(options, 'verifyAuditLog');
+    if (options?.checkpoint !== undefined) {
+      if (!this.keys) throw new AuditError(ErrorCodes.AUDIT_INVALID, 'verifyAuditLog: a checkpoint to check needs the keys that signed it ({ jwks } or { keys })');
+      const c = checkpointOf({ kind: 'admin', meta: { action: 'audit.checkpoint', ...options.checkpoint } });
+      if (c === undefined || c === 'malformed') throw new AuditError(ErrorCodes.AUDIT_INVALID, 'verifyAuditLog: checkpoint must be { seq, hash, ts, sig }');
+      const why = this.keys.check(c);
+      if (typeof why === 'string') throw new AuditError(ErrorCodes.AUDIT_INVALID, `verifyAuditLog: the given ${why}`);
+      if (from && options.checkpoint.seq === from.seq) this.watched = from.hash;
+    }
   }
 
   /** Checks the next record; returns false (and sets `broken`) at the first failure. */
@@ -124,9 +166,58 @@ export class ChainVerifier {
     if (claimedSeq !== expectedSeq) {
       return this.fail(claimedSeq, line, `seq gap: expected ${expectedSeq}, found ${claimedSeq}`);
     }
+    const cp = checkpointOf(r as AuditRecord);
+    if (cp !== undefined) {
+      if (cp === 'malformed') return this.fail(claimedSeq, line, 'checkpoint malformed: meta needs numeric seq and string hash, ts, sig');
+      const before = this.head ?? { seq: 0, hash: GENESIS_HASH };
+      if (cp.seq !== before.seq || cp.hash !== before.hash) {
+        return this.fail(
+          claimedSeq,
+          line,
+          `checkpoint mismatch: the signed checkpoint says the chain ended at seq ${cp.seq} with ${cp.hash}, but the records before it end at seq ${before.seq} with ${before.hash} (records were rewritten and rehashed)`,
+        );
+      }
+      if (this.keys) {
+        const why = this.keys.check(cp);
+        if (typeof why === 'string') return this.fail(claimedSeq, line, why);
+      }
+      this.checkpointCount++;
+      this.lastCheckpoint = cp;
+      this.lastCheckpointAt = claimedSeq;
+    }
     this.head = { seq: claimedSeq, hash: r.hash };
+    if (this.options?.checkpoint && claimedSeq === this.options.checkpoint.seq) this.watched = r.hash;
     this.count++;
+    this.lines = line;
     return true;
+  }
+
+  /** After the last record: checks where the log ends against `head` / `checkpoint`. */
+  private checkEnd(): void {
+    if (this.broken || !this.options) return;
+    const end = this.head ?? { seq: 0, hash: GENESIS_HASH };
+    const line = this.lines + 1;
+    const cp = this.options.checkpoint;
+    if (cp) {
+      if (end.seq < cp.seq) {
+        this.fail(null, line, `truncated: a signed checkpoint names seq ${cp.seq}, beyond the end of the log (seq ${end.seq}); records were cut off the end`);
+        return;
+      }
+      if (this.watched !== cp.hash) {
+        this.fail(cp.seq, line, `checkpoint mismatch: the signed checkpoint says seq ${cp.seq} has ${cp.hash}, the log has ${this.watched ?? '(nothing)'} (records were rewritten)`);
+        return;
+      }
+    }
+    const want = this.options.head;
+    if (want) {
+      if (end.seq < want.seq) {
+        this.fail(null, line, `truncated: the log ends at seq ${end.seq} (${end.hash}), the expected head is seq ${want.seq} (${want.hash}); records were cut off the end`);
+      } else if (end.seq > want.seq) {
+        this.fail(null, line, `head mismatch: the log runs to seq ${end.seq} (${end.hash}), past the expected head seq ${want.seq} (${want.hash})`);
+      } else if (end.hash !== want.hash) {
+        this.fail(end.seq, line, `head mismatch: the log ends at seq ${end.seq} with ${end.hash}, the expected head has ${want.hash} (a copy was rewritten)`);
+      }
+    }
   }
 
   fail(seq: number | null, line: number, reason: string): false {
@@ -135,10 +226,21 @@ export class ChainVerifier {
   }
 
   result(tornTail?: { line: number; bytes: number }): AuditVerifyResult {
+    this.checkEnd();
     const out: AuditVerifyResult = { ok: !this.broken, records: this.count };
     if (this.broken) out.firstBroken = this.broken;
     if (tornTail) out.tornTail = tornTail;
     if (this.head) out.last = { ...this.head };
+    if (this.keys || this.checkpointCount > 0) {
+      const uncovered = this.lastCheckpoint && this.head ? this.head.seq - this.lastCheckpointAt : this.count;
+      out.checkpoints = { count: this.checkpointCount, signed: this.keys !== undefined, uncovered };
+      if (this.lastCheckpoint) out.checkpoints.last = { ...this.lastCheckpoint };
+      if (this.checkpointCount === 0 && this.count > 0) {
+        out.note = 'unsigned: this log has no signed checkpoint (written before toolgate signed checkpoints, or they were removed); only its hash chain vouches for it, and a rewrite that recomputed every later hash would not show';
+      } else if (!this.keys && this.checkpointCount > 0) {
+        out.note = 'checkpoint signatures not checked: pass { jwks } or { keys } to verify them';
+      }
+    }
     return out;
   }
 }
@@ -146,10 +248,12 @@ export class ChainVerifier {
 /**
  * Verifies records in order: each hash matches its content, each prevHash the previous hash, seq
  * counts up by one from 1 (or from `options.from`, to verify a slice). `line` in the result is the
- * 1-based position in the iterable.
+ * 1-based position in the iterable. Checkpoint records must name the head before them; with
+ * `jwks`/`keys` their signatures are checked, and `head`/`checkpoint` say where the list must end.
  */
-export function verifyAuditRecords(records: Iterable<AuditRecord>, options?: { from?: ChainHead | null }): AuditVerifyResult {
-  const v = new ChainVerifier(options?.from ?? null);
+export function verifyAuditRecords(records: Iterable<AuditRecord>, options?: AuditVerifyOptions & { from?: ChainHead | null }): AuditVerifyResult {
+  const { from, ...rest } = options ?? {};
+  const v = new ChainVerifier(from ?? null, Object.keys(rest).length ? rest : undefined);
   let line = 0;
   for (const r of records) {
     line++;

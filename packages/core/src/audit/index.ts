@@ -16,9 +16,21 @@ export {
   hashRecord,
   sealRecord,
   verifyAuditRecords,
+  type AuditVerifyOptions,
   type AuditVerifyResult,
   type ChainHead,
 } from './chain';
+export {
+  CHECKPOINT_ACTION,
+  CHECKPOINT_AUDIENCE,
+  CHECKPOINT_TYPE,
+  checkpointJws,
+  checkpointOf,
+  createCheckpointSigner,
+  type CheckpointKeyOptions,
+  type CheckpointSigner,
+  type SignedCheckpoint,
+} from './audit-checkpoint';
 export { jsonlAudit, type JsonlAuditOptions, type JsonlAuditSink, type JsonlRecovery } from './jsonl-audit';
 export { memoryAudit, type MemoryAuditSink } from './memory-audit';
 export { callbackAudit } from './callback-audit';
