@@ -3,7 +3,9 @@ import { EventEmitter } from 'node:events';
 import {
   callDigest,
   evaluatePolicy,
-  redact,
+  redactEntry,
+  redactText,
+  redactValue,
   type AgentInfo,
   type AuditEntry,
   type CallContext,
@@ -201,6 +203,16 @@ export class ReviewService {
     return { verdict, reason, conditions: [...(r.conditions ?? [])], evaluated: [...(r.evaluated ?? [])], matchedRules, policyVerdict: r.verdict };
   }
 
+  /** The policy result as it may be stored and shown: reason and checks redacted like an audit record. */
+  private redactResult<R extends { verdict: Verdict; reason: string; evaluated: EvaluatedCheck[] }>(r: R): R {
+    if (r.evaluated.length === 0 && !r.reason) return r;
+    const entry = redactEntry(
+      { id: '', ts: '', kind: 'review', call: { tool: '', digest: '' }, decision: { verdict: r.verdict, reason: r.reason, evaluated: r.evaluated } as Decision },
+      this.d.redact,
+    );
+    return { ...r, reason: entry.decision?.reason ?? r.reason, evaluated: entry.decision?.evaluated ?? r.evaluated };
+  }
+
   private async create(
     body: CreateReviewRequest,
     args: unknown,
@@ -208,7 +220,10 @@ export class ReviewService {
     key: KeyInfo,
     started: number,
   ): Promise<{ row: ReviewRow; response: ReviewResponse }> {
-    const r = this.evaluate(body, args, digest, false, key);
+    // Redacted once, here, before anything is stored: the row, the answer, the audit record, the
+    // dashboard, /v1/reviews and webhooks all read this copy (a rule on args.api_key put the raw
+    // key into the reason and the checks' actual values).
+    const r = this.redactResult(this.evaluate(body, args, digest, false, key));
     const now = Date.now();
     const id = newReviewId(now);
     const row: ReviewRow = {
@@ -220,9 +235,9 @@ export class ReviewService {
       call_id: body.call.callId ?? null,
       run_id: body.call.runId ?? null,
       agent_id: body.agent?.id ?? null,
-      agent_json: body.agent ? JSON.stringify(body.agent) : null,
-      context_json: body.context ? JSON.stringify(redact(body.context, this.d.redact, 'context')) : null,
-      args_json: JSON.stringify(redact(args, this.d.redact, 'args')),
+      agent_json: body.agent ? JSON.stringify(redactValue(body.agent, this.d.redact, 'agent')) : null,
+      context_json: body.context ? JSON.stringify(redactValue(body.context, this.d.redact, 'context')) : null,
+      args_json: JSON.stringify(redactValue(args, this.d.redact, 'args')),
       status: 'pending',
       verdict: 'review',
       source: null,
@@ -420,7 +435,8 @@ export class ReviewService {
     if (row.status !== 'pending') throw alreadyDecided(row);
     const decidedBy = `human:${actor.name}`;
     const now = Date.now();
-    const reason = decision.reason?.trim() || (decision.verdict === 'allow' ? `approved by ${actor.name}` : `denied by ${actor.name}`);
+    const given = decision.reason?.trim();
+    const reason = given ? redactText(given) : decision.verdict === 'allow' ? `approved by ${actor.name}` : `denied by ${actor.name}`;
     const agentId = row.agent_id ?? `key:${row.submitter_key_id}`;
     const proof = await this.d.getSigner().sign(this.claims(row, decision.verdict, [], decidedBy, agentId));
     const pending = row;
@@ -475,7 +491,8 @@ export class ReviewService {
     if (row.status === 'pending') throw new ReviewServerError(409, ServerErrorCodes.REVIEW_PENDING, `review ${id} is still pending; nothing may run before it is decided`);
     if (row.executed) throw new ReviewServerError(409, ServerErrorCodes.OUTCOME_EXISTS, `review ${id} already has an outcome; a review authorises one execution`);
     const clean: Outcome = { status: outcome.status };
-    if (outcome.message !== undefined) clean.message = outcome.message;
+    // Redacted before it is stored (the row, the audit record and every view read this copy).
+    if (outcome.message !== undefined) clean.message = String(redactValue(outcome.message, this.d.redact, 'outcome.message'));
     if (outcome.durationMs !== undefined) clean.durationMs = outcome.durationMs;
     const ok = this.d.store.transaction(() => {
       if (!this.d.store.setOutcome(id, JSON.stringify(clean))) return false;
