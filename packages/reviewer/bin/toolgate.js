@@ -16,6 +16,9 @@ if (want.length === 3 && older(have, want)) {
       'Install a newer Node (for example with nvm, or `npx -y node@22 ...`) and run toolgate again.\n',
   );
   process.exit(1);
+} else if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-v')) {
+  // Answered here, without loading the server: the published version and the Node it runs on.
+  process.stdout.write('toolgate ' + pkg.version + ' (' + pkg.name + ', Node ' + process.versions.node + ')\n');
 } else {
   const cli = new URL('../dist/cli.js', import.meta.url);
   import(cli.href).catch((err) => {

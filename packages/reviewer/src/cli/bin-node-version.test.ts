@@ -33,3 +33,12 @@ describe('the toolgate bin on an older Node', () => {
     expect(r.stderr).not.toContain('toolgate needs Node');
   });
 });
+
+describe('toolgate --version', () => {
+  it('prints the package version and the Node it runs on, without loading the CLI', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = spawnSync(process.execPath, [BIN, '--version'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`toolgate ${pkg.version} (@toolgate/reviewer, Node ${process.versions.node})\n`);
+  });
+});
