@@ -4,7 +4,26 @@ import { GovernanceDeniedError, ToolgateError } from '@toolgate/core';
 export const AgentsErrorCodes = {
   /** A high-stakes tool runs at OpenAI (hosted) and cannot be gated before it runs. */
   HOSTED_TOOL_UNGATEABLE: 'HOSTED_TOOL_UNGATEABLE',
+  /** `governAgent` / `governTool` on an object another gate already governs. */
+  ALREADY_GOVERNED: 'ALREADY_GOVERNED',
+  /** A call the gate sent for review ran into an SDK approval no human gave to it (e.g. `alwaysApprove`). */
+  HUMAN_ANSWER_MISSING: 'HUMAN_ANSWER_MISSING',
 } as const;
+
+/**
+ * `governAgent(x, gateB)` / `governTool(x, gateB)` on an object that `gateA` already governs. An
+ * object has one gate of its own, for every run; to decide per run (per request, per tenant),
+ * leave the object alone and attach the gate to the runner: `new GovernanceHooks(gate).attach(runner)`.
+ */
+export class AlreadyGovernedError extends ToolgateError {
+  constructor(label: string) {
+    super(
+      AgentsErrorCodes.ALREADY_GOVERNED,
+      `toolgate: ${label} is already governed by another gate (governAgent/governTool govern an object for every run, with one gate). ` +
+        'To use a different gate per run or per request, attach it to the runner instead: new GovernanceHooks(gate).attach(runner).',
+    );
+  }
+}
 
 /**
  * A high-stakes tool that toolgate cannot stop before it runs: a hosted tool (web search, file

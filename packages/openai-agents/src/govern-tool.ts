@@ -1,6 +1,8 @@
-import type { Tool } from '@openai/agents';
+import { Runner, type Tool } from '@openai/agents';
 import type { Gate } from '@toolgate/core';
 import { GovernanceHooks } from './governance-hooks';
+import { installTool, patchRunnerClass } from './install';
+import { setObjectGovernor } from './scope';
 import type { GovernanceOptions } from './options';
 
 /**
@@ -11,11 +13,16 @@ import type { GovernanceOptions } from './options';
  * by object identity.
  *
  * @throws UngateableToolError for a high-stakes hosted tool (unless `allowHostedTools: 'warn'`).
+ * @throws AlreadyGovernedError when another gate already governs the tool (one gate per object).
  * @example
  * const transfer = governTool(tool({ name: 'transfer', parameters, execute }), gate);
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function governTool<T extends Tool<any>>(tool: T, gate: Gate, options?: GovernanceOptions): T {
-  new GovernanceHooks(gate, options).governor.governTool(tool as Tool<unknown>);
+  const { governor } = new GovernanceHooks(gate, options);
+  governor.checkUngateable(tool as Tool<unknown>);
+  setObjectGovernor(tool, governor, `tool "${tool.name}"`);
+  installTool(tool as Tool<unknown>);
+  patchRunnerClass(Runner.prototype);
   return tool;
 }

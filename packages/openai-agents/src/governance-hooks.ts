@@ -1,24 +1,25 @@
-import { RunState, type Agent, type Runner } from '@openai/agents';
+import { Runner, type Agent, type RunState } from '@openai/agents';
 import type { Decision, Gate } from '@toolgate/core';
 import { OptionsError } from '@toolgate/core';
 import { Governor } from './governor';
+import { checkGraph, governStatically, installAgent, patchRunnerClass } from './install';
 import { resolveOptions, type GovernanceOptions } from './options';
+import { addRunnerGovernor } from './scope';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyAgent = Agent<any, any>;
 
-const ATTACHED = Symbol.for('toolgate.openai-agents.attached');
-
 /**
  * Puts a toolgate gate in front of every high-stakes tool a Runner runs.
  *
- * `attach(runner)` governs, before each `runner.run(...)` starts or resumes, the starting agent,
- * every handoff target, every `agent.asTool()` sub-agent and every local MCP tool they list:
- * a tool input guardrail enforces allow/deny, a dynamic `needsApproval` turns a `review` verdict
- * into the SDK's own interruption, and the outcome is reported back after the tool ran. Before a
- * RunState resumes, the human answers given with `state.approve` / `state.reject` are recorded on
- * the gate. Hook listeners alone cannot block a tool (they are not awaited), so the hooks only
- * keep track of the current agent and of local shell/apply_patch call ids.
+ * `attach(runner)` governs each `runner.run(...)`: the starting agent, every handoff target,
+ * every `agent.asTool()` sub-agent (its nested run inherits the runner's gate) and every local
+ * MCP tool they list: a tool input guardrail enforces allow/deny, a dynamic `needsApproval` turns
+ * a `review` verdict into the SDK's own interruption, and the outcome is reported back after the
+ * tool ran. The gate belongs to the runner, not to the Agent: one module-level Agent run by
+ * several runners is decided by each runner's own gate, also concurrently, and hooks made per
+ * request leave nothing behind on the Agent. Before a RunState resumes, the human answers given
+ * with `state.approve` / `state.reject` to the calls in its interruptions are recorded on the gate.
  *
  * @example
  * const gate = createGate({ reviewer, highStakes: ['transfer', 'shell'] });
@@ -53,42 +54,36 @@ export class GovernanceHooks<TContext = unknown> {
   }
 
   /**
-   * Adds governance to `runner` and returns it. Idempotent. Governing happens when `runner.run`
-   * is called (agents are not known before); a high-stakes hosted tool then makes `runner.run`
-   * reject with `UngateableToolError` before anything runs.
+   * Adds governance to `runner` and returns it. Idempotent per gate. Governing happens when
+   * `runner.run` is called (agents are not known before); a high-stakes hosted tool then makes
+   * `runner.run` reject with `UngateableToolError` before anything runs.
    */
   attach<R extends Runner>(runner: R): R {
-    const r = runner as R & { [ATTACHED]?: Set<Gate> };
-    const attached = r[ATTACHED] ?? new Set<Gate>();
-    if (attached.has(this.gate)) return runner;
-    if (!r[ATTACHED]) Object.defineProperty(r, ATTACHED, { value: attached, enumerable: false });
-    attached.add(this.gate);
-    const governor = this.#governor;
-    const run = runner.run;
-    const governedRun = async function governedRun(this: Runner, agent: AnyAgent, input: unknown, options?: unknown) {
-      governor.governAgent(agent);
-      if (input instanceof RunState) await governor.recordHumanDecisions(input as RunState<unknown, AnyAgent>);
-      return (run as (...a: unknown[]) => unknown).call(this ?? runner, agent, input, options);
-    };
-    (runner as unknown as { run: unknown }).run = governedRun;
-    // Safety net for agents reached some other way (e.g. a handoff list changed mid-run).
-    runner.on('agent_start', (_ctx, agent) => governor.governAgent(agent as AnyAgent));
+    if (!addRunnerGovernor(runner, this.#governor)) return runner;
+    patchRunnerClass(runner);
+    // Agents reached some other way (e.g. a handoff list changed mid-run) get their dispatchers here.
+    runner.on('agent_start', (_ctx, agent) => installAgent(agent as AnyAgent));
     return runner;
   }
 
-  /** Governs one agent (and its handoff targets and asTool sub-agents) in place, without a Runner. */
+  /**
+   * Governs one agent graph with this gate for every run, in place (its tools, handoff targets and,
+   * when it runs, its `asTool()` sub-agents and MCP tools). An object has one gate of its own:
+   * another gate throws `AlreadyGovernedError`; to choose a gate per run, use `attach(runner)`.
+   */
   governAgent<A extends AnyAgent>(agent: A): A {
-    this.#governor.governAgent(agent);
+    governStatically(this.#governor, agent);
+    checkGraph(this.#governor, agent);
+    patchRunnerClass(Runner.prototype);
     return agent;
   }
 
   /**
    * Records on the gate the human answers (`state.approve` / `state.reject`) in `state`. An
-   * attached runner does this itself before resuming; call it when you resume with `run()` or
-   * another runner.
+   * attached runner (or a governed agent's run) does this itself before resuming.
    */
   recordHumanDecisions(state: RunState<unknown, AnyAgent>): Promise<void> {
-    return this.#governor.recordHumanDecisions(state);
+    return this.#governor.recordHumanDecisions(state as unknown as RunState<unknown, never>);
   }
 
   /** @internal */

@@ -1,67 +1,34 @@
-import {
-  Agent,
-  createCustomSpan,
-  defineToolInputGuardrail,
-  defineToolOutputGuardrail,
-  getCurrentSpan,
-  getCurrentTrace,
-  ToolGuardrailFunctionOutputFactory as Guard,
-  type ApplyPatchTool,
-  type FunctionTool,
-  type RunContext,
-  type RunState,
-  type RunToolApprovalItem,
-  type ShellTool,
-  type Tool,
-} from '@openai/agents';
-import type { Editor } from '@openai/agents';
-import { denialText, GovernanceDeniedError, isAllowed, runGoverned, type Decision, type Gate, type ToolCall, callDigest, parseArgs as parseToolArgs } from '@toolgate/core';
-import { agentToolSource, canFindAgentToolSources } from './agent-tool-source';
+import { createCustomSpan, getCurrentTrace, type RunContext, type RunState, type RunToolApprovalItem, type Tool } from '@openai/agents';
+import { callDigest, isAllowed, parseArgs as parseToolArgs, type Decision, type Gate, type ToolCall } from '@toolgate/core';
 import { recordDecision } from './decisions';
-import { UngateableToolError } from './errors';
+import { AgentsErrorCodes, UngateableToolError } from './errors';
 import type { ResolvedOptions } from './options';
+import { declaredSpellings } from './tool-names';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyAgent = Agent<any, any>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyContext = RunContext<any>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyFunctionTool = FunctionTool<any, any, any>;
+export type AnyContext = RunContext<any>;
 
-/** Marks on SDK objects: which governors (by gate) already govern them. Symbol.for survives dual CJS/ESM loads. */
-const GOVERNORS = Symbol.for('toolgate.openai-agents.governors');
-type Marked = { [GOVERNORS]?: Map<Gate, Governor> };
+/** Where the calling agent's name is kept per run (set by the agents' `agent_start`). */
+export const currentAgent = new WeakMap<object, string>();
+
+const MAX_ENTRIES = 10_000;
 
 /**
- * `onApproval` may only answer `{ approve: boolean }` in the SDK's types, but its runtime
- * (`resolveToolApproval`, 0.20) leaves a call pending — an interruption for a human — when
- * `approve` is neither true nor false. That is the only way for a shell/apply_patch call that
- * needs `onApproval` for denials to still pause for a human on `review`.
- */
-const PENDING = { approve: undefined } as unknown as { approve: boolean };
-
-interface LocalCall {
-  callId: string;
-  runContext: AnyContext;
-}
-
-/**
- * The per-gate engine behind GovernanceHooks, governAgent and governTool. Governs SDK objects in
- * place: the SDK keys internal registries (zod input parser, asTool source agent, MCP binding,
- * approval policy) by object identity, so a copy would lose nested-agent resume and MCP provenance.
+ * The per-gate engine behind GovernanceHooks, governAgent and governTool: decides calls, records
+ * human answers and outcomes. It holds no reference from SDK objects: the dispatchers that
+ * `install.ts` puts on tools once ask `scope.ts` which governors decide a given run.
  */
 export class Governor {
   readonly gate: Gate;
   readonly options: ResolvedOptions;
-  /** Every Decision this governor made or resolved, by tool + callId. */
+  /** Every Decision this governor made or resolved, by tool + callId (bounded). */
   readonly byKey = new Map<string, Decision>();
   private readonly inflight = new Map<string, Promise<Decision>>();
   private readonly resolving = new Map<string, Promise<Decision>>();
-  private readonly awaitingHuman = new Set<string>();
+  /** Calls put to a human through an interruption: key → the digest the human was shown. */
+  private readonly awaitingHuman = new Map<string, string>();
   private readonly running = new Map<string, { decision: Decision; started: number }>();
-  private readonly currentAgent = new WeakMap<AnyContext, string>();
-  private readonly localByAction = new WeakMap<object, LocalCall>();
-  private localSlot: (LocalCall & { tool: string }) | undefined;
+  private readonly warned = new Set<string>();
 
   constructor(gate: Gate, options: ResolvedOptions) {
     this.gate = gate;
@@ -69,244 +36,215 @@ export class Governor {
   }
 
   // ----------------------------------------------------------------------------------------
-  // Agents and tools
+  // Names
 
-  /** Governs `agent`, its handoff targets and `asTool()` sub-agents, recursively. Idempotent. */
-  governAgent(agent: AnyAgent, seen: Set<AnyAgent> = new Set()): void {
-    if (seen.has(agent)) return;
-    seen.add(agent);
-    if (!this.claim(agent as Marked)) {
-      // Another governor of the same gate already governs it; still walk: the graph may have grown.
-      this.walk(agent, seen);
-      return;
-    }
-    for (const tool of agent.tools) this.governTool(tool as Tool<unknown>, agent.name);
-    const getAllTools = agent.getAllTools;
-    const governor = this;
-    // MCP tools are built per turn by getAllTools: govern whatever it returns before it is used.
-    agent.getAllTools = async function governedGetAllTools(this: AnyAgent, ...args: Parameters<AnyAgent['getAllTools']>) {
-      const tools = await getAllTools.apply(this ?? agent, args);
-      for (const tool of tools) governor.governTool(tool as Tool<unknown>, agent.name);
-      return tools;
-    };
-    agent.on('agent_start', (ctx: AnyContext) => this.currentAgent.set(ctx, agent.name));
-    agent.on('agent_tool_start', (ctx: AnyContext, tool: Tool<unknown>, details: { toolCall: unknown }) => {
-      if (tool.type !== 'shell' && tool.type !== 'apply_patch') return;
-      const callId = (details.toolCall as { callId?: string }).callId;
-      // Emitted synchronously right before shell.run / editor.* (toolExecution.js): the next local call is this one.
-      if (callId) this.localSlot = { callId, runContext: ctx, tool: tool.name };
-    });
-    agent.on('agent_tool_end', (_ctx: AnyContext, tool: Tool<unknown>, result: string, details: { toolCall: unknown }) => {
-      // Output guardrails report executed calls; a call still marked running here threw out of invoke.
-      const callId = (details.toolCall as { callId?: string }).callId;
-      if (!callId) return;
-      const run = this.running.get(key(tool.name, callId));
-      if (!run) return;
-      this.running.delete(key(tool.name, callId));
-      void this.gate.reportOutcome(run.decision, { status: 'error', message: result, durationMs: performance.now() - run.started });
-    });
-    this.walk(agent, seen);
-  }
-
-  private walk(agent: AnyAgent, seen: Set<AnyAgent>): void {
-    if (!warnedNoSources && !canFindAgentToolSources()) {
-      warnedNoSources = true;
-      this.options.onWarning('toolgate: cannot find the agents behind agent.asTool() tools in this @openai/agents install; govern those sub-agents with governAgent(subAgent, gate).');
-    }
-    for (const h of agent.handoffs ?? []) {
-      const target = h instanceof Agent ? h : (h as { agent?: AnyAgent }).agent;
-      if (target) this.governAgent(target, seen);
-    }
-    for (const tool of agent.tools) {
-      const sub = agentToolSource(tool as Tool<unknown>);
-      if (sub) this.governAgent(sub as unknown as AnyAgent, seen);
-    }
-  }
-
-  /** Governs one tool in place (idempotent); throws UngateableToolError for a high-stakes hosted tool. */
-  governTool(tool: Tool<unknown>, agentName?: string): void {
-    const kind = ungateableKind(tool);
-    if (kind) {
-      if (this.isHighStakesHosted(tool)) {
-        if (this.options.allowHostedTools === 'refuse') throw new UngateableToolError(tool.name, kind, agentName);
-        if (this.claim(tool as Marked)) {
-          this.options.onWarning(
-            `toolgate: "${tool.name}"${agentName ? ` on agent "${agentName}"` : ''} is high-stakes but is a ${kind}; it runs UNGATED (allowHostedTools: 'warn').`,
-          );
+  /**
+   * The name to review `name` under when it is high-stakes: the name itself, or the spelling the
+   * user declared before the SDK rewrote it (`db.drop` for `db_drop`), when that is what the
+   * list matches. Undefined when it is not high-stakes.
+   */
+  reviewName(name: string, args?: unknown): string | undefined {
+    if (this.gate.isHighStakes(name, args)) return name;
+    for (const spelling of declaredSpellings(name)) {
+      if (this.gate.isHighStakes(spelling, args)) {
+        if (!this.warned.has(name) && this.warned.size < 1_000) {
+          this.warned.add(name);
+          this.options.onWarning(`toolgate: the model calls "${name}" (the SDK's rewrite of "${spelling}"); it is reviewed as "${spelling}", the spelling your highStakes list matches.`);
         }
+        return spelling;
       }
-      return;
     }
-    if (tool.type === 'function') {
-      if (this.claim(tool as Marked)) this.governFunctionTool(tool as AnyFunctionTool);
-    } else if (tool.type === 'shell') {
-      if (this.claim(tool as Marked)) this.governShellTool(tool as ShellTool & { shell: NonNullable<ShellTool['shell']> });
-    } else if (tool.type === 'apply_patch') {
-      if (this.claim(tool as Marked)) this.governApplyPatchTool(tool as ApplyPatchTool);
-    }
+    return undefined;
   }
 
-  /** True the first time this gate claims the object; false when a governor of the same gate already did. */
-  private claim(target: Marked): boolean {
-    let map = target[GOVERNORS];
-    if (!map) {
-      map = new Map();
-      Object.defineProperty(target, GOVERNORS, { value: map, enumerable: false, configurable: true });
-    }
-    if (map.has(this.gate)) return false;
-    map.set(this.gate, this);
-    return true;
-  }
-
-  private isHighStakesHosted(tool: Tool<unknown>): boolean {
-    if (this.gate.isHighStakes(tool.name)) return true;
+  /** Throws UngateableToolError (or warns) for a high-stakes tool that cannot be stopped before it runs. */
+  checkUngateable(tool: Tool<unknown>, agentName?: string): void {
+    const kind = ungateableKind(tool);
+    if (!kind) return;
     const label = (tool as { providerData?: { server_label?: unknown; serverLabel?: unknown } }).providerData;
     const server = label?.server_label ?? label?.serverLabel;
-    return typeof server === 'string' && this.gate.isHighStakes(server);
+    const high = this.reviewName(tool.name) !== undefined || (typeof server === 'string' && this.reviewName(server) !== undefined);
+    if (!high) return;
+    if (this.options.allowHostedTools === 'refuse') throw new UngateableToolError(tool.name, kind, agentName);
+    const w = `hosted:${tool.name}:${agentName ?? ''}`;
+    if (this.warned.has(w)) return;
+    this.warned.add(w);
+    this.options.onWarning(`toolgate: "${tool.name}"${agentName ? ` on agent "${agentName}"` : ''} is high-stakes but is a ${kind}; it runs UNGATED (allowHostedTools: 'warn').`);
   }
 
   // ----------------------------------------------------------------------------------------
-  // Function tools (incl. asTool and local MCP): dynamic needsApproval + input/output guardrails
+  // Function tools
 
-  private governFunctionTool(tool: AnyFunctionTool): void {
-    const original = tool.needsApproval;
-    tool.needsApproval = async (ctx: AnyContext, input: unknown, callId?: string) => {
-      if (!this.gate.isHighStakes(tool.name, input)) return original(ctx, input, callId);
-      const d = await this.decide(ctx, tool.name, input, callId);
-      if (d.verdict === 'review') {
-        if (callId) this.awaitingHuman.add(key(tool.name, callId));
-        this.span(d, ctx);
-        return true; // the SDK's own HITL: an interruption, state.approve/reject, resume
-      }
-      if (!isAllowed(d)) return false; // the input guardrail rejects it, with the denial text
-      return original(ctx, input, callId);
-    };
-    const input = defineToolInputGuardrail({
-      name: 'toolgate',
-      run: async ({ context, agent, toolCall }) => {
-        const args = parseArgs(toolCall.arguments);
-        if (!this.gate.isHighStakes(tool.name, args)) return Guard.allow();
-        const k = key(tool.name, toolCall.callId);
-        let d = await this.decide(context, tool.name, args, toolCall.callId, agent?.name);
-        if (d.verdict === 'review') {
-          const approved = context.isToolApproved({ toolName: toolCall.name, callId: toolCall.callId });
-          if (approved === true || approved === false) {
-            d = await this.resolveHuman(context, k, d, approved);
-          } else if (this.awaitingHuman.has(k)) {
-            // preApprovalInputGuardrails: this runs before the interruption; the human decides next.
-            return Guard.allow(info(d));
-          }
-        }
-        this.span(d, context);
-        if (isAllowed(d)) {
-          this.running.set(k, { decision: d, started: performance.now() });
-          return Guard.allow(info(d));
-        }
-        if (this.options.onDeny === 'throw') throw new GovernanceDeniedError(d);
-        return Guard.rejectContent(denialText(d), info(d));
-      },
-    });
-    const output = defineToolOutputGuardrail({
-      name: 'toolgate_outcome',
-      run: async ({ toolCall }) => {
-        const k = key(tool.name, toolCall.callId);
-        const run = this.running.get(k);
-        if (run) {
-          this.running.delete(k);
-          // tool() turns an execute() throw into text via its errorFunction and marks the function span.
-          const failed = getCurrentSpan()?.error;
-          await this.gate.reportOutcome(run.decision, {
-            status: failed ? 'error' : 'success',
-            durationMs: performance.now() - run.started,
-            ...(failed ? { message: failed.message } : {}),
-          });
-        }
-        return Guard.allow();
-      },
-    });
-    tool.inputGuardrails = [...(tool.inputGuardrails ?? []), input];
-    tool.outputGuardrails = [...(tool.outputGuardrails ?? []), output];
-  }
-
-  // ----------------------------------------------------------------------------------------
-  // Local shell / apply_patch: needsApproval + onApproval (they have no guardrails)
-
-  private governLocal(tool: ShellTool | ApplyPatchTool): void {
-    const originalNeeds = tool.needsApproval as (ctx: AnyContext, action: unknown, callId?: string) => Promise<boolean>;
-    const originalOnApproval = tool.onApproval;
-    tool.needsApproval = async (ctx: AnyContext, action: unknown, callId?: string) => {
-      if (!this.gate.isHighStakes(tool.name, action)) return originalNeeds(ctx, action, callId);
-      if (callId && typeof action === 'object' && action !== null) this.localByAction.set(action, { callId, runContext: ctx });
-      const d = await this.decide(ctx, tool.name, action, callId);
-      if (isAllowed(d)) return originalNeeds(ctx, action, callId);
-      if (d.verdict === 'review' && callId) this.awaitingHuman.add(key(tool.name, callId));
-      this.span(d, ctx);
-      return true; // onApproval answers deny; review stays pending for a human
-    };
-    tool.onApproval = async (ctx: AnyContext, item: RunToolApprovalItem) => {
-      const callId = (item.rawItem as { callId?: string }).callId;
-      const d = callId ? this.byKey.get(key(tool.name, callId)) : undefined;
-      if (d && d.verdict === 'review') return PENDING;
-      if (d && !isAllowed(d)) {
-        if (this.options.onDeny === 'throw') throw new GovernanceDeniedError(d);
-        return { approve: false, reason: denialText(d) };
-      }
-      return originalOnApproval ? originalOnApproval(ctx, item) : PENDING;
-    };
-  }
-
-  private governShellTool(tool: ShellTool & { shell: NonNullable<ShellTool['shell']> }): void {
-    this.governLocal(tool);
-    const shell = tool.shell;
-    const wrapped = Object.create(shell) as typeof shell;
-    wrapped.run = (action) => this.runLocal(tool.name, action, (ctx) => ctx, () => shell.run(action), (d) => ({
-      output: [{ stdout: '', stderr: denialText(d), outcome: { type: 'exit', exitCode: null } }],
-    }));
-    tool.shell = wrapped;
-  }
-
-  private governApplyPatchTool(tool: ApplyPatchTool): void {
-    this.governLocal(tool);
-    const editor = tool.editor;
-    const wrapped = Object.create(editor) as Editor;
-    for (const method of ['createFile', 'updateFile', 'deleteFile'] as const) {
-      const fn = editor[method].bind(editor) as (op: unknown, c?: unknown) => ReturnType<Editor['createFile']>;
-      (wrapped as unknown as Record<string, unknown>)[method] = (op: unknown, c?: { runContext?: AnyContext }) =>
-        this.runLocal(tool.name, op, () => c?.runContext, () => fn(op, c), (d) => ({ status: 'failed' as const, output: denialText(d) }));
+  /** needsApproval: 'review' pauses for a human; 'deny' lets the input guardrail reject; 'allow' has no objection. */
+  async functionApproval(toolName: string, ctx: AnyContext, input: unknown, callId?: string): Promise<'allow' | 'deny' | 'review' | 'pass'> {
+    const name = this.reviewName(toolName, input);
+    if (!name) return 'pass';
+    const d = await this.decide(ctx, { key: callId ? key(toolName, callId) : undefined, tool: name, args: input, callId });
+    if (d.verdict === 'review') {
+      if (callId) this.markShown(key(toolName, callId), d.digest);
+      this.span(d);
+      return 'review';
     }
-    tool.editor = wrapped;
+    return isAllowed(d) ? 'allow' : 'deny';
   }
 
-  /** Last line of defence for local tools: runs the body only under an allowing (or human-approved) Decision. */
-  private async runLocal<T>(
-    toolName: string,
-    action: unknown,
-    ctxHint: (ctx: AnyContext | undefined) => AnyContext | undefined,
-    body: () => Promise<T>,
-    denied: (d: Decision) => T,
-  ): Promise<T> {
-    if (!this.gate.isHighStakes(toolName, action)) return body();
-    const slot = this.localSlot?.tool === toolName ? this.localSlot : undefined;
-    this.localSlot = undefined;
-    const call = (typeof action === 'object' && action !== null ? this.localByAction.get(action) : undefined) ?? slot;
-    const ctx = ctxHint(call?.runContext);
+  /** The input guardrail: the Decision that lets the call run, or the one that stops it. */
+  async functionGuard(toolName: string, ctx: AnyContext, callName: string, callId: string, args: unknown, agentName?: string): Promise<{ decision?: Decision; allowed: boolean }> {
+    const name = this.reviewName(toolName, args) ?? (callName !== toolName ? this.reviewName(callName, args) : undefined);
+    if (!name) return { allowed: true };
+    const k = key(toolName, callId);
+    let d = await this.decide(ctx, { key: k, tool: name, args, callId, agentName });
+    if (d.verdict === 'review') {
+      const answer = this.humanAnswer(ctx, callName, callId, k, d);
+      if (answer === 'preapproval') return { decision: d, allowed: true }; // preApprovalInputGuardrails: the interruption comes next
+      d = answer === undefined ? d : answer === 'missing' ? humanAnswerMissing(d) : await this.resolveHuman(ctx, k, d, answer);
+      if (answer === 'missing') recordDecision(ctx, d);
+    }
+    this.span(d);
+    if (!isAllowed(d)) return { decision: d, allowed: false };
+    this.running.set(k, { decision: d, started: performance.now() });
+    return { decision: d, allowed: true };
+  }
+
+  /** The output guardrail / agent_tool_end: the call ran; report it, and let a replay ask the gate again. */
+  async ran(toolName: string, callId: string, outcome: { failed?: string } = {}): Promise<void> {
+    const k = key(toolName, callId);
+    const run = this.running.get(k);
+    if (!run) return;
+    this.running.delete(k);
+    // The gate now answers ALREADY_EXECUTED for this call; a cached allow here must not answer for it.
+    this.byKey.delete(k);
+    await this.gate.reportOutcome(run.decision, {
+      status: outcome.failed !== undefined ? 'error' : 'success',
+      durationMs: performance.now() - run.started,
+      ...(outcome.failed !== undefined ? { message: outcome.failed } : {}),
+    });
+  }
+
+  /** Another governor stopped a call this one allowed: it will not run. */
+  cancel(toolName: string, callId: string): void {
+    this.running.delete(key(toolName, callId));
+  }
+
+  // ----------------------------------------------------------------------------------------
+  // Local shell / apply_patch
+
+  async localApproval(toolName: string, ctx: AnyContext, action: unknown, callId?: string): Promise<'allow' | 'deny' | 'review' | 'pass'> {
+    return this.functionApproval(toolName, ctx, action, callId);
+  }
+
+  /** onApproval: the Decision for a call this governor holds, if any. */
+  localDecision(toolName: string, callId: string | undefined): Decision | undefined {
+    return callId ? this.byKey.get(key(toolName, callId)) : undefined;
+  }
+
+  /** Right before shell.run / editor.*: the Decision the body runs under. */
+  async localGuard(toolName: string, action: unknown, call: { callId: string; runContext: AnyContext } | undefined, ctx: AnyContext | undefined): Promise<Decision | undefined> {
+    const name = this.reviewName(toolName, action);
+    if (!name) return undefined;
     const k = call ? key(toolName, call.callId) : undefined;
-    let d = await this.decide(ctx, toolName, action, call?.callId);
-    if (d.verdict === 'review' && k && ctx) {
-      const approved = ctx.isToolApproved({ toolName, callId: call!.callId });
-      if (approved === true || approved === false) d = await this.resolveHuman(ctx, k, d, approved);
+    let d = await this.decide(ctx, { key: k, tool: name, args: action, callId: call?.callId });
+    if (d.verdict === 'review' && k && ctx && call) {
+      const answer = this.humanAnswer(ctx, toolName, call.callId, k, d);
+      if (answer === 'missing') d = humanAnswerMissing(d);
+      else if (answer === true || answer === false) d = await this.resolveHuman(ctx, k, d, answer);
     }
-    this.span(d, ctx);
-    if (!isAllowed(d)) return denied(d);
-    return runGoverned(this.gate, d, body);
+    this.span(d);
+    return d;
+  }
+
+  /** After a local body ran: a replay asks the gate again (which answers ALREADY_EXECUTED). */
+  forget(toolName: string, callId: string | undefined): void {
+    if (callId) this.byKey.delete(key(toolName, callId));
+  }
+
+  // ----------------------------------------------------------------------------------------
+  // Humans
+
+  private markShown(k: string, digest: string): void {
+    if (this.awaitingHuman.size >= MAX_ENTRIES) this.awaitingHuman.clear();
+    this.awaitingHuman.set(k, digest);
+  }
+
+  /**
+   * The human's answer to a `review` Decision, taken from the SDK's approvals only for a call a
+   * human was shown (an interruption this governor raised for the same digest, or one in the
+   * RunState being resumed). A sticky `alwaysApprove` or an approval of other arguments is
+   * 'missing': the call does not run. 'preapproval': the interruption has not happened yet.
+   */
+  private humanAnswer(ctx: AnyContext, sdkName: string, callId: string, k: string, d: Decision): boolean | 'missing' | 'preapproval' | undefined {
+    const approved = ctx.isToolApproved({ toolName: sdkName, callId });
+    const shown = this.awaitingHuman.get(k) === d.digest;
+    if (approved === undefined) return shown ? 'preapproval' : undefined;
+    if (shown) return approved;
+    return approved ? 'missing' : false;
+  }
+
+  /** Records a human's state.approve / state.reject on the gate (once per call) and returns the final Decision. */
+  async resolveHuman(ctx: AnyContext, k: string, pending: Decision, approved: boolean): Promise<Decision> {
+    const current = this.byKey.get(k);
+    if (current && current.verdict !== 'review' && current.digest === pending.digest) return current;
+    let p = this.resolving.get(k);
+    if (!p) {
+      const approver = typeof this.options.approver === 'function' ? this.options.approver(ctx) : this.options.approver;
+      p = this.gate
+        .resolveReview(current?.verdict === 'review' ? current : pending, {
+          approved,
+          ...(approver ? { approver } : {}),
+          reason: approved ? `approved through RunState.approve` : `rejected through RunState.reject`,
+        })
+        .then((d) => {
+          this.remember(k, d);
+          this.awaitingHuman.delete(k);
+          recordDecision(ctx, d);
+          return d;
+        });
+      this.resolving.set(k, p);
+      void p.finally(() => this.resolving.delete(k)).catch(() => {});
+    }
+    return p;
+  }
+
+  /**
+   * Before a RunState resumes: records on the gate every human answer (approve or reject) given
+   * to a high-stakes call in its interruptions — the calls a human was shown. A rejected call never
+   * reaches the tool, so this is where its rejection is recorded.
+   */
+  async recordHumanDecisions(state: RunState<unknown, never>): Promise<void> {
+    const ctx = state._context as AnyContext;
+    for (const item of state.getInterruptions() as RunToolApprovalItem[]) {
+      const callId = (item.rawItem as { callId?: string }).callId;
+      const sdkName = item.toolName ?? item.name;
+      if (!callId || !sdkName) continue;
+      const raw = item.rawItem as { arguments?: unknown; action?: unknown; operation?: unknown };
+      const args = typeof raw.arguments === 'string' ? parseArgs(raw.arguments) : (raw.action ?? raw.operation ?? {});
+      const name = this.reviewName(sdkName, args);
+      if (!name) continue;
+      const k = key(sdkName, callId);
+      const approved = ctx.isToolApproved({ toolName: sdkName, callId });
+      if (approved !== true && approved !== false) continue;
+      const d = await this.decide(ctx, { key: k, tool: name, args, callId, agentName: item.agent?.name });
+      if (d.verdict !== 'review') continue;
+      const shown = this.awaitingHuman.get(k);
+      // In this process the human was shown a digest: a state edited to other arguments is no answer.
+      if (shown !== undefined && shown !== d.digest) continue;
+      this.markShown(k, d.digest);
+      this.span(await this.resolveHuman(ctx, k, d, approved));
+    }
   }
 
   // ----------------------------------------------------------------------------------------
   // Decisions
 
-  /** One review per tool + callId: cached, and concurrent askers share the same promise. */
-  async decide(ctx: AnyContext | undefined, tool: string, args: unknown, callId?: string, agentName?: string): Promise<Decision> {
-    const k = callId ? key(tool, callId) : undefined;
+  private remember(k: string, d: Decision): void {
+    // Bounded: the gate keeps its own cache, so forgetting here costs at most one lookup there.
+    if (this.byKey.size >= MAX_ENTRIES) this.byKey.clear();
+    this.byKey.set(k, d);
+  }
+
+  /** One review per call: cached by tool + callId for the same arguments and run; concurrent askers share it. */
+  async decide(ctx: AnyContext | undefined, c: { key: string | undefined; tool: string; args: unknown; callId?: string; agentName?: string }): Promise<Decision> {
+    const { key: k, tool, args, callId } = c;
     const runId = ctx && this.options.runId ? this.options.runId(ctx) : undefined;
     if (k) {
       const cached = this.byKey.get(k);
@@ -322,7 +260,7 @@ export class Governor {
     }
     const call: ToolCall = { tool, args: args ?? {} };
     if (callId) call.callId = callId;
-    const agent = agentName ?? (ctx ? this.currentAgent.get(ctx) : undefined);
+    const agent = c.agentName ?? (ctx ? currentAgent.get(ctx) : undefined);
     if (agent) call.agent = agent;
     if (runId) call.runId = runId;
     if (ctx && this.options.context) {
@@ -330,11 +268,7 @@ export class Governor {
       if (extra) call.context = extra;
     }
     const p = this.gate.review(call).then((d) => {
-      if (k) {
-        // Bounded: the gate keeps its own cache, so forgetting here costs at most one lookup there.
-        if (this.byKey.size >= 10_000) this.byKey.clear();
-        this.byKey.set(k, d);
-      }
+      if (k) this.remember(k, d);
       if (ctx) recordDecision(ctx, d);
       return d;
     });
@@ -347,52 +281,8 @@ export class Governor {
     }
   }
 
-  /** Records a human's state.approve / state.reject on the gate (once per call) and returns the final Decision. */
-  async resolveHuman(ctx: AnyContext, k: string, pending: Decision, approved: boolean): Promise<Decision> {
-    const current = this.byKey.get(k);
-    if (current && current.verdict !== 'review') return current;
-    let p = this.resolving.get(k);
-    if (!p) {
-      const approver = typeof this.options.approver === 'function' ? this.options.approver(ctx) : this.options.approver;
-      p = this.gate
-        .resolveReview(current ?? pending, {
-          approved,
-          ...(approver ? { approver } : {}),
-          reason: approved ? `approved through RunState.approve` : `rejected through RunState.reject`,
-        })
-        .then((d) => {
-          this.byKey.set(k, d);
-          this.awaitingHuman.delete(k);
-          recordDecision(ctx, d);
-          return d;
-        });
-      this.resolving.set(k, p);
-      void p.finally(() => this.resolving.delete(k)).catch(() => {});
-    }
-    return p;
-  }
-
-  /**
-   * Before a RunState resumes: records on the gate every human answer (approve or reject) given
-   * to a call this governor sent for review. A rejected call never reaches the tool, so this is
-   * where its rejection is recorded.
-   */
-  async recordHumanDecisions(state: RunState<unknown, AnyAgent>): Promise<void> {
-    const ctx = state._context as AnyContext;
-    for (const item of state.getInterruptions()) {
-      const callId = (item.rawItem as { callId?: string }).callId;
-      const toolName = item.toolName ?? item.name;
-      if (!callId || !toolName) continue;
-      const k = key(toolName, callId);
-      const d = this.byKey.get(k);
-      if (!d || d.verdict !== 'review') continue;
-      const approved = ctx.isToolApproved({ toolName, callId });
-      if (approved === true || approved === false) this.span(await this.resolveHuman(ctx, k, d, approved), ctx);
-    }
-  }
-
   /** A custom span per gated call, under the SDK's current span (the tool's function span when inside a guardrail). */
-  private span(d: Decision, _ctx: AnyContext | undefined): void {
+  span(d: Decision): void {
     if (!this.options.traceSpans || !getCurrentTrace()) return;
     const data: Record<string, unknown> = {
       'gen_ai.tool.name': d.tool,
@@ -411,7 +301,14 @@ export class Governor {
   }
 }
 
-let warnedNoSources = false;
+/** A `review` Decision that met an SDK approval no human gave to this call: a deny in every mode. */
+function humanAnswerMissing(d: Decision): Decision {
+  const reason =
+    'no human answered this call: the SDK approval it carries was not given to it (an alwaysApprove / approval of another call); toolgate needs a human answer for each call it sends for review';
+  const out: Decision = { ...d, verdict: 'deny', source: 'fail_closed', reason, error: { code: AgentsErrorCodes.HUMAN_ANSWER_MISSING, message: reason } };
+  delete out.proof;
+  return out;
+}
 
 /** True when a cached Decision was made for this very call: same tool, arguments and run. */
 function sameCall(d: Decision, tool: string, args: unknown, runId: string | undefined): boolean {
@@ -423,11 +320,11 @@ function sameCall(d: Decision, tool: string, args: unknown, runId: string | unde
   }
 }
 
-function key(tool: string, callId: string): string {
+export function key(tool: string, callId: string): string {
   return `${tool}\u0000${callId}`;
 }
 
-function parseArgs(raw: string): unknown {
+export function parseArgs(raw: string): unknown {
   try {
     return raw ? JSON.parse(raw) : {};
   } catch {
@@ -435,20 +332,7 @@ function parseArgs(raw: string): unknown {
   }
 }
 
-function info(d: Decision) {
-  return {
-    toolgate: {
-      verdict: d.verdict,
-      source: d.source,
-      reason: d.reason,
-      ...(d.reviewId ? { reviewId: d.reviewId } : {}),
-      ...(d.auditId ? { auditId: d.auditId } : {}),
-      ...(d.callId ? { callId: d.callId } : {}),
-    },
-  };
-}
-
-function ungateableKind(tool: Tool<unknown>): string | undefined {
+export function ungateableKind(tool: Tool<unknown>): string | undefined {
   if (tool.type === 'hosted_tool') return tool.name === 'hosted_mcp' ? 'hosted MCP tool (runs at OpenAI)' : 'hosted tool (runs at OpenAI)';
   if (tool.type === 'shell') {
     const env = (tool as { environment?: { type?: string } }).environment;

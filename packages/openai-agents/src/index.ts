@@ -2,5 +2,5 @@ export { GovernanceHooks } from './governance-hooks';
 export { governAgent } from './govern-agent';
 export { governTool } from './govern-tool';
 export { getDecisions, type DecisionSource } from './decisions';
-export { UngateableToolError, AgentsErrorCodes, governanceErrorFrom } from './errors';
+export { UngateableToolError, AlreadyGovernedError, AgentsErrorCodes, governanceErrorFrom } from './errors';
 export type { GovernanceOptions } from './options';

@@ -1,0 +1,171 @@
+// Ways a high-stakes call could run without an allowing decision (issue: trust), each against the
+// real SDK with a ScriptedModel. The decisive assertion is always the side-effect counter.
+import { Agent, Runner, RunState, tool } from '@openai/agents';
+import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
+import { callbackReviewer, createGate, memoryAudit, type Gate, type GateOptions, type ReviewerVerdict, type ReviewRequest } from '@toolgate/core';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { getDecisions, GovernanceHooks } from './index';
+
+type Answer = ReviewerVerdict | 'down';
+
+function setup(answer: Answer | ((req: ReviewRequest) => Answer | Promise<Answer>), extra: Partial<GateOptions> = {}) {
+  const asked: ReviewRequest[] = [];
+  const audit = memoryAudit();
+  const reviewer = callbackReviewer(async (req) => {
+    asked.push(req);
+    const a = typeof answer === 'function' ? await answer(req) : answer;
+    if (a === 'down') throw new Error('reviewer unreachable');
+    return a;
+  });
+  const gate = createGate({ reviewer, highStakes: ['transfer'], audit, telemetry: false, ...extra });
+  return { gate, asked, audit };
+}
+
+function counterTool(name: string, ran: unknown[]) {
+  return tool({
+    name,
+    description: `${name} things`,
+    parameters: z.object({ amount: z.number() }),
+    execute: async ({ amount }) => {
+      ran.push(amount);
+      return `${name} done: ${amount}`;
+    },
+  });
+}
+
+function runnerFor(gate: Gate, model?: ScriptedModel) {
+  return new GovernanceHooks(gate).attach(new Runner({ tracingDisabled: true, ...(model ? { model } : {}) }));
+}
+
+const REVIEW: ReviewerVerdict = { verdict: 'review', reason: 'a human must approve', reviewId: 'rev_human' };
+const ALLOW: ReviewerVerdict = { verdict: 'allow', reason: 'fine' };
+const DENY: ReviewerVerdict = { verdict: 'deny', reason: 'no' };
+
+describe('replaying an approved RunState', () => {
+  it('running a saved, approved state a second time does not run the tool again', async () => {
+    const { gate, audit } = setup(REVIEW);
+    const ran: unknown[] = [];
+    const model = new ScriptedModel([
+      [functionCall('transfer', { amount: 700 }, { callId: 'call_1' })],
+      [assistantMessage('done')],
+      [assistantMessage('done again')],
+    ]);
+    const agent = new Agent({ name: 'bank', model, tools: [counterTool('transfer', ran)] });
+    const runner = runnerFor(gate);
+
+    const first = await runner.run(agent, 'send 700');
+    first.state.approve(first.interruptions[0]!);
+    const saved = first.state.toString();
+    await runner.run(agent, first.state);
+    expect(ran).toEqual([700]);
+
+    const replay = await runner.run(agent, await RunState.fromString(agent, saved));
+
+    expect(ran).toEqual([700]);
+    expect(getDecisions(replay).get('call_1')).toMatchObject({ verdict: 'deny', error: { code: 'ALREADY_EXECUTED' } });
+    expect(audit.records.filter((r) => r.kind === 'outcome')).toHaveLength(1);
+  });
+});
+
+describe('sticky SDK approvals', () => {
+  it('state.approve(item, { alwaysApprove: true }) answers that call only; a later call the gate sends for review does not run', async () => {
+    const { gate, asked, audit } = setup(REVIEW);
+    const ran: unknown[] = [];
+    const model = new ScriptedModel([
+      [functionCall('transfer', { amount: 700 }, { callId: 'call_1' })],
+      [functionCall('transfer', { amount: 9000 }, { callId: 'call_2' })],
+      [assistantMessage('done')],
+    ]);
+    const agent = new Agent({ name: 'bank', model, tools: [counterTool('transfer', ran)] });
+    const runner = runnerFor(gate);
+
+    const first = await runner.run(agent, 'send 700');
+    first.state.approve(first.interruptions[0]!, { alwaysApprove: true });
+    const second = await runner.run(agent, first.state);
+
+    expect(ran).toEqual([700]);
+    expect(asked.map((r) => (r.call.args as { amount: number }).amount)).toEqual([700, 9000]);
+    const humans = audit.records.filter((r) => r.kind === 'human_decision');
+    expect(humans).toHaveLength(1);
+    expect(humans[0]?.call.callId).toBe('call_1');
+    expect(getDecisions(second).get('call_2')).toMatchObject({ verdict: 'deny', error: { code: 'HUMAN_ANSWER_MISSING' } });
+  });
+});
+
+describe('tool names the SDK rewrites', () => {
+  it("tool({ name: 'db.drop' }) (called db_drop) is matched by 'db.*' and reviewed under its declared spelling", async () => {
+    const { gate, asked } = setup(DENY, { highStakes: ['db.*'] });
+    const ran: unknown[] = [];
+    const drop = counterTool('db.drop', ran);
+    expect(drop.name).toBe('db_drop'); // the SDK's rewrite
+    const model = new ScriptedModel([[functionCall('db_drop', { amount: 1 }, { callId: 'c1' })], [assistantMessage('done')]]);
+    const agent = new Agent({ name: 'dba', model, tools: [drop] });
+
+    await runnerFor(gate).run(agent, 'drop it');
+
+    expect(ran).toHaveLength(0);
+    expect(asked.map((r) => r.call.tool)).toEqual(['db.drop']);
+  });
+
+  it("exact names with '-', ' ', ':' and '/' are matched too", async () => {
+    for (const declared of ['deploy-prod', 'deploy prod', 'ops:deploy', 'ops/deploy.prod']) {
+      const { gate, asked } = setup(DENY, { highStakes: [declared] });
+      const ran: unknown[] = [];
+      const t = counterTool(declared, ran);
+      const model = new ScriptedModel([[functionCall(t.name, { amount: 1 }, { callId: 'c1' })], [assistantMessage('done')]]);
+      await runnerFor(gate).run(new Agent({ name: 'ops', model, tools: [t] }), 'go');
+      expect(ran, declared).toHaveLength(0);
+      expect(asked.map((r) => r.call.tool), declared).toEqual([declared]);
+    }
+  });
+});
+
+describe('one Agent, several runners and gates', () => {
+  const ran: unknown[] = [];
+  const shared = new Agent({ name: 'bank', tools: [counterTool('transfer', ran)] }); // module-level, no model
+  const script = (amount: number) => new ScriptedModel([[functionCall('transfer', { amount }, { callId: 'call_1' })], [assistantMessage('done')]]);
+
+  it('a later runner with another gate does not inherit the earlier gate (even a closed, failing one)', async () => {
+    ran.length = 0;
+    const a = setup('down');
+    await runnerFor(a.gate, script(1)).run(shared, 'go');
+    expect(ran).toEqual([]);
+    const b = setup(ALLOW);
+    await runnerFor(b.gate, script(2)).run(shared, 'go');
+    expect(ran).toEqual([2]);
+    expect(a.asked).toHaveLength(1);
+    expect(b.asked).toHaveLength(1);
+  });
+
+  it('hooks made per request do not pile up on the shared agent', async () => {
+    ran.length = 0;
+    for (let i = 0; i < 25; i++) {
+      const g = setup(ALLOW);
+      await runnerFor(g.gate, script(i)).run(shared, 'go');
+      expect(g.asked).toHaveLength(1);
+    }
+    expect(ran).toHaveLength(25);
+    const t = shared.tools[0] as { inputGuardrails?: unknown[]; outputGuardrails?: unknown[] };
+    expect(t.inputGuardrails?.length).toBeLessThanOrEqual(1);
+    expect(t.outputGuardrails?.length).toBeLessThanOrEqual(1);
+  });
+
+  it('concurrent runs of the same agent on two runners each use their own gate', async () => {
+    ran.length = 0;
+    let releaseA!: () => void;
+    const aWaits = new Promise<void>((r) => (releaseA = r));
+    const a = setup(async () => {
+      await aWaits; // A answers only after B was asked: the two runs interleave
+      return DENY;
+    });
+    const b = setup(() => {
+      releaseA();
+      return ALLOW;
+    });
+    await Promise.all([runnerFor(a.gate, script(10)).run(shared, 'a'), runnerFor(b.gate, script(20)).run(shared, 'b')]);
+    expect(ran).toEqual([20]);
+    expect(a.asked.map((r) => (r.call.args as { amount: number }).amount)).toEqual([10]);
+    expect(b.asked.map((r) => (r.call.args as { amount: number }).amount)).toEqual([20]);
+  });
+});

@@ -1,0 +1,317 @@
+import {
+  Agent,
+  defineToolInputGuardrail,
+  defineToolOutputGuardrail,
+  getCurrentSpan,
+  RunState,
+  ToolGuardrailFunctionOutputFactory as Guard,
+  type ApplyPatchTool,
+  type Editor,
+  type FunctionTool,
+  type RunToolApprovalItem,
+  type ShellTool,
+  type Tool,
+} from '@openai/agents';
+import { denialText, GovernanceDeniedError, isAllowed, runGoverned, type Decision } from '@toolgate/core';
+import { currentAgent, parseArgs, ungateableKind, type AnyContext, type Governor } from './governor';
+import { governorsFor, governorsOfRun, objectGovernor, runInScope, setObjectGovernor } from './scope';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyAgent = Agent<any, any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFunctionTool = FunctionTool<any, any, any>;
+
+/**
+ * Dispatchers go on each SDK object once, whatever the number of gates and runs: a dynamic
+ * `needsApproval`, one input and one output guardrail per function tool; `needsApproval`,
+ * `onApproval` and a wrapped Shell/Editor per local tool; a `getAllTools` wrapper and three
+ * listeners per agent. At call time they ask `scope.ts` which governors decide this run; with
+ * none they step aside. Objects are changed in place, not copied: the SDK keys its zod input
+ * parser, the MCP binding and the `asTool()` source agent by object identity.
+ */
+const installed = new WeakSet<object>();
+
+/**
+ * `onApproval` may only answer `{ approve: boolean }` in the SDK's types, but its runtime leaves a
+ * call pending — an interruption for a human — when `approve` is neither true nor false. That is the
+ * only way for a shell/apply_patch call that needs `onApproval` for denials to pause on `review`.
+ */
+const PENDING = { approve: undefined } as unknown as { approve: boolean };
+
+interface LocalCall {
+  callId: string;
+  runContext: AnyContext;
+}
+const localByAction = new WeakMap<object, LocalCall>();
+let localSlot: (LocalCall & { tool: string }) | undefined;
+
+// ------------------------------------------------------------------------------------------
+// Runs
+
+const patchedRun = new WeakSet<object>();
+
+/**
+ * Makes `run` of this runner's class govern: each run (and every run nested in it, such as the
+ * sub-agent behind an `agent.asTool()` tool) executes in the scope of its governors; before it
+ * starts, the agent graph gets its dispatchers, ungateable high-stakes tools are refused, and the
+ * human answers in a resumed RunState are recorded. Without governors, `run` is untouched.
+ */
+export function patchRunnerClass(runner: object): void {
+  let owner: object | null = runner;
+  while (owner && !Object.prototype.hasOwnProperty.call(owner, 'run')) owner = Object.getPrototypeOf(owner) as object | null;
+  if (!owner || patchedRun.has(owner)) return;
+  patchedRun.add(owner);
+  const target = owner as { run: (...a: unknown[]) => unknown };
+  const original = target.run;
+  target.run = function governedRun(this: object, ...args: unknown[]) {
+    const [agent, input, ...rest] = args as [AnyAgent, unknown, ...unknown[]];
+    const governors = agent instanceof Agent ? governorsOfRun(this, agent) : [];
+    if (governors.length === 0) return original.call(this, agent, input, ...rest);
+    return runInScope(governors, async () => {
+      installAgent(agent);
+      for (const g of governors) checkGraph(g, agent);
+      if (input instanceof RunState) {
+        for (const g of governors) await g.recordHumanDecisions(input as RunState<unknown, never>);
+      }
+      return original.call(this, agent, input, ...rest);
+    });
+  };
+}
+
+/** Refuses (or warns about) high-stakes tools in the graph that cannot be stopped before they run. */
+export function checkGraph(governor: Governor, agent: AnyAgent, seen = new Set<AnyAgent>()): void {
+  if (seen.has(agent)) return;
+  seen.add(agent);
+  for (const tool of agent.tools) governor.checkUngateable(tool as Tool<unknown>, agent.name);
+  for (const target of handoffTargets(agent)) checkGraph(governor, target, seen);
+}
+
+/** governAgent: the agent and what it reaches keep this governor for every run. */
+export function governStatically(governor: Governor, agent: AnyAgent, seen = new Set<AnyAgent>()): void {
+  if (seen.has(agent)) return;
+  seen.add(agent);
+  setObjectGovernor(agent, governor, `agent "${agent.name}"`);
+  for (const tool of agent.tools) {
+    governor.checkUngateable(tool as Tool<unknown>, agent.name);
+    setObjectGovernor(tool, governor, `tool "${(tool as Tool<unknown>).name}"`);
+  }
+  installAgent(agent);
+  for (const target of handoffTargets(agent)) governStatically(governor, target, seen);
+}
+
+function handoffTargets(agent: AnyAgent): AnyAgent[] {
+  const out: AnyAgent[] = [];
+  for (const h of agent.handoffs ?? []) {
+    const target = h instanceof Agent ? h : (h as { agent?: AnyAgent }).agent;
+    if (target) out.push(target);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------
+// Agents
+
+export function installAgent(agent: AnyAgent, seen = new Set<AnyAgent>()): void {
+  if (seen.has(agent)) return;
+  seen.add(agent);
+  for (const tool of agent.tools) installTool(tool as Tool<unknown>);
+  if (!installed.has(agent)) {
+    installed.add(agent);
+    const getAllTools = agent.getAllTools;
+    // MCP tools are built per turn by getAllTools: give them dispatchers before they are used.
+    agent.getAllTools = async function governedGetAllTools(this: AnyAgent, ...args: Parameters<AnyAgent['getAllTools']>) {
+      const tools = await getAllTools.apply(this ?? agent, args);
+      const own = objectGovernor(agent);
+      const governors = governorsFor(agent, args[0]);
+      for (const tool of tools) {
+        if (own && !objectGovernor(tool)) setObjectGovernor(tool, own, `tool "${tool.name}"`);
+        for (const g of governors) g.checkUngateable(tool as Tool<unknown>, agent.name);
+        installTool(tool as Tool<unknown>);
+      }
+      return tools;
+    };
+    agent.on('agent_start', (ctx: AnyContext) => currentAgent.set(ctx, agent.name));
+    agent.on('agent_tool_start', (ctx: AnyContext, tool: Tool<unknown>, details: { toolCall: unknown }) => {
+      if (tool.type !== 'shell' && tool.type !== 'apply_patch') return;
+      const callId = (details.toolCall as { callId?: string }).callId;
+      // Emitted synchronously right before shell.run / editor.*: the next local call is this one.
+      if (callId) localSlot = { callId, runContext: ctx, tool: tool.name };
+    });
+    agent.on('agent_tool_end', (ctx: AnyContext, tool: Tool<unknown>, result: string, details: { toolCall: unknown }) => {
+      // Output guardrails report executed calls; a call still marked running here threw out of invoke.
+      const callId = (details.toolCall as { callId?: string }).callId;
+      if (!callId || tool.type !== 'function') return;
+      for (const g of governorsFor(tool, ctx)) void g.ran(tool.name, callId, { failed: result });
+    });
+  }
+  for (const target of handoffTargets(agent)) installAgent(target, seen);
+}
+
+// ------------------------------------------------------------------------------------------
+// Tools
+
+export function installTool(tool: Tool<unknown>): void {
+  if (installed.has(tool) || ungateableKind(tool)) return;
+  if (tool.type === 'function') {
+    installed.add(tool);
+    installFunctionTool(tool as AnyFunctionTool);
+  } else if (tool.type === 'shell') {
+    installed.add(tool);
+    installShellTool(tool as ShellTool & { shell: NonNullable<ShellTool['shell']> });
+  } else if (tool.type === 'apply_patch') {
+    installed.add(tool);
+    installApplyPatchTool(tool as ApplyPatchTool);
+  }
+}
+
+/** Combines the governors' answers: any deny stops it, else any review pauses it. */
+async function approvals(governors: Governor[], ask: (g: Governor) => Promise<'allow' | 'deny' | 'review' | 'pass'>): Promise<'deny' | 'review' | 'allow'> {
+  let review = false;
+  for (const g of governors) {
+    const a = await ask(g);
+    if (a === 'deny') return 'deny';
+    if (a === 'review') review = true;
+  }
+  return review ? 'review' : 'allow';
+}
+
+function info(decisions: Decision[]) {
+  const d = decisions.at(-1);
+  if (!d) return undefined;
+  return {
+    toolgate: {
+      verdict: d.verdict,
+      source: d.source,
+      reason: d.reason,
+      ...(d.reviewId ? { reviewId: d.reviewId } : {}),
+      ...(d.auditId ? { auditId: d.auditId } : {}),
+      ...(d.callId ? { callId: d.callId } : {}),
+      ...(d.error ? { error: d.error.code } : {}),
+    },
+  };
+}
+
+function installFunctionTool(tool: AnyFunctionTool): void {
+  const original = tool.needsApproval;
+  tool.needsApproval = async (ctx: AnyContext, input: unknown, callId?: string) => {
+    const governors = governorsFor(tool, ctx);
+    if (governors.length === 0) return original(ctx, input, callId);
+    const a = await approvals(governors, (g) => g.functionApproval(tool.name, ctx, input, callId));
+    if (a === 'review') return true; // the SDK's own HITL: an interruption, state.approve/reject, resume
+    if (a === 'deny') return false; // the input guardrail rejects it, with the denial text
+    return original(ctx, input, callId);
+  };
+  const input = defineToolInputGuardrail({
+    name: 'toolgate',
+    run: async ({ context, agent, toolCall }) => {
+      const governors = governorsFor(tool, context);
+      const decisions: Decision[] = [];
+      if (governors.length === 0) return Guard.allow();
+      const args = parseArgs(toolCall.arguments);
+      for (const g of governors) {
+        const r = await g.functionGuard(tool.name, context, toolCall.name, toolCall.callId, args, agent?.name);
+        if (r.decision) decisions.push(r.decision);
+        if (!r.allowed && r.decision) {
+          for (const other of governors) if (other !== g) other.cancel(tool.name, toolCall.callId);
+          if (g.options.onDeny === 'throw') throw new GovernanceDeniedError(r.decision);
+          return Guard.rejectContent(denialText(r.decision), info([r.decision]));
+        }
+      }
+      return Guard.allow(info(decisions));
+    },
+  });
+  const output = defineToolOutputGuardrail({
+    name: 'toolgate_outcome',
+    run: async ({ context, toolCall }) => {
+      // tool() turns an execute() throw into text via its errorFunction and marks the function span.
+      const failed = getCurrentSpan()?.error;
+      for (const g of governorsFor(tool, context)) {
+        await g.ran(tool.name, toolCall.callId, failed ? { failed: failed.message } : {});
+      }
+      return Guard.allow();
+    },
+  });
+  tool.inputGuardrails = [...(tool.inputGuardrails ?? []), input];
+  tool.outputGuardrails = [...(tool.outputGuardrails ?? []), output];
+}
+
+// Local shell / apply_patch: needsApproval + onApproval (they have no guardrails), and the body wrapped.
+
+function installLocal(tool: ShellTool | ApplyPatchTool): void {
+  const originalNeeds = tool.needsApproval as (ctx: AnyContext, action: unknown, callId?: string) => Promise<boolean>;
+  const originalOnApproval = tool.onApproval;
+  tool.needsApproval = async (ctx: AnyContext, action: unknown, callId?: string) => {
+    const governors = governorsFor(tool, ctx);
+    if (governors.length === 0) return originalNeeds(ctx, action, callId);
+    if (callId && typeof action === 'object' && action !== null) localByAction.set(action, { callId, runContext: ctx });
+    const a = await approvals(governors, (g) => g.localApproval(tool.name, ctx, action, callId));
+    if (a === 'allow') return originalNeeds(ctx, action, callId);
+    return true; // onApproval answers deny; review stays pending for a human
+  };
+  tool.onApproval = async (ctx: AnyContext, item: RunToolApprovalItem) => {
+    const governors = governorsFor(tool, ctx);
+    const callId = (item.rawItem as { callId?: string }).callId;
+    let pending = false;
+    for (const g of governors) {
+      const d = g.localDecision(tool.name, callId);
+      if (d && d.verdict === 'review') pending = true;
+      else if (d && !isAllowed(d)) {
+        if (g.options.onDeny === 'throw') throw new GovernanceDeniedError(d);
+        return { approve: false, reason: denialText(d) };
+      }
+    }
+    if (pending) return PENDING;
+    return originalOnApproval ? originalOnApproval(ctx, item) : PENDING;
+  };
+}
+
+function installShellTool(tool: ShellTool & { shell: NonNullable<ShellTool['shell']> }): void {
+  installLocal(tool);
+  const shell = tool.shell;
+  const wrapped = Object.create(shell) as typeof shell;
+  wrapped.run = (action) =>
+    runLocal(tool, action, (ctx) => ctx, () => shell.run(action), (d) => ({
+      output: [{ stdout: '', stderr: denialText(d), outcome: { type: 'exit', exitCode: null } }],
+    }));
+  tool.shell = wrapped;
+}
+
+function installApplyPatchTool(tool: ApplyPatchTool): void {
+  installLocal(tool);
+  const editor = tool.editor;
+  const wrapped = Object.create(editor) as Editor;
+  for (const method of ['createFile', 'updateFile', 'deleteFile'] as const) {
+    const fn = editor[method].bind(editor) as (op: unknown, c?: unknown) => ReturnType<Editor['createFile']>;
+    (wrapped as unknown as Record<string, unknown>)[method] = (op: unknown, c?: { runContext?: AnyContext }) =>
+      runLocal(tool, op, () => c?.runContext, () => fn(op, c), (d) => ({ status: 'failed' as const, output: denialText(d) }));
+  }
+  tool.editor = wrapped;
+}
+
+/** Last line of defence for local tools: runs the body only under allowing (or human-approved) Decisions. */
+async function runLocal<T>(
+  tool: ShellTool | ApplyPatchTool,
+  action: unknown,
+  ctxHint: (ctx: AnyContext | undefined) => AnyContext | undefined,
+  body: () => Promise<T>,
+  denied: (d: Decision) => T,
+): Promise<T> {
+  const slot = localSlot?.tool === tool.name ? localSlot : undefined;
+  localSlot = undefined;
+  const call = (typeof action === 'object' && action !== null ? localByAction.get(action) : undefined) ?? slot;
+  const ctx = ctxHint(call?.runContext);
+  const governors = governorsFor(tool, ctx);
+  const allowed: Array<{ g: Governor; d: Decision }> = [];
+  for (const g of governors) {
+    const d = await g.localGuard(tool.name, action, call, ctx);
+    if (!d) continue;
+    if (!isAllowed(d)) return denied(d);
+    allowed.push({ g, d });
+  }
+  const run = allowed.reduce<() => Promise<T>>((inner, { g, d }) => () => runGoverned(g.gate, d, inner), body);
+  try {
+    return await run();
+  } finally {
+    for (const { g } of allowed) g.forget(tool.name, call?.callId);
+  }
+}

@@ -1,0 +1,62 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Governor } from './governor';
+import { AlreadyGovernedError } from './errors';
+
+/**
+ * Which governors (one per gate) decide a call. Nothing gate-specific is stored on SDK objects
+ * that outlive a run, so a module-level Agent run by many runners, each with its own gate, is
+ * decided by the gate of the runner that runs it — also when the runs are concurrent.
+ *
+ * - `attach(runner)`: the runner's governors, for the duration of each of its runs (an
+ *   AsyncLocalStorage scope: nested runs, e.g. `agent.asTool()` sub-agents, inherit it).
+ * - `governAgent` / `governTool`: the object's own governor, in every run (one gate per object).
+ */
+const scope = new AsyncLocalStorage<readonly Governor[]>();
+const byRunner = new WeakMap<object, Governor[]>();
+const byObject = new WeakMap<object, Governor>();
+/** A RunContext first seen in a scope keeps that scope: an in-process resume through `run()` stays governed. */
+const byContext = new WeakMap<object, readonly Governor[]>();
+
+function merge(...lists: Array<ReadonlyArray<Governor | undefined> | undefined>): Governor[] {
+  const out: Governor[] = [];
+  for (const list of lists) {
+    for (const g of list ?? []) if (g && !out.some((o) => o.gate === g.gate)) out.push(g);
+  }
+  return out;
+}
+
+/** The governors deciding a call on `target` (a tool or agent) in the run of `ctx`. */
+export function governorsFor(target: object, ctx?: object): Governor[] {
+  const scoped = scope.getStore();
+  if (scoped && ctx && !byContext.has(ctx)) byContext.set(ctx, scoped);
+  return merge([byObject.get(target)], scoped ?? (ctx ? byContext.get(ctx) : undefined));
+}
+
+/** The governors of a `runner.run(agent, …)` about to start: the runner's, the enclosing run's, the agent's own. */
+export function governorsOfRun(runner: object, agent: { tools?: readonly object[] }): Governor[] {
+  return merge([byObject.get(agent)], (agent.tools ?? []).map((t) => byObject.get(t)), byRunner.get(runner), scope.getStore());
+}
+
+export function runInScope<T>(governors: readonly Governor[], fn: () => T): T {
+  return scope.run(governors, fn);
+}
+
+/** Adds a governor to a runner; false when one of the same gate is already there. */
+export function addRunnerGovernor(runner: object, governor: Governor): boolean {
+  const list = byRunner.get(runner) ?? [];
+  if (list.some((g) => g.gate === governor.gate)) return false;
+  list.push(governor);
+  byRunner.set(runner, list);
+  return true;
+}
+
+/** Gives an SDK object its own governor (governAgent / governTool). One gate per object. */
+export function setObjectGovernor(target: object, governor: Governor, label: string): void {
+  const current = byObject.get(target);
+  if (current && current.gate !== governor.gate) throw new AlreadyGovernedError(label);
+  if (!current) byObject.set(target, governor);
+}
+
+export function objectGovernor(target: object): Governor | undefined {
+  return byObject.get(target);
+}
