@@ -1,3 +1,4 @@
+import { isSecretField } from '../audit/redact';
 import { PolicyError } from '../errors';
 import { globToRegExp } from '../matcher/high-stakes';
 import type { Verdict } from '../types';
@@ -35,6 +36,8 @@ export interface CompiledCounter {
   readonly label: string;
   /** The budget's amount field. */
   readonly field?: CompiledField;
+  /** The budget's field names a secret: a non-numeric value there is reported as `[REDACTED]`. */
+  readonly secret?: boolean;
   /** Constant start of this check's text in a reason: `limit(agent) gt 5 (actual `. */
   readonly textHead: string;
 }
@@ -169,7 +172,7 @@ function compileRule(rule: Policy['rules'][number], slots: ReadonlyMap<string, n
       per,
       prefix: `${kind}:${rule.id}:`,
       label,
-      ...(field !== undefined ? { field: compileField(field) } : {}),
+      ...(field !== undefined ? { field: compileField(field), secret: isSecretField(field) } : {}),
       textHead: checkTextHead(label, 'gt', spec.max),
     };
     return c;

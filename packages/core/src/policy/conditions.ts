@@ -1,7 +1,8 @@
 import { compileField, type CompiledField } from './field-path';
 import { compileLinearPattern, type LinearPattern } from './linear-pattern';
 import type { PolicyCondition, PolicyOp } from './schema';
-import { checkTextHead } from './show-value';
+import { isSecretField } from '../audit/redact';
+import { checkTextHead, shownExpected } from './show-value';
 
 /** A `when` condition compiled once: its field split, its RegExp built, its `in` list as a Set. */
 export interface CompiledCondition {
@@ -9,8 +10,13 @@ export interface CompiledCondition {
   /** `field.path`, one load closer for the evaluator's hot loop. */
   readonly path: string;
   readonly op: PolicyOp;
-  /** The value as written in the policy (reported as `expected`). */
+  /**
+   * The value as written in the policy, as reported in `expected` and reasons: `[REDACTED]` when
+   * the field names a secret and the value is compared with it (see `shownExpected`).
+   */
   readonly expected: unknown;
+  /** The field names a secret (`args.api_key`): its actual value is reported as `[REDACTED]`. */
+  readonly secret: boolean;
   /** True when the condition holds for `actual`. Never throws. */
   readonly test: (actual: unknown) => boolean;
   /** `exists` reports whether the field exists as `actual`, not its value. */
@@ -104,7 +110,8 @@ export function compileCondition(condition: PolicyCondition): CompiledCondition 
   const { op } = condition;
   const value = condition.value;
   const field = compileField(condition.field);
-  const expected = op === 'exists' ? (value ?? true) : value;
+  const secret = isSecretField(field.path);
+  const expected = shownExpected(secret, op, op === 'exists' ? (value ?? true) : value);
   const { code, operand } = inline(op, value);
   const pattern = op === 'matches' ? compileLinearPattern(value as string, condition.flags ?? '') : undefined;
   return {
@@ -112,6 +119,7 @@ export function compileCondition(condition: PolicyCondition): CompiledCondition 
     path: field.path,
     op,
     expected,
+    secret,
     test: pattern !== undefined ? (a) => typeof a === 'string' && pattern.test(a) : tester(op, value),
     reportsExistence: op === 'exists',
     textHead: checkTextHead(field.path, op, expected),

@@ -6,7 +6,7 @@ import { readField } from './field-path';
 import type { PolicyStateStore } from './memory-policy-state';
 import { formatMinuteOfWeek, localMinuteOfWeek, withinSchedule } from './schedule';
 import type { PolicyScope } from './schema';
-import { showActual } from './show-value';
+import { MIN_CREDENTIAL_TEXT, showActual, shownActual } from './show-value';
 
 /** The call a policy is evaluated against. */
 export interface PolicyInput {
@@ -121,7 +121,13 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
         field: c.path,
         op: c.op,
         expected: c.expected,
-        actual: c.reportsExistence ? actual !== undefined && actual !== null : actual,
+        // Reported redacted (a secret field's value, credentials inside text): `evaluated` and the
+        // reason built from it reach the audit, the server's database, its API and webhooks.
+        actual: c.reportsExistence
+          ? actual !== undefined && actual !== null
+          : c.secret || typeof actual === 'object' || (typeof actual === 'string' && actual.length >= MIN_CREDENTIAL_TEXT)
+            ? shownActual(c.secret, actual, c.path)
+            : actual,
         passed,
       });
       if (!passed) {
@@ -249,7 +255,7 @@ function budgetCheck(
   const raw = c.field === undefined ? undefined : readField(c.field, input);
   if (typeof raw !== 'number' || !Number.isFinite(raw)) {
     // No amount: the budget cannot be checked, and nothing is spent.
-    evaluated.push({ rule: rule.id, field: c.label, op: 'gt', expected: c.max, actual: raw, passed: false });
+    evaluated.push({ rule: rule.id, field: c.label, op: 'gt', expected: c.max, actual: shownActual(c.secret === true, raw, c.field?.path ?? ''), passed: false });
     return false;
   }
   // Negative amounts never free budget.
