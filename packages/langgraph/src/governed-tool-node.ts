@@ -4,6 +4,7 @@ import type { Command, LangGraphRunnableConfig } from '@langchain/langgraph';
 import { ToolNode, type ToolNodeOptions } from '@langchain/langgraph/prebuilt';
 import { callDigest, ErrorCodes, isAllowed, type Decision, type Gate } from '@toolgate/core';
 import { assertGate, assertOneOf } from './options';
+import { ALREADY_RAN, claimExecution, decidedFor, mayBeHighStakes, refused, snapshotArgs } from './reviewed-args';
 import { decisionsOf, denialMessage, toGateCall, type CallBuildOptions } from './tool-calls';
 
 /** Options of `governedToolNode`. */
@@ -24,6 +25,12 @@ type Tools = ConstructorParameters<typeof ToolNode>[0];
  * that call (same tool, same args digest) — defence in depth, whatever the graph wiring — and
  * reports each governed call's outcome (success / error, duration) with `gate.reportOutcome`.
  *
+ * The body runs with a copy of the arguments parsed from the canonical JSON whose digest was
+ * checked, never with the message's own args object (which another node, `graph.updateState`, a
+ * getter or a `toJSON` may have changed since the review). An allowing Decision runs once per
+ * process: replaying the thread from a checkpoint before the tools (time travel, a fork) gets an
+ * `ALREADY_EXECUTED` error ToolMessage instead of a second run.
+ *
  * This is where toolgate reports outcomes in a StateGraph: wrap nothing else, so each call is
  * reported once. Non-high-stakes calls run exactly as in `ToolNode`.
  */
@@ -41,13 +48,24 @@ export class GovernedToolNode extends ToolNode {
   }
 
   protected override async runTool(call: LcToolCall, config: LangGraphRunnableConfig, state: unknown): Promise<ToolMessage | Command> {
-    if (!this.gate.isHighStakes(call.name, call.args)) return super.runTool(call, config, state);
-    const decision = await this.decisionFor(call, config, state);
+    if (!mayBeHighStakes(this.gate, call.name)) return super.runTool(call, config, state);
+    // One frozen copy of the arguments: judged, digest-checked and run. The args object in the
+    // message is never read again, so nothing done to it after this line reaches the body.
+    const snapshot = snapshotArgs(call.args);
+    if (!snapshot) {
+      return denialMessage({ name: call.name, id: call.id ?? '' }, refusal(call, undefined, 'the tool call arguments are not JSON, so they cannot be reviewed', ErrorCodes.ARGS_NOT_JSON));
+    }
+    const reviewed: LcToolCall = { ...call, args: snapshot.args as LcToolCall['args'] };
+    if (!this.gate.isHighStakes(call.name, snapshot.args)) return super.runTool(reviewed, config, state);
+    const decision = await this.decisionFor(reviewed, config, state);
     if (!isAllowed(decision)) return denialMessage({ name: call.name, id: call.id ?? '' }, decision);
+    if (!claimExecution(this.gate, decision)) {
+      return denialMessage({ name: call.name, id: call.id ?? '' }, refused(decision, ErrorCodes.ALREADY_EXECUTED, ALREADY_RAN));
+    }
 
     const started = performance.now();
     try {
-      const result = await super.runTool(call, config, state);
+      const result = await super.runTool(reviewed, config, state);
       const failed = ToolMessage.isInstance(result) && result.status === 'error';
       const outcome = { status: failed ? ('error' as const) : ('success' as const), durationMs: performance.now() - started };
       void this.gate.reportOutcome(decision, failed ? { ...outcome, message: contentText(result) } : outcome);
@@ -67,7 +85,7 @@ export class GovernedToolNode extends ToolNode {
     const id = call.id;
     const inState = id ? decisionsOf(state)[id] : undefined;
     if (inState) {
-      if (inState.tool === call.name && inState.digest === safeDigest(call)) return inState;
+      if (decidedFor(inState, call.name, call.args)) return inState;
       return refusal(call, inState, 'the Decision in state is for a different tool or different arguments than this call');
     }
     if (this.governOptions.onMissingDecision === 'deny' || !id) {
@@ -96,7 +114,7 @@ function safeDigest(call: LcToolCall): string | undefined {
   }
 }
 
-function refusal(call: LcToolCall, prior: Decision | undefined, reason: string): Decision {
+function refusal(call: LcToolCall, prior: Decision | undefined, reason: string, code: string = ErrorCodes.DENIED): Decision {
   const d: Decision = {
     verdict: 'deny',
     source: 'fail_closed',
@@ -106,7 +124,7 @@ function refusal(call: LcToolCall, prior: Decision | undefined, reason: string):
     tool: call.name,
     digest: safeDigest(call) ?? '',
     latencyMs: 0,
-    error: { code: ErrorCodes.DENIED, message: reason },
+    error: { code, message: reason },
   };
   if (call.id) d.callId = call.id;
   if (prior?.runId) d.runId = prior.runId;
