@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Review protocol v1 (DESIGN.md §5). These zod schemas are the single source of truth: the
+ * Review protocol v1 (docs/architecture.md). These zod schemas are the single source of truth: the
  * `httpReviewer` client validates responses with them and `@toolgate/reviewer` validates requests
  * and generates its OpenAPI document from them.
  */

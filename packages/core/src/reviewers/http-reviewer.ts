@@ -21,7 +21,7 @@ export interface HttpReviewerOptions {
 }
 
 /**
- * The toolgate review protocol v1 client (DESIGN.md §5) over an undici pool. Retries network
+ * The toolgate review protocol v1 client (docs/architecture.md) over an undici pool. Retries network
  * errors, 5xx and 429 (honouring Retry-After) inside the gate's deadline — safe, because every
  * request carries the call's idempotency key. Long-polls pending reviews for `onReview: 'wait'`.
  *

@@ -31,7 +31,7 @@ export function openApiDocument(version: string): Json {
     info: {
       title: 'toolgate review protocol',
       version,
-      description: 'Review protocol v1 (DESIGN.md §5): submit tool calls for review, long-poll pending reviews, decide them as a human, report outcomes.',
+      description: 'Review protocol v1 (docs/architecture.md in the toolgate repository): submit tool calls for review, long-poll pending reviews, decide them as a human, report outcomes.',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key with scope eval, approve or admin (`toolgate keys create`)' } },
