@@ -1,5 +1,5 @@
 /**
- * Public types of toolgate's core. DESIGN.md §2 is the contract these follow.
+ * Public types of toolgate's core. docs/architecture.md describes them.
  */
 
 /** What a reviewer decided. `review` means a human must decide. */

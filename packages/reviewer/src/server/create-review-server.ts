@@ -93,7 +93,7 @@ export interface ReviewServer {
 const DEFAULT_PORT = 7070;
 
 /**
- * Creates the reference review server (protocol v1, DESIGN.md §5) on Fastify and `node:sqlite`.
+ * Creates the reference review server (protocol v1, see docs/architecture.md) on Fastify and `node:sqlite`.
  * Options are validated here; the signing key is loaded (or generated) when the app becomes
  * ready (`listen()`, `app.ready()` or `app.inject()`).
  *
