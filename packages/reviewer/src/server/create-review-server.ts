@@ -21,6 +21,7 @@ import { sqlitePolicyState } from '../store/sqlite-policy-state';
 import { createMetrics, type ServerMetrics } from './metrics';
 import { openApiDocument } from './openapi';
 import { ReviewService } from './review-service';
+import { allowedHostSet, isAllowedHost } from './host-check';
 import { isStoreUnavailable } from './request-guard';
 import { registerRoutes, verifyTrail } from './routes';
 import { createWaiters } from './waiters';
@@ -62,6 +63,14 @@ export interface ReviewServerOptions {
    * CLI) within this long. Default 1000 ms; 0 reads the database on every request.
    */
   apiKeyCacheMs?: number;
+  /**
+   * Host names (from the `Host` header) this server answers for, besides the loopback names and
+   * `host`. A request naming any other host gets 403 HOST_NOT_ALLOWED, so a web page whose DNS
+   * name is rebound to 127.0.0.1 cannot read `/metrics` or the API. `.example.com` allows every
+   * subdomain; `['*']` turns the check off. When `host` is `0.0.0.0` or `::`, this machine's host
+   * name and interface addresses are allowed too. Default `[]`.
+   */
+  allowedHosts?: string[];
 }
 
 /** An embeddable review server. */
@@ -175,6 +184,15 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     rotating = next.catch(() => {});
     return next;
   };
+
+  // DNS rebinding guard: first of all, before auth, body or routing work.
+  const allowedHosts = allowedHostSet(o.host, o.allowedHosts);
+  app.addHook('onRequest', async (request, reply) => {
+    if (isAllowedHost(request.headers.host, allowedHosts)) return undefined;
+    return reply.code(403).send({
+      error: { code: ServerErrorCodes.HOST_NOT_ALLOWED, message: 'the Host header names a host this server does not answer for; add it with allowedHosts (--allowed-hosts)' },
+    });
+  });
 
   app.addHook('onReady', async () => {
     await installKeys(await loadOrCreateSigningKeys(o.dataDir));
@@ -306,6 +324,7 @@ interface Resolved {
   dashboard: DashboardRegistrar | false | undefined;
   defaultMetrics: boolean;
   apiKeyCacheMs: number;
+  allowedHosts: string[];
 }
 
 function validate(options: ReviewServerOptions): Resolved {
@@ -335,7 +354,16 @@ function validate(options: ReviewServerOptions): Resolved {
     dashboard: options.dashboard,
     defaultMetrics: options.defaultMetrics ?? true,
     apiKeyCacheMs: num(options.apiKeyCacheMs, 'apiKeyCacheMs', 1000, 0, 60_000),
+    allowedHosts: hostList(options.allowedHosts),
   };
+}
+
+function hostList(v: string[] | undefined): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((h) => typeof h !== 'string' || h.trim() === '' || /[\s/@]/.test(h.trim()))) {
+    throw new OptionsError(`createReviewServer: allowedHosts must be a list of host names (e.g. ["reviews.example.com"]), got ${JSON.stringify(v)}`);
+  }
+  return v;
 }
 
 function resolvePolicy(policy: Policy | string | undefined): CompiledPolicy | undefined {

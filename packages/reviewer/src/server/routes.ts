@@ -77,10 +77,47 @@ function disconnectSignal(reply: FastifyReply): AbortSignal {
 type IdParams = { Params: { id: string } };
 type Query = Record<string, string | undefined>;
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The API key authenticated in `onRequest` (before the body is read) for /v1 routes; null elsewhere. */
+    apiKey: KeyInfo | null;
+  }
+}
+
+/**
+ * The scope each /v1 route needs, by `METHOD url-pattern`. Checked in `onRequest`, before the
+ * body is read or parsed: an unauthenticated client cannot make the server parse 1 MiB of JSON.
+ * A /v1 route missing here needs an admin key (fail closed).
+ */
+export const ROUTE_SCOPES: Readonly<Record<string, Scope | readonly Scope[]>> = {
+  'POST /v1/reviews': 'eval',
+  'GET /v1/reviews/:id': ['eval', 'approve'],
+  'GET /v1/reviews': 'approve',
+  'POST /v1/reviews/:id/decision': 'approve',
+  'POST /v1/reviews/:id/outcome': 'eval',
+  'GET /v1/audit': 'approve',
+  'GET /v1/audit/verify': 'approve',
+  'POST /v1/admin/signing-keys/rotate': 'admin',
+};
+
 /** Protocol v1 and the operational endpoints. */
 export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   const { service } = d;
-  const keyFor = (request: FastifyRequest, scope: Scope | readonly Scope[]) => requireKey(d.store, request, scope, d.keys);
+  app.decorateRequest('apiKey', null);
+  app.addHook('onRequest', async (request) => {
+    const url = request.routeOptions.url;
+    if (url === undefined || !url.startsWith('/v1/')) return;
+    request.apiKey = requireKey(d.store, request, ROUTE_SCOPES[`${request.method} ${url}`] ?? 'admin', d.keys);
+  });
+  const keyFor = (request: FastifyRequest, scope: Scope | readonly Scope[]): KeyInfo => {
+    const key = request.apiKey;
+    if (key === null) return requireKey(d.store, request, scope, d.keys);
+    const needed = typeof scope === 'string' ? [scope] : scope;
+    if (!needed.some((s) => hasScope(key.scope, s))) {
+      throw new ReviewServerError(403, ServerErrorCodes.FORBIDDEN, `key ${key.name} has scope ${key.scope}; this needs ${needed.join(' or ')}`);
+    }
+    return key;
+  };
 
   app.post('/v1/reviews', async (request, reply) => {
     const key = keyFor(request, 'eval');
