@@ -20,6 +20,12 @@ export const ErrorCodes = {
   ARGS_NOT_JSON: 'ARGS_NOT_JSON',
   ARGS_TOO_LARGE: 'ARGS_TOO_LARGE',
   TOOL_NAME_INVALID: 'TOOL_NAME_INVALID',
+  /** callId, runId, agent or context cannot be sent or recorded (not well-formed Unicode, not JSON, wrong type). */
+  INPUT_INVALID: 'INPUT_INVALID',
+  /** A reachable reviewer answered with something that is not a verdict (e.g. `{ verdict: 'DENY' }`). */
+  VERDICT_INVALID: 'VERDICT_INVALID',
+  /** An allowing high-stakes Decision without `decision.args` reached a tool body runner. */
+  ARGS_NOT_REVIEWED: 'ARGS_NOT_REVIEWED',
   // other
   DENIED: 'DENIED',
   REVIEW_REQUIRED: 'REVIEW_REQUIRED',

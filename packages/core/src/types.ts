@@ -92,6 +92,23 @@ export interface Decision {
   idempotencyKey?: string;
   latencyMs: number;
   error?: DecisionError;
+  /**
+   * The reviewed arguments: a fresh value parsed, on every read, from the exact canonical JSON the
+   * digest (and so the reviewer, the proof and the audit record) covers. **Adapters must pass
+   * `decision.args` to the tool body**, never the framework's own arguments object: that one may
+   * have a `toJSON`, getters, or be mutated after the review, so it is not what was reviewed
+   * (`reviewedArgs(decision, frameworkArgs)` does this and refuses a high-stakes Decision without it).
+   *
+   * Present on every Decision from `review` / `enforce` / `canI` / `resolveReview` for a call whose
+   * arguments the gate read: every high-stakes call and every call a `{ tool, when }` predicate
+   * judged. Absent on a plain passthrough (the tool name matched no rule: run it with the
+   * framework's arguments) and on denials of calls whose arguments could not be read.
+   *
+   * Non-enumerable: spreads, `JSON.stringify`, `structuredClone` and audit records leave it out
+   * (the audit keeps its own redacted copy), so a serialised Decision never carries raw arguments.
+   * Keep the Decision object the gate returned.
+   */
+  readonly args?: unknown;
 }
 
 /** What an adapter reports after a tool ran (or failed). */

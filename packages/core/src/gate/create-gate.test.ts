@@ -93,9 +93,13 @@ describe('createGate: fail modes', () => {
     expect(await p).toMatchObject({ verdict: 'deny', source: 'fail_closed', error: { code: 'REVIEWER_ABORTED' } });
   });
 
-  it('a malformed reviewer answer is a reviewer failure', async () => {
-    const { gate } = gateWith(callbackReviewer(() => ({ verdict: 'yes please' }) as never), { failMode: 'open' });
-    expect(await gate.review({ tool: 'transfer', args: {} })).toMatchObject({ source: 'fail_open', error: { code: 'REVIEWER_BAD_RESPONSE' } });
+  it('a reviewer that answers with no valid verdict is a deny, even with failMode open', async () => {
+    for (const answer of [{ verdict: 'yes please' }, { verdict: 'DENY' }, { verdict: 'Allow' }, {}, null, undefined, 'allow']) {
+      const { gate, audit } = gateWith(callbackReviewer(() => answer as never), { failMode: 'open' });
+      const d = await gate.review({ tool: 'transfer', args: {} });
+      expect(d, JSON.stringify(answer)).toMatchObject({ verdict: 'deny', source: 'fail_closed', error: { code: 'VERDICT_INVALID' } });
+      expect(audit.records[0]?.decision).toMatchObject({ verdict: 'deny', error: { code: 'VERDICT_INVALID' } });
+    }
   });
 
   it('opens the circuit after N failures and then decides at once without calling the reviewer', async () => {
@@ -122,9 +126,15 @@ describe('createGate: bad input is a deny in every fail mode', () => {
     expect(audit.records).toHaveLength(3);
   });
 
-  it('a call without a tool name is a typed error', async () => {
-    const { gate } = gateWith(callbackReviewer(() => ({ verdict: 'allow' })));
-    await expect(gate.review({ tool: '', args: {} })).rejects.toMatchObject({ code: 'OPTIONS_INVALID' });
+  it('a call without a tool name is a typed, audited deny', async () => {
+    const { reviewer, seen } = counting(() => ({ verdict: 'allow' }));
+    const { gate, audit } = gateWith(reviewer, { failMode: 'open', highStakes: { all: true } });
+    for (const call of [{ tool: '', args: {} }, { tool: 42, args: {} }, null, undefined]) {
+      expect(await gate.review(call as never)).toMatchObject({ verdict: 'deny', error: { code: 'TOOL_NAME_INVALID' } });
+    }
+    await expect(gate.enforce({ tool: '', args: {} })).rejects.toMatchObject({ code: 'DENIED' });
+    expect(seen).toHaveLength(0);
+    expect(audit.records).toHaveLength(5);
   });
 });
 
@@ -172,7 +182,7 @@ describe('createGate: review verdicts', () => {
     expect(audit.records.map((r) => r.kind)).toEqual(['review', 'human_decision']);
     const rejected = await gate.resolveReview(pending, { approved: false, reason: 'no' });
     expect(rejected).toMatchObject({ verdict: 'deny', source: 'human', reason: 'no' });
-    await expect(gate.resolveReview(approved, { approved: true })).rejects.toMatchObject({ code: 'OPTIONS_INVALID' });
+    expect(await gate.resolveReview(approved, { approved: true })).toMatchObject({ verdict: 'deny', error: { code: 'INPUT_INVALID' } });
   });
 
   it('onReview deny turns a review into a deny', async () => {

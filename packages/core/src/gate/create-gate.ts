@@ -4,13 +4,14 @@ import { canonicalJson } from '../digest/canonical-json';
 import { sha256 } from '../digest/call-digest';
 import { parseArgs, tooLarge } from '../digest/parse-args';
 import { ErrorCodes, GovernanceDeniedError, ReviewerError, ToolgateError } from '../errors';
-import { compileHighStakes } from '../matcher/high-stakes';
+import { compileHighStakesParts, highStakesMatcher } from '../matcher/high-stakes';
 import { circuitBreaker, type CircuitBreaker } from '../resilience/circuit-breaker';
 import { abortError, deadlineScope } from '../resilience/deadline';
 import { loadTelemetry, startSpan } from '../telemetry/spans';
 import type {
   AgentInfo,
   AuditEntry,
+  CallContext,
   Decision,
   DecisionSource,
   FailMode,
@@ -26,6 +27,7 @@ import type { Gate, GateOptions, ReviewCallOptions } from './gate-types';
 import { isAllowed } from './governed';
 import { validateGateOptions, type ResolvedGateOptions } from './options';
 import { proofCheck } from './proof-check';
+import { attachReviewedArgs } from './reviewed-args';
 
 const VERDICTS: ReadonlySet<string> = new Set<Verdict>(['allow', 'allow_with_conditions', 'deny', 'review']);
 
@@ -43,7 +45,8 @@ const VERDICTS: ReadonlySet<string> = new Set<Verdict>(['allow', 'allow_with_con
 export function createGate(options: GateOptions): Gate {
   const o: ResolvedGateOptions = validateGateOptions(options);
   if (o.telemetry) void loadTelemetry();
-  const matches = compileHighStakes(o.highStakes);
+  const hs = compileHighStakesParts(o.highStakes);
+  const matches = highStakesMatcher(hs);
   const breaker: CircuitBreaker | undefined = o.circuitBreaker
     ? circuitBreaker({ ...o.circuitBreaker, now: o.now })
     : undefined;
@@ -51,6 +54,8 @@ export function createGate(options: GateOptions): Gate {
   const proofs = proofCheck(o);
   const instanceId = randomUUID();
   const ordinals = new Map<string, number>();
+  /** What was sent for a human review, by idempotency key, so resolveReview can check and attach it. */
+  const reviewed = new Map<string, { digest: string; canonicalArgs: string }>();
   const pendingAudits = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
 
@@ -154,70 +159,96 @@ export function createGate(options: GateOptions): Gate {
     return id;
   }
 
-  /** Shared path of review() and canI(). */
+  /** Shared path of review() and canI(). Never throws for bad input: that is a deny in every fail mode. */
   async function decide(call: ToolCall, callOptions: ReviewCallOptions | undefined, dryRun: boolean): Promise<Decision> {
     const started = performance.now();
-    if (typeof call?.tool !== 'string' || call.tool.length === 0) {
-      throw new ToolgateError(ErrorCodes.OPTIONS_INVALID, 'gate.review(call): call.tool must be a non-empty string');
-    }
-    if (!matches(call.tool, call.args)) {
-      return { verdict: 'allow', reason: 'not a high-stakes tool', source: 'not_high_stakes', conditions: [], evaluated: [], tool: call.tool, callId: call.callId, digest: '', latencyMs: performance.now() - started } as Decision;
-    }
-    if (!call.tool.isWellFormed()) {
-      // Not well-formed Unicode (a lone surrogate): no digest, no reviewer — and the audit record
-      // names the tool with U+FFFD in place of the broken code units, so the attempt is kept.
-      const tool = call.tool.toWellFormed();
-      const d = hardDeny({ ...call, tool }, '', started, ErrorCodes.TOOL_NAME_INVALID, `tool name ${JSON.stringify(tool)} is not well-formed Unicode; denied`);
-      d.auditId = await safeAudit('review', { tool, callId: call.callId, runId: call.runId }, d);
+    const tool: unknown = (call as Partial<ToolCall> | null | undefined)?.tool;
+    if (typeof tool !== 'string' || tool.length === 0) {
+      // Not a call the gate can name: nothing may run, and the attempt is kept under "(none)".
+      const none: ToolCall = { tool: '(none)', args: undefined };
+      const d = hardDeny(none, '', started, ErrorCodes.TOOL_NAME_INVALID, 'call.tool must be a non-empty string; denied');
+      if (!dryRun) d.auditId = await safeAudit('review', { tool: none.tool }, d);
       return d;
     }
-    const agent = normalizeAgent(call.agent ?? o.agent);
-    const auditCall = { tool: call.tool, callId: call.callId, runId: call.runId, agentId: agent?.id };
+    const byName = hs.byName(tool);
+    // The passthrough of a plain name reads nothing else: a Set or cached pattern lookup.
+    if (!byName && !hs.judged(tool)) return passthrough(call, started);
+    if (!tool.isWellFormed()) {
+      // Not well-formed Unicode (a lone surrogate): no digest, no reviewer — and the audit record
+      // names the tool with U+FFFD in place of the broken code units, so the attempt is kept.
+      const shown = tool.toWellFormed();
+      const d = hardDeny({ ...call, tool: shown, callId: undefined, runId: undefined }, '', started, ErrorCodes.TOOL_NAME_INVALID, `tool name ${JSON.stringify(shown)} is not well-formed Unicode; denied`);
+      if (!dryRun) d.auditId = await safeAudit('review', safeAuditCall({ ...call, tool: shown }), d);
+      return d;
+    }
 
     // 1. Input: arguments must be JSON, within bounds. Bad input is a deny in every fail mode.
-    let args: unknown;
+    // The canonical text of the arguments is what is digested, reviewed, proven, audited and run.
+    let canonicalArgs: string;
     let digest: string;
     try {
-      args = parseArgs(call.args, o.maxArgsBytes);
-      const canonical = canonicalJson({ tool: call.tool, args: args ?? {} });
+      const parsed = parseArgs(call.args, o.maxArgsBytes);
+      canonicalArgs = canonicalJson(parsed ?? {});
+      const canonical = `{"args":${canonicalArgs},"tool":${canonicalJson(tool)}}`;
       if (canonical.length > o.maxArgsBytes) tooLarge(canonical.length, o.maxArgsBytes);
       digest = sha256(canonical);
     } catch (error) {
       const e = error instanceof ToolgateError ? error : new ToolgateError(ErrorCodes.ARGS_NOT_JSON, String(error));
-      const d = hardDeny(call, '', started, e.code, e.message);
-      if (!dryRun) d.auditId = await safeAudit('review', { ...auditCall }, d);
+      const d = hardDeny(wellFormedIds(call), '', started, e.code, e.message);
+      if (!dryRun) d.auditId = await safeAudit('review', safeAuditCall(call), d);
       return d;
     }
+    // A `{ tool, when }` predicate judges the parsed copy, never the caller's object or string.
+    if (!byName && !hs.when(tool, JSON.parse(canonicalArgs))) {
+      return attachReviewedArgs({ ...passthrough(call, started), digest }, canonicalArgs);
+    }
+
+    // 2. The other fields: sent to the reviewer and recorded, so they must be well-formed JSON.
+    const fields = readCallFields(call, o.agent);
+    if (fields instanceof ToolgateError) {
+      const d = hardDeny(wellFormedIds(call), digest, started, fields.code, fields.message);
+      if (!dryRun) d.auditId = await safeAudit('review', safeAuditCall(call), d);
+      return attachReviewedArgs(d, canonicalArgs);
+    }
+    const { agent, context } = fields;
+    const auditCall = { tool, callId: call.callId, runId: call.runId, agentId: agent?.id };
+    const auditArgs = (): unknown => (o.audit.length > 0 ? JSON.parse(canonicalArgs) : undefined);
+    const signal = callOptions?.signal;
 
     const key = idempotencyKey(call, digest, dryRun);
     const span = o.telemetry ? startSpan(call) : undefined;
+    const done = (d: Decision): Decision => attachReviewedArgs(span?.end(d) ?? d, canonicalArgs);
+    const aborted = (d: Decision): Decision =>
+      hardDeny(call, digest, started, ErrorCodes.REVIEWER_ABORTED, `review cancelled by the caller (${abortReason(signal)}); denied`, { idempotencyKey: key, ...(d.reviewId ? { reviewId: d.reviewId } : {}) });
     try {
-      // 2. Already decided (framework re-execution, resume): the same Decision, no second review.
+      if (signal?.aborted) {
+        const d = aborted({} as Decision);
+        if (!dryRun) d.auditId = await safeAudit('review', { ...auditCall, args: auditArgs() }, d);
+        return done(d);
+      }
+      // 3. Already decided (framework re-execution, resume): the same Decision, no second review.
       if (!dryRun) {
         let cached = cache.get(key);
         // The key carries 64 bits of the digest; a cached Decision must match all 256.
         if (cached && cached.decision.digest !== digest) cached = undefined;
         if (cached?.executed) {
           const d = hardDeny(call, digest, started, ErrorCodes.ALREADY_EXECUTED, `this call (${key}) already ran; a review authorises one execution`, { reviewId: cached.decision.reviewId, idempotencyKey: key });
-          d.auditId = await safeAudit('review', { ...auditCall, args }, d);
-          return span?.end(d) ?? d;
+          d.auditId = await safeAudit('review', { ...auditCall, args: auditArgs() }, d);
+          return done(d);
         }
-        if (cached) {
-          const again = { ...cached.decision };
-          return span?.end(again) ?? again;
-        }
+        if (cached) return done({ ...cached.decision });
       }
 
-      // 3. Ask the reviewer, within one deadline, unless the circuit is open.
-      const request: ReviewRequest = { idempotencyKey: key, call: { tool: call.tool, args }, digest };
+      // 4. Ask the reviewer, within one deadline, unless the circuit is open.
+      const request: ReviewRequest = { idempotencyKey: key, call: { tool, args: JSON.parse(canonicalArgs) }, digest };
       if (call.callId !== undefined) request.call.callId = call.callId;
       if (call.runId !== undefined) request.call.runId = call.runId;
       if (agent) request.agent = agent;
-      if (call.context) request.context = call.context;
+      if (context) request.context = context;
       if (dryRun) request.dryRun = true;
 
       let decision: Decision;
-      const verdict = await askReviewer(request, callOptions?.signal);
+      const verdict = await askReviewer(request, signal);
       if (verdict instanceof ToolgateError && verdict.code === ErrorCodes.REVIEWER_ABORTED) {
         // The caller cancelled: there is no decision, and nothing may run — whatever the fail mode.
         decision = hardDeny(call, digest, started, verdict.code, `review cancelled by the caller (${verdict.message}); denied`, { idempotencyKey: key });
@@ -225,26 +256,44 @@ export function createGate(options: GateOptions): Gate {
         // The reviewer answered, and its answer was no (bad key, wrong scope, conflict, too large):
         // not an outage, so no fail mode turns it into an allow.
         decision = hardDeny(call, digest, started, ErrorCodes.REVIEWER_REJECTED, `the reviewer refused the request (${verdict.message}); denied`, { idempotencyKey: key });
+      } else if (verdict instanceof ToolgateError && verdict.code === ErrorCodes.VERDICT_INVALID) {
+        // The reviewer was reachable and answered, but not with a verdict: nonsense is not an outage.
+        decision = hardDeny(call, digest, started, verdict.code, `${verdict.message}; denied whatever the fail mode`, { idempotencyKey: key });
       } else if (verdict instanceof ToolgateError) {
         decision = failDecision(call, digest, started, verdict, key);
       } else {
         decision = fromVerdict(call, digest, started, key, verdict);
         decision = await proofs.check(decision, (code, msg) => hardDeny(call, digest, started, code, msg, { reviewId: decision.reviewId, proof: decision.proof, idempotencyKey: key }));
-        if (decision.verdict === 'review' && !dryRun) {
-          decision = await onReview(call, digest, started, key, decision, callOptions?.signal);
+        if (decision.verdict === 'review' && !dryRun && !signal?.aborted) {
+          decision = await onReview(call, digest, started, key, decision, signal);
         }
       }
+      // An abort that arrived while the proof was checked (or a human was awaited) still cancels.
+      if (signal?.aborted && decision.verdict !== 'deny') decision = aborted(decision);
       decision.latencyMs = performance.now() - started;
-      if (dryRun) return span?.end(decision) ?? decision;
+      if (dryRun) return done(decision);
 
-      decision.auditId = await safeAudit('review', { ...auditCall, args }, decision);
-      if (decision.error?.code === ErrorCodes.AUDIT_WRITE_FAILED) return span?.end(decision) ?? decision;
+      decision.auditId = await safeAudit('review', { ...auditCall, args: auditArgs() }, decision);
+      if (decision.error?.code === ErrorCodes.AUDIT_WRITE_FAILED) return done(decision);
+      if (signal?.aborted && decision.verdict !== 'deny') {
+        // Cancelled while the allow was being written: record the deny the caller gets, too.
+        const d = aborted(decision);
+        d.auditId = await safeAudit('review', { ...auditCall, args: auditArgs() }, d);
+        return done(d);
+      }
       if (isConclusive(decision)) cache.set(key, decision);
-      return span?.end(decision) ?? decision;
+      else if (decision.verdict === 'review') remember(reviewed, key, { digest, canonicalArgs });
+      return done(decision);
     } catch (error) {
       span?.fail(error);
       throw error;
     }
+  }
+
+  function passthrough(call: ToolCall, started: number): Decision {
+    const d: Decision = { verdict: 'allow', reason: 'not a high-stakes tool', source: 'not_high_stakes', conditions: [], evaluated: [], tool: call.tool, digest: '', latencyMs: performance.now() - started };
+    if (call.callId !== undefined) d.callId = call.callId;
+    return d;
   }
 
   /** Calls the reviewer. Returns its verdict, or the ToolgateError that stands for its failure. */
@@ -255,13 +304,13 @@ export function createGate(options: GateOptions): Gate {
     const scope = deadlineScope(o.timeoutMs, signal, o.now());
     try {
       const verdict = await raceAbort(o.reviewer.review(request, { signal: scope.signal, deadline: scope.deadline }), scope.signal);
-      checkVerdict(verdict, o.reviewer.name);
       breaker?.onSuccess();
-      return verdict;
+      // The reviewer answered: an answer that is not a verdict is a deny, never an outage.
+      return isVerdict(verdict) ? verdict : invalidVerdict(verdict, o.reviewer.name);
     } catch (error) {
       const e = asReviewerError(error, scope.signal, o.reviewer.name);
-      // A caller's cancellation says nothing about the reviewer's health.
-      if (e.code === ErrorCodes.REVIEWER_ABORTED) breaker?.onSuccess();
+      // A caller's cancellation, or a reachable reviewer's nonsense, says nothing bad about its health.
+      if (e.code === ErrorCodes.REVIEWER_ABORTED || e.code === ErrorCodes.VERDICT_INVALID) breaker?.onSuccess();
       else breaker?.onFailure();
       return e;
     } finally {
@@ -281,7 +330,7 @@ export function createGate(options: GateOptions): Gate {
     const scope = deadlineScope(o.reviewTimeoutMs, signal, o.now());
     try {
       const v = await raceAbort(o.reviewer.waitForDecision(pending.reviewId, { signal: scope.signal, deadline: scope.deadline }), scope.signal);
-      checkVerdict(v, o.reviewer.name);
+      if (!isVerdict(v)) throw invalidVerdict(v, o.reviewer.name);
       if (v.verdict === 'review') {
         return hardDeny(call, digest, started, ErrorCodes.REVIEW_TIMEOUT, `no human decision within ${o.reviewTimeoutMs} ms; denied`, { reviewId: pending.reviewId, idempotencyKey: key });
       }
@@ -326,43 +375,83 @@ export function createGate(options: GateOptions): Gate {
     },
 
     async resolveReview(decision, answer: HumanAnswer) {
-      if (decision.verdict !== 'review') {
-        throw new ToolgateError(ErrorCodes.OPTIONS_INVALID, `resolveReview takes a Decision whose verdict is "review"; this one is "${decision.verdict}"`);
-      }
-      const ran = decision.idempotencyKey ? cache.get(decision.idempotencyKey) : undefined;
-      if (ran?.executed && ran.decision.digest === decision.digest) {
-        const denied: Decision = { ...decision, verdict: 'deny', source: 'fail_closed', reason: 'this call already ran; a review authorises one execution', error: { code: ErrorCodes.ALREADY_EXECUTED, message: 'this call already ran; a review authorises one execution' } };
+      const started = performance.now();
+      // Never throws: whatever is handed in, the answer is a Decision, and only a well-formed human
+      // yes to a pending review of this very call is an allow.
+      const shape = checkPendingDecision(decision);
+      const ids = shape.ok ? decision : wellFormedIds({ tool: (decision as Partial<Decision> | null)?.tool ?? '(none)', args: undefined, callId: (decision as Partial<Decision> | null)?.callId, runId: (decision as Partial<Decision> | null)?.runId } as ToolCall);
+      const refuse = async (code: string, message: string): Promise<Decision> => {
+        const base: Partial<Decision> = shape.ok ? { ...decision } : {};
+        const denied = hardDeny({ tool: ids.tool, args: undefined, callId: ids.callId, runId: ids.runId } as ToolCall, shape.ok ? decision.digest : '', started, code, message, { ...base, source: 'fail_closed' });
         delete denied.proof;
-        denied.auditId = await safeAudit('human_decision', { tool: decision.tool, callId: decision.callId, runId: decision.runId }, denied);
+        delete denied.auditId;
+        denied.auditId = await safeAudit('human_decision', { tool: denied.tool, callId: denied.callId, runId: denied.runId }, denied);
         return denied;
+      };
+      if (!shape.ok) return refuse(ErrorCodes.INPUT_INVALID, `resolveReview: ${shape.problem}; denied`);
+      const key = decision.idempotencyKey;
+      const ran = key ? cache.get(key) : undefined;
+      if (ran?.executed && ran.decision.digest === decision.digest) {
+        return refuse(ErrorCodes.ALREADY_EXECUTED, 'this call already ran; a review authorises one execution');
       }
-      const approver = answer.approver ?? 'human';
+      // The reviewed arguments: the Decision's own (checked against its digest), else what this gate
+      // sent for review under this key. A pending review this gate knows for another call is refused.
+      let canonicalArgs: string | undefined;
+      const pending = key ? reviewed.get(key) : undefined;
+      if (pending && pending.digest !== decision.digest) {
+        return refuse(ErrorCodes.INPUT_INVALID, `resolveReview: this Decision's digest is not the one reviewed under ${key} (a human answer for another call); denied`);
+      }
+      if (Object.hasOwn(decision, 'args')) {
+        const ca = argsJson(decision.args);
+        if (ca === undefined || sha256(`{"args":${ca},"tool":${canonicalJson(decision.tool)}}`) !== decision.digest) {
+          return refuse(ErrorCodes.INPUT_INVALID, "resolveReview: the Decision's args are not the arguments its digest covers; denied");
+        }
+        canonicalArgs = ca;
+      } else if (pending) {
+        canonicalArgs = pending.canonicalArgs;
+      }
+      const approved = answer?.approved === true;
+      const approver = typeof answer?.approver === 'string' && answer.approver.length > 0 ? answer.approver.toWellFormed() : 'human';
+      const reason = typeof answer?.reason === 'string' ? answer.reason.toWellFormed() : undefined;
       const resolved: Decision = {
         ...decision,
-        verdict: answer.approved ? 'allow' : 'deny',
+        verdict: approved ? 'allow' : 'deny',
         source: 'human',
-        reason: answer.reason ?? (answer.approved ? `approved by ${approver}` : `rejected by ${approver}`),
+        reason: reason ?? (approved ? `approved by ${approver}` : `rejected by ${approver}`),
         decidedBy: `human:${approver}`,
         latencyMs: decision.latencyMs,
       };
       delete resolved.proof;
       delete resolved.error;
+      delete resolved.auditId;
       resolved.auditId = await safeAudit('human_decision', { tool: decision.tool, callId: decision.callId, runId: decision.runId }, resolved);
-      if (resolved.idempotencyKey && !resolved.error) cache.set(resolved.idempotencyKey, resolved);
-      return resolved;
+      if (key && !resolved.error) {
+        cache.set(key, resolved);
+        reviewed.delete(key);
+      }
+      return canonicalArgs === undefined ? resolved : attachReviewedArgs(resolved, canonicalArgs);
     },
 
     async reportOutcome(decision, outcome: Outcome) {
-      if (decision.source === 'not_high_stakes') return;
       try {
+        if (decision.source === 'not_high_stakes') return;
+        // The Decision this gate issued under that key, when it has it: a caller's copy (edited or
+        // forged) does not get to rewrite what the outcome record says was decided.
+        const known = decision.idempotencyKey ? cache.get(decision.idempotencyKey) : undefined;
+        const issued = known && known.decision.digest === decision.digest ? known.decision : undefined;
         if (decision.idempotencyKey) cache.markExecuted(decision.idempotencyKey, decision);
-        await writeAudit('outcome', { tool: decision.tool, callId: decision.callId, runId: decision.runId }, decision, {
-          outcome,
+        const recorded = issued ?? decision;
+        const safeOutcome: Outcome = { status: outcome?.status === 'success' || outcome?.status === 'failure' ? outcome.status : 'error' };
+        if (typeof outcome?.message === 'string') safeOutcome.message = outcome.message.toWellFormed();
+        if (typeof outcome?.durationMs === 'number' && Number.isFinite(outcome.durationMs)) safeOutcome.durationMs = outcome.durationMs;
+        await writeAudit('outcome', { tool: recorded.tool, callId: recorded.callId, runId: recorded.runId }, recorded, {
+          outcome: safeOutcome,
+          ...(issued ? {} : { meta: { decision: 'as reported by the adapter; this gate has no record of issuing it' } }),
         });
-        if (decision.reviewId && o.reviewer.reportOutcome) {
+        if (recorded.reviewId && o.reviewer.reportOutcome) {
           const scope = deadlineScope(o.timeoutMs, undefined, o.now());
           try {
-            await o.reviewer.reportOutcome(decision.reviewId, outcome, { signal: scope.signal, deadline: scope.deadline });
+            await o.reviewer.reportOutcome(recorded.reviewId, safeOutcome, { signal: scope.signal, deadline: scope.deadline });
           } finally {
             scope.dispose();
           }
@@ -390,6 +479,34 @@ function isRefusal(status: number | undefined): boolean {
   return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= 10_000 && !map.has(key)) map.clear();
+  map.set(key, value);
+}
+
+/** What resolveReview accepts: a Decision object with verdict review for a named, digested call. */
+function checkPendingDecision(d: unknown): { ok: true } | { ok: false; problem: string } {
+  if (typeof d !== 'object' || d === null) return { ok: false, problem: 'the Decision is not an object' };
+  const x = d as Partial<Decision>;
+  if (x.verdict !== 'review') return { ok: false, problem: `it takes a Decision whose verdict is "review", this one is ${JSON.stringify(String(x.verdict)).slice(0, 40)}` };
+  if (typeof x.tool !== 'string' || x.tool.length === 0 || !x.tool.isWellFormed()) return { ok: false, problem: 'the Decision names no well-formed tool' };
+  if (typeof x.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(x.digest)) return { ok: false, problem: 'the Decision carries no digest' };
+  for (const f of ['callId', 'runId', 'idempotencyKey', 'reviewId'] as const) {
+    const v: unknown = x[f];
+    if (v !== undefined && (typeof v !== 'string' || !v.isWellFormed())) return { ok: false, problem: `the Decision's ${f} is not a well-formed string` };
+  }
+  return { ok: true };
+}
+
+/** Canonical JSON of arguments, or undefined when they are not plain JSON. */
+function argsJson(args: unknown): string | undefined {
+  try {
+    return canonicalJson(args ?? {});
+  } catch {
+    return undefined;
+  }
+}
+
 function bump(map: Map<string, number>, key: string): number {
   const n = (map.get(key) ?? 0) + 1;
   if (map.size >= 10_000 && !map.has(key)) map.clear();
@@ -397,9 +514,73 @@ function bump(map: Map<string, number>, key: string): number {
   return n;
 }
 
-function normalizeAgent(agent: string | AgentInfo | undefined): AgentInfo | undefined {
-  if (agent === undefined) return undefined;
-  return typeof agent === 'string' ? { id: agent } : agent;
+/**
+ * Checks and copies callId, runId, agent and context: they reach the reviewer, the idempotency key
+ * and the audit trail, so each must be well-formed Unicode and plain JSON (no lone surrogates,
+ * cycles, BigInts, functions). The copies are what the reviewer sees and what is recorded, so a
+ * getter cannot show the reviewer one agent and the trail another. Messages name the field, never
+ * its content (it may hold a secret).
+ */
+function readCallFields(call: ToolCall, fallbackAgent: string | AgentInfo | undefined): { agent?: AgentInfo; context?: CallContext } | ToolgateError {
+  const bad = (what: string) => new ToolgateError(ErrorCodes.INPUT_INVALID, `call.${what}; denied`);
+  for (const field of ['callId', 'runId'] as const) {
+    const v: unknown = call[field];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') return bad(`${field} must be a string`);
+    if (!v.isWellFormed()) return bad(`${field} is not well-formed Unicode (a lone surrogate)`);
+  }
+  const out: { agent?: AgentInfo; context?: CallContext } = {};
+  const rawAgent: unknown = call.agent ?? fallbackAgent;
+  if (rawAgent !== undefined) {
+    const a: unknown = typeof rawAgent === 'string' ? { id: rawAgent } : rawAgent;
+    const copy = jsonCopy(a);
+    if (copy === undefined || typeof copy !== 'object' || copy === null || Array.isArray(copy)) return bad('agent must be a string or a JSON object with an id, in well-formed Unicode');
+    const id: unknown = (copy as { id?: unknown }).id;
+    if (typeof id !== 'string' || id.length === 0) return bad('agent.id must be a non-empty string');
+    out.agent = copy as AgentInfo;
+  }
+  if (call.context !== undefined) {
+    const copy = jsonCopy(call.context);
+    if (copy === undefined || typeof copy !== 'object' || copy === null || Array.isArray(copy)) return bad('context must be a JSON object in well-formed Unicode');
+    out.context = copy as CallContext;
+  }
+  return out;
+}
+
+/** A fresh copy read from the canonical JSON of `value`, or undefined when it is not plain JSON. */
+function jsonCopy(value: unknown): unknown {
+  try {
+    return JSON.parse(canonicalJson(value)) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The call with callId and runId made safe to record (strings only, lone surrogates replaced). */
+function wellFormedIds(call: ToolCall): ToolCall {
+  const out: ToolCall = { tool: wellFormed(call.tool) ?? '(none)', args: undefined };
+  const callId = wellFormed(call.callId);
+  const runId = wellFormed(call.runId);
+  if (callId !== undefined) out.callId = callId;
+  if (runId !== undefined) out.runId = runId;
+  return out;
+}
+
+/** What the audit record of a bad-input deny names: only strings, each made well-formed. */
+function safeAuditCall(call: ToolCall): { tool: string; callId?: string; runId?: string; agentId?: string } {
+  const ids = wellFormedIds(call);
+  const rawAgent: unknown = call.agent;
+  const agentId = wellFormed(typeof rawAgent === 'string' ? rawAgent : (rawAgent as { id?: unknown } | undefined)?.id);
+  return { tool: ids.tool, callId: ids.callId, runId: ids.runId, ...(agentId !== undefined ? { agentId } : {}) };
+}
+
+function wellFormed(v: unknown): string | undefined {
+  return typeof v === 'string' ? v.toWellFormed() : undefined;
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const r: unknown = signal?.reason;
+  return r instanceof Error ? r.message : r === undefined ? 'aborted' : String(r);
 }
 
 function sourceOf(decidedBy: string | undefined): DecisionSource {
@@ -413,11 +594,15 @@ function isConclusive(d: Decision): boolean {
   return d.verdict !== 'review';
 }
 
-function checkVerdict(v: unknown, name: string): asserts v is ReviewerVerdict {
+function isVerdict(v: unknown): v is ReviewerVerdict {
   const verdict = (v as ReviewerVerdict | null)?.verdict;
-  if (typeof v !== 'object' || v === null || typeof verdict !== 'string' || !VERDICTS.has(verdict)) {
-    throw new ReviewerError(ErrorCodes.REVIEWER_BAD_RESPONSE, `reviewer "${name}" returned no valid verdict (allow | allow_with_conditions | deny | review)`);
-  }
+  return typeof v === 'object' && v !== null && typeof verdict === 'string' && VERDICTS.has(verdict);
+}
+
+/** A reviewer that resolved (it was reachable) with something that is not a verdict. */
+function invalidVerdict(v: unknown, name: string): ReviewerError {
+  const got = typeof v === 'object' && v !== null && 'verdict' in v ? `verdict ${JSON.stringify(String((v as { verdict: unknown }).verdict)).slice(0, 40)}` : 'no verdict';
+  return new ReviewerError(ErrorCodes.VERDICT_INVALID, `reviewer "${name}" answered with ${got}, which is not allow | allow_with_conditions | deny | review`);
 }
 
 function asReviewerError(error: unknown, signal: AbortSignal, name: string): ReviewerError {

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../digest/canonical-json';
 import { OptionsError } from '../errors';
 import type { HighStakesEntry, HighStakesSpec } from '../types';
 
@@ -19,21 +20,56 @@ export function globToRegExp(glob: string): RegExp {
 
 const isGlob = (s: string) => s.includes('*') || s.includes('?');
 
+/** A compiled spec taken apart, for the gate: it parses and canonicalises arguments itself. */
+export interface HighStakesParts {
+  /** True when the name alone makes the tool high-stakes (a name, glob, RegExp or default-deny). */
+  byName(tool: string): boolean;
+  /** True when some `{ tool, when }` predicate applies to this name (its arguments must be read). */
+  judged(tool: string): boolean;
+  /** Runs the predicates for `tool` on already parsed arguments; a throwing predicate is high-stakes. */
+  when(tool: string, args: unknown): boolean;
+}
+
 /**
  * Compiles a HighStakes spec once. For names and patterns the answer per tool name is cached, so
  * matching a tool that is not high-stakes costs a Map lookup. Predicates (`{ tool, when }`) run per
- * call; a predicate that throws counts as high-stakes (the safe answer).
+ * call, on parsed arguments: a JSON string is parsed first (frameworks hand arguments over as
+ * strings), an object is passed as a copy read from its canonical JSON (what the digest covers, so
+ * a getter or `toJSON` cannot show the predicate one value and the reviewer another). Arguments
+ * that do not parse, and a predicate that throws, count as high-stakes (the safe answer). Tools no
+ * predicate names never have their arguments read.
  */
 export function compileHighStakes(spec: HighStakesSpec): HighStakesMatcher {
+  return highStakesMatcher(compileHighStakesParts(spec));
+}
+
+/** The `(tool, args) => boolean` matcher over compiled parts (see compileHighStakes). */
+export function highStakesMatcher(parts: HighStakesParts): HighStakesMatcher {
+  return (tool, args) => {
+    if (parts.byName(tool)) return true;
+    if (!parts.judged(tool)) return false;
+    let parsed: unknown;
+    try {
+      parsed = typeof args === 'string' ? (args.trim() === '' ? {} : JSON.parse(args)) : JSON.parse(canonicalJson(args ?? {}));
+    } catch {
+      return true;
+    }
+    return parts.when(tool, parsed);
+  };
+}
+
+/** Compiles a HighStakes spec into its parts (see HighStakesParts). Throws OptionsError for a bad spec. */
+export function compileHighStakesParts(spec: HighStakesSpec): HighStakesParts {
+  const never = () => false;
   if (!Array.isArray(spec)) {
     const all = spec as { all?: unknown; except?: ReadonlyArray<string | RegExp> };
-    if (all.all !== true) {
+    if (all?.all !== true) {
       throw new OptionsError(
         'highStakes must be a list of tool names/globs/RegExps/{ tool, when } entries, or { all: true, except: [...] }',
       );
     }
     const except = compileNames(all.except ?? [], 'highStakes.except');
-    return (tool) => !except(tool);
+    return { byName: (tool) => !except(tool), judged: never, when: never };
   }
   const entries = spec as ReadonlyArray<HighStakesEntry>;
   const plain: Array<string | RegExp> = [];
@@ -50,18 +86,21 @@ export function compileHighStakes(spec: HighStakesSpec): HighStakesMatcher {
     }
   });
   const byName = compileNames(plain, 'highStakes');
-  if (predicates.length === 0) return byName;
-  return (tool, args) => {
-    if (byName(tool)) return true;
-    for (const p of predicates) {
-      if (!p.matches(tool)) continue;
-      try {
-        if (p.when(args)) return true;
-      } catch {
-        return true;
+  if (predicates.length === 0) return { byName, judged: never, when: never };
+  return {
+    byName,
+    judged: (tool) => predicates.some((p) => p.matches(tool)),
+    when(tool, args) {
+      for (const p of predicates) {
+        if (!p.matches(tool)) continue;
+        try {
+          if (p.when(args)) return true;
+        } catch {
+          return true;
+        }
       }
-    }
-    return false;
+      return false;
+    },
   };
 }
 
