@@ -131,6 +131,24 @@ describe('dashboard sign-in', () => {
     expect(cookieOf(limited, SESSION_COOKIE)).toBeUndefined();
   });
 
+  it("another client's wrong guesses from the same address do not lock out an approver who signed in before; the guesser stays locked", async () => {
+    const s = await started({ maxLoginFailures: 3 });
+    await signIn(s);
+    const guesses: number[] = [];
+    for (let i = 0; i < 10; i++) guesses.push((await postLogin(s, `tgk_${String(i).repeat(8)}${'x'.repeat(35)}`)).statusCode);
+    expect(guesses).toEqual([401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+    // Same address (loopback), the approver's key: still signs in.
+    expect((await postLogin(s, s.approveKey)).statusCode).toBe(303);
+    // The guesser is still locked, whatever it sends next (a key of its own prefix, or nothing).
+    expect((await postLogin(s, `tgk_zzzzzzzz${'y'.repeat(35)}`)).statusCode).toBe(429);
+    expect((await postLogin(s, 'not-a-key')).statusCode).toBe(429);
+    // Guessing the rest of a known prefix is limited too: that prefix locks for this address.
+    const near = `${s.approveKey.slice(0, 12)}${'q'.repeat(31)}`;
+    const tries: number[] = [];
+    for (let i = 0; i < 4; i++) tries.push((await postLogin(s, near)).statusCode);
+    expect(tries).toEqual([401, 401, 401, 429]);
+  });
+
   it('escapes the key name in the page', async () => {
     const s = await started();
     const key = s.server.keys.create('approve', '<script>alert(1)</script>');

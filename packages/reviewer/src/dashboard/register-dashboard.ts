@@ -13,7 +13,7 @@ import { DASHBOARD_CSS } from './assets/dashboard-css';
 import { DASHBOARD_JS } from './assets/dashboard-js';
 import { createLoginTokens, crossOriginReason, isHttps, sameToken } from './csrf';
 import { createEventHub } from './event-stream';
-import { createLoginLimiter } from './login-limiter';
+import { createLoginLimiter, loginKeyPrefix } from './login-limiter';
 import { isHistoryCursor, queryHistory } from './query-history';
 import { appPage, ASSET_PATHS, errorPage, loginPage } from './render-pages';
 import { createSessionStore, type DashboardSession } from './session-store';
@@ -44,7 +44,11 @@ export interface DashboardOptions {
   sessionIdleMs?: number;
   /** A session ends this long after sign-in. Default 12 hours. */
   sessionMaxMs?: number;
-  /** Failed sign-ins allowed per client address per `loginWindowMs`. Default 10. */
+  /**
+   * Failed sign-ins allowed per client address per `loginWindowMs` (and per address and key
+   * prefix). A key that has signed in before is not locked out by other keys' failures from the
+   * same address. Default 10.
+   */
   maxLoginFailures?: number;
   /** Default 10 minutes. */
   loginWindowMs?: number;
@@ -207,26 +211,30 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
 
     app.post<{ Body: Record<string, string | undefined> | undefined }>('/dashboard/login', async (request, reply) => {
       const address = request.ip;
-      const wait = limiter.retryAfterMs(address);
+      const body = request.body ?? {};
+      const presented = typeof body.key === 'string' ? body.key.trim() : '';
+      // Limited per address and per key prefix: a key that signed in here before is not locked
+      // out by someone else's wrong guesses from the same address (every approver behind one
+      // proxy, or on loopback, shares it).
+      const prefix = loginKeyPrefix(presented);
+      const wait = limiter.retryAfterMs(address, prefix);
       if (wait > 0) {
         reply.header('retry-after', String(Math.ceil(wait / 1000)));
         return sendLogin(request, reply, 429, { error: `Too many failed sign-ins from this address; try again in ${Math.ceil(wait / 60_000)} min.` });
       }
-      const body = request.body ?? {};
       if (!loginTokens.verify(request.cookies[LOGIN_COOKIE], body._csrf)) {
         return sendLogin(request, reply, 403, { error: 'The sign-in form expired or did not come from this page. Try again.' });
       }
-      const presented = typeof body.key === 'string' ? body.key.trim() : '';
       const key = presented ? deps.authenticate(presented) : null;
       if (!key) {
-        limiter.fail(address);
+        limiter.fail(address, prefix);
         return sendLogin(request, reply, 401, { error: 'Unknown or revoked key.' });
       }
       if (!canApprove(key.scope)) {
-        limiter.fail(address);
+        limiter.fail(address, prefix);
         return sendLogin(request, reply, 403, { error: `Key “${key.name}” has the ${key.scope} scope; the dashboard needs an approve or admin key.` });
       }
-      limiter.succeed(address);
+      limiter.succeed(address, prefix);
       const old = request.cookies[SESSION_COOKIE];
       if (old) sessions.delete(old);
       const s = sessions.create(key, hashApiKey(presented));
