@@ -6,7 +6,7 @@ import { compileCondition, type CompiledCondition } from './conditions';
 import { compileField, type CompiledField } from './field-path';
 import { parsePolicy } from './parse-policy';
 import { compileSchedule, type CompiledSchedule } from './schedule';
-import type { Policy, PolicyScope } from './schema';
+import type { Policy, PolicyDefinition, PolicyScope } from './schema';
 import { checkTextHead } from './show-value';
 
 /**
@@ -122,7 +122,7 @@ export function isCompiledPolicy(value: unknown): value is CompiledPolicy {
  * const compiled = compilePolicy(await loadPolicy('./policy.yaml'));
  * const result = evaluatePolicy(compiled, { tool: 'transfer', args: { amount: 50 }, digest }, { state });
  */
-export function compilePolicy(policy: Policy): CompiledPolicy {
+export function compilePolicy(policy: Policy | PolicyDefinition): CompiledPolicy {
   const valid = parsePolicy(policy);
   const slots = sharedFieldSlots(valid);
   const rules = valid.rules.map((rule) => compileRule(rule, slots));

@@ -1,5 +1,5 @@
 export { PolicySchema, POLICY_OPS, POLICY_VERDICTS, POLICY_SCOPES, POLICY_DAYS } from './schema';
-export type { Policy, PolicyRule, PolicyCondition, PolicySchedule, PolicyOp, PolicyScope, PolicyDay } from './schema';
+export type { Policy, PolicyDefinition, PolicyRule, PolicyCondition, PolicySchedule, PolicyOp, PolicyScope, PolicyDay } from './schema';
 export { parsePolicy, parsePolicyText } from './parse-policy';
 export { loadPolicy, loadPolicySync } from './load-policy';
 export { compilePolicy, isCompiledPolicy, type CompiledPolicy } from './compile-policy';

@@ -74,7 +74,7 @@ describe('policy matches: a linear-time engine (ReDoS)', () => {
       rules: [{ id: 'evil', tools: ['shell'], when: [{ field: 'args.command', op: 'matches', value: '^(a|a)*$' }], verdict: 'deny' }],
     });
     const args = { command: CATASTROPHIC };
-    const answer = await reviewer.review({ call: { tool: 'shell', args }, digest: callDigest('shell', args) } as Parameters<typeof reviewer.review>[0]);
+    const answer = await reviewer.review({ call: { tool: 'shell', args }, digest: callDigest('shell', args) } as Parameters<typeof reviewer.review>[0], { signal: new AbortController().signal, deadline: Date.now() + 5000 });
     expect(answer.verdict).toBe('allow');
   });
 

@@ -62,9 +62,9 @@ describe('parsePolicy', () => {
     );
     expect(issues).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^version: set version: 1/),
+        expect.stringMatching(/^version: set version: 1 .*or leave it out/),
         'default: expected one of allow, allow_with_conditions, review, deny',
-        'rules[0].id: required',
+        'rules[0].id: required (give the rule an id, or a name)',
         expect.stringMatching(/^rules\[1\]\.when\[0\]\.field: expected a field path/),
         expect.stringMatching(/^rules\[2\]\.limit\.max: expected max as a whole number/),
         'rules[2].limit.windowMs: windowMs must be at least 1',

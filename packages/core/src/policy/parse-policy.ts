@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { PolicyError } from '../errors';
 import { loadYaml } from './load-yaml';
-import { KNOWN_KEYS, PolicySchema, type Policy } from './schema';
+import { KEYS_BY_LEVEL, PolicySchema, type Policy } from './schema';
 
 const DOCS_HINT = 'Fix the fields listed; the format is described in @toolgate/core docs/policy.md.';
 
@@ -70,13 +70,10 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 function formatIssue(issue: z.core.$ZodIssue): string {
   const path = formatPath(issue.path);
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys
-        .map((key) => {
-          const near = closest(key);
-          return `${path}: unknown key "${key}"${near ? ` (did you mean "${near}"?)` : ''}`;
-        })
-        .join('; ');
+    case 'unrecognized_keys': {
+      const level = levelOf(issue.path);
+      return issue.keys.map((key) => `${path}: unknown key "${key}"${keyHint(key, level)}`).join('; ');
+    }
     case 'invalid_type': {
       if (/received undefined$/.test(issue.message)) return `${path}: required`;
       return `${path}: ${issue.message.replace(/^Invalid input: /, '')}`;
@@ -89,14 +86,54 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
-function closest(key: string): string | undefined {
+type Level = keyof typeof KEYS_BY_LEVEL;
+
+/** Which part of the format an object at `path` is: `[]` the policy, `['rules', 2]` a rule, … */
+function levelOf(path: ReadonlyArray<PropertyKey>): Level {
+  const last = path[path.length - 1];
+  if (path.length === 0) return 'policy';
+  if (typeof last === 'number') return path[path.length - 2] === 'when' ? 'condition' : 'rule';
+  if (last === 'schedule' || last === 'limit' || last === 'budget' || last === 'repeat') return last;
+  return 'policy';
+}
+
+/** Words other policy engines use for a key this format spells differently. */
+const ALIASES: Readonly<Partial<Record<Level, Readonly<Record<string, string>>>>> = {
+  rule: { action: 'verdict', decision: 'verdict', effect: 'verdict', outcome: 'verdict', tool: 'tools', agent: 'agents', if: 'when', match: 'when', condition: 'when', message: 'reason' },
+  condition: { path: 'field', key: 'field', operator: 'op', equals: 'value', pattern: 'value' },
+  policy: { defaultVerdict: 'default', fallback: 'default', rule: 'rules' },
+};
+
+/** ` (did you mean "verdict"?)`, ` ("version" belongs at the policy level)`, or nothing. */
+function keyHint(key: string, level: Level): string {
+  const near = ALIASES[level]?.[key] ?? closest(key, KEYS_BY_LEVEL[level]);
+  if (near !== undefined) return ` (did you mean "${near}"?)`;
+  for (const [other, keys] of Object.entries(KEYS_BY_LEVEL)) {
+    if (other !== level && keys.includes(key)) return ` ("${key}" belongs ${LEVEL_PLACE[other as Level]})`;
+  }
+  return '';
+}
+
+const LEVEL_PLACE: Readonly<Record<Level, string>> = {
+  policy: 'at the policy level',
+  rule: 'in a rule',
+  condition: 'in a when condition',
+  schedule: 'in a schedule',
+  limit: 'in a limit',
+  budget: 'in a budget',
+  repeat: 'in a repeat',
+};
+
+/** The closest key of this level, never `key` itself (a key known here is not unknown). */
+function closest(key: string, known: ReadonlyArray<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
-  for (const known of KNOWN_KEYS) {
-    const d = distance(key.toLowerCase(), known.toLowerCase());
+  for (const k of known) {
+    if (k === key) continue;
+    const d = distance(key.toLowerCase(), k.toLowerCase());
     if (d < bestDistance) {
       bestDistance = d;
-      best = known;
+      best = k;
     }
   }
   return best;

@@ -5,7 +5,7 @@ import { evaluatePolicy } from './evaluate-policy';
 import { loadPolicySync } from './load-policy';
 import { memoryPolicyState, type PolicyStateStore } from './memory-policy-state';
 import { parsePolicy } from './parse-policy';
-import type { Policy } from './schema';
+import type { Policy, PolicyDefinition } from './schema';
 
 export interface PolicyReviewerOptions {
   /** Counters for limit/budget/repeat rules. Default: a fresh `memoryPolicyState()` per reviewer. */
@@ -17,8 +17,9 @@ export interface PolicyReviewerOptions {
 }
 
 /**
- * A reviewer that decides locally from a declarative policy: a `Policy` object, a compiled
- * policy, or a path to a JSON/YAML file (read synchronously, once, here). Invalid policies throw
+ * A reviewer that decides locally from a declarative policy: a policy object (written inline,
+ * `version` optional, rules identified by `id` or `name`), a compiled policy, or a path to a
+ * JSON/YAML file (read synchronously, once, here). Invalid policies throw
  * `PolicyError` at construction. When no rule matches and the policy has no default, the reviewer
  * abstains (`{ verdict: 'deny', abstain: true }`) so `chainReviewers` moves on. A dry run
  * (`gate.canI`) evaluates without committing counters.
@@ -29,7 +30,7 @@ export interface PolicyReviewerOptions {
  *   highStakes: ['transfer', 'shell', 'db.*'],
  * });
  */
-export function policyReviewer(policy: Policy | CompiledPolicy | string, options: PolicyReviewerOptions = {}): Reviewer {
+export function policyReviewer(policy: Policy | PolicyDefinition | CompiledPolicy | string, options: PolicyReviewerOptions = {}): Reviewer {
   if (typeof options !== 'object' || options === null) throw new OptionsError('policyReviewer options must be an object');
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new OptionsError('policyReviewer: now must be a function returning epoch milliseconds, e.g. () => Date.now()');

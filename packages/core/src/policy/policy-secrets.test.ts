@@ -56,7 +56,7 @@ describe('policy evaluation never reports a secret field\'s value', () => {
   it('policyReviewer answers with the redacted reason and checks', async () => {
     const reviewer = policyReviewer({ version: 1, rules: [{ id: 'key', when: [{ field: 'args.db.password', op: 'ne', value: '' }], verdict: 'deny' }] });
     const args = { db: { password: 'hunter2-very-secret' } };
-    const answer = await reviewer.review({ call: { tool: 'connect', args }, digest: callDigest('connect', args) } as Parameters<typeof reviewer.review>[0]);
+    const answer = await reviewer.review({ call: { tool: 'connect', args }, digest: callDigest('connect', args) } as Parameters<typeof reviewer.review>[0], { signal: new AbortController().signal, deadline: Date.now() + 5000 });
     expect(answer.verdict).toBe('deny');
     expect(JSON.stringify(answer)).not.toContain('hunter2');
   });

@@ -168,11 +168,22 @@ function checkPatterns(r: { id?: unknown; name?: unknown; when?: unknown }, ctx:
   });
 }
 
+const RULE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/** A rule `name` used as its identifier: words people write, no control, bidi or quote characters. */
+const RULE_NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} _.,'()/-]{0,127}$/u;
+
 const RuleSchema = z
   .strictObject({
-    id: z
-      .string(msg('expected the rule id as text'))
-      .regex(/^[A-Za-z0-9_.-]{1,128}$/, { error: 'rule ids use letters, digits, "_", "-" and "." (1-128 characters)' }),
+    /** The rule's identifier (in reasons, `matchedRules`, counters). `name` is accepted instead. */
+    // Checked in superRefine: an id equal to the rule's name (a validated policy, parsed again)
+    // follows the name's looser pattern.
+    id: z.string(msg('expected the rule id as text')).optional(),
+    /** The rule's identifier, as other policy engines spell it; same as `id` (give one, or both equal). */
+    name: z
+      .string(msg('expected the rule name as text'))
+      .regex(RULE_NAME_PATTERN, { error: 'rule names use letters, digits, spaces and _ . , \' ( ) / - (1-128 characters, starting with a letter or digit)' })
+      .optional(),
     description: z.string(msg('expected a text')).optional(),
     tools: nameList('tool').optional(),
     agents: nameList('agent').optional(),
@@ -187,6 +198,18 @@ const RuleSchema = z
   })
   .superRefine((r, ctx) => {
     checkPatterns(r, ctx);
+    if (typeof r.id === 'string' && r.id !== r.name && !RULE_ID_PATTERN.test(r.id)) {
+      ctx.addIssue({ code: 'custom', message: 'rule ids use letters, digits, "_", "-" and "." (1-128 characters)', path: ['id'] });
+    }
+    if (r.id === undefined && r.name === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'required (give the rule an id, or a name)', path: ['id'] });
+    } else if (typeof r.id === 'string' && typeof r.name === 'string' && r.id !== r.name) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `id "${r.id}" and name "${r.name}" differ: both name the rule, give one (put a longer text in description)`,
+        path: ['name'],
+      });
+    }
     if (!VERDICTS.has(r.verdict)) return;
     if (r.verdict === 'allow_with_conditions' && r.conditions === undefined) {
       ctx.addIssue({ code: 'custom', message: 'allow_with_conditions needs conditions: ["..."]', path: ['conditions'] });
@@ -198,12 +221,14 @@ const RuleSchema = z
         path: ['conditions'],
       });
     }
-  }, always);
+  }, always)
+  .transform(({ id, name, ...rest }) => ({ id: (id ?? name) as string, ...(name !== undefined ? { name } : {}), ...rest }));
 
 /** The policy file format (version 1). See packages/core/docs/policy.md. */
 export const PolicySchema = z
   .strictObject({
-    version: z.literal(1, { error: (i: { input?: unknown }) => (i.input === undefined ? 'required: set version: 1' : 'set version: 1 (the only policy format version)') }),
+    /** The format version; optional (1, the only version, when omitted). */
+    version: z.literal(1, { error: 'set version: 1 (the only policy format version), or leave it out' }).optional(),
     name: z.string(msg('expected a text')).optional(),
     description: z.string(msg('expected a text')).optional(),
     /** The verdict when no rule matches. Without it the policy abstains (a chain moves on). */
@@ -216,7 +241,8 @@ export const PolicySchema = z
     const seen = new Map<string, number>();
     const rules: unknown[] = Array.isArray(p.rules) ? p.rules : [];
     rules.forEach((rule, i) => {
-      const id = (rule as { id?: unknown } | null)?.id;
+      const r = rule as { id?: unknown; name?: unknown } | null;
+      const id = r?.id ?? r?.name;
       if (typeof id !== 'string') return;
       const first = seen.get(id);
       if (first !== undefined) {
@@ -231,8 +257,19 @@ export const PolicySchema = z
     }
   }, always);
 
-/** A validated policy. */
+/** A validated policy: every rule has its `id` (taken from `name` when only that was given). */
 export type Policy = z.infer<typeof PolicySchema>;
+/**
+ * A policy as written in code, before validation: `version` may be left out, and a rule may be
+ * identified by `name` instead of `id`.
+ *
+ * @example
+ * const inline: PolicyDefinition = {
+ *   default: 'allow',
+ *   rules: [{ name: 'large-transfers', tools: ['transfer'], when: [{ field: 'args.amount', op: 'gt', value: 1000 }], verdict: 'review' }],
+ * };
+ */
+export type PolicyDefinition = z.input<typeof PolicySchema>;
 /** One rule of a policy. */
 export type PolicyRule = Policy['rules'][number];
 /** One `when` condition of a rule. */
@@ -240,9 +277,16 @@ export type PolicyCondition = NonNullable<PolicyRule['when']>[number];
 /** A rule's time window. */
 export type PolicySchedule = NonNullable<PolicyRule['schedule']>;
 
-/** Every key the format knows, for "did you mean" hints. */
-export const KNOWN_KEYS: ReadonlyArray<string> = [
-  'version', 'name', 'description', 'default', 'defaultConditions', 'rules',
-  'id', 'tools', 'agents', 'when', 'schedule', 'limit', 'budget', 'repeat', 'verdict', 'reason', 'conditions',
-  'field', 'op', 'value', 'flags', 'days', 'hours', 'tz', 'outside', 'max', 'windowMs', 'per',
-];
+/** The keys each level of the format knows, for "did you mean" hints. */
+export const KEYS_BY_LEVEL: Readonly<Record<'policy' | 'rule' | 'condition' | 'schedule' | 'limit' | 'budget' | 'repeat', ReadonlyArray<string>>> = {
+  policy: ['version', 'name', 'description', 'default', 'defaultConditions', 'rules'],
+  rule: ['id', 'name', 'description', 'tools', 'agents', 'when', 'schedule', 'limit', 'budget', 'repeat', 'verdict', 'reason', 'conditions'],
+  condition: ['field', 'op', 'value', 'flags'],
+  schedule: ['days', 'hours', 'tz', 'outside'],
+  limit: ['max', 'windowMs', 'per'],
+  budget: ['field', 'max', 'windowMs', 'per'],
+  repeat: ['max', 'windowMs', 'per'],
+};
+
+/** Every key the format knows. */
+export const KNOWN_KEYS: ReadonlyArray<string> = [...new Set(Object.values(KEYS_BY_LEVEL).flat())];
