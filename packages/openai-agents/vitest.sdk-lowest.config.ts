@@ -1,0 +1,23 @@
+// The adapter's SDK scenarios against the lowest @openai/agents in the peer range (the devDependency
+// alias @openai/agents-lowest). Run by src/sdk-lowest.test.ts as part of `pnpm test`; alone:
+//   pnpm exec vitest run --config packages/openai-agents/vitest.sdk-lowest.config.ts
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@openai\/agents$/, replacement: '@openai/agents-lowest' },
+      { find: /^@openai\/agents\/testing$/, replacement: '@openai/agents-lowest/testing' },
+      { find: /^@toolgate\/core$/, replacement: here('../core/src/index.ts') },
+    ],
+  },
+  test: {
+    root: here('.'),
+    include: ['src/attacks.test.ts', 'src/governance-hooks.test.ts', 'src/mcp.test.ts'],
+    testTimeout: 30_000,
+    pool: 'forks',
+  },
+});
