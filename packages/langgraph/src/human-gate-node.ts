@@ -34,6 +34,13 @@ export interface HumanReviewAnswer {
   reason?: string;
   /** Who answered (recorded in the Decision and the audit trail). */
   approver?: string;
+  /**
+   * The `digest` of the request the human looked at (from `pendingReviews()`). When given, the
+   * answer counts only for a call with exactly that digest: if the call was changed in the
+   * meantime (`graph.updateState`, another node) the answer is a rejection. Always send it — an
+   * answer without it approves whatever call has this `tool_call_id` when the resume arrives.
+   */
+  digest?: string;
 }
 
 /**
@@ -101,7 +108,7 @@ export function humanGateNode(gate: Gate, options: HumanGateNodeOptions = {}) {
     const resolved = await Promise.all(
       waiting.map(async ({ call, decision }) => ({
         call,
-        decision: await gate.resolveReview(decision, answerFor(resume, call.id, defaultApprover)),
+        decision: await gate.resolveReview(decision, answerFor(resume, call.id, defaultApprover, decision.digest)),
       })),
     );
     const decisions: DecisionMap = {};
@@ -128,12 +135,15 @@ export function reviewItem(toolCallId: string, decision: Decision, args: unknown
 }
 
 /** Reads the human's answer for one call from a resume value; anything missing or malformed rejects. */
-export function answerFor(resume: unknown, toolCallId: string, defaultApprover: string): HumanAnswer {
+export function answerFor(resume: unknown, toolCallId: string, defaultApprover: string, digest?: string): HumanAnswer {
   const raw = typeof resume === 'object' && resume !== null ? (resume as Record<string, unknown>)[toolCallId] : undefined;
   const a = raw as Partial<HumanReviewAnswer> | undefined;
   const approver = typeof a?.approver === 'string' && a.approver.length > 0 ? a.approver : defaultApprover;
   if (typeof a !== 'object' || a === null || typeof a.approved !== 'boolean') {
     return { approved: false, approver, reason: `no valid answer for tool call ${toolCallId} in the resume value; rejected` };
+  }
+  if (a.digest !== undefined && (typeof a.digest !== 'string' || a.digest !== digest)) {
+    return { approved: false, approver, reason: `the answer for tool call ${toolCallId} was given for other arguments than the call now waiting (the call changed after the human looked); rejected` };
   }
   const answer: HumanAnswer = { approved: a.approved, approver };
   if (typeof a.reason === 'string' && a.reason.length > 0) answer.reason = a.reason;

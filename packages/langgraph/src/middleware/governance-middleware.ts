@@ -5,6 +5,7 @@ import { createMiddleware } from 'langchain';
 import { GovernanceState } from '../governance-state';
 import { answerFor, REVIEW_INTERRUPT_KIND, reviewItem, type HumanReviewInterrupt } from '../human-gate-node';
 import { assertGate, assertOneOf } from '../options';
+import { ALREADY_RAN, claimExecution, decidedFor, ErrorCodes, mayBeHighStakes, refused, snapshotArgs } from '../reviewed-args';
 import { denialMessage, toGateCall, type CallBuildOptions, type IdentifiedToolCall } from '../tool-calls';
 
 /** Options of `governanceMiddleware`. */
@@ -60,30 +61,46 @@ export function governanceMiddleware(gate: Gate, options: GovernanceMiddlewareOp
     stateSchema: GovernanceState,
     wrapToolCall: async (request, handler) => {
       const call = request.toolCall;
-      if (!gate.isHighStakes(call.name, call.args)) return handler(request);
+      if (!mayBeHighStakes(gate, call.name)) return handler(request);
       const id = call.id ?? '';
-      const config = { configurable: request.runtime.configurable } as LangGraphRunnableConfig;
       const identified: IdentifiedToolCall = { ...call, id };
+      const deny = (decision: Decision) => {
+        if (onDeny === 'throw') throw new GovernanceDeniedError(decision);
+        return record(denialMessage(identified, decision), id, decision);
+      };
+      // One frozen copy of the arguments: judged, reviewed, digest-checked and run. The message's
+      // args object is never read again, so nothing done to it afterwards reaches the body.
+      const snapshot = snapshotArgs(call.args);
+      if (!snapshot) {
+        return deny(refused({ tool: call.name, callId: id }, ErrorCodes.ARGS_NOT_JSON, 'the tool call arguments are not JSON, so they cannot be reviewed'));
+      }
+      const args = snapshot.args as typeof call.args;
+      const reviewed = { ...request, toolCall: { ...call, args } };
+      if (!gate.isHighStakes(call.name, args)) return handler(reviewed);
+      const config = { configurable: request.runtime.configurable } as LangGraphRunnableConfig;
 
-      let decision = await reviewTask(toGateCall(identified, config, options));
+      let decision = await reviewTask(toGateCall({ ...identified, args }, config, options));
       if (decision.verdict === 'review') {
         const payload: HumanReviewInterrupt = {
           kind: REVIEW_INTERRUPT_KIND,
-          requests: [reviewItem(id, decision, call.args, options.redact)],
+          requests: [reviewItem(id, decision, args, options.redact)],
         };
         const resume: unknown = interrupt<HumanReviewInterrupt, unknown>(payload);
-        decision = await gate.resolveReview(decision, answerFor(resume, id, approver));
+        decision = await gate.resolveReview(decision, answerFor(resume, id, approver, decision.digest));
       }
 
-      if (!isAllowed(decision)) {
-        if (onDeny === 'throw') throw new GovernanceDeniedError(decision);
-        return record(denialMessage(identified, decision), id, decision);
+      if (!isAllowed(decision)) return deny(decision);
+      // On a resume the review is replayed from the checkpoint while the call comes from state,
+      // which `graph.updateState` (or another node) may have changed since the human looked.
+      if (!decidedFor(decision, call.name, args)) {
+        return deny(refused(decision, ErrorCodes.DENIED, 'the tool call arguments changed after the review (the Decision is for a different tool or different arguments); denied'));
       }
+      if (!claimExecution(gate, decision)) return deny(refused(decision, ErrorCodes.ALREADY_EXECUTED, ALREADY_RAN));
 
       const started = performance.now();
       let result: ToolMessage | Command;
       try {
-        result = await handler(request);
+        result = await handler(reviewed);
       } catch (error) {
         void gate.reportOutcome(decision, { status: 'error', message: error instanceof Error ? error.message : String(error), durationMs: performance.now() - started });
         throw error;
