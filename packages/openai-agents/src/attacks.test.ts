@@ -5,7 +5,7 @@ import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/te
 import { callbackReviewer, createGate, memoryAudit, type Gate, type GateOptions, type ReviewerVerdict, type ReviewRequest } from '@toolgate/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { getDecisions, GovernanceHooks } from './index';
+import { AlreadyGovernedError, getDecisions, GovernanceHooks, governAgent } from './index';
 
 type Answer = ReviewerVerdict | 'down';
 
@@ -167,5 +167,72 @@ describe('one Agent, several runners and gates', () => {
     expect(ran).toEqual([20]);
     expect(a.asked.map((r) => (r.call.args as { amount: number }).amount)).toEqual([10]);
     expect(b.asked.map((r) => (r.call.args as { amount: number }).amount)).toEqual([20]);
+  });
+});
+
+describe('the design holds for the flows it must keep', () => {
+  it('a RunState resumed in a fresh process (new gate, new hooks, new agent) runs the approved call once', async () => {
+    const ran: unknown[] = [];
+    const first = setup(REVIEW);
+    const model1 = new ScriptedModel([[functionCall('transfer', { amount: 700 }, { callId: 'call_1' })]]);
+    const r1 = await runnerFor(first.gate).run(new Agent({ name: 'bank', model: model1, tools: [counterTool('transfer', ran)] }), 'send 700');
+    const saved = r1.state.toString();
+
+    const second = setup(REVIEW); // the reviewer answers `review` again: only the human's answer lets it run
+    const agent2 = new Agent({ name: 'bank', model: new ScriptedModel([[assistantMessage('done')]]), tools: [counterTool('transfer', ran)] });
+    const restored = await RunState.fromString(agent2, saved);
+    restored.approve(restored.getInterruptions()[0]!);
+    const r2 = await runnerFor(second.gate).run(agent2, restored);
+
+    expect(ran).toEqual([700]);
+    expect(getDecisions(r2).get('call_1')).toMatchObject({ verdict: 'allow', source: 'human' });
+    expect(second.audit.records.map((r) => r.kind)).toEqual(['review', 'human_decision', 'outcome']);
+  });
+
+  it('a renamed tool sent for review runs once after state.approve', async () => {
+    const { gate, audit } = setup(REVIEW, { highStakes: ['db.drop'] });
+    const ran: unknown[] = [];
+    const model = new ScriptedModel([[functionCall('db_drop', { amount: 1 }, { callId: 'c1' })], [assistantMessage('done')]]);
+    const agent = new Agent({ name: 'dba', model, tools: [counterTool('db.drop', ran)] });
+    const runner = runnerFor(gate);
+    const first = await runner.run(agent, 'drop');
+    expect(first.interruptions).toHaveLength(1);
+    first.state.approve(first.interruptions[0]!);
+    await runner.run(agent, first.state);
+    expect(ran).toEqual([1]);
+    expect(audit.records.map((r) => [r.kind, r.call.tool])).toEqual([['review', 'db.drop'], ['human_decision', 'db.drop'], ['outcome', 'db.drop']]);
+  });
+
+  it('a streamed run of a shared agent is decided by its own runner\'s gate', async () => {
+    const ran: unknown[] = [];
+    const agent = new Agent({ name: 'bank', tools: [counterTool('transfer', ran)] });
+    const a = setup(DENY);
+    const b = setup(ALLOW);
+    const script = (amount: number) => new ScriptedModel([[functionCall('transfer', { amount }, { callId: 'call_1' })], [assistantMessage('done')]]);
+    const sa = await runnerFor(a.gate, script(1)).run(agent, 'a', { stream: true });
+    const sb = await runnerFor(b.gate, script(2)).run(agent, 'b', { stream: true });
+    await Promise.all([sa.completed, sb.completed]);
+    expect(ran).toEqual([2]);
+    expect(a.asked).toHaveLength(1);
+    expect(b.asked).toHaveLength(1);
+  });
+
+  it("governAgent reaches asTool() sub-agents when the agent runs, and a second gate on the same agent is refused", async () => {
+    const { gate, asked } = setup(DENY, { highStakes: ['deploy_prod'] });
+    const ran: unknown[] = [];
+    const inner = new Agent({ name: 'deployer', model: new ScriptedModel([[functionCall('deploy_prod', { amount: 1 }, { callId: 'i1' })], [assistantMessage('inner done')]]), tools: [counterTool('deploy_prod', ran)] });
+    const boss = new Agent({
+      name: 'boss',
+      model: new ScriptedModel([[functionCall('deployer', { input: 'go' }, { callId: 'o1' })], [assistantMessage('done')]]),
+      tools: [inner.asTool({ toolName: 'deployer', toolDescription: 'deploys' })],
+    });
+    governAgent(boss, gate);
+    await new Runner({ tracingDisabled: true }).run(boss, 'deploy');
+    expect(ran).toHaveLength(0);
+    expect(asked.map((r) => r.call.tool)).toEqual(['deploy_prod']);
+
+    const other = setup(ALLOW);
+    expect(() => governAgent(boss, other.gate)).toThrow(AlreadyGovernedError);
+    expect(() => governAgent(boss, gate)).not.toThrow();
   });
 });
