@@ -1,9 +1,9 @@
 import { isSecretField } from '../audit/redact';
 import { PolicyError } from '../errors';
-import { globToRegExp } from '../matcher/high-stakes';
 import type { Verdict } from '../types';
 import { compileCondition, type CompiledCondition } from './conditions';
 import { compileField, type CompiledField } from './field-path';
+import { globMatch } from './glob-match';
 import { parsePolicy } from './parse-policy';
 import { compileSchedule, type CompiledSchedule } from './schedule';
 import type { Policy, PolicyDefinition, PolicyScope } from './schema';
@@ -227,15 +227,18 @@ function compileRule(rule: Policy['rules'][number], slots: ReadonlyMap<string, n
   };
 }
 
-/** Exact names go in a Set; globs (`*`, `?`) become one anchored RegExp. */
+/** Exact names go in a Set; globs (`*`, `?`) are matched by `globMatch` (never a backtracking RegExp). */
 function nameMatcher(names: ReadonlyArray<string>): (name: string) => boolean {
   const exact = new Set<string>();
   const globs: string[] = [];
   for (const n of names) {
-    if (n.includes('*') || n.includes('?')) globs.push(globToRegExp(n).source);
+    if (n.includes('*') || n.includes('?')) globs.push(n);
     else exact.add(n);
   }
   if (globs.length === 0) return (name) => exact.has(name);
-  const re = new RegExp(globs.map((g) => `(?:${g})`).join('|'));
-  return (name) => exact.has(name) || re.test(name);
+  return (name) => {
+    if (exact.has(name)) return true;
+    for (let i = 0; i < globs.length; i++) if (globMatch(globs[i]!, name)) return true;
+    return false;
+  };
 }

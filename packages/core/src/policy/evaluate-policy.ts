@@ -16,6 +16,14 @@ export interface PolicyInput {
   context?: CallContext | undefined;
   /** `sha256:<hex>` of the call (see `callDigest`); keys `repeat` loop detection. */
   digest: string;
+  /**
+   * Who the call is made for, as established by the caller, not claimed by the agent: e.g. the
+   * id of the API key a review server authenticated. When set, counters kept `per: agent` or
+   * `per: agent_tool` (limits, budgets, repeats) are kept per principal instead of per
+   * `agent.id`, so renaming the agent per call cannot reset them. `agents` globs still match the
+   * claimed `agent.id`.
+   */
+  principal?: string | undefined;
 }
 
 /** What a policy decided. */
@@ -80,6 +88,12 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
   const rules = p.candidates(input.tool);
   const evaluated: EvaluatedCheck[] = [];
   const agentId = input.agent?.id;
+  // Counters key on the trusted principal when there is one, else on the claimed agent id (built
+  // only when a stateful rule needs it).
+  let who: string | undefined;
+  // Arguments that arrive as a JSON text (as frameworks send them) are read as what they encode:
+  // a rule on args.amount must see the amount, not skip a string.
+  if (typeof input.args === 'string') input = { ...input, args: parseJsonArgs(input.args) };
   let now = options.now;
   let reads: unknown[] | undefined;
   // Matching rules as two integer arrays (no object per match): index in `rules`, and the end of
@@ -161,10 +175,11 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
         );
       }
       const t = (now ??= Date.now());
+      who ??= typeof input.principal === 'string' ? principalPart(input.principal) : agentPart(agentId);
       // Every counter of the rule is checked (no short-circuit) so each is recorded consistently.
       if (rule.repeat !== undefined) {
         const c = rule.repeat;
-        const key = `${c.prefix}${scopeKey(c.per, agentId, input.tool)}:${input.digest}`;
+        const key = `${c.prefix}${scopeKey(c.per, who, input.tool)}:${input.digest}`;
         const seen = state.count(key, t - c.windowMs) + 1;
         const passed = seen > c.max;
         evaluated.push({ rule: id, field: c.label, op: 'gt', expected: c.max, actual: seen, passed });
@@ -173,7 +188,7 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
       }
       if (rule.limit !== undefined) {
         const c = rule.limit;
-        const key = c.prefix + scopeKey(c.per, agentId, input.tool);
+        const key = c.prefix + scopeKey(c.per, who, input.tool);
         const calls = state.count(key, t - c.windowMs) + 1;
         const passed = calls > c.max;
         evaluated.push({ rule: id, field: c.label, op: 'gt', expected: c.max, actual: calls, passed });
@@ -181,7 +196,7 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
         ok = ok && passed;
       }
       if (rule.budget !== undefined) {
-        ok = budgetCheck(rule, rule.budget, input, agentId, state, t, evaluated, (commits ??= [])) && ok;
+        ok = budgetCheck(rule, rule.budget, input, who, state, t, evaluated, (commits ??= [])) && ok;
       }
       if (!ok) continue;
     }
@@ -246,7 +261,7 @@ function budgetCheck(
   rule: CompiledRule,
   c: CompiledCounter,
   input: PolicyInput,
-  agentId: string | undefined,
+  who: string,
   state: PolicyStateStore,
   now: number,
   evaluated: EvaluatedCheck[],
@@ -260,7 +275,7 @@ function budgetCheck(
   }
   // Negative amounts never free budget.
   const amount = raw > 0 ? raw : 0;
-  const key = c.prefix + scopeKey(c.per, agentId, input.tool);
+  const key = c.prefix + scopeKey(c.per, who, input.tool);
   const total = state.sum(key, now - c.windowMs) + amount;
   const passed = total > c.max;
   evaluated.push({ rule: rule.id, field: c.label, op: 'gt', expected: c.max, actual: total, passed });
@@ -271,17 +286,34 @@ function budgetCheck(
 const UNSAFE_KEY_PART = /[:%\s]/;
 const keyPart = (s: string) => (UNSAFE_KEY_PART.test(s) ? encodeURIComponent(s) : s);
 
-/** `agent=a1`, `tool=transfer`, `agent=a1,tool=transfer`, `global`. Calls without an agent share `agent=-`. */
-function scopeKey(per: PolicyScope, agentId: string | undefined, tool: string): string {
+const agentPart = (agentId: string | undefined) => (agentId === undefined ? 'agent=-' : `agent=${keyPart(agentId)}`);
+const principalPart = (principal: string) => `principal=${keyPart(principal)}`;
+
+/**
+ * `agent=a1` (or `principal=k1` when a trusted principal is given), `tool=transfer`,
+ * `agent=a1,tool=transfer`, `global`. Calls without an agent share `agent=-`.
+ */
+function scopeKey(per: PolicyScope, who: string, tool: string): string {
   switch (per) {
     case 'agent':
-      return agentId === undefined ? 'agent=-' : `agent=${keyPart(agentId)}`;
+      return who;
     case 'tool':
       return `tool=${keyPart(tool)}`;
     case 'agent_tool':
-      return `${agentId === undefined ? 'agent=-' : `agent=${keyPart(agentId)}`},tool=${keyPart(tool)}`;
+      return `${who},tool=${keyPart(tool)}`;
     default:
       return 'global';
+  }
+}
+
+/** JSON text that encodes an object or array, parsed; anything else as it is. Never throws. */
+function parseJsonArgs(text: string): unknown {
+  const first = text.trimStart()[0];
+  if (first !== '{' && first !== '[') return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }
 
