@@ -117,6 +117,26 @@ describe('toolgate CLI', () => {
     expect(await runCli(['reviews', 'list'], noKey.io)).toBe(2);
   });
 
+  it('reviews list prints no terminal escape or bidi control from agent-chosen fields, and flags the review', async () => {
+    const s = await started();
+    // A 1e9 transfer whose name redraws the line as a harmless lookup, from an agent id with a right-to-left override.
+    const spoof = 'transfer\u001b[2K\r\u001b[1Alookup_balance\u009b31m';
+    const r = await http(s.url, 'POST', '/v1/reviews', s.evalKey, { idempotencyKey: 'esc-1', call: { tool: spoof, args: { amount: 1e9 } }, agent: { id: 'bot\u202egnp.exe' } });
+    expect(r.status).toBe(202);
+    const env = { TOOLGATE_URL: s.url, TOOLGATE_KEY: s.approveKey };
+    const list = io(env);
+    expect(await runCli(['reviews', 'list'], list.io)).toBe(0);
+    expect(list.stdout).not.toMatch(/[\u001b\u009b\u202e\r]/);
+    expect(list.stdout).toContain('transfer\\u001B[2K\\u000D\\u001B[1Alookup_balance\\u009B31m');
+    expect(list.stdout).toContain('bot\\u202Egnp.exe');
+    expect(list.stdout).toContain('[!] contains hidden/control characters');
+    const json = io(env);
+    expect(await runCli(['reviews', 'list', '--json'], json.io)).toBe(0);
+    expect(json.stdout).not.toMatch(/[\u001b\u009b\u202e]/);
+    const parsed = JSON.parse(json.stdout) as Array<{ tool: string; hiddenCharacters?: boolean }>;
+    expect(parsed[0]).toMatchObject({ tool: spoof, hiddenCharacters: true });
+  });
+
   it('audit verify: 0 for an intact trail, 1 naming the first broken record after tampering', async () => {
     const s = await started();
     await http(s.url, 'POST', '/v1/reviews', s.evalKey, { idempotencyKey: 'v-1', call: { tool: 'transfer', args: { amount: 5 } } });

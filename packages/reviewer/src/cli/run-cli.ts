@@ -19,6 +19,7 @@ import { rotateSigningKeys } from '../signing/signing-keys';
 import { openAuditTrail } from '../store/audit-trail';
 import { DATA_FILES, openStore } from '../store/open-store';
 import { adminEntry } from '../auth/api-keys';
+import { HIDDEN_CHARACTERS_NOTE, hasHiddenCharacters, visibleJson, visibleText } from '../server/visible-text';
 
 /** Where the CLI writes. Tests pass collectors; the bin passes process streams. */
 export interface CliIo {
@@ -58,7 +59,7 @@ Commands:
 
 Run 'toolgate <command> --help' for a command's options.
 Environment: TOOLGATE_DATA (data dir), TOOLGATE_URL, TOOLGATE_KEY.`,
-  serve: `Usage: toolgate serve [--port 7070] [--host 127.0.0.1] [--data .toolgate] [--policy policy.yaml] [--pending-timeout 15m]
+  serve: `Usage: toolgate serve [--port 7070] [--host 127.0.0.1] [--data .toolgate] [--policy policy.yaml] [--pending-timeout 15m] [--allowed-hosts NAME,...]
 
 Starts the review server. Binds 127.0.0.1 unless --host says otherwise.
   --port             port (default 7070; 0 = any free port)
@@ -66,6 +67,8 @@ Starts the review server. Binds 127.0.0.1 unless --host says otherwise.
   --data             data dir: SQLite store, audit.jsonl, signing key (default $TOOLGATE_DATA or .toolgate)
   --policy           policy file (YAML/JSON); without one every call waits for a human
   --pending-timeout  how long a review may wait for a human before it is denied (e.g. 90s, 15m, 2h; default 15m)
+  --allowed-hosts    extra Host names to answer for (comma-separated; .example.com for subdomains); other
+                     Host headers get 403 (DNS rebinding guard). Loopback names and --host always work
   --log              log requests (pino JSON on stdout)`,
   'keys create': `Usage: toolgate keys create --scope eval|approve|admin [--name NAME] [--data DIR]
 
@@ -166,6 +169,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
     data: { type: 'string' },
     policy: { type: 'string' },
     'pending-timeout': { type: 'string' },
+    'allowed-hosts': { type: 'string' },
     log: { type: 'boolean' },
   });
   if (values.help) return help('serve', io);
@@ -179,6 +183,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
     logger: values.log === true,
     ...(values.policy ? { policy: resolve(values.policy) } : {}),
     ...(values['pending-timeout'] ? { pendingTimeoutMs: parseDuration(values['pending-timeout']) } : {}),
+    ...(values['allowed-hosts'] ? { allowedHosts: values['allowed-hosts'].split(',').map((h) => h.trim()).filter(Boolean) } : {}),
   });
   const url = await server.listen();
   const hasKeys = server.store.listKeys().length > 0;
@@ -306,18 +311,23 @@ async function reviews(args: readonly string[], io: CliIo): Promise<number> {
     if (values.tool) q.set('tool', values.tool);
     if (values.limit) q.set('limit', values.limit);
     const res = (await api(io, values, 'GET', `/v1/reviews${q.size ? `?${q}` : ''}`)) as {
-      reviews: Array<{ id: string; status: string; verdict: string; tool: string; createdAt: string; decidedBy?: string; agent?: { id: string }; reason?: string }>;
+      reviews: Array<{ id: string; status: string; verdict: string; tool: string; createdAt: string; decidedBy?: string; agent?: { id: string }; reason?: string; hiddenCharacters?: boolean }>;
     };
     if (values.json) {
-      io.out(`${JSON.stringify(res.reviews, null, 2)}\n`);
+      // JSON.stringify leaves C1 controls and bidi overrides raw: escape them for the terminal.
+      io.out(`${visibleJson(res.reviews, 2)}\n`);
       return EXIT.OK;
     }
     if (res.reviews.length === 0) {
       io.out('no reviews\n');
       return EXIT.OK;
     }
+    // Every field came from the server, most from the agent: controls (ESC redraws the terminal)
+    // and bidi overrides are printed as visible escapes, and such a review is flagged.
+    const t = (v: unknown) => visibleText(String(v ?? ''));
     for (const r of res.reviews) {
-      io.out(`${r.id}  ${r.status.padEnd(7)}  ${r.verdict.padEnd(21)}  ${r.tool.padEnd(16)}  ${r.createdAt}  ${r.agent?.id ?? '-'}  ${r.decidedBy ?? ''}  ${r.reason ?? ''}\n`);
+      const flag = r.hiddenCharacters || hasHiddenCharacters(r) ? `  [!] ${HIDDEN_CHARACTERS_NOTE}` : '';
+      io.out(`${t(r.id)}  ${t(r.status).padEnd(7)}  ${t(r.verdict).padEnd(21)}  ${t(r.tool).padEnd(16)}  ${t(r.createdAt)}  ${t(r.agent?.id ?? '-')}  ${t(r.decidedBy)}  ${t(r.reason)}${flag}\n`);
     }
     return EXIT.OK;
   }
@@ -327,7 +337,7 @@ async function reviews(args: readonly string[], io: CliIo): Promise<number> {
     const body: { verdict: 'allow' | 'deny'; reason?: string } = { verdict: sub === 'approve' ? 'allow' : 'deny' };
     if (values.reason) body.reason = values.reason;
     const res = (await api(io, values, 'POST', `/v1/reviews/${encodeURIComponent(id)}/decision`, body)) as { verdict: string; decidedBy?: string };
-    io.out(`${id}: ${res.verdict} (${res.decidedBy ?? ''})\n`);
+    io.out(`${visibleText(id)}: ${visibleText(String(res.verdict))} (${visibleText(res.decidedBy ?? '')})\n`);
     return EXIT.OK;
   }
   throw new UsageError(`unknown reviews command "${sub}" (list, approve, deny)`);
@@ -446,7 +456,7 @@ async function api(io: CliIo, values: { url?: string | undefined; key?: string |
   }
   if (res.statusCode >= 400) {
     const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new Error(`${method} ${path}: ${res.statusCode} ${e?.code ?? ''} ${e?.message ?? text}`.trim());
+    throw new Error(visibleText(`${method} ${path}: ${res.statusCode} ${e?.code ?? ''} ${e?.message ?? text}`.trim()));
   }
   return json;
 }

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ReviewEvents, ReviewService, ReviewView } from '../server/review-service';
+import { visibleValue } from '../server/visible-text';
 
 const EVENTS = ['review.created', 'review.decided', 'review.outcome'] as const satisfies ReadonlyArray<keyof ReviewEvents>;
 
@@ -26,7 +27,8 @@ export function createEventHub(
     if (!res.writableEnded && !res.destroyed) res.write(chunk);
   };
   const broadcast = (event: string) => (view: ReviewView) => {
-    const chunk = `event: ${event}\ndata: ${JSON.stringify(view)}\n\n`;
+    // What a human reads: controls and bidi overrides as visible escapes (the view carries the flag).
+    const chunk = `event: ${event}\ndata: ${JSON.stringify(visibleValue(view))}\n\n`;
     // Checked before every event, not only at the heartbeat: a revoked key's stream must not
     // receive the next review's arguments.
     for (const [res, sessionId] of [...clients]) {

@@ -387,3 +387,80 @@ describe('dashboard event stream', () => {
     }
   });
 });
+
+describe('dashboard: hidden and control characters cannot spoof what an approver reads', () => {
+  // Raw characters that must never reach the page: ESC, CSI (C1), RLO, LRI/PDI, zero-width space.
+  const RAW_HIDDEN = /[\u001b\u009b\u202e\u2066\u2069\u200b]/;
+  const spoofed = {
+    idempotencyKey: 'spoof-1',
+    call: { tool: 'transfer\u202elacol', args: { to: 'acct-\u202e9876', memo: '\u2066ok\u2069', amount: 1e9 }, callId: 'c\u200b1' },
+    agent: { id: 'bot\u001b[2K', name: 'x\u009b31m' },
+  };
+
+  it('the dashboard API and event stream send escapes and a flag, never the raw characters', async () => {
+    const s = await started();
+    const { cookie } = await signIn(s);
+    const events = await request(`${s.url}/dashboard/events`, { headers: { cookie } });
+    const iterator = events.body[Symbol.asyncIterator]();
+    const decoder = new TextDecoder();
+    let stream = '';
+    const readUntil = async (needle: string) => {
+      while (!stream.includes(needle)) {
+        const chunk = await iterator.next();
+        if (chunk.done) throw new Error(`stream ended before ${needle}`);
+        stream += decoder.decode(chunk.value as Uint8Array, { stream: true });
+      }
+    };
+    await readUntil(': connected');
+    const r = await http(s.url, 'POST', '/v1/reviews', s.evalKey, spoofed);
+    expect(r.status).toBe(202);
+    await readUntil('event: review.created');
+    await readUntil(r.body.id);
+    await readUntil('\n\n');
+    const event = JSON.parse(/data: (.*)\n/.exec(stream.slice(stream.indexOf('event: review.created')))![1]!);
+    expect(event.tool).toBe('transfer\\u202Elacol');
+    expect(event.hiddenCharacters).toBe(true);
+    expect(stream).not.toMatch(RAW_HIDDEN);
+    expect(JSON.stringify(event)).not.toMatch(RAW_HIDDEN);
+
+    const list = await s.server.app.inject({ method: 'GET', url: '/dashboard/api/reviews?status=pending', headers: { cookie } });
+    expect(list.body).not.toMatch(RAW_HIDDEN);
+    expect(JSON.stringify(list.json())).not.toMatch(RAW_HIDDEN);
+    const shown = list.json().reviews[0];
+    expect(shown).toMatchObject({ tool: 'transfer\\u202Elacol', callId: 'c\\u200B1', agent: { id: 'bot\\u001B[2K', name: 'x\\u009B31m' }, hiddenCharacters: true });
+    expect(shown.args).toMatchObject({ to: 'acct-\\u202E9876', memo: '\\u2066ok\\u2069' });
+    const one = await s.server.app.inject({ method: 'GET', url: `/dashboard/api/reviews/${r.body.id}`, headers: { cookie } });
+    expect(JSON.stringify(one.json())).not.toMatch(RAW_HIDDEN);
+    expect(one.json().hiddenCharacters).toBe(true);
+    // The protocol API keeps the exact values (a machine reads them) and carries the flag too.
+    const api = (await http(s.url, 'GET', `/v1/reviews?status=pending`, s.approveKey)).body.reviews[0];
+    expect(api).toMatchObject({ tool: spoofed.call.tool, hiddenCharacters: true });
+    await s.server.close();
+    for (;;) if ((await iterator.next()).done) break;
+  });
+
+  it('a review without such characters carries no flag', async () => {
+    const s = await started();
+    const id = await pendingReview(s, 'plain-1');
+    expect(s.server.service.view(id).hiddenCharacters).toBeUndefined();
+  });
+
+  it('the page script escapes what it renders and shows the flag; server-rendered HTML escapes too', async () => {
+    const { DASHBOARD_JS } = await import('./assets/dashboard-js');
+    // The script compiles, and its `visible` (applied to every text and attribute it sets) escapes.
+    expect(() => new Function(DASHBOARD_JS)).not.toThrow();
+    const src = /var HIDDEN = [^\n]+\n\s*function visible\(text\) \{[\s\S]*?\n {2}\}/.exec(DASHBOARD_JS)![0];
+    const visible = new Function(`${src}; return visible;`)() as (t: string) => string;
+    expect(visible('transfer\u202elacol\u001b[2K\u{E0041}')).toBe('transfer\\u202Elacol\\u001B[2K\\u{E0041}');
+    expect(visible('plain text, ünïcödé')).toBe('plain text, ünïcödé');
+    expect(DASHBOARD_JS).toContain("else if (k === 'text') e.textContent = visible(v);");
+    expect(DASHBOARD_JS).toMatch(/hiddenFlag\(v\),\s*metaList/);
+    expect(DASHBOARD_JS).toContain('contains hidden/control characters');
+
+    const s = await started();
+    const key = s.server.keys.create('approve', 'alice\u202eecila');
+    const { page } = await signIn(s, key);
+    expect(page.body).not.toMatch(RAW_HIDDEN);
+    expect(page.body).toContain('alice\\u202Eecila');
+  });
+});

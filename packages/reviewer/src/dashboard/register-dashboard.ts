@@ -6,6 +6,7 @@ import { hashApiKey, hasScope, isScope, type KeyInfo } from '../auth/api-keys';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import type { ServerMetrics } from '../server/metrics';
 import { assertStorableJson } from '../server/request-guard';
+import { visibleValue } from '../server/visible-text';
 import type { ReviewService } from '../server/review-service';
 import type { AuditTrail } from '../store/audit-trail';
 import type { Store } from '../store/open-store';
@@ -287,23 +288,24 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
       const limit = intParam(q.limit, 'limit', 1, 500);
       const tool = q.tool?.trim() || undefined;
       if (q.status === 'pending') {
-        return { reviews: service.list({ status: 'pending', ...(tool ? { tool } : {}), limit: limit ?? 500 }), next: null };
+        return { reviews: visibleValue(service.list({ status: 'pending', ...(tool ? { tool } : {}), limit: limit ?? 500 })), next: null };
       }
       if (q.status !== undefined && q.status !== 'decided') throw badRequest('status must be pending or decided');
       if (q.verdict !== undefined && q.verdict !== '' && q.verdict !== 'allow' && q.verdict !== 'deny') throw badRequest('verdict must be allow or deny');
       if (q.cursor !== undefined && q.cursor !== '' && !isHistoryCursor(q.cursor)) throw badRequest('cursor must be the `next` of a previous page');
-      return queryHistory(service, {
+      // Everything a human reads goes out with controls and bidi overrides as visible escapes.
+      return visibleValue(queryHistory(service, {
         ...(q.verdict === 'allow' || q.verdict === 'deny' ? { verdict: q.verdict } : {}),
         ...(tool ? { tool } : {}),
         ...(q.decidedBy?.trim() ? { decidedBy: q.decidedBy } : {}),
         ...(limit !== undefined ? { limit: Math.min(limit, 200) } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
-      });
+      }));
     });
 
     app.get<{ Params: { id: string } }>('/dashboard/api/reviews/:id', async (request) => {
       requireSession(request);
-      return service.view(request.params.id);
+      return visibleValue(service.view(request.params.id));
     });
 
     app.post<{ Params: { id: string } }>('/dashboard/api/reviews/:id/decision', async (request) => {
@@ -313,7 +315,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
       if (!parsed.success) throw badRequest(`send { verdict: "allow" | "deny", reason?: string (≤ 2000 chars) }: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
       const decision: { verdict: 'allow' | 'deny'; reason?: string } = { verdict: parsed.data.verdict };
       if (parsed.data.reason !== undefined) decision.reason = parsed.data.reason;
-      return service.decide(request.params.id, decision, { ...s.key, via: 'dashboard' });
+      return visibleValue(await service.decide(request.params.id, decision, { ...s.key, via: 'dashboard' }));
     });
 
     app.get('/dashboard/api/audit', async (request) => {

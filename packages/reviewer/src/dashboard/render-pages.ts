@@ -1,8 +1,12 @@
 import type { KeyInfo } from '../auth/api-keys';
+import { visibleText } from '../server/visible-text';
 
-/** Escapes text for HTML element content and double-quoted attribute values. */
+/**
+ * Escapes text for HTML element content and double-quoted attribute values; controls and bidi
+ * overrides become visible `\uXXXX` escapes (see `visibleText`).
+ */
 export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return visibleText(value).replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 export const ASSET_PATHS = {

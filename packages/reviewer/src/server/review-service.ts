@@ -30,6 +30,7 @@ import { principalPolicyState } from '../store/sqlite-policy-state';
 import type { ReviewRow, Store } from '../store/open-store';
 import type { ServerMetrics } from './metrics';
 import { newReviewId } from './review-id';
+import { hasHiddenCharacters } from './visible-text';
 import type { Waiters } from './waiters';
 import type { WebhookDispatcher } from './webhooks';
 
@@ -55,6 +56,12 @@ export interface ReviewView extends ReviewResponse {
   decidedAt?: string;
   executed: boolean;
   outcome?: Outcome;
+  /**
+   * Set when a field holds characters a human cannot see or that redraw what they read (controls,
+   * bidi overrides, zero-width characters, lone surrogates): the dashboard and the CLI show those
+   * as escapes and flag the review.
+   */
+  hiddenCharacters?: true;
 }
 
 /** Events a dashboard can subscribe to. */
@@ -391,6 +398,7 @@ export class ReviewService {
     if (row.decider_key_id !== null) v.decidedByKeyId = row.decider_key_id;
     if (row.decided_at !== null) v.decidedAt = new Date(row.decided_at).toISOString();
     if (row.outcome_json !== null) v.outcome = JSON.parse(row.outcome_json) as Outcome;
+    if (hasHiddenCharacters(v)) v.hiddenCharacters = true;
     return v;
   }
 

@@ -16,6 +16,18 @@ export const DASHBOARD_JS = String.raw`(function () {
   var TITLE = doc.title;
   function $(id) { return doc.getElementById(id); }
 
+  // Controls, bidi overrides, zero-width and other invisible characters are shown as visible
+  // escapes (backslash-u and the hex code) wherever text reaches the page. The server already
+  // sends them escaped; this is the second line, so an agent-chosen name cannot reorder or hide
+  // what the approver reads.
+  var HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u115F\u1160\u3164\uFFA0]/gu;
+  function visible(text) {
+    return String(text).replace(HIDDEN, function (ch) {
+      var cp = ch.codePointAt(0);
+      var hex = cp.toString(16).toUpperCase();
+      return cp > 0xffff ? '\\u{' + hex + '}' : '\\u' + ('0000' + hex).slice(-4);
+    });
+  }
   function h(tag, props, children) {
     var e = doc.createElement(tag);
     if (props) {
@@ -23,17 +35,21 @@ export const DASHBOARD_JS = String.raw`(function () {
         var v = props[k];
         if (v === undefined || v === null || v === false) return;
         if (k === 'class') e.className = v;
-        else if (k === 'text') e.textContent = String(v);
-        else e.setAttribute(k, v === true ? '' : String(v));
+        else if (k === 'text') e.textContent = visible(v);
+        else e.setAttribute(k, v === true ? '' : visible(v));
       });
     }
     if (children !== undefined && children !== null) {
       [].concat(children).flat(Infinity).forEach(function (c) {
         if (c === undefined || c === null || c === false) return;
-        e.append(c);
+        e.append(typeof c === 'string' ? visible(c) : c);
       });
     }
     return e;
+  }
+  function hiddenFlag(v) {
+    if (!v.hiddenCharacters) return null;
+    return h('p', { class: 'alert alert-error hidden-chars', role: 'alert', text: 'Warning: this call contains hidden/control characters (shown as \\u escapes). What you read may not be what runs: check the tool name and arguments character by character.' });
   }
 
   var dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
@@ -229,6 +245,7 @@ export const DASHBOARD_JS = String.raw`(function () {
         h('span', { class: 'agent', text: 'by ' + agentLabel(v) }),
         h('span', { class: 'expires', 'data-expires': v.expiresAt || '' })
       ]),
+      hiddenFlag(v),
       metaList([
         ['Review', code(v.id)],
         ['Agent', agentLabel(v)],
@@ -273,7 +290,7 @@ export const DASHBOARD_JS = String.raw`(function () {
     var toggle = h('button', { type: 'button', class: 'btn btn-quiet', 'aria-expanded': 'false', 'aria-controls': detailId, text: 'Details' });
     var row = h('tr', { 'data-review-id': v.id }, [
       h('td', { class: 'when' }, timeEl(v.createdAt)),
-      h('td', null, h('code', { text: v.tool })),
+      h('td', null, [h('code', { text: v.tool }), v.hiddenCharacters ? h('span', { class: 'hidden-chars-mark', title: 'contains hidden/control characters', text: ' (hidden characters)' }) : null]),
       h('td', { text: agentLabel(v) }),
       h('td', null, verdictBadge(v.verdict)),
       h('td', { text: v.decidedBy || '—' }),
@@ -283,6 +300,7 @@ export const DASHBOARD_JS = String.raw`(function () {
     ]);
     var detail = h('tr', { id: detailId, class: 'detail-row', hidden: true }, h('td', { colspan: 8 }, h('div', { class: 'detail-grid' }, [
       h('div', { class: 'detail' }, [
+        hiddenFlag(v),
         h('h4', { text: 'Review' }),
         metaList([
           ['Review', code(v.id)],
