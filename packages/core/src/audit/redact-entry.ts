@@ -6,9 +6,11 @@ import { isSecretField, redact, redactText, REDACTED, type RedactOptions } from 
  * - `call.args` with `redact(args, options, 'args')` (paths such as `args.card.number` apply);
  * - `decision.evaluated[]`: `actual` and `expected` become `"[REDACTED]"` when the check's `field`
  *   names a secret (a secret key segment such as `args.db_password`, or a configured path);
- *   otherwise `actual` is redacted deeply like args;
- * - `decision.reason`, `decision.error.message` and `outcome.message`: `Bearer …` / `Basic …`
- *   credentials inside the text;
+ *   otherwise `actual` is redacted deeply like args (the policy evaluator already reports them
+ *   so; this also covers remote reviewers and custom `redact` options);
+ * - `decision.reason`, `decision.conditions`, `decision.error.message` and `outcome.message`:
+ *   credentials inside the text (see `redactText`: `Authorization: …`, `Bearer …`, `sk-…`,
+ *   `password=…`, PEM keys, URL passwords);
  * - `meta` with `redact(meta, options, 'meta')`.
  *
  * The proof (a signed JWS) is kept: it holds no secrets and lets anyone verify the record offline.
@@ -20,6 +22,7 @@ export function redactEntry(entry: AuditEntry, options?: RedactOptions): AuditEn
     const d = { ...entry.decision };
     if (Array.isArray(d.evaluated)) d.evaluated = d.evaluated.map((check) => redactCheck(check, options));
     if (typeof d.reason === 'string') d.reason = redactText(d.reason);
+    if (Array.isArray(d.conditions)) d.conditions = d.conditions.map((c) => (typeof c === 'string' ? redactText(c) : c));
     if (d.error) d.error = { ...d.error, message: redactText(String(d.error.message)) };
     out.decision = d;
   }

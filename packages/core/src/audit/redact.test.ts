@@ -255,6 +255,11 @@ describe('redactEntry', () => {
     expect(out.meta).toEqual({ approver: 'bob', session_token: '[REDACTED]' });
   });
 
+  it('redacts credentials in conditions a reviewer wrote', () => {
+    const out = redactEntry({ ...entry, decision: { ...entry.decision!, conditions: ['rotate token sk-abcdefghijklmnopqrstuvwx01 after use', 'notify ops'] } });
+    expect(out.decision!.conditions).toEqual(['rotate token [REDACTED] after use', 'notify ops']);
+  });
+
   it('leaves the card number alone without the configured path', () => {
     const out = redactEntry(entry);
     expect((out.call.args as { card: { number: string } }).card.number).toBe('4111');
