@@ -6,8 +6,6 @@
 import type { Policy } from '@toolgate/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { http, removeDir, startServer, type Started } from '../testing/fixture';
-import { memoryPolicyState } from '@toolgate/core';
-import { principalPolicyState } from '../store/sqlite-policy-state';
 
 const POLICY: Policy = {
   version: 1,
@@ -65,31 +63,5 @@ describe('policy counters belong to the API key, not the agent id the client sen
     expect(await allowedWithRenamedAgents(s, other, 'ping', (i) => ({ n: i }), 4, 'k2')).toBe(3);
     const shown = (await http(s.url, 'GET', '/v1/reviews?tool=ping&limit=1', s.approveKey)).body.reviews[0];
     expect(shown.agent).toEqual({ id: 'agent-k2-3' });
-  });
-});
-
-describe('principalPolicyState', () => {
-  it('rewrites only the agent scope of a key, exactly, and keeps tool and global scopes', () => {
-    const inner = memoryPolicyState();
-    const seen: string[] = [];
-    const spy = { ...inner, add: (k: string, at: number, a: number, w: number) => (seen.push(k), inner.add(k, at, a, w)) };
-    const view = principalPolicyState(spy, 'key:key_1', 'a:b c,tool=x');
-    view.add('limit:r1:agent=a%3Ab%20c%2Ctool%3Dx', 1, 1, 10);
-    view.add('limit:r1:agent=a%3Ab%20c%2Ctool%3Dx,tool=t', 1, 1, 10);
-    view.add('repeat:r1:agent=a%3Ab%20c%2Ctool%3Dx:sha256:00', 1, 1, 10);
-    view.add('limit:r1:tool=t', 1, 1, 10);
-    view.add('limit:r1:global', 1, 1, 10);
-    view.add('limit:r1:agent=a%3Ab%20c%2Ctool%3Dxx', 1, 1, 10);
-    expect(seen).toEqual([
-      'limit:r1:agent=key%3Akey_1',
-      'limit:r1:agent=key%3Akey_1,tool=t',
-      'repeat:r1:agent=key%3Akey_1:sha256:00',
-      'limit:r1:tool=t',
-      'limit:r1:global',
-      'limit:r1:agent=a%3Ab%20c%2Ctool%3Dxx',
-    ]);
-    const anonymous: string[] = [];
-    principalPolicyState({ ...inner, add: (k) => void anonymous.push(k) }, 'key:key_2', undefined).add('budget:r:agent=-', 1, 1, 1);
-    expect(anonymous).toEqual(['budget:r:agent=key%3Akey_2']);
   });
 });

@@ -26,7 +26,6 @@ import type { KeyInfo } from '../auth/api-keys';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import type { AuditTrail } from '../store/audit-trail';
 import type { GroupCommit } from '../store/group-commit';
-import { principalPolicyState } from '../store/sqlite-policy-state';
 import type { ReviewRow, Store } from '../store/open-store';
 import type { ServerMetrics } from './metrics';
 import { newReviewId } from './review-id';
@@ -200,9 +199,10 @@ export class ReviewService {
     }
     const r = evaluatePolicy(
       policy,
-      { tool: body.call.tool, args, agent: body.agent, context: body.context, digest },
-      // Counters (limit, budget, repeat) belong to the authenticated key, not the agent id the client chose.
-      { state: principalPolicyState(this.d.policyState, `key:${key.id}`, body.agent?.id), now: Date.now(), dryRun },
+      // Counters (limit, budget, repeat) belong to the authenticated key (the trusted principal),
+      // not the agent id the client chose; rules still match and show the claimed agent.id.
+      { tool: body.call.tool, args, agent: body.agent, context: body.context, digest, principal: `key:${key.id}` },
+      { state: this.d.policyState, now: Date.now(), dryRun },
     );
     const matchedRules = r.matchedRules;
     const verdict: Verdict = r.verdict ?? 'review';

@@ -80,38 +80,3 @@ export function sqlitePolicyState(store: Store, options: { buffered?: boolean } 
   };
   return state;
 }
-
-const UNSAFE_KEY_PART = /[:%\s]/;
-/** The evaluator's encoding of an agent id inside a state key (core's `keyPart`). */
-const keyPart = (s: string) => (UNSAFE_KEY_PART.test(s) ? encodeURIComponent(s) : s);
-
-/**
- * The policy counters of one call, kept per authenticated API key instead of per client-sent
- * agent id. Core keys `limit`/`budget`/`repeat` state `<kind>:<rule id>:<scope>[:<digest>]`, with
- * the scope `agent=<agent id>` (or `agent=<id>,tool=<tool>`) for `per: agent` / `agent_tool`.
- * The agent id there is whatever the client sent, so renaming `agent.id` on every call opened a
- * fresh budget, rate limit and loop counter each time. This view rewrites that scope to
- * `agent=<principal>` (the API key), so every name a key uses shares one counter. Rules still
- * match on the client's agent id (`agents:` globs, `agent.*` conditions) and it is still shown
- * and audited; only the counting is bound to the key. `tool` and `global` scopes are unchanged.
- */
-export function principalPolicyState(state: PolicyStateStore, principal: string, clientAgentId: string | undefined): PolicyStateStore {
-  const from = clientAgentId === undefined ? 'agent=-' : `agent=${keyPart(clientAgentId)}`;
-  const to = `agent=${keyPart(principal)}`;
-  const rewrite = (key: string): string => {
-    // Rule ids never contain ':', so the scope starts after the second one.
-    const a = key.indexOf(':');
-    const b = a < 0 ? -1 : key.indexOf(':', a + 1);
-    if (b < 0) return key;
-    const scope = key.slice(b + 1);
-    if (!scope.startsWith(from)) return key;
-    const next = scope.charAt(from.length);
-    if (next !== '' && next !== ',' && next !== ':') return key;
-    return `${key.slice(0, b + 1)}${to}${scope.slice(from.length)}`;
-  };
-  return {
-    count: (key, sinceMs) => state.count(rewrite(key), sinceMs),
-    sum: (key, sinceMs) => state.sum(rewrite(key), sinceMs),
-    add: (key, atMs, amount, windowMs) => state.add(rewrite(key), atMs, amount, windowMs),
-  };
-}
