@@ -21,3 +21,35 @@ describe('the browser for the dashboard test', () => {
     await expect(resolveBrowser({ TOOLGATE_CHROMIUM: process.execPath })).resolves.toEqual({ executablePath: process.execPath, source: 'env' });
   });
 });
+
+describe('the unpack lock', () => {
+  it('serialises holders, and a lock left by a dead process is taken over', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, existsSync, rmSync } = await import('node:fs');
+    const { spawnSync } = await import('node:child_process');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { withLock } = await import('./launch-browser');
+    const base = mkdtempSync(join(tmpdir(), 'toolgate-lock-test-'));
+    const lock = join(base, 'lock');
+    try {
+      const order: string[] = [];
+      const holder = (name: string) =>
+        withLock(lock, async () => {
+          order.push(`${name}+`);
+          await new Promise((r) => setImmediate(r));
+          order.push(`${name}-`);
+        });
+      await Promise.all([holder('a'), holder('b')]);
+      expect(order).toEqual(['a+', 'a-', 'b+', 'b-']);
+      expect(existsSync(lock)).toBe(false);
+
+      // A lock held by a process that has exited.
+      const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), dead.stdout);
+      await expect(withLock(lock, async () => 'taken')).resolves.toBe('taken');
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+});

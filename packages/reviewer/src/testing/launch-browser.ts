@@ -1,5 +1,9 @@
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { arch, platform } from 'node:process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser } from 'playwright-core';
 
 /**
@@ -61,8 +65,7 @@ export async function resolveBrowser(env: NodeJS.ProcessEnv = process.env): Prom
   }
   if (platform === 'linux' && arch === 'x64') {
     try {
-      const { default: sparticuz } = await import('@sparticuz/chromium');
-      return { executablePath: await sparticuz.executablePath(), source: 'npm' };
+      return { executablePath: await unpackNpmChromium(), source: 'npm' };
     } catch (err) {
       throw new BrowserLaunchError(
         `could not unpack the Chromium of @sparticuz/chromium (run pnpm install; set TOOLGATE_CHROMIUM to use another browser): ${(err as Error).message}`,
@@ -77,6 +80,71 @@ export async function resolveBrowser(env: NodeJS.ProcessEnv = process.env): Prom
     );
   }
   return { executablePath: found, source: 'system' };
+}
+
+/**
+ * Unpacks the Chromium of `@sparticuz/chromium` (into the temp dir, where it stays for later runs).
+ * Its unpacking is neither atomic nor safe for two processes at once, and a run killed midway
+ * leaves a truncated binary behind; so test files that start browsers in parallel take a lock,
+ * and a binary that does not answer `--version` is removed and unpacked again.
+ */
+async function unpackNpmChromium(): Promise<string> {
+  const { default: sparticuz } = await import('@sparticuz/chromium');
+  return withLock(join(tmpdir(), 'toolgate-chromium.lock'), async () => {
+    for (let attempt = 1; ; attempt++) {
+      const path = await sparticuz.executablePath();
+      try {
+        execFileSync(path, ['--version'], { stdio: 'pipe', timeout: 30_000 });
+        return path;
+      } catch (err) {
+        if (attempt === 2) throw err;
+        rmSync(path, { force: true });
+      }
+    }
+  });
+}
+
+/** Runs `fn` holding a lock directory; a lock whose process died is taken over. Exported for its test. */
+export async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!ownerAlive(dir)) rmSync(dir, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new BrowserLaunchError(`waited 180 s for ${dir} (another process unpacking Chromium); remove it if no test is running`);
+      else await sleep(200);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Whether the process that holds the lock still runs. */
+function ownerAlive(dir: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+  } catch {
+    // Being taken right now, or its taker died between mkdir and writing the pid.
+    try {
+      return Date.now() - statSync(dir).mtimeMs < 10_000;
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Launches the browser headless through playwright-core; fails with a message that says which and why. */
