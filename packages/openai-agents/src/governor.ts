@@ -225,9 +225,9 @@ export class Governor {
       if (approved !== true && approved !== false) continue;
       const d = await this.decide(ctx, { key: k, tool: name, args, callId, agentName: item.agent?.name });
       if (d.verdict !== 'review') continue;
-      const shown = this.awaitingHuman.get(k);
-      // In this process the human was shown a digest: a state edited to other arguments is no answer.
-      if (shown !== undefined && shown !== d.digest) continue;
+      // The human was shown this item's arguments (as the guardrail will review them; needsApproval
+      // saw the schema-parsed input, which may differ by defaults). The SDK binds an approval to the
+      // item's invocation, so an edited state is refused by the SDK itself.
       this.markShown(k, d.digest);
       this.span(await this.resolveHuman(ctx, k, d, approved));
     }

@@ -270,7 +270,7 @@ function installShellTool(tool: ShellTool & { shell: NonNullable<ShellTool['shel
   const shell = tool.shell;
   const wrapped = Object.create(shell) as typeof shell;
   wrapped.run = (action) =>
-    runLocal(tool, action, (ctx) => ctx, () => shell.run(action), (d) => ({
+    runLocal(tool, action, (ctx) => ctx, (reviewed) => shell.run(reviewed as typeof action), (d) => ({
       output: [{ stdout: '', stderr: denialText(d), outcome: { type: 'exit', exitCode: null } }],
     }));
   tool.shell = wrapped;
@@ -283,17 +283,21 @@ function installApplyPatchTool(tool: ApplyPatchTool): void {
   for (const method of ['createFile', 'updateFile', 'deleteFile'] as const) {
     const fn = editor[method].bind(editor) as (op: unknown, c?: unknown) => ReturnType<Editor['createFile']>;
     (wrapped as unknown as Record<string, unknown>)[method] = (op: unknown, c?: { runContext?: AnyContext }) =>
-      runLocal(tool, op, () => c?.runContext, () => fn(op, c), (d) => ({ status: 'failed' as const, output: denialText(d) }));
+      runLocal(tool, op, () => c?.runContext, (reviewed) => fn(reviewed, c), (d) => ({ status: 'failed' as const, output: denialText(d) }));
   }
   tool.editor = wrapped;
 }
 
-/** Last line of defence for local tools: runs the body only under allowing (or human-approved) Decisions. */
+/**
+ * Last line of defence for local tools: runs the body only under allowing (or human-approved)
+ * Decisions, with the reviewed action (`decision.args`, parsed from the canonical JSON the reviewer
+ * saw), never the SDK's object, which a listener could have changed since.
+ */
 async function runLocal<T>(
   tool: ShellTool | ApplyPatchTool,
   action: unknown,
   ctxHint: (ctx: AnyContext | undefined) => AnyContext | undefined,
-  body: () => Promise<T>,
+  body: (reviewed: unknown) => Promise<T>,
   denied: (d: Decision) => T,
 ): Promise<T> {
   const slot = localSlot?.tool === tool.name ? localSlot : undefined;
@@ -308,9 +312,14 @@ async function runLocal<T>(
     if (!isAllowed(d)) return denied(d);
     allowed.push({ g, d });
   }
-  const run = allowed.reduce<() => Promise<T>>((inner, { g, d }) => () => runGoverned(g.gate, d, inner), body);
+  if (allowed.length === 0) return body(action);
+  let run: (reviewed: unknown) => Promise<T> = body;
+  for (const { g, d } of allowed) {
+    const inner = run;
+    run = () => runGoverned(g.gate, d, inner);
+  }
   try {
-    return await run();
+    return await run(undefined);
   } finally {
     for (const { g } of allowed) g.forget(tool.name, call?.callId);
   }
