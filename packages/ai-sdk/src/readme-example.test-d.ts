@@ -1,4 +1,4 @@
-// The README quick start, kept here so tsc checks it. Keep the two in sync.
+// The README quick start's API use, type-checked against ai@7 (the README's own snippet is also run by the docs snippet test).
 import { decisionsOf, isGovernanceDenial, toolApproval, withGovernance, type GovernanceOptions } from '@toolgate/ai-sdk';
 import { callbackReviewer, createGate } from '@toolgate/core';
 import { generateText, isStepCount, tool, type LanguageModel, type ModelMessage } from 'ai';
@@ -48,7 +48,13 @@ export async function quickStart() {
     const decision = decisionsOf(tools).get(call.toolCallId); // verdict, source, reviewId, proof, …
     console.log(call.toolName, decision?.verdict, decision?.source);
   }
-  for (const r of second.toolResults) if (isGovernanceDenial(r.output)) console.log('denied:', r.output.reason);
+  // Approved calls ran before the continuation's first step: their results are in responseMessages.
+  for (const message of second.responseMessages) {
+    if (message.role !== 'tool') continue;
+    for (const part of message.content) if (part.type === 'tool-result') console.log(part.toolName, part.output);
+  }
+  // Within one run (no continuation), a denied output in toolResults is a GovernanceDenial.
+  for (const r of first.toolResults) if (isGovernanceDenial(r.output)) console.log('denied:', r.output.reason);
   await gate.close();
 }
 
