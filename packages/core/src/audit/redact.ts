@@ -88,7 +88,7 @@ const AUTH_VALUE = /^(?:Bearer|Basic)\s+\S+/i;
  * (no nested or overlapping quantifiers) because the text is agent-chosen. Kept deliberately
  * narrow: an over-eager pattern hides useful text in an audit trail.
  */
-const INLINE: ReadonlyArray<readonly [RegExp, (match: string, ...groups: string[]) => string]> = [
+const INLINE: ReadonlyArray<readonly [RegExp, (match: string, ...groups: string[]) => string, named?: boolean]> = [
   // PEM private keys (the body has no "-", so `[^-]*` stops at the END line or the next dash).
   [/-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----[^-]*(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----)?/g, () => REDACTED],
   // Authorization headers: `Authorization: Bearer x`, `authorization="Basic x"` keep the name.
@@ -108,9 +108,14 @@ const INLINE: ReadonlyArray<readonly [RegExp, (match: string, ...groups: string[
   [/\b([a-z][a-z0-9+.-]{0,20}:\/\/[^\s:/@]{1,128}):[^\s/@]{1,256}@/gi, (_m, head) => `${head}:${REDACTED}@`],
   // `name=value` (query strings, env lines, connection strings) and `"name": "value"` (JSON in a
   // text) where `name` is a secret key by the default rules.
-  [/\b([A-Za-z][A-Za-z0-9_.-]{0,63})=([^\s&"'`,;]+)/g, (m, name) => (DEFAULT_IS_SECRET(name) ? `${name}=${REDACTED}` : m)],
-  [/"([A-Za-z][A-Za-z0-9_.-]{0,63})"(\s*:\s*)"(?:[^"\\]|\\.)*"/g, (m, name, sep) => (DEFAULT_IS_SECRET(name) ? `"${name}"${sep}"${REDACTED}"` : m)],
+  // Only run when the text holds a secret-looking name at all (see NAMED_SCREEN): a text of many
+  // harmless `a=b` pairs then costs one scan, not a callback per pair.
+  [/\b([A-Za-z][A-Za-z0-9_.-]{0,63})=([^\s&"'`,;]+)/g, (m, name) => (DEFAULT_IS_SECRET(name) ? `${name}=${REDACTED}` : m), true],
+  [/"([A-Za-z][A-Za-z0-9_.-]{0,63})"(\s*:\s*)"(?:[^"\\]|\\.)*"/g, (m, name, sep) => (DEFAULT_IS_SECRET(name) ? `"${name}"${sep}"${REDACTED}"` : m), true],
 ];
+
+/** Parts of every default secret name (`isDefaultSecret`), for the `name=value` screens. */
+const NAMED_SCREEN = /pass|pwd|secret|token|key|auth|cookie|credential|ssn|mnemonic|phrase|session|otp|cvv|cvc/i;
 
 /** A cheap screen: text without any of these cannot hold an inline credential. */
 const INLINE_SCREEN = /bearer|basic|authoriz|cookie|private key|sk-|[sr]k_|gh[pousr]_|github_pat_|xox|AKIA|AIza|eyJ|:\/\/|=|"/i;
@@ -138,7 +143,17 @@ function isDefaultSecret(n: string): boolean {
   return SECRET_KEYS.has(n) || SECRET_SUFFIXES.some((s) => n.endsWith(s)) || SECRET_PARTS.some((s) => n.includes(s));
 }
 
-const DEFAULT_IS_SECRET = (key: string): boolean => isDefaultSecret(normaliseKey(key));
+const defaultMemo = new Map<string, boolean>();
+/** The default rules for one key name, memoised (bounded): text can repeat a name many times. */
+const DEFAULT_IS_SECRET = (key: string): boolean => {
+  let hit = defaultMemo.get(key);
+  if (hit === undefined) {
+    hit = isDefaultSecret(normaliseKey(key));
+    if (defaultMemo.size >= 4096) defaultMemo.clear();
+    defaultMemo.set(key, hit);
+  }
+  return hit;
+};
 
 function compile(options: RedactOptions | undefined): CompiledRedaction {
   const extraNames = new Set<string>();
@@ -235,7 +250,11 @@ export function redactText(text: string): string {
   if (typeof text !== 'string') return text;
   if (!INLINE_SCREEN.test(text)) return text;
   let out = text;
-  for (const [re, replace] of INLINE) out = out.replace(re, replace as (m: string, ...rest: unknown[]) => string);
+  let named: boolean | undefined;
+  for (const [re, replace, needsName] of INLINE) {
+    if (needsName === true && !(named ??= NAMED_SCREEN.test(out))) continue;
+    out = out.replace(re, replace as (m: string, ...rest: unknown[]) => string);
+  }
   return out;
 }
 
