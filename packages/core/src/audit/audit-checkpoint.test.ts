@@ -136,6 +136,12 @@ describe('signed audit checkpoints', () => {
       ok: false,
       firstBroken: { reason: expect.stringMatching(/^truncated: the log ends at seq 5 .*, the expected head is seq 8/) },
     });
+    expect(await verifyAuditLog(path, { reaches: { seq: 6, hash: records[5]!.hash } })).toMatchObject({
+      ok: false,
+      firstBroken: { reason: expect.stringMatching(/^truncated: the log ends at seq 5 .*, the expected head is seq 6/) },
+    });
+    expect(await verifyAuditLog(path, { reaches: { seq: 3, hash: records[3]!.hash } })).toMatchObject({ ok: false, firstBroken: { reason: expect.stringMatching(/^head mismatch/) } });
+    expect(await verifyAuditLog(path, { reaches: { seq: 3, hash: records[2]!.hash } })).toMatchObject({ ok: true });
     expect(await verifyAuditLog(path, { jwks: jwks(), checkpoint: kept })).toMatchObject({
       ok: false,
       firstBroken: { reason: expect.stringMatching(/^truncated: a signed checkpoint names seq 7, beyond the end of the log \(seq 5\)/) },

@@ -54,6 +54,12 @@ export interface AuditVerifyOptions extends CheckpointKeyOptions {
    * was cut (`truncated`).
    */
   checkpoint?: SignedCheckpoint;
+  /**
+   * A record the log must contain (e.g. the database head when verifying began, while records may
+   * still be appended): a log that ends before `reaches.seq` was cut (`truncated`); one with another
+   * hash at that seq was rewritten (`head mismatch`). Records after it are allowed.
+   */
+  reaches?: ChainHead;
 }
 
 /**
@@ -124,6 +130,8 @@ export class ChainVerifier {
   private lastCheckpointAt = 0;
   /** The hash the log has at the external checkpoint's seq, once reached. */
   private watched: string | undefined;
+  /** The hash the log has at `reaches.seq`, once reached. */
+  private reached: string | undefined;
   private lines = 0;
 
   constructor(from: ChainHead | null = null, options?: AuditVerifyOptions) {
@@ -138,6 +146,7 @@ export class ChainVerifier {
       if (typeof why === 'string') throw new AuditError(ErrorCodes.AUDIT_INVALID, `verifyAuditLog: the given ${why}`);
       if (from && options.checkpoint.seq === from.seq) this.watched = from.hash;
     }
+    if (from && options?.reaches?.seq === from.seq) this.reached = from.hash;
   }
 
   /** Checks the next record; returns false (and sets `broken`) at the first failure. */
@@ -187,6 +196,7 @@ export class ChainVerifier {
     }
     this.head = { seq: claimedSeq, hash: r.hash };
     if (this.options?.checkpoint && claimedSeq === this.options.checkpoint.seq) this.watched = r.hash;
+    if (this.options?.reaches && claimedSeq === this.options.reaches.seq) this.reached = r.hash;
     this.count++;
     this.lines = line;
     return true;
@@ -205,6 +215,17 @@ export class ChainVerifier {
       }
       if (this.watched !== cp.hash) {
         this.fail(cp.seq, line, `checkpoint mismatch: the signed checkpoint says seq ${cp.seq} has ${cp.hash}, the log has ${this.watched ?? '(nothing)'} (records were rewritten)`);
+        return;
+      }
+    }
+    const reaches = this.options.reaches;
+    if (reaches && reaches.seq > 0) {
+      if (end.seq < reaches.seq) {
+        this.fail(null, line, `truncated: the log ends at seq ${end.seq} (${end.hash}), the expected head is seq ${reaches.seq} (${reaches.hash}); records were cut off the end`);
+        return;
+      }
+      if (this.reached !== reaches.hash) {
+        this.fail(reaches.seq, line, `head mismatch: the log has ${this.reached ?? '(nothing)'} at seq ${reaches.seq}, the expected head has ${reaches.hash} (a copy was rewritten)`);
         return;
       }
     }
