@@ -118,7 +118,7 @@ export async function run(options: ScenarioOptions = {}): Promise<ScenarioRow[]>
     for (const r of waiting) {
       const approved = typeof options.approve === 'function' ? options.approve(r) : (options.approve ?? true);
       log(`paused for a human: ${r.tool} ${JSON.stringify(r.args)} (${r.reason}) -> ${approved ? 'approve' : 'reject'}`);
-      resume[r.tool_call_id] = approved ? { approved: true, approver: 'ops-lead' } : { approved: false, reason: 'rejected by ops-lead', approver: 'ops-lead' };
+      resume[r.tool_call_id] = approved ? { approved: true, approver: 'ops-lead', digest: r.digest } : { approved: false, reason: 'rejected by ops-lead', approver: 'ops-lead', digest: r.digest };
     }
     result = await graph.invoke(new Command({ resume }), config);
   }
