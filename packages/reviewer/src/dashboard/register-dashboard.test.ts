@@ -439,6 +439,17 @@ describe('dashboard: hidden and control characters cannot spoof what an approver
     for (;;) if ((await iterator.next()).done) break;
   });
 
+  it('a decision reason that is not well-formed Unicode is 400, not 500, and the review stays pending', async () => {
+    const s = await started();
+    const id = await pendingReview(s, 'lone-1');
+    const session = await signIn(s);
+    const r = await decide(s, id, session, { verdict: 'allow', reason: 'fine\ud800' });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().error.code).toBe('INVALID_REQUEST');
+    expect(s.server.store.getReview(id)!.status).toBe('pending');
+    expect((await decide(s, id, session, { verdict: 'deny', reason: 'no' })).statusCode).toBe(200);
+  });
+
   it('a review without such characters carries no flag', async () => {
     const s = await started();
     const id = await pendingReview(s, 'plain-1');
