@@ -93,6 +93,41 @@ describe('sticky SDK approvals', () => {
   });
 });
 
+describe('sticky SDK approvals with several pending calls', () => {
+  it('alwaysApprove on one of two pending calls answers neither: nothing runs without its own answer', async () => {
+    const { gate, audit } = setup(REVIEW);
+    const ran: unknown[] = [];
+    const model = new ScriptedModel([
+      [functionCall('transfer', { amount: 700 }, { callId: 'call_1' }), functionCall('transfer', { amount: 9000 }, { callId: 'call_2' })],
+      [assistantMessage('done')],
+    ]);
+    const agent = new Agent({ name: 'bank', model, tools: [counterTool('transfer', ran)] });
+    const runner = runnerFor(gate);
+    const first = await runner.run(agent, 'send both');
+    expect(first.interruptions).toHaveLength(2);
+    first.state.approve(first.interruptions[0]!, { alwaysApprove: true });
+    const second = await runner.run(agent, first.state);
+    expect(ran).toEqual([]);
+    expect(audit.records.filter((r) => r.kind === 'human_decision')).toHaveLength(0);
+    expect(getDecisions(second).get('call_2')).toMatchObject({ verdict: 'deny', error: { code: 'HUMAN_ANSWER_MISSING' } });
+  });
+
+  it('per-call approvals of both pending calls run each once', async () => {
+    const { gate } = setup(REVIEW);
+    const ran: unknown[] = [];
+    const model = new ScriptedModel([
+      [functionCall('transfer', { amount: 700 }, { callId: 'call_1' }), functionCall('transfer', { amount: 9000 }, { callId: 'call_2' })],
+      [assistantMessage('done')],
+    ]);
+    const agent = new Agent({ name: 'bank', model, tools: [counterTool('transfer', ran)] });
+    const runner = runnerFor(gate);
+    const first = await runner.run(agent, 'send both');
+    for (const item of first.interruptions) first.state.approve(item);
+    await runner.run(agent, first.state);
+    expect([...ran].sort()).toEqual([700, 9000]);
+  });
+});
+
 describe('tool names the SDK rewrites', () => {
   it("tool({ name: 'db.drop' }) (called db_drop) is matched by 'db.*' and reviewed under its declared spelling", async () => {
     const { gate, asked } = setup(DENY, { highStakes: ['db.*'] });

@@ -169,13 +169,16 @@ export class Governor {
   /**
    * The human's answer to a `review` Decision, taken from the SDK's approvals only for a call a
    * human was shown (an interruption this governor raised for the same digest, or one in the
-   * RunState being resumed). A sticky `alwaysApprove` or an approval of other arguments is
-   * 'missing': the call does not run. 'preapproval': the interruption has not happened yet.
+   * RunState being resumed). A sticky `alwaysApprove` counts only where recordHumanDecisions tied
+   * it to the single pending call of that tool (and then the Decision is no longer `review`);
+   * anything else is 'missing': the call does not run. 'preapproval': the interruption has not happened yet.
    */
   private humanAnswer(ctx: AnyContext, sdkName: string, callId: string, k: string, d: Decision): boolean | 'missing' | 'preapproval' | undefined {
     const approved = ctx.isToolApproved({ toolName: sdkName, callId });
     const shown = this.awaitingHuman.get(k) === d.digest;
     if (approved === undefined) return shown ? 'preapproval' : undefined;
+    // A sticky approval that recordHumanDecisions did not tie to this one pending call answers nothing.
+    if (approved && isSticky(ctx, sdkName)) return 'missing';
     if (shown) return approved;
     return approved ? 'missing' : false;
   }
@@ -212,7 +215,13 @@ export class Governor {
    */
   async recordHumanDecisions(state: RunState<unknown, never>): Promise<void> {
     const ctx = state._context as AnyContext;
-    for (const item of state.getInterruptions() as RunToolApprovalItem[]) {
+    const items = state.getInterruptions() as RunToolApprovalItem[];
+    const pendingPerTool = new Map<string, number>();
+    for (const item of items) {
+      const n = item.toolName ?? item.name;
+      if (n) pendingPerTool.set(n, (pendingPerTool.get(n) ?? 0) + 1);
+    }
+    for (const item of items) {
       const callId = (item.rawItem as { callId?: string }).callId;
       const sdkName = item.toolName ?? item.name;
       if (!callId || !sdkName) continue;
@@ -223,6 +232,8 @@ export class Governor {
       const k = key(sdkName, callId);
       const approved = ctx.isToolApproved({ toolName: sdkName, callId });
       if (approved !== true && approved !== false) continue;
+      // A sticky alwaysApprove does not say which of several pending calls the human looked at.
+      if (approved && isSticky(ctx, sdkName) && (pendingPerTool.get(sdkName) ?? 0) > 1) continue;
       const d = await this.decide(ctx, { key: k, tool: name, args, callId, agentName: item.agent?.name });
       if (d.verdict !== 'review') continue;
       // The human was shown this item's arguments (as the guardrail will review them; needsApproval
@@ -299,6 +310,11 @@ export class Governor {
     span.start();
     span.end();
   }
+}
+
+/** True when the SDK approves every call of the tool (`alwaysApprove`), not only listed call ids. */
+function isSticky(ctx: AnyContext, toolName: string): boolean {
+  return ctx.isToolApproved({ toolName, callId: '\u0000toolgate:sticky-probe' }) === true;
 }
 
 /** A `review` Decision that met an SDK approval no human gave to this call: a deny in every mode. */
