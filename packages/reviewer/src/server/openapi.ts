@@ -21,8 +21,9 @@ const schema = (s: z.ZodType, io: 'input' | 'output'): Json => {
 export function openApiDocument(version: string): Json {
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
   const json = (name: string) => ({ content: { 'application/json': { schema: ref(name) } } });
+  // Every /v1 route may also answer 403 HOST_NOT_ALLOWED (Host allow-list) and 503 (store unavailable, shutting down).
   const errors = (...codes: number[]) =>
-    Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'Error', ...json('ErrorResponse') }]));
+    Object.fromEntries([...new Set([...codes, 403, 503])].map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'Error', ...json('ErrorResponse') }]));
   const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
   const waitParam = { name: 'waitMs', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: 60000 }, description: 'Hold the request until the review is decided, at most this long.' };
   const bearer = [{ bearer: [] }];
@@ -114,11 +115,12 @@ export function openApiDocument(version: string): Json {
 }
 
 const ERROR_TEXT: Record<number, string> = {
-  400: 'INVALID_REQUEST / INVALID_JSON / DIGEST_MISMATCH',
+  400: 'INVALID_REQUEST (schema, lone surrogates, nesting over 64 levels) / INVALID_JSON / DIGEST_MISMATCH',
   401: 'UNAUTHORIZED: missing or unknown key',
-  403: 'FORBIDDEN (scope) / SELF_APPROVAL',
+  403: 'FORBIDDEN (scope) / SELF_APPROVAL / HOST_NOT_ALLOWED (Host header not in the allow-list)',
   404: 'NOT_FOUND',
   409: 'IDEMPOTENCY_CONFLICT / ALREADY_DECIDED / REVIEW_PENDING / OUTCOME_EXISTS',
   413: 'BODY_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  503: 'STORE_UNAVAILABLE (busy, locked, full or closed: retry) / SHUTTING_DOWN',
 };
