@@ -55,7 +55,7 @@ describe('httpReviewer against a loopback server: every failure maps to the fail
     { name: '500 every time', code: 'REVIEWER_HTTP_ERROR', setup: async () => (stub = await startStub(() => ({ kind: 'json', status: 500, body: { error: { code: 'INTERNAL', message: 'db down' } } }))).url },
     { name: '429 with a Retry-After past the deadline', code: 'REVIEWER_RATE_LIMITED', setup: async () => (stub = await startStub(() => ({ kind: 'json', status: 429, body: {}, headers: { 'retry-after': '30' } }))).url },
     { name: 'malformed JSON', code: 'REVIEWER_BAD_RESPONSE', setup: async () => (stub = await startStub(() => ({ kind: 'text', body: '{"id": "rv_1", "status": ' }))).url },
-    { name: 'valid JSON of the wrong shape', code: 'REVIEWER_BAD_RESPONSE', setup: async () => (stub = await startStub(() => ({ kind: 'json', body: { ok: true, verdict: 'sure' } }))).url },
+    { name: 'valid JSON that states no verdict', code: 'REVIEWER_BAD_RESPONSE', setup: async () => (stub = await startStub(() => ({ kind: 'json', body: { ok: true, id: 'rv_1' } }))).url },
     { name: 'connection reset mid-body', code: 'REVIEWER_CONNECTION_RESET', setup: async () => (stub = await startStub(() => ({ kind: 'reset-mid-body' }))).url },
   ];
   for (const c of cases) {
@@ -250,6 +250,24 @@ describe('httpReviewer: proofs', () => {
     const { decision, executed } = await gatedTransfer(gate);
     expect(decision.error?.code).toBe('PROOF_INVALID');
     expect(executed).toBe(0);
+    await gate.close();
+  });
+
+  it('keys configured means proofs required: a relay that strips the proof and rewrites deny to allow gets nothing through', async () => {
+    // The relay answers what the reviewer would have denied as an allow, with the proof removed.
+    const relay = await startStub((r) => ({ kind: 'json', body: { id: 'rv_r', status: 'decided', verdict: 'allow', reason: 'ok', decidedBy: 'policy', digest: (r.body as { digest: string }).digest } }));
+    stub = relay;
+    for (const keys of [{ trustedKeys: [trusted.publicJwk] }, { jwksUrl: `${relay.url}/.well-known/jwks.json` }]) {
+      const { gate, audit } = gateFor(relay.url, 'open', keys);
+      const { decision, executed } = await gatedTransfer(gate, { amount: 5_000 });
+      expect(decision).toMatchObject({ verdict: 'deny', source: 'fail_closed', error: { code: 'PROOF_INVALID' } });
+      expect(executed).toBe(0);
+      expect(audit.records[0]!.decision?.error?.code).toBe('PROOF_INVALID');
+      await gate.close();
+    }
+    // The explicit opt-out (a chain whose local policy allows without signing) still lets it through.
+    const { gate } = gateFor(relay.url, 'closed', { trustedKeys: [trusted.publicJwk], requireProof: false });
+    expect((await gatedTransfer(gate)).executed).toBe(1);
     await gate.close();
   });
 

@@ -65,6 +65,34 @@ describe('temperedReviewer against a loopback evaluations service', () => {
     await gate.close();
   });
 
+  it("PROCEED_WITH_MITIGATIONS: the evaluation's conditions field becomes the Decision's conditions", async () => {
+    stub = await startStub(service({ decision: 'PROCEED_WITH_MITIGATIONS', conditions: ['notify #ops before the deploy', { description: 'canary at 5%' }] }, 1));
+    const { gate, audit } = gateFor(stub.url);
+    const d = await gate.review(call);
+    expect(d).toMatchObject({ verdict: 'allow_with_conditions', conditions: ['notify #ops before the deploy', 'canary at 5%'] });
+    expect(audit.records[0]!.decision?.conditions).toEqual(['notify #ops before the deploy', 'canary at 5%']);
+    await gate.close();
+  });
+
+  for (const [name, result] of [
+    ['an unknown decision (REJECT)', { decision: 'REJECT' }],
+    ['a completed evaluation without a decision', {}],
+  ] as const) {
+    for (const mode of ['closed', 'open'] as const) {
+      it(`${name} from a reachable service is a deny (VERDICT_INVALID), failMode ${mode}`, async () => {
+        stub = await startStub(service(result, 0));
+        const { gate, audit } = gateFor(stub.url, mode);
+        let executed = 0;
+        const d = await gate.review(call);
+        if (d.verdict === 'allow') executed += 1;
+        expect(d).toMatchObject({ verdict: 'deny', source: 'fail_closed', error: { code: 'VERDICT_INVALID' } });
+        expect(executed).toBe(0);
+        expect(audit.records).toHaveLength(1);
+        await gate.close();
+      });
+    }
+  }
+
   const failures: Array<[string, (r: StubRequest) => Behaviour, string]> = [
     ['an evaluation that failed', () => ({ kind: 'json', status: 201, body: { id: 'ev_f', status: 'failed', error: 'model crashed' } }), 'REVIEWER_FAILED'],
     ['QUORUM_FAILED', service({ decision: 'QUORUM_FAILED' }, 0), 'REVIEWER_FAILED'],

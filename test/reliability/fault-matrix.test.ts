@@ -89,7 +89,11 @@ const rows: Row[] = [
   },
   { fault: '429 with Retry-After past the deadline', setup: () => stubEnv(() => ({ kind: 'json', status: 429, body: {}, headers: { 'retry-after': '30' } })), expect: failure('REVIEWER_RATE_LIMITED') },
   { fault: 'malformed JSON', setup: () => stubEnv(() => ({ kind: 'text', body: '{"id": "rv_1", "status": ' })), expect: failure('REVIEWER_BAD_RESPONSE') },
-  { fault: 'valid JSON of the wrong shape', setup: () => stubEnv(() => ({ kind: 'json', body: { ok: true, verdict: 'sure' } })), expect: failure('REVIEWER_BAD_RESPONSE') },
+  // A JSON body that states no verdict did not come from the reviewer's review code: an outage.
+  { fault: 'valid JSON that is not a review (no verdict)', setup: () => stubEnv(() => ({ kind: 'json', body: { ok: true } })), expect: failure('REVIEWER_BAD_RESPONSE') },
+  // The reviewer was reached and answered, but not with a verdict we know: a deny in every mode.
+  { fault: "an unknown verdict from a reachable reviewer (200 { verdict: 'DENY' })", setup: () => stubEnv(() => ({ kind: 'json', body: { id: 'rv_1', status: 'decided', verdict: 'DENY' } })), expect: hardDeny('VERDICT_INVALID') },
+  { fault: 'an answer for another call (digest mismatch)', setup: () => stubEnv(() => ({ kind: 'json', body: { id: 'rv_1', status: 'decided', verdict: 'allow', decidedBy: 'policy', digest: `sha256:${'0'.repeat(64)}` } })), expect: hardDeny('VERDICT_INVALID') },
   { fault: 'the reviewer refuses: 401 (a revoked key)', setup: () => stubEnv(() => ({ kind: 'json', status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'key revoked' } } })), expect: hardDeny('REVIEWER_REJECTED') },
   { fault: 'connection reset mid-body', setup: () => stubEnv(() => ({ kind: 'reset-mid-body' })), expect: failure('REVIEWER_CONNECTION_RESET') },
   { fault: 'forged proof (untrusted key)', setup: (call) => proofEnv(() => forger, {}, call), expect: hardDeny('PROOF_INVALID') },

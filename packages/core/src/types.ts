@@ -162,6 +162,8 @@ export interface ReviewerVerdict {
   expiresAt?: string;
   /** A reviewer with nothing to say (e.g. a policy where no rule matched and no default is set). */
   abstain?: boolean;
+  /** The call digest the reviewer says it decided; when present, the gate denies a mismatch. */
+  digest?: string;
 }
 
 export interface Reviewer {

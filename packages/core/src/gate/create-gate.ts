@@ -261,6 +261,8 @@ export function createGate(options: GateOptions): Gate {
         decision = hardDeny(call, digest, started, verdict.code, `${verdict.message}; denied whatever the fail mode`, { idempotencyKey: key });
       } else if (verdict instanceof ToolgateError) {
         decision = failDecision(call, digest, started, verdict, key);
+      } else if (verdict.digest !== undefined && verdict.digest !== digest) {
+        decision = hardDeny(call, digest, started, ErrorCodes.VERDICT_INVALID, `reviewer "${o.reviewer.name}" answered for another call (digest ${String(verdict.digest).slice(0, 80)}); denied whatever the fail mode`, { idempotencyKey: key });
       } else {
         decision = fromVerdict(call, digest, started, key, verdict);
         decision = await proofs.check(decision, (code, msg) => hardDeny(call, digest, started, code, msg, { reviewId: decision.reviewId, proof: decision.proof, idempotencyKey: key }));
@@ -331,6 +333,10 @@ export function createGate(options: GateOptions): Gate {
     try {
       const v = await raceAbort(o.reviewer.waitForDecision(pending.reviewId, { signal: scope.signal, deadline: scope.deadline }), scope.signal);
       if (!isVerdict(v)) throw invalidVerdict(v, o.reviewer.name);
+      if ((v.digest !== undefined && v.digest !== digest) || (v.reviewId !== undefined && v.reviewId !== pending.reviewId)) {
+        // A human decision for another review or another call is no decision for this one.
+        return hardDeny(call, digest, started, ErrorCodes.VERDICT_INVALID, `the decision received while waiting is for another ${v.reviewId !== undefined && v.reviewId !== pending.reviewId ? 'review' : 'call'}; denied`, { reviewId: pending.reviewId, idempotencyKey: key });
+      }
       if (v.verdict === 'review') {
         return hardDeny(call, digest, started, ErrorCodes.REVIEW_TIMEOUT, `no human decision within ${o.reviewTimeoutMs} ms; denied`, { reviewId: pending.reviewId, idempotencyKey: key });
       }
@@ -547,13 +553,29 @@ function readCallFields(call: ToolCall, fallbackAgent: string | AgentInfo | unde
   return out;
 }
 
-/** A fresh copy read from the canonical JSON of `value`, or undefined when it is not plain JSON. */
+/** Deepest nesting accepted in agent and context (a reviewer server refuses deeper bodies). */
+const MAX_FIELD_DEPTH = 64;
+
+/** A fresh copy read from the canonical JSON of `value`, or undefined when it is not plain JSON (or nested too deep). */
 function jsonCopy(value: unknown): unknown {
+  // First without calling getters (a cheap refusal of very deep plain objects), then on the copy.
+  if (tooDeep(value, 0, false)) return undefined;
   try {
-    return JSON.parse(canonicalJson(value)) as unknown;
+    const copy = JSON.parse(canonicalJson(value)) as unknown;
+    return tooDeep(copy, 0, true) ? undefined : copy;
   } catch {
     return undefined;
   }
+}
+
+function tooDeep(value: unknown, depth: number, plain: boolean): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth >= MAX_FIELD_DEPTH) return true;
+  if (plain) return (Array.isArray(value) ? value : Object.values(value)).some((v) => tooDeep(v, depth + 1, true));
+  for (const d of Object.values(Object.getOwnPropertyDescriptors(value))) {
+    if ('value' in d && tooDeep(d.value, depth + 1, false)) return true;
+  }
+  return false;
 }
 
 /** The call with callId and runId made safe to record (strings only, lone surrogates replaced). */

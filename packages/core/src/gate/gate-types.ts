@@ -38,7 +38,13 @@ export interface GateOptions {
   trustedKeys?: ReadonlyArray<JsonWebKeyLike>;
   /** Where to fetch trusted keys once (then pinned), e.g. `http://127.0.0.1:7070/.well-known/jwks.json`. */
   jwksUrl?: string;
-  /** Every allowing verdict must carry a valid proof; otherwise it is a `PROOF_INVALID` deny. */
+  /**
+   * Every allowing verdict must carry a valid proof; otherwise it is a `PROOF_INVALID` deny, whatever
+   * the fail mode. **Default: true whenever `trustedKeys` or `jwksUrl` is set** (false without keys).
+   * `false` with keys is an explicit opt-out for a chain whose in-process reviewer (e.g. a local
+   * `policyReviewer`) allows without signing: proofs that are present are still verified, but a relay
+   * between the gate and a remote reviewer can then strip a proof and rewrite a deny into an allow.
+   */
   requireProof?: boolean;
   /** Audit sinks: every review, human decision and outcome is appended to each. */
   audit?: AuditSink | ReadonlyArray<AuditSink>;

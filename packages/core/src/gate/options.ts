@@ -83,7 +83,8 @@ export function validateGateOptions(options: GateOptions): ResolvedGateOptions {
     reviewTimeoutMs: options.reviewTimeoutMs ?? 300_000,
     circuitBreaker: cb === false ? false : { failureThreshold: cb?.failureThreshold ?? 5, cooldownMs: cb?.cooldownMs ?? 30_000 },
     trustedKeys,
-    requireProof: options.requireProof ?? false,
+    // Keys configured means proofs are checked, so an allow without one is a relay's forgery.
+    requireProof: options.requireProof ?? (trustedKeys.length > 0 || options.jwksUrl !== undefined),
     audit,
     maxArgsBytes: options.maxArgsBytes ?? DEFAULT_MAX_ARGS_BYTES,
     telemetry: options.telemetry ?? true,

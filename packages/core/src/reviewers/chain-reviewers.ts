@@ -1,5 +1,5 @@
-import { OptionsError } from '../errors';
-import type { Outcome, Reviewer, ReviewerCallOptions } from '../types';
+import { ErrorCodes, OptionsError, type ReviewerError } from '../errors';
+import type { Outcome, Reviewer, ReviewerCallOptions, ReviewerVerdict } from '../types';
 
 /**
  * Asks reviewers in order and returns the first conclusive answer; a reviewer that abstains
@@ -26,11 +26,13 @@ export function chainReviewers(reviewers: ReadonlyArray<Reviewer>, options: { on
       for (const reviewer of reviewers) {
         try {
           const verdict = await reviewer.review(request, callOptions);
-          if (verdict.abstain) continue;
-          remember(verdict.reviewId, reviewer);
+          // A non-verdict (null, `{ verdict: 'DENY' }`) is handed on as it is: the gate denies it.
+          if ((verdict as ReviewerVerdict | null)?.abstain === true) continue;
+          remember((verdict as ReviewerVerdict | null)?.reviewId, reviewer);
           return verdict;
         } catch (error) {
-          if (options.onError !== 'next') throw error;
+          // A reviewer that answered nonsense is not skipped as if it were down.
+          if (options.onError !== 'next' || (error as ReviewerError)?.code === ErrorCodes.VERDICT_INVALID) throw error;
           lastError = error;
         }
       }

@@ -44,9 +44,11 @@ export function httpReviewer(options: HttpReviewerOptions): Reviewer {
 
   const toVerdict = (r: ReviewResponse, digest?: string): ReviewerVerdict => {
     if (digest && r.digest && r.digest !== digest) {
-      throw new ReviewerError(ErrorCodes.REVIEWER_BAD_RESPONSE, `reviewer answered for another call (digest ${r.digest}, asked ${digest})`);
+      // The reviewer was reached and answered — for another call. That is no answer for this one.
+      throw new ReviewerError(ErrorCodes.VERDICT_INVALID, `reviewer answered for another call (digest ${r.digest}, asked ${digest})`);
     }
     const v: ReviewerVerdict = { verdict: r.status === 'pending' ? 'review' : r.verdict, reviewId: r.id };
+    if (r.digest) v.digest = r.digest;
     if (r.reason !== undefined) v.reason = r.reason;
     if (r.conditions) v.conditions = r.conditions;
     if (r.evaluated) v.evaluated = r.evaluated;
@@ -77,7 +79,7 @@ export function httpReviewer(options: HttpReviewerOptions): Reviewer {
         options.retry,
       );
       if (res.status !== 200 && res.status !== 202) throw httpError(what, res);
-      return toVerdict(parseBody(ReviewResponseSchema, res.body, what, res.status), request.digest);
+      return toVerdict(parseAnswer(res.body, what, res.status), request.digest);
     },
 
     async waitForDecision(reviewId, { signal, deadline }: ReviewerCallOptions) {
@@ -89,7 +91,7 @@ export function httpReviewer(options: HttpReviewerOptions): Reviewer {
         try {
           const res = await requestJson(agent, at(`/v1/reviews/${encodeURIComponent(reviewId)}?waitMs=${waitMs}`), { method: 'GET', headers, signal }, what);
           if (res.status !== 200 && res.status !== 202) throw httpError(what, res);
-          const r = parseBody(ReviewResponseSchema, res.body, what, res.status);
+          const r = parseAnswer(res.body, what, res.status);
           failures = 0;
           if (r.status === 'decided') return toVerdict(r);
           if (Date.now() >= deadline) return toVerdict(r);
@@ -118,4 +120,21 @@ export function httpReviewer(options: HttpReviewerOptions): Reviewer {
       if (!agent.closed && !agent.destroyed) await agent.close();
     },
   };
+}
+
+/**
+ * A 200/202 body as a review. A JSON object that states a `verdict` comes from a reviewer that was
+ * reached and answered: if that answer is not a valid review (an unknown verdict such as `DENY`,
+ * or the protocol's other fields missing or wrong) it is `VERDICT_INVALID`, a deny in every fail
+ * mode. A body that states no verdict at all (or is not JSON, or is cut off) is
+ * `REVIEWER_BAD_RESPONSE`: something other than the reviewer answered, handled as an outage.
+ */
+function parseAnswer(body: unknown, what: string, status: number): ReviewResponse {
+  const parsed = ReviewResponseSchema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  if (typeof body === 'object' && body !== null && !Array.isArray(body) && 'verdict' in body) {
+    const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    throw new ReviewerError(ErrorCodes.VERDICT_INVALID, `${what}: reviewer answered ${status} with an invalid review (${issues.join('; ')})`, { status });
+  }
+  return parseBody(ReviewResponseSchema, body, what, status);
 }

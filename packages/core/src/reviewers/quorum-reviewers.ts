@@ -1,5 +1,7 @@
 import { ErrorCodes, OptionsError, ReviewerError } from '../errors';
-import type { Reviewer, ReviewerVerdict } from '../types';
+import type { Reviewer, ReviewerVerdict, Verdict } from '../types';
+
+const VERDICTS: ReadonlySet<string> = new Set<Verdict>(['allow', 'allow_with_conditions', 'deny', 'review']);
 
 /**
  * M-of-N review: all reviewers are asked at once. Any deny vetoes. At least `required` allowing
@@ -27,7 +29,11 @@ export function quorumReviewers(reviewers: ReadonlyArray<Reviewer>, options: { r
       settled.forEach((s, i) => {
         const name = reviewers[i]!.name;
         if (s.status === 'fulfilled') {
-          if (!s.value.abstain) answers.push({ name, v: s.value });
+          // An answer that is not a verdict (e.g. `{ verdict: 'DENY' }`) vetoes, as the gate denies it alone.
+          const v = VERDICTS.has((s.value as ReviewerVerdict | null)?.verdict as string) ? s.value : { verdict: 'deny' as const, reason: `answered with no valid verdict` };
+          if (!v.abstain) answers.push({ name, v });
+        } else if ((s.reason as ReviewerError)?.code === ErrorCodes.VERDICT_INVALID) {
+          answers.push({ name, v: { verdict: 'deny', reason: (s.reason as Error).message } });
         } else failures.push(`${name}: ${(s.reason as Error)?.message ?? String(s.reason)}`);
       });
       const evaluated = answers.flatMap((a) => a.v.evaluated ?? []);

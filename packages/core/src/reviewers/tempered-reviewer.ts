@@ -20,7 +20,8 @@ export interface TemperedReviewerOptions {
   name?: string;
 }
 
-const Decision = z.enum(['PROCEED', 'PROCEED_WITH_MITIGATIONS', 'REVIEW_REQUIRED', 'DENY', 'BLOCK', 'QUORUM_FAILED']);
+/** Any string: a decision outside the known ones is an answer we cannot act on (a deny), not a malformed body. */
+const Decision = z.string();
 
 /** What the service answers; field names vary between versions, so a few spellings are accepted. */
 const EvaluationSchema = z.looseObject({
@@ -28,7 +29,8 @@ const EvaluationSchema = z.looseObject({
   status: z.enum(['pending', 'queued', 'running', 'in_progress', 'completed', 'failed']),
   decision: Decision.optional(),
   recommendation: Decision.optional(),
-  result: z.looseObject({ decision: Decision.optional(), recommendation: Decision.optional(), mitigations: z.array(z.unknown()).optional(), rationale: z.string().optional(), reasoning: z.string().optional() }).nullish(),
+  result: z.looseObject({ decision: Decision.optional(), recommendation: Decision.optional(), conditions: z.array(z.unknown()).optional(), mitigations: z.array(z.unknown()).optional(), rationale: z.string().optional(), reasoning: z.string().optional() }).nullish(),
+  conditions: z.array(z.unknown()).optional(),
   mitigations: z.array(z.unknown()).optional(),
   rationale: z.string().optional(),
   reasoning: z.string().optional(),
@@ -41,8 +43,10 @@ type Evaluation = z.infer<typeof EvaluationSchema>;
  * description, context, idempotency_key, change_request_id and plan_id, then polls
  * `GET /api/v1/evaluations/{id}/` (backoff with jitter) until `completed` or `failed`, all inside
  * the gate's deadline. PROCEED → allow, PROCEED_WITH_MITIGATIONS → allow_with_conditions (the
- * mitigations become conditions), REVIEW_REQUIRED → review, DENY/BLOCK → deny. `failed`,
- * QUORUM_FAILED, 429 past the deadline and 5xx are reviewer failures (the fail mode applies).
+ * evaluation's `conditions`, and any `mitigations`, become the Decision's conditions), REVIEW_REQUIRED
+ * → review, DENY/BLOCK → deny. `failed`, QUORUM_FAILED, 429 past the deadline and 5xx are reviewer
+ * failures (the fail mode applies); a completed evaluation with no or an unknown decision is
+ * `VERDICT_INVALID`, a deny in every fail mode.
  *
  * @example
  * const reviewer = temperedReviewer({ url: 'https://tempered.example', apiKey: process.env.TEMPERED_KEY! });
@@ -110,9 +114,9 @@ function toVerdict(e: Evaluation): ReviewerVerdict {
   }
   const decision = e.decision ?? e.recommendation ?? e.result?.decision ?? e.result?.recommendation;
   const reason = e.rationale ?? e.reasoning ?? e.result?.rationale ?? e.result?.reasoning;
-  const mitigations = (e.mitigations ?? e.result?.mitigations ?? []).map((m) =>
-    typeof m === 'string' ? m : typeof (m as { description?: unknown })?.description === 'string' ? (m as { description: string }).description : JSON.stringify(m),
-  );
+  // The Tempered guide puts what must be done in `conditions`; older services call them mitigations.
+  const listed = [...(e.conditions ?? e.result?.conditions ?? []), ...(e.mitigations ?? e.result?.mitigations ?? [])];
+  const mitigations = [...new Set(listed.map(conditionText))];
   const v = (verdict: ReviewerVerdict['verdict']): ReviewerVerdict => ({
     verdict,
     reviewId: e.id,
@@ -133,8 +137,23 @@ function toVerdict(e: Evaluation): ReviewerVerdict {
     case 'QUORUM_FAILED':
       throw new ReviewerError(ErrorCodes.REVIEWER_FAILED, `evaluation ${e.id}: QUORUM_FAILED (the evaluators could not agree)`);
     default:
-      throw new ReviewerError(ErrorCodes.REVIEWER_BAD_RESPONSE, `evaluation ${e.id} completed without a decision`);
+      // The service was reached and says the evaluation completed, but with no decision we know:
+      // nonsense from a reachable reviewer is a deny in every fail mode, never an outage.
+      throw new ReviewerError(
+        ErrorCodes.VERDICT_INVALID,
+        decision === undefined ? `evaluation ${e.id} completed without a decision` : `evaluation ${e.id} completed with an unknown decision ${JSON.stringify(decision.slice(0, 40))}`,
+      );
   }
+}
+
+/** A condition or mitigation as text: a string, an object's description (or text / title), else its JSON. */
+function conditionText(m: unknown): string {
+  if (typeof m === 'string') return m;
+  for (const k of ['description', 'text', 'title', 'condition'] as const) {
+    const v = (m as Record<string, unknown> | null)?.[k];
+    if (typeof v === 'string') return v;
+  }
+  return JSON.stringify(m) ?? String(m);
 }
 
 function truncate(s: string, n: number): string {
