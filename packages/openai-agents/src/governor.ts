@@ -29,6 +29,8 @@ export class Governor {
   private readonly awaitingHuman = new Map<string, string>();
   private readonly running = new Map<string, { decision: Decision; started: number }>();
   private readonly warned = new Set<string>();
+  /** Decisions whose call ran: a replay goes back to the gate, which answers ALREADY_EXECUTED. */
+  private readonly executed = new WeakSet<Decision>();
 
   constructor(gate: Gate, options: ResolvedOptions) {
     this.gate = gate;
@@ -112,8 +114,8 @@ export class Governor {
     const run = this.running.get(k);
     if (!run) return;
     this.running.delete(k);
-    // The gate now answers ALREADY_EXECUTED for this call; a cached allow here must not answer for it.
-    this.byKey.delete(k);
+    // The gate now answers ALREADY_EXECUTED for this call; the cached allow must not answer a replay.
+    this.executed.add(run.decision);
     await this.gate.reportOutcome(run.decision, {
       status: outcome.failed !== undefined ? 'error' : 'success',
       durationMs: performance.now() - run.started,
@@ -155,7 +157,8 @@ export class Governor {
 
   /** After a local body ran: a replay asks the gate again (which answers ALREADY_EXECUTED). */
   forget(toolName: string, callId: string | undefined): void {
-    if (callId) this.byKey.delete(key(toolName, callId));
+    const d = callId ? this.byKey.get(key(toolName, callId)) : undefined;
+    if (d) this.executed.add(d);
   }
 
   // ----------------------------------------------------------------------------------------
@@ -186,7 +189,7 @@ export class Governor {
   /** Records a human's state.approve / state.reject on the gate (once per call) and returns the final Decision. */
   async resolveHuman(ctx: AnyContext, k: string, pending: Decision, approved: boolean): Promise<Decision> {
     const current = this.byKey.get(k);
-    if (current && current.verdict !== 'review' && current.digest === pending.digest) return current;
+    if (current && current.verdict !== 'review' && current.digest === pending.digest && !this.executed.has(current)) return current;
     let p = this.resolving.get(k);
     if (!p) {
       const approver = typeof this.options.approver === 'function' ? this.options.approver(ctx) : this.options.approver;
@@ -261,7 +264,7 @@ export class Governor {
       const cached = this.byKey.get(k);
       // Models reuse call ids (scripted ones use call_1 everywhere): a cached Decision answers only
       // the same call — same arguments (digest) and same run. Anything else is a new review.
-      if (cached && sameCall(cached, tool, args, runId)) {
+      if (cached && !this.executed.has(cached) && sameCall(cached, tool, args, runId)) {
         if (ctx) recordDecision(ctx, cached);
         return cached;
       }
