@@ -65,7 +65,7 @@ describe('policy evaluation never reports a secret field\'s value', () => {
 describe('shown actual values are bounded (one agent-chosen value, many rules)', () => {
   it('a 1 MB string is cut at a word boundary, an oversized list is summarised; decisions use the whole value', () => {
     const big = `${'x'.repeat(1000)} sk-abcdefghijklmnopqrstuvwxyz0123456789 ${'y'.repeat(1024 * 1024)}`;
-    const rules = Array.from({ length: 50 }, (_, i) => ({ id: `r${i}`, when: [{ field: 'args.cmd', op: 'contains', value: `#${i}#` }], verdict: 'deny' }));
+    const rules: unknown[] = Array.from({ length: 50 }, (_, i) => ({ id: `r${i}`, when: [{ field: 'args.cmd', op: 'contains', value: `#${i}#` }], verdict: 'deny' }));
     rules.push({ id: 'tail', when: [{ field: 'args.cmd', op: 'matches', value: 'y{1000}$' }], verdict: 'review' });
     rules.push({ id: 'list', when: [{ field: 'args.items', op: 'contains', value: 49_999 }], verdict: 'review' });
     const r = evaluate(rules, { cmd: big, items: Array.from({ length: 50_000 }, (_, i) => i) });
