@@ -92,6 +92,8 @@ export interface Decision {
   idempotencyKey?: string;
   latencyMs: number;
   error?: DecisionError;
+  /** Set on `canI` answers: a dry run decides nothing, so `resolveReview` refuses to approve one. */
+  dryRun?: true;
   /**
    * The reviewed arguments: a fresh value parsed, on every read, from the exact canonical JSON the
    * digest (and so the reviewer, the proof and the audit record) covers. **Adapters must pass

@@ -217,7 +217,10 @@ export function createGate(options: GateOptions): Gate {
 
     const key = idempotencyKey(call, digest, dryRun);
     const span = o.telemetry ? startSpan(call) : undefined;
-    const done = (d: Decision): Decision => attachReviewedArgs(span?.end(d) ?? d, canonicalArgs);
+    const done = (d: Decision): Decision => {
+      if (dryRun) d.dryRun = true;
+      return attachReviewedArgs(span?.end(d) ?? d, canonicalArgs);
+    };
     const aborted = (d: Decision): Decision =>
       hardDeny(call, digest, started, ErrorCodes.REVIEWER_ABORTED, `review cancelled by the caller (${abortReason(signal)}); denied`, { idempotencyKey: key, ...(d.reviewId ? { reviewId: d.reviewId } : {}) });
     try {
@@ -395,6 +398,11 @@ export function createGate(options: GateOptions): Gate {
         return denied;
       };
       if (!shape.ok) return refuse(ErrorCodes.INPUT_INVALID, `resolveReview: ${shape.problem}; denied`);
+      if (decision.dryRun) {
+        // canI recorded nothing and asked no one: approving it would skip the real review (its
+        // limits, budgets and record) and pre-authorise the call under the same key.
+        return refuse(ErrorCodes.INPUT_INVALID, 'resolveReview: a canI (dry run) Decision cannot be approved; review the call first; denied');
+      }
       const key = decision.idempotencyKey;
       const ran = key ? cache.get(key) : undefined;
       if (ran?.executed && ran.decision.digest === decision.digest) {

@@ -291,6 +291,17 @@ describe('resolveReview and reportOutcome take nothing on trust', () => {
     expect(t.audit.records.filter((r) => r.kind === 'human_decision')).toHaveLength(5);
   });
 
+  it('a canI (dry run) review cannot be approved into an allow for the real call', async () => {
+    const t = pendingGate();
+    const call = { tool: 'transfer', args: { amount: 9 }, callId: 'c9' };
+    const dry = await t.gate.canI(call);
+    expect(dry).toMatchObject({ verdict: 'review', dryRun: true });
+    expect(await t.gate.resolveReview(dry, { approved: true })).toMatchObject({ verdict: 'deny', error: { code: 'INPUT_INVALID' } });
+    expect(await t.attempt(call)).toMatchObject({ verdict: 'review' });
+    expect(t.asked.map((r) => r.dryRun ?? false)).toEqual([true, false]);
+    expect(t.ran()).toBe(0);
+  });
+
   it('only approved === true approves', async () => {
     const t = pendingGate();
     const pending = await t.gate.review({ tool: 'transfer', args: {}, callId: 'c' });
