@@ -47,12 +47,14 @@ export function proofCheck(o: ResolvedGateOptions) {
       if (!hasKeys) return decision;
       try {
         const v = await getVerifier();
-        const expected: { tool: string; digest: string; callId?: string; verdict: Decision['verdict'] } = {
+        const expected: { tool: string; digest: string; callId?: string; verdict: Decision['verdict']; idempotencyKey?: string } = {
           tool: decision.tool,
           digest: decision.digest,
           verdict: decision.verdict,
         };
         if (decision.callId !== undefined) expected.callId = decision.callId;
+        // The key this gate sent: a proof captured from another review request cannot be replayed.
+        if (decision.idempotencyKey !== undefined) expected.idempotencyKey = decision.idempotencyKey;
         const claims = await v.verify(decision.proof, expected);
         if (decision.reviewId && claims.jti !== decision.reviewId) {
           return deny(ErrorCodes.PROOF_INVALID, `proof rejected (signed for review ${claims.jti}, answered as review ${decision.reviewId}); denied whatever the fail mode`);

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   callDigest,
@@ -10,14 +10,18 @@ import {
   PolicyError,
   ToolgateError,
   verifyAuditLog,
+  verifyAuditRecords,
+  type AuditRecord,
+  type AuditVerifyResult,
+  type CheckpointKeyOptions,
   type Policy,
 } from '@toolgate/core';
 import { request } from 'undici';
 import { createApiKey, isScope, revokeApiKey, SCOPES } from '../auth/api-keys';
 import { createReviewServer } from '../server/create-review-server';
-import { rotateSigningKeys } from '../signing/signing-keys';
+import { jwksOf, readSigningKeys, rotateSigningKeys } from '../signing/signing-keys';
 import { openAuditTrail } from '../store/audit-trail';
-import { DATA_FILES, openStore } from '../store/open-store';
+import { DATA_FILES, openStore, type Store } from '../store/open-store';
 import { adminEntry } from '../auth/api-keys';
 import { HIDDEN_CHARACTERS_NOTE, hasHiddenCharacters, visibleJson, visibleText } from '../server/visible-text';
 
@@ -50,11 +54,11 @@ Commands:
   keys create                create an API key (scope eval | approve | admin)
   keys list                  list API keys (ids, names, scopes, revoked or not; never the keys)
   keys revoke <id>           revoke an API key (a running server stops accepting it within 1 s)
-  keys rotate-signing        rotate the Ed25519 proof signing key (old keys stay verifiable)
+  keys rotate-signing        rotate the Ed25519 proof signing key (the old one is retired)
   reviews list               list reviews on a running server
   reviews approve <id>       approve a pending review
   reviews deny <id>          deny a pending review
-  audit verify [file]        verify an audit JSONL file's hash chain
+  audit verify [file]        verify an audit file: hash chain, signed checkpoints, database head
   policy check <file>        validate a policy and show what it decides for sample calls
 
 Run 'toolgate <command> --help' for a command's options.
@@ -86,17 +90,26 @@ Revokes an API key by id (see \`toolgate keys list\`). The revocation is audited
 the same data dir stops accepting the key within its key cache time (apiKeyCacheMs, default 1 s).`,
   'keys rotate-signing': `Usage: toolgate keys rotate-signing [--data DIR] | [--url URL --key ADMIN_KEY]
 
-Generates a new Ed25519 signing key. Old public keys stay in the JWKS, so proofs they signed still
-verify. With --url/--key a running server rotates (and uses the new key at once); with --data the
-key file is rotated offline (restart the server to use it).`,
+Generates a new Ed25519 signing key and retires the old one. The JWKS publishes a retired key with
+\`exp\` (its retirement time): gates refuse proofs it signs after that, proofs it signed before keep
+verifying until they expire, and it leaves the JWKS once the longest proof life has passed (its
+public half stays in signing-keys.json to verify old audit checkpoints). With --url/--key a running
+server rotates (and uses the new key at once); with --data the key file is rotated offline (restart
+the server to use it).`,
   reviews: `Usage: toolgate reviews list [--status pending|decided] [--tool NAME] [--limit N] [--json]
        toolgate reviews approve <id> [--reason TEXT]
        toolgate reviews deny <id> [--reason TEXT]
 Options: --url (default $TOOLGATE_URL or ${DEFAULT_URL}), --key (default $TOOLGATE_KEY; an approve key)`,
-  'audit verify': `Usage: toolgate audit verify [file]
+  'audit verify': `Usage: toolgate audit verify [file] [--data DIR] [--jwks FILE] [--json]
 
-Verifies the hash chain of an audit JSONL file (default: $TOOLGATE_DATA/audit.jsonl or .toolgate/audit.jsonl).
-Exit code 0 when intact, 1 when broken (the first broken record is printed).`,
+Verifies an audit JSONL file (default: $TOOLGATE_DATA/audit.jsonl or .toolgate/audit.jsonl):
+  - its hash chain, record by record;
+  - its signed checkpoints (the chain head signed with the server's Ed25519 key), with the public
+    keys of the data dir's signing-keys.json, or --jwks FILE (a saved JWKS, retired keys included);
+  - against the data dir's database (--data, else the file's directory): the file must end at the
+    database's chain head, with the same hash. A file rewritten and rehashed, or cut short, fails.
+A file without checkpoints (written before they existed) verifies with a note that it is unsigned.
+Exit code 0 when intact, 1 when broken (the first broken record, or both heads, are printed).`,
   'policy check': `Usage: toolgate policy check <file> [--call '{"tool":"transfer","args":{"amount":50}}'] [--agent ID] [--json]
 
 Validates a policy file and prints what it decides for sample calls: the calls given with --call
@@ -352,18 +365,72 @@ async function audit(args: readonly string[], io: CliIo): Promise<number> {
     }
     throw new UsageError(`unknown audit command "${sub}" (verify)`);
   }
-  const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, true);
+  const { values, positionals } = parse(rest, { json: { type: 'boolean' }, data: { type: 'string' }, jwks: { type: 'string' } }, true);
   if (values.help) return help('audit verify', io);
-  const file = resolve(positionals[0] ?? join(io.env.TOOLGATE_DATA ?? DEFAULT_DATA, DATA_FILES.auditMirror));
+  const file = resolve(positionals[0] ?? join(dataDirOf(values.data, io), DATA_FILES.auditMirror));
   if (!existsSync(file)) throw new Error(`no audit file at ${file}`);
-  const r = await verifyAuditLog(file);
-  if (values.json) io.out(`${JSON.stringify({ file, ...r })}\n`);
-  else if (r.ok) {
-    io.out(`ok: ${r.records} records, chain intact${r.last ? ` (last seq ${r.last.seq}, hash ${r.last.hash})` : ''}${r.tornTail ? `; torn last line ${r.tornTail.line} ignored (${r.tornTail.bytes} bytes)` : ''}\n`);
-  } else {
-    io.err(`BROKEN: ${r.records} records verified, then line ${r.firstBroken?.line} (seq ${r.firstBroken?.seq ?? '?'}): ${r.firstBroken?.reason}\n`);
+  // The data dir whose database and signing keys the file is checked against: --data, else the
+  // file's own directory when it is a data dir, else $TOOLGATE_DATA / .toolgate.
+  const dataDir = values.data !== undefined ? resolve(values.data) : positionals[0] !== undefined ? dirname(file) : dataDirOf(undefined, io);
+  const keys = auditKeysFor(dataDir, values.jwks);
+  const dbPath = join(dataDir, DATA_FILES.db);
+  let table: AuditVerifyResult | undefined;
+  if (existsSync(dbPath)) {
+    const store = openStore(dataDir);
+    try {
+      table = verifyAuditRecords(tableRecords(store), keys);
+    } finally {
+      store.close();
+    }
   }
-  return r.ok ? EXIT.OK : EXIT.FAIL;
+  const r = await verifyAuditLog(file, { ...keys, ...(table?.ok && table.last ? { head: table.last } : {}) });
+  const ok = r.ok && (table?.ok ?? true);
+  if (values.json) {
+    io.out(`${JSON.stringify({ file, ...r, ...(table ? { database: { path: dbPath, ...table } } : {}) })}\n`);
+  } else {
+    if (table && !table.ok) {
+      io.err(`BROKEN database ${dbPath}: ${table.records} records verified, then seq ${table.firstBroken?.seq ?? '?'}: ${table.firstBroken?.reason}\n`);
+    }
+    if (r.ok) {
+      io.out(`ok: ${r.records} records, chain intact${r.last ? ` (last seq ${r.last.seq}, hash ${r.last.hash})` : ''}${r.tornTail ? `; torn last line ${r.tornTail.line} ignored (${r.tornTail.bytes} bytes)` : ''}\n`);
+      if (r.checkpoints && r.checkpoints.count > 0) {
+        const last = r.checkpoints.last!;
+        io.out(`signed checkpoints: ${r.checkpoints.count}${r.checkpoints.signed ? ', signatures valid' : ' (signatures NOT checked: no keys)'}; last covers seq ${last.seq} (${last.ts}); ${r.checkpoints.uncovered} record(s) after it\n`);
+      }
+      if (table?.ok) io.out(`database head matches the file: seq ${table.last?.seq ?? 0}\n`);
+      else if (!table) io.out(`no database at ${dbPath}: the file was not compared with one\n`);
+      if (r.note) io.out(`note: ${r.note}\n`);
+    } else {
+      io.err(`BROKEN: ${r.records} records verified, then line ${r.firstBroken?.line} (seq ${r.firstBroken?.seq ?? '?'}): ${r.firstBroken?.reason}\n`);
+    }
+  }
+  return ok ? EXIT.OK : EXIT.FAIL;
+}
+
+/** Keys for checkpoint signatures: --jwks (a JWKS file), else every public key in the data dir's key file. */
+function auditKeysFor(dataDir: string, jwksFile: string | undefined): CheckpointKeyOptions | undefined {
+  if (jwksFile !== undefined) {
+    let jwks: unknown;
+    try {
+      jwks = JSON.parse(readFileSync(resolve(jwksFile), 'utf8'));
+    } catch (error) {
+      throw new UsageError(`--jwks ${jwksFile}: not a readable JSON file (${(error as Error).message})`);
+    }
+    if (!jwks || !Array.isArray((jwks as { keys?: unknown }).keys)) throw new UsageError(`--jwks ${jwksFile}: not a JWKS document ({ "keys": [...] })`);
+    return { jwks: jwks as { keys: unknown[] } };
+  }
+  const file = readSigningKeys(dataDir);
+  return file ? { jwks: jwksOf(file, { includeDropped: true }) } : undefined;
+}
+
+function* tableRecords(store: Store): Generator<AuditRecord> {
+  let after = 0;
+  for (;;) {
+    const rows = store.auditAfter(after, 5_000);
+    if (rows.length === 0) return;
+    for (const row of rows) yield JSON.parse(row.record) as AuditRecord;
+    after = rows[rows.length - 1]!.seq;
+  }
 }
 
 async function policy(args: readonly string[], io: CliIo): Promise<number> {

@@ -302,8 +302,8 @@ describe('dashboard data', () => {
     await pendingReview(s, 'a-1');
     const { cookie } = await signIn(s);
     const res = await s.server.app.inject({ method: 'GET', url: '/dashboard/api/audit', headers: { cookie } });
-    // 3 key.create records and one review.
-    expect(res.json()).toMatchObject({ ok: true, records: 4, mirrorRecords: 4 });
+    // 3 key.create records, one review, and the signed checkpoint verifying appends.
+    expect(res.json()).toMatchObject({ ok: true, records: 5, mirrorRecords: 5 });
   });
 
   it('serves the script and stylesheet with an ETag, and the script parses', async () => {

@@ -29,7 +29,7 @@ export interface DashboardDeps {
   /** Checks a presented API key (plaintext) and returns who it is, or null. */
   authenticate(key: string): KeyInfo | null;
   /** `{ ok, table, mirror }` — the audit chain status. */
-  verifyAudit(): Promise<{ ok: boolean; table?: AuditVerifyResult; mirror?: AuditVerifyResult }>;
+  verifyAudit(): Promise<{ ok: boolean; table?: AuditVerifyResult; mirror?: AuditVerifyResult; mismatch?: string }>;
   audit: AuditTrail;
   store: Store;
   metrics: ServerMetrics;
@@ -356,6 +356,8 @@ function cachedAuditStatus(deps: DashboardDeps): () => Promise<AuditStatus> {
       const s: AuditStatus = { ok: v.ok, records: v.table?.records ?? null, mirrorRecords: v.mirror?.records ?? null, checkedAt };
       const broken = v.table?.firstBroken ? { where: 'table' as const, ...v.table.firstBroken } : v.mirror?.firstBroken ? { where: 'mirror' as const, ...v.mirror.firstBroken } : undefined;
       if (broken) s.firstBroken = { where: broken.where, seq: broken.seq, reason: broken.reason };
+      // The copies disagree (database head vs the JSONL mirror's): both chains alone may verify.
+      else if (v.mismatch) s.error = v.mismatch;
       return s;
     } catch (error) {
       return { ok: false, records: null, mirrorRecords: null, error: (error as Error).message, checkedAt };

@@ -13,7 +13,7 @@ import { adminEntry, createApiKey, revokeApiKey, type CreatedKey, type Scope } f
 import { createKeyCache } from '../auth/key-cache';
 import { registerDashboard, type DashboardRegistrar } from '../dashboard/register-dashboard';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
-import { activeKey, jwksOf, loadOrCreateSigningKeys, rotateSigningKeys, type SigningKeyFile } from '../signing/signing-keys';
+import { activeKey, checkpointSignerOf, jwksOf, loadOrCreateSigningKeys, rotateSigningKeys, type SigningKeyFile } from '../signing/signing-keys';
 import { openAuditTrail, type AuditTrail } from '../store/audit-trail';
 import { createGroupCommit } from '../store/group-commit';
 import { openStore, type Store } from '../store/open-store';
@@ -132,13 +132,16 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
 
   let keyFile: SigningKeyFile | undefined;
   let signer: ProofSigner | undefined;
-  let jwksText = '{"keys":[]}';
+  // Computed per request: a retired key leaves the JWKS once the longest proof life has passed.
+  const jwksNow = () => (keyFile ? jwksOf(keyFile, { proofTtlSeconds: o.proofTtlSeconds }) : { keys: [] });
+  // Audit checkpoints are verified with every key ever used (retired ones included).
+  const auditKeys = () => (keyFile ? { jwks: jwksOf(keyFile, { includeDropped: true }) } : undefined);
   const installKeys = async (file: SigningKeyFile) => {
     const k = activeKey(file);
     const s = await createProofSigner({ privateJwk: k.privateJwk as never, kid: k.kid, issuer: o.issuer, ttlSeconds: o.proofTtlSeconds });
     keyFile = file;
     signer = s;
-    jwksText = JSON.stringify(jwksOf(file));
+    audit.setCheckpointSigner(checkpointSignerOf(o.dataDir, file));
   };
 
   // Policy counters are buffered and written in the same group-commit transaction as the reviews.
@@ -258,7 +261,8 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     audit,
     service,
     metrics,
-    jwks: () => jwksText,
+    jwks: () => JSON.stringify(jwksNow()),
+    auditKeys,
     openApi: () => openApiText,
     rotateSigningKey,
   });
@@ -267,7 +271,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     const deps = {
       service,
       authenticate: (key: string) => keyCache.authenticate(key),
-      verifyAudit: () => verifyTrail(audit),
+      verifyAudit: () => verifyTrail(audit, auditKeys()),
       audit,
       store,
       metrics,
@@ -303,7 +307,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     service,
     metrics,
     rotateSigningKey: () => rotateSigningKey('embedded'),
-    jwks: () => (keyFile ? jwksOf(keyFile) : { keys: [] }),
+    jwks: jwksNow,
   };
 }
 

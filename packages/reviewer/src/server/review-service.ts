@@ -634,6 +634,8 @@ export class ReviewService {
   private claims(row: ReviewRow, verdict: Verdict, conditions: string[], decidedBy: string, agentId: string): ProofSignInput {
     const c: ProofSignInput = { reviewId: row.id, agentId, tool: row.tool, digest: row.digest, verdict, conditions, decidedBy };
     if (row.call_id !== null) c.callId = row.call_id;
+    // Signed as tg.idk: the gate checks it against the key it sent, so a captured proof cannot be replayed.
+    c.idempotencyKey = publicIdempotencyKey(row.idem_key);
     return c;
   }
 

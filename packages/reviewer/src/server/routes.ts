@@ -6,6 +6,7 @@ import {
   verifyAuditLog,
   verifyAuditRecords,
   type AuditRecord,
+  type CheckpointKeyOptions,
 } from '@toolgate/core';
 import type { z } from 'zod';
 import { authenticateKey, bearerToken, hasScope, type KeyInfo, type Scope } from '../auth/api-keys';
@@ -25,6 +26,8 @@ export interface RouteDeps {
   service: ReviewService;
   metrics: ServerMetrics;
   jwks(): string;
+  /** Every public signing key ever used (for audit checkpoints), when loaded. */
+  auditKeys?(): { jwks: { keys: Record<string, unknown>[] } } | undefined;
   openApi(): string;
   rotateSigningKey(by: string): Promise<{ kid: string }>;
 }
@@ -181,7 +184,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
 
   app.get('/v1/audit/verify', async (request) => {
     keyFor(request, 'approve');
-    return verifyTrail(d.audit);
+    return verifyTrail(d.audit, d.auditKeys?.());
   });
 
   app.post('/v1/admin/signing-keys/rotate', async (request) => {
@@ -208,8 +211,15 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   });
 }
 
-/** Verifies the audit table's chain and the JSONL mirror's chain (after flushing it). */
-export async function verifyTrail(audit: AuditTrail) {
+/**
+ * Verifies the audit table and the JSONL mirror: signs a checkpoint of the head first (when the
+ * server has a key), flushes, checks both chains and their signed checkpoints with `keys`, and
+ * compares the copies: the mirror must reach the table's head as of the start (else `truncated`)
+ * and end on a record the table has with the same hash (else `head mismatch`, naming both heads).
+ */
+export async function verifyTrail(audit: AuditTrail, keys?: CheckpointKeyOptions) {
+  audit.checkpoint();
+  const target = audit.head();
   await audit.flush();
   function* all(): Generator<AuditRecord> {
     let after = 0;
@@ -220,7 +230,15 @@ export async function verifyTrail(audit: AuditTrail) {
       after = page[page.length - 1]!.seq;
     }
   }
-  const table = verifyAuditRecords(all());
-  const mirror = await verifyAuditLog(audit.mirror.path);
-  return { ok: table.ok && mirror.ok, table, mirror: { path: audit.mirror.path, ...mirror } };
+  const table = verifyAuditRecords(all(), keys);
+  const mirror = await verifyAuditLog(audit.mirror.path, { ...keys, ...(table.ok && target ? { reaches: target } : {}) });
+  let mismatch: string | undefined;
+  if (table.ok && mirror.ok && mirror.last) {
+    const same = audit.page(mirror.last.seq - 1, 1)[0];
+    if (!same || same.seq !== mirror.last.seq || same.hash !== mirror.last.hash) {
+      mismatch = `head mismatch: the JSONL mirror ends at seq ${mirror.last.seq} with ${mirror.last.hash}; the database has ${same?.seq === mirror.last.seq ? same.hash : 'no such record'} there (database head: seq ${table.last?.seq ?? 0} ${table.last?.hash ?? ''})`;
+    }
+  }
+  const heads = { database: table.last ?? null, mirror: mirror.last ?? null };
+  return { ok: table.ok && mirror.ok && !mismatch, table, mirror: { path: audit.mirror.path, ...mirror }, heads, ...(mismatch ? { mismatch } : {}) };
 }
