@@ -111,18 +111,25 @@ export function createGate(options: GateOptions): Gate {
   }
 
   function fromVerdict(call: ToolCall, digest: string, started: number, key: string, v: ReviewerVerdict): Decision {
+    // In-process reviewers are typed only at compile time: take strings as strings, nothing else.
+    const text = (x: unknown): string | undefined => (typeof x === 'string' && x.length > 0 ? x : undefined);
+    const abstain = v.abstain === true;
+    const reason = text(v.reason);
+    const decidedBy = text(v.decidedBy);
     const d: Decision = {
       ...base(call, digest, started),
-      verdict: v.abstain ? 'deny' : v.verdict,
-      reason: v.abstain ? `no reviewer had an answer for "${call.tool}" (${v.reason ?? 'no rule matched'}); denied` : (v.reason ?? v.verdict),
-      source: sourceOf(v.decidedBy),
-      conditions: Array.isArray(v.conditions) ? v.conditions.map(String) : [],
+      verdict: abstain ? 'deny' : v.verdict,
+      reason: abstain ? `no reviewer had an answer for "${call.tool}" (${reason ?? 'no rule matched'}); denied` : (reason ?? v.verdict),
+      source: sourceOf(decidedBy),
+      conditions: Array.isArray(v.conditions) ? v.conditions.map((c) => (typeof c === 'string' ? c : String(JSON.stringify(c) ?? c))) : [],
       evaluated: Array.isArray(v.evaluated) ? v.evaluated : [],
       idempotencyKey: key,
     };
-    if (v.reviewId) d.reviewId = v.reviewId;
-    if (v.proof) d.proof = v.proof;
-    if (v.decidedBy) d.decidedBy = v.decidedBy;
+    const reviewId = text(v.reviewId);
+    const proof = text(v.proof);
+    if (reviewId) d.reviewId = reviewId;
+    if (proof) d.proof = proof;
+    if (decidedBy) d.decidedBy = decidedBy;
     return d;
   }
 

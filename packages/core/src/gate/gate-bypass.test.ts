@@ -254,6 +254,13 @@ describe('a reachable reviewer that speaks nonsense is a deny in every fail mode
     });
   }
 
+  it('a verdict with fields of the wrong type does not make the gate throw', async () => {
+    const t = setup(() => ({ verdict: 'deny', decidedBy: 42, reason: { x: 1 }, reviewId: 7, proof: false, conditions: [{ a: 1 }] }) as never, { failMode: 'open' });
+    const d = await t.attempt({ tool: 'transfer', args: {} });
+    expect(d).toMatchObject({ verdict: 'deny', source: 'reviewer', reason: 'deny', conditions: ['{"a":1}'] });
+    expect(t.ran()).toBe(0);
+  });
+
   it('a decision received while waiting for a human, for another review or another call, is a deny', async () => {
     const digestOfOther = callDigest('transfer', { amount: 99_999 });
     for (const answer of [{ verdict: 'allow', reviewId: 'rv_other' }, { verdict: 'allow', reviewId: 'rv_1', digest: digestOfOther }] as ReviewerVerdict[]) {
