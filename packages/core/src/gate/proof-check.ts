@@ -11,8 +11,8 @@ type Verifier = Awaited<ReturnType<typeof createProofVerifier>>;
 /**
  * Proof checks for the gate. A proof present is verified against the trusted keys (configured, or
  * fetched once from jwksUrl and pinned) and bound to the call in hand: tool, digest, callId and
- * verdict. Any failure is a PROOF_INVALID deny — whatever the fail mode. With requireProof, an
- * allowing verdict without a proof is one too.
+ * verdict. Any failure is a PROOF_INVALID deny — whatever the fail mode. With requireProof (the
+ * default whenever trusted keys are configured), an allowing verdict without a proof is one too.
  */
 export function proofCheck(o: ResolvedGateOptions) {
   let verifier: Promise<Verifier> | undefined;
@@ -40,7 +40,7 @@ export function proofCheck(o: ResolvedGateOptions) {
     async check(decision: Decision, deny: Deny): Promise<Decision> {
       if (!decision.proof) {
         if (o.requireProof && isAllowed(decision)) {
-          return deny(ErrorCodes.PROOF_INVALID, `proof missing: requireProof is set and the reviewer's ${decision.verdict} carried no proof; denied`);
+          return deny(ErrorCodes.PROOF_INVALID, `proof missing: trusted keys are configured (requireProof) and the reviewer's ${decision.verdict} carried no proof; denied whatever the fail mode`);
         }
         return decision;
       }
