@@ -5,6 +5,7 @@ import { callbackReviewer, createGate, type HighStakesSpec } from '@toolgate/cor
 import type { ModelMessage } from 'ai';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { ToolNameMismatchError } from './errors';
 import type { GovernanceOptions } from './options';
 import { approvalResponse, harnesses, toolMessageSeen, type Harness } from './test-harness';
 import { toolApproval } from './tool-approval';
@@ -92,5 +93,29 @@ describe.each(harnesses)('bypass attempts ($name)', (h) => {
     await h.generate({ model, tools: s.tools });
     expect(s.ran).toEqual([5]);
     expect(s.reviews).toEqual([{ amount: 5000, to: 'eve' }]);
+  });
+
+  it('a provider tool listed by its provider name but keyed otherwise is refused at wrap time, not left ungoverned', () => {
+    const gate = createGate({ reviewer: callbackReviewer(() => ({ verdict: 'deny', reason: 'no' })), highStakes: ['bash'], telemetry: false });
+    const shell = h.tool({
+      type: 'provider',
+      id: 'anthropic.bash_20250124',
+      args: {},
+      isProviderExecuted: false,
+      inputSchema: z.object({ command: z.string() }),
+      execute: async () => 'ran',
+    });
+    let error: unknown;
+    try {
+      withGovernance({ shell }, gate);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ToolNameMismatchError);
+    expect((error as ToolNameMismatchError).code).toBe('TOOL_NAME_MISMATCH');
+    expect((error as Error).message).toContain('Add "shell" to highStakes');
+    // Named by its key, it is governed.
+    const governed = withGovernance({ shell }, createGate({ reviewer: callbackReviewer(() => ({ verdict: 'deny', reason: 'no' })), highStakes: ['shell', 'bash'], telemetry: false }));
+    expect(governed.shell).not.toBe(shell);
   });
 });

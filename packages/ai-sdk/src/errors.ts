@@ -20,3 +20,27 @@ export class ToolNotGateableError extends ToolgateError {
     this.toolName = toolName;
   }
 }
+
+/** Stable code of ToolNameMismatchError. */
+export const TOOL_NAME_MISMATCH = 'TOOL_NAME_MISMATCH';
+
+/**
+ * A provider-defined tool (e.g. `anthropic.tools.bash_20250124`) sits under a key the highStakes
+ * list does not name, while the list names the tool by its provider id or name. The model's calls
+ * reach it under the key, so the gate would see a name it does not consider high-stakes. Thrown by
+ * `withGovernance` at wrap time.
+ */
+export class ToolNameMismatchError extends ToolgateError {
+  readonly toolName: string;
+  readonly alias: string;
+  constructor(toolName: string, alias: string) {
+    super(
+      TOOL_NAME_MISMATCH,
+      `withGovernance: tool "${toolName}" is the provider tool "${alias}", which your highStakes list names, ` +
+        `but the AI SDK reports its calls under the key "${toolName}", which the list does not name. ` +
+        `Add "${toolName}" to highStakes (or rename the key to match).`,
+    );
+    this.toolName = toolName;
+    this.alias = alias;
+  }
+}

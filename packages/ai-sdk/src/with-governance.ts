@@ -3,7 +3,7 @@ import { GovernanceDeniedError, OptionsError, denialText, isAllowed, runGoverned
 import type { ToolSet } from 'ai';
 import { findApproval, verifyApprovalSignature } from './approvals';
 import { defaultModelOutput, governanceDenial, isGovernanceDenial } from './denial';
-import { ToolNotGateableError } from './errors';
+import { ToolNameMismatchError, ToolNotGateableError } from './errors';
 import { decideOnce, linkTools, recordDecision } from './gate-state';
 import {
   isAsyncGeneratorFunction,
@@ -47,6 +47,10 @@ export function withGovernance<TOOLS extends ToolSet>(tools: TOOLS, gate: Gate, 
   const governed: Record<string, unknown> = {};
   for (const [name, tool] of Object.entries(tools) as Array<[string, LooseTool]>) {
     const matches = gate.isHighStakes(name) || judgedByPredicate(gate, name);
+    if (!matches) {
+      const alias = providerAliases(tool).find((a) => gate.isHighStakes(a) || judgedByPredicate(gate, a));
+      if (alias !== undefined) throw new ToolNameMismatchError(name, alias);
+    }
     const executable = typeof tool?.execute === 'function';
     if (matches && !executable) throw new ToolNotGateableError(name);
     governed[name] = (matches || o.govern === 'all') && executable ? governTool(name, tool, gate, o) : tool;
@@ -80,6 +84,18 @@ function judgedByPredicate(gate: Gate, name: string): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * Other names a provider tool goes by: its id (`anthropic.bash_20250124`), the id without the
+ * provider (`bash_20250124`) and without a date version (`bash`) — the names a user may have put
+ * in highStakes, while the SDK reports calls under the tool set key.
+ */
+function providerAliases(tool: LooseTool): string[] {
+  const id = (tool as { type?: unknown; id?: unknown } | undefined)?.id;
+  if ((tool as { type?: unknown } | undefined)?.type !== 'provider' || typeof id !== 'string') return [];
+  const short = id.slice(id.indexOf('.') + 1);
+  return [...new Set([id, short, short.replace(/_\d{8}$/, '')])].filter((a) => a.length > 0);
 }
 
 interface Authorization {
