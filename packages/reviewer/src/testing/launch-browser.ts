@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { arch, platform } from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser } from 'playwright-core';
@@ -86,15 +87,20 @@ export async function resolveBrowser(env: NodeJS.ProcessEnv = process.env): Prom
  * Unpacks the Chromium of `@sparticuz/chromium` (into the temp dir, where it stays for later runs).
  * Its unpacking is neither atomic nor safe for two processes at once, and a run killed midway
  * leaves a truncated binary behind; so test files that start browsers in parallel take a lock,
- * and a binary that does not answer `--version` is removed and unpacked again.
+ * and a binary that does not answer `--version` with the package's Chromium version is removed and
+ * unpacked again.
  */
 async function unpackNpmChromium(): Promise<string> {
   const { default: sparticuz } = await import('@sparticuz/chromium');
+  // The package's major version is Chromium's: a binary left by another release is unpacked anew.
+  const entry = createRequire(import.meta.url).resolve('@sparticuz/chromium');
+  const major = (JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string }).version.split('.')[0]!;
   return withLock(join(tmpdir(), 'toolgate-chromium.lock'), async () => {
     for (let attempt = 1; ; attempt++) {
       const path = await sparticuz.executablePath();
       try {
-        execFileSync(path, ['--version'], { stdio: 'pipe', timeout: 30_000 });
+        const version = execFileSync(path, ['--version'], { encoding: 'utf8', stdio: 'pipe', timeout: 30_000 });
+        if (!new RegExp(`\\b${major}\\.`).test(version)) throw new BrowserLaunchError(`${path} is ${version.trim()}, not Chromium ${major}`);
         return path;
       } catch (err) {
         if (attempt === 2) throw err;
