@@ -104,6 +104,7 @@ export class Governor {
     }
     this.span(d);
     if (!isAllowed(d)) return { decision: d, allowed: false };
+    if (this.running.size >= MAX_ENTRIES) this.running.clear(); // calls of aborted runs never report back
     this.running.set(k, { decision: d, started: performance.now() });
     return { decision: d, allowed: true };
   }
