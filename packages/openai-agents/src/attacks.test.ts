@@ -175,10 +175,14 @@ describe('one Agent, several runners and gates', () => {
 
   it('hooks made per request do not pile up on the shared agent', async () => {
     ran.length = 0;
+    const t0 = shared.tools[0] as { needsApproval: unknown };
+    let firstNeedsApproval: unknown;
     for (let i = 0; i < 25; i++) {
       const g = setup(ALLOW);
       await runnerFor(g.gate, script(i)).run(shared, 'go');
       expect(g.asked).toHaveLength(1);
+      firstNeedsApproval ??= t0.needsApproval;
+      expect(t0.needsApproval).toBe(firstNeedsApproval); // not re-wrapped per request
     }
     expect(ran).toHaveLength(25);
     const t = shared.tools[0] as { inputGuardrails?: unknown[]; outputGuardrails?: unknown[] };
