@@ -126,4 +126,27 @@ describe.each(harnesses)('the body runs with the reviewed arguments ($name)', (h
     await h.generate({ model: h.script([{ calls: [{ tool: 'transfer', input: { amount: 5, to: 'eve' }, id: 'call-1' }] }, { text: 'done' }]), tools });
     expect(bodies).toEqual([{ amount: 5, to: 'eve' }]);
   });
+
+  it('an allowing Decision without reviewed arguments (a copy) never runs the body: ARGS_NOT_REVIEWED', async () => {
+    const real = createGate({ reviewer: callbackReviewer(() => ({ verdict: 'allow' })), highStakes: ['transfer'], telemetry: false });
+    // A gate that hands out spread copies of its Decisions: `args` is non-enumerable, so it is lost.
+    const copying: Gate = { ...real, review: async (call, o) => ({ ...(await real.review(call, o)) }) };
+    const bodies: unknown[] = [];
+    const tools = withGovernance(
+      {
+        transfer: h.tool({
+          description: 'Move money',
+          inputSchema: z.object({ amount: z.number(), to: z.string() }),
+          execute: async (input: Transfer) => {
+            bodies.push(input);
+            return 'sent';
+          },
+        }),
+      },
+      copying,
+    );
+    await h.generate({ model: h.script([{ calls: [{ tool: 'transfer', input: { amount: 5, to: 'eve' }, id: 'call-1' }] }, { text: 'done' }]), tools });
+    expect(bodies).toEqual([]);
+    expect(decisionsOf(copying).get('call-1')?.error?.code).toBe('ARGS_NOT_REVIEWED');
+  });
 });

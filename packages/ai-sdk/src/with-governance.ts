@@ -152,7 +152,7 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
     // input object after the review cannot reach it.
     let bodyInput: unknown;
     if (isAllowed(decision)) {
-      const reviewed = reviewedInput(name, decision, input);
+      const reviewed = reviewedInput(decision, input);
       if (reviewed) bodyInput = reviewed.input;
       else decision = notReviewedDecision(decision);
     }
