@@ -1,4 +1,7 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hashRecord, verifyAuditLog, type AuditRecord } from '@toolgate/core';
 import { request } from 'undici';
 import { http, removeDir, startServer, type Started } from '../testing/fixture';
 import { createDashboard, SESSION_COOKIE, type DashboardOptions } from './register-dashboard';
@@ -304,6 +307,25 @@ describe('dashboard data', () => {
     const res = await s.server.app.inject({ method: 'GET', url: '/dashboard/api/audit', headers: { cookie } });
     // 3 key.create records, one review, and the signed checkpoint verifying appends.
     expect(res.json()).toMatchObject({ ok: true, records: 5, mirrorRecords: 5 });
+  });
+
+  it('reports a rewritten and rehashed audit file as broken (the database head and the file head differ)', async () => {
+    const s = await started();
+    await pendingReview(s, 'a-1');
+    const { cookie } = await signIn(s);
+    const status = async () => (await s.server.app.inject({ method: 'GET', url: '/dashboard/api/audit', headers: { cookie } })).json();
+    await s.server.audit.flush();
+    const file = join(s.dataDir, 'audit.jsonl');
+    const records = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRecord);
+    const last = records.at(-1)!;
+    last.ts = '2020-01-01T00:00:00.000Z';
+    last.hash = hashRecord(last);
+    writeFileSync(file, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    // The file's own chain is intact; only the comparison with the database shows the rewrite.
+    expect(await verifyAuditLog(file)).toMatchObject({ ok: true });
+    const broken = await status();
+    expect(broken.ok).toBe(false);
+    expect(`${broken.firstBroken?.reason ?? ''}${broken.error ?? ''}`).toMatch(/head mismatch|prevHash mismatch/);
   });
 
   it('serves the script and stylesheet with an ETag, and the script parses', async () => {
