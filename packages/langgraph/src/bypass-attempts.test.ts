@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { addGovernance } from './add-governance';
 import { governedToolNode } from './governed-tool-node';
 import type { HumanReviewResume } from './human-gate-node';
+import { pendingReviews } from './pending-reviews';
 import { GovernedState, harness, human, scripted, threadConfig, toolMessagesById, type Harness, type ScriptedModel } from './test-harness';
 
 /** agent → governance → human_gate → tools, compiled with extra options (e.g. a pause before the tools). */
@@ -84,6 +85,17 @@ describe('StateGraph: what runs is what was reviewed', () => {
     await node.invoke({ messages: [new AIMessage({ content: '', tool_calls: [call('c1', 'transfer', flipping)] })] }, threadConfig('getter'));
     expect(h.ran.every((r) => r === 'transfer(5)')).toBe(true);
     expect(h.ran.length).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('StateGraph: the human sees what was reviewed', () => {
+  it('args whose toJSON says 5000 while their fields say 5: the interrupt shows 5000, the reviewed value', async () => {
+    const h = harness();
+    const disguised = { amount: 5, toJSON: () => ({ amount: 5000 }) };
+    const graph = graphWith(h, replayable([{ name: 'transfer', args: disguised, id: 'c1' }]));
+    const paused = await graph.invoke(human('pay'), threadConfig('disguised'));
+    expect(h.reviewed.map((r) => r.call.args)).toEqual([{ amount: 5000 }]);
+    expect(pendingReviews(paused).map((r) => r.args)).toEqual([{ amount: 5000 }]);
   });
 });
 
