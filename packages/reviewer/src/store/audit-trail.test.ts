@@ -2,6 +2,7 @@ import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAuditLog } from '@toolgate/core';
+import { checkpointSignerOf, jwksOf, loadOrCreateSigningKeys, rotateSigningKeys } from '../signing/signing-keys';
 import { adminEntry } from '../auth/api-keys';
 import { removeDir, tempDir } from '../testing/fixture';
 import { openAuditTrail } from './audit-trail';
@@ -82,5 +83,32 @@ describe('audit trail (SQLite table + JSONL mirror)', () => {
     await trail.close();
     store.close();
     expect(await verifyAuditLog(join(d, 'audit.jsonl'))).toMatchObject({ ok: true, records: 3 });
+  });
+
+  it('signs a checkpoint every N records and at close; none with a key rotated away on disk', async () => {
+    const d = dir();
+    const keys = await loadOrCreateSigningKeys(d);
+    const store = openStore(d);
+    const trail = openAuditTrail(store, { checkpointEvery: 3 });
+    trail.setCheckpointSigner(checkpointSignerOf(d, keys));
+    for (let i = 0; i < 7; i++) trail.append(adminEntry('test', { i }));
+    expect(trail.checkpoint()).toBeDefined();
+    expect(trail.checkpoint()).toBeUndefined(); // the head already is a checkpoint
+    await trail.close();
+    store.close();
+    const file = join(d, 'audit.jsonl');
+    const jwks = jwksOf(keys, { includeDropped: true });
+    // 7 records, checkpoints after the 3rd and 6th, and one of the head: 10 lines.
+    expect(await verifyAuditLog(file, { jwks })).toMatchObject({ ok: true, records: 10, checkpoints: { count: 3, signed: true, uncovered: 0 } });
+
+    // Another process (the CLI) rotates the key on disk: the old key must not sign after its retirement.
+    await rotateSigningKeys(d);
+    const store2 = openStore(d);
+    const trail2 = openAuditTrail(store2, { checkpointEvery: 1 });
+    trail2.setCheckpointSigner(checkpointSignerOf(d, keys));
+    trail2.append(adminEntry('test', { i: 7 }));
+    await trail2.close();
+    store2.close();
+    expect(await verifyAuditLog(file, { jwks })).toMatchObject({ ok: true, records: 11, checkpoints: { count: 3, uncovered: 1 } });
   });
 });
