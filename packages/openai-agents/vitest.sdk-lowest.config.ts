@@ -9,8 +9,8 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^@openai\/agents$/, replacement: '@openai/agents-lowest' },
-      { find: /^@openai\/agents\/testing$/, replacement: '@openai/agents-lowest/testing' },
+      // Every entry point (`@openai/agents`, `/testing`, `/utils`) from the same release.
+      { find: /^@openai\/agents(\/[a-z/]+)?$/, replacement: '@openai/agents-lowest$1' },
       { find: /^@toolgate\/core$/, replacement: here('../core/src/index.ts') },
     ],
   },

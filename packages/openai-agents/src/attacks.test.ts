@@ -1,6 +1,6 @@
 // Ways a high-stakes call could run without an allowing decision (issue: trust), each against the
 // real SDK with a ScriptedModel. The decisive assertion is always the side-effect counter.
-import { Agent, Runner, RunState, shellTool, tool, type Shell } from '@openai/agents';
+import { Agent, Runner, RunState, shellTool, tool, toolNamespace, type Shell } from '@openai/agents';
 import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
 import { callbackReviewer, createGate, memoryAudit, type Gate, type GateOptions, type ReviewerVerdict, type ReviewRequest } from '@toolgate/core';
 import { describe, expect, it } from 'vitest';
@@ -153,6 +153,18 @@ describe('tool names the SDK rewrites', () => {
       expect(ran, declared).toHaveLength(0);
       expect(asked.map((r) => r.call.tool), declared).toEqual([declared]);
     }
+  });
+});
+
+describe('namespaced tools', () => {
+  it("a tool in toolNamespace({ name: 'billing' }) is matched by 'billing.*' (the name the model calls is billing.refund)", async () => {
+    const { gate, asked } = setup(DENY, { highStakes: ['billing.*'] });
+    const ran: unknown[] = [];
+    const tools = toolNamespace({ name: 'billing', description: 'billing tools', tools: [counterTool('refund', ran)] });
+    const model = new ScriptedModel([[functionCall('refund', { amount: 5 }, { callId: 'c1', namespace: 'billing' })], [assistantMessage('done')]]);
+    await runnerFor(gate).run(new Agent({ name: 'billing-bot', model, tools }), 'refund');
+    expect(ran).toHaveLength(0);
+    expect(asked.map((r) => r.call.tool)).toEqual(['billing.refund']);
   });
 });
 

@@ -45,13 +45,15 @@ export class Governor {
    * user declared before the SDK rewrote it (`db.drop` for `db_drop`), when that is what the
    * list matches. Undefined when it is not high-stakes.
    */
-  reviewName(name: string, args?: unknown): string | undefined {
-    if (this.gate.isHighStakes(name, args)) return name;
-    for (const spelling of declaredSpellings(name)) {
-      if (this.gate.isHighStakes(spelling, args)) {
-        if (!this.warned.has(name) && this.warned.size < 1_000) {
-          this.warned.add(name);
-          this.options.onWarning(`toolgate: the model calls "${name}" (the SDK's rewrite of "${spelling}"); it is reviewed as "${spelling}", the spelling your highStakes list matches.`);
+  reviewName(name: string, args?: unknown, alternatives: readonly string[] = []): string | undefined {
+    const names = [name, ...alternatives.filter((a) => a && a !== name)];
+    for (const n of names) if (this.gate.isHighStakes(n, args)) return n;
+    for (const n of names) {
+      for (const spelling of declaredSpellings(n)) {
+        if (!this.gate.isHighStakes(spelling, args)) continue;
+        if (!this.warned.has(n) && this.warned.size < 1_000) {
+          this.warned.add(n);
+          this.options.onWarning(`toolgate: the model calls "${n}" (the SDK's rewrite of "${spelling}"); it is reviewed as "${spelling}", the spelling your highStakes list matches.`);
         }
         return spelling;
       }
@@ -78,8 +80,8 @@ export class Governor {
   // Function tools
 
   /** needsApproval: 'review' pauses for a human; 'deny' lets the input guardrail reject; 'allow' has no objection. */
-  async functionApproval(toolName: string, ctx: AnyContext, input: unknown, callId?: string): Promise<'allow' | 'deny' | 'review' | 'pass'> {
-    const name = this.reviewName(toolName, input);
+  async functionApproval(toolName: string, ctx: AnyContext, input: unknown, callId?: string, alternatives: readonly string[] = []): Promise<'allow' | 'deny' | 'review' | 'pass'> {
+    const name = this.reviewName(toolName, input, alternatives);
     if (!name) return 'pass';
     const d = await this.decide(ctx, { key: callId ? key(toolName, callId) : undefined, tool: name, args: input, callId });
     if (d.verdict === 'review') {
@@ -91,8 +93,8 @@ export class Governor {
   }
 
   /** The input guardrail: the Decision that lets the call run, or the one that stops it. */
-  async functionGuard(toolName: string, ctx: AnyContext, callName: string, callId: string, args: unknown, agentName?: string): Promise<{ decision?: Decision; allowed: boolean }> {
-    const name = this.reviewName(toolName, args) ?? (callName !== toolName ? this.reviewName(callName, args) : undefined);
+  async functionGuard(toolName: string, ctx: AnyContext, callName: string, callId: string, args: unknown, agentName?: string, alternatives: readonly string[] = []): Promise<{ decision?: Decision; allowed: boolean }> {
+    const name = this.reviewName(toolName, args, [...alternatives, callName]);
     if (!name) return { allowed: true };
     const k = key(toolName, callId);
     let d = await this.decide(ctx, { key: k, tool: name, args, callId, agentName });
@@ -229,9 +231,10 @@ export class Governor {
       const callId = (item.rawItem as { callId?: string }).callId;
       const sdkName = item.toolName ?? item.name;
       if (!callId || !sdkName) continue;
-      const raw = item.rawItem as { arguments?: unknown; action?: unknown; operation?: unknown };
+      const raw = item.rawItem as { arguments?: unknown; action?: unknown; operation?: unknown; namespace?: unknown };
       const args = typeof raw.arguments === 'string' ? parseArgs(raw.arguments) : (raw.action ?? raw.operation ?? {});
-      const name = this.reviewName(sdkName, args);
+      const qualified = typeof raw.namespace === 'string' && raw.namespace && raw.namespace !== sdkName ? [`${raw.namespace}.${sdkName}`] : [];
+      const name = this.reviewName(sdkName, args, qualified);
       if (!name) continue;
       const k = key(sdkName, callId);
       const approved = ctx.isToolApproved({ toolName: sdkName, callId });

@@ -12,6 +12,7 @@ import {
   type ShellTool,
   type Tool,
 } from '@openai/agents';
+import { getFunctionToolDisplayName } from '@openai/agents/utils';
 import { denialText, GovernanceDeniedError, isAllowed, runGoverned, type Decision } from '@toolgate/core';
 import { currentAgent, parseArgs, ungateableKind, type AnyContext, type Governor } from './governor';
 import { governorsFor, governorsOfRun, objectGovernor, runInScope, setObjectGovernor } from './scope';
@@ -191,12 +192,19 @@ function info(decisions: Decision[]) {
   };
 }
 
+/** The names a function tool is known by besides `tool.name`: `namespace.name` inside a toolNamespace(). */
+function otherNames(tool: AnyFunctionTool): string[] {
+  const display = typeof getFunctionToolDisplayName === 'function' ? getFunctionToolDisplayName(tool) : undefined;
+  return display && display !== tool.name ? [display] : [];
+}
+
 function installFunctionTool(tool: AnyFunctionTool): void {
   const original = tool.needsApproval;
   tool.needsApproval = async (ctx: AnyContext, input: unknown, callId?: string) => {
     const governors = governorsFor(tool, ctx);
     if (governors.length === 0) return original(ctx, input, callId);
-    const a = await approvals(governors, (g) => g.functionApproval(tool.name, ctx, input, callId));
+    const names = otherNames(tool);
+    const a = await approvals(governors, (g) => g.functionApproval(tool.name, ctx, input, callId, names));
     if (a === 'review') return true; // the SDK's own HITL: an interruption, state.approve/reject, resume
     if (a === 'deny') return false; // the input guardrail rejects it, with the denial text
     return original(ctx, input, callId);
@@ -208,8 +216,10 @@ function installFunctionTool(tool: AnyFunctionTool): void {
       const decisions: Decision[] = [];
       if (governors.length === 0) return Guard.allow();
       const args = parseArgs(toolCall.arguments);
+      const ns = (toolCall as { namespace?: unknown }).namespace;
+      const names = [...otherNames(tool), ...(typeof ns === 'string' && ns && ns !== toolCall.name ? [`${ns}.${toolCall.name}`] : [])];
       for (const g of governors) {
-        const r = await g.functionGuard(tool.name, context, toolCall.name, toolCall.callId, args, agent?.name);
+        const r = await g.functionGuard(tool.name, context, toolCall.name, toolCall.callId, args, agent?.name, names);
         if (r.decision) decisions.push(r.decision);
         if (!r.allowed && r.decision) {
           for (const other of governors) if (other !== g) other.cancel(tool.name, toolCall.callId);
