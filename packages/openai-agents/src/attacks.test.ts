@@ -268,6 +268,20 @@ describe('the design holds for the flows it must keep', () => {
     expect(b.asked).toHaveLength(1);
   });
 
+  it('a streamed run consumed outside the runner call is still decided by its gate', async () => {
+    const ran: unknown[] = [];
+    const agent = new Agent({ name: 'bank', tools: [counterTool('transfer', ran)] });
+    const a = setup(DENY);
+    const script = new ScriptedModel([[functionCall('transfer', { amount: 3 }, { callId: 'call_1' })], [assistantMessage('done')]]);
+    const stream = await runnerFor(a.gate, script).run(agent, 'a', { stream: true });
+    const events: string[] = [];
+    for await (const ev of stream) events.push(ev.type);
+    await stream.completed;
+    expect(events.length).toBeGreaterThan(0);
+    expect(ran).toEqual([]);
+    expect(a.asked).toHaveLength(1);
+  });
+
   it("governAgent reaches asTool() sub-agents when the agent runs, and a second gate on the same agent is refused", async () => {
     const { gate, asked } = setup(DENY, { highStakes: ['deploy_prod'] });
     const ran: unknown[] = [];

@@ -15,7 +15,7 @@ import {
 import { getFunctionToolDisplayName } from '@openai/agents/utils';
 import { denialText, GovernanceDeniedError, isAllowed, runGoverned, type Decision } from '@toolgate/core';
 import { currentAgent, parseArgs, ungateableKind, type AnyContext, type Governor } from './governor';
-import { governorsFor, governorsOfRun, objectGovernor, runInScope, setObjectGovernor } from './scope';
+import { bindContext, governorsFor, governorsOfRun, objectGovernor, runInScope, setObjectGovernor } from './scope';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyAgent = Agent<any, any>;
@@ -72,9 +72,13 @@ export function patchRunnerClass(runner: object): void {
       installAgent(agent);
       for (const g of governors) checkGraph(g, agent);
       if (input instanceof RunState) {
+        bindContext((input as { _context?: object })._context, governors);
         for (const g of governors) await g.recordHumanDecisions(input as RunState<unknown, never>);
       }
-      return original.call(this, agent, input, ...rest);
+      const result = await original.call(this, agent, input, ...rest);
+      // A streamed run goes on after this returns; its context keeps the governors either way.
+      bindContext((result as { state?: { _context?: object } } | undefined)?.state?._context, governors);
+      return result;
     });
   };
 }

@@ -37,6 +37,11 @@ export function governorsOfRun(runner: object, agent: { tools?: readonly object[
   return merge([byObject.get(agent)], (agent.tools ?? []).map((t) => byObject.get(t)), byRunner.get(runner), scope.getStore());
 }
 
+/** Ties a run's RunContext to its governors (a resumed state, a streamed result): lookups outside the scope still find them. */
+export function bindContext(ctx: object | undefined, governors: readonly Governor[]): void {
+  if (ctx && typeof ctx === 'object' && !byContext.has(ctx)) byContext.set(ctx, governors);
+}
+
 export function runInScope<T>(governors: readonly Governor[], fn: () => T): T {
   return scope.run(governors, fn);
 }
