@@ -6,7 +6,7 @@ import { readField } from './field-path';
 import type { PolicyStateStore } from './memory-policy-state';
 import { formatMinuteOfWeek, localMinuteOfWeek, withinSchedule } from './schedule';
 import type { PolicyScope } from './schema';
-import { MIN_CREDENTIAL_TEXT, showActual, shownActual } from './show-value';
+import { showActual, shownActual } from './show-value';
 
 /** The call a policy is evaluated against. */
 export interface PolicyInput {
@@ -96,6 +96,7 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
   if (typeof input.args === 'string') input = { ...input, args: parseJsonArgs(input.args) };
   let now = options.now;
   let reads: unknown[] | undefined;
+  let shownReads: unknown[] | undefined;
   // Matching rules as two integer arrays (no object per match): index in `rules`, and the end of
   // the rule's entries in `evaluated`. `best` indexes them.
   let matchAt: number[] | undefined;
@@ -124,10 +125,20 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
       // rule sees the same value even if reading has side effects (a getter, a Proxy).
       const slot = whenSlots[i]!;
       let actual: unknown;
-      if (slot < 0) actual = readField(c.field, input);
-      else {
+      // What `evaluated` reports, redacted (a secret field's value, credentials inside text) and
+      // bounded: it and the reason built from it reach the audit, the server's database, its API
+      // and webhooks. Computed once per field, like the read.
+      let shown: unknown;
+      if (slot < 0) {
+        actual = readField(c.field, input);
+        shown = c.reportsExistence ? actual !== undefined && actual !== null : shownActual(c.secret, actual, c.path);
+      } else {
         actual = (reads ??= new Array<unknown>(p.fieldCount).fill(UNREAD))[slot];
-        if (actual === UNREAD) reads[slot] = actual = readField(c.field, input);
+        if (actual === UNREAD) {
+          reads[slot] = actual = readField(c.field, input);
+          (shownReads ??= new Array<unknown>(p.fieldCount))[slot] = shownActual(c.secret, actual, c.path);
+        }
+        shown = c.reportsExistence ? actual !== undefined && actual !== null : shownReads![slot];
       }
       const passed = conditionHolds(c, actual);
       evaluated.push({
@@ -135,13 +146,7 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
         field: c.path,
         op: c.op,
         expected: c.expected,
-        // Reported redacted (a secret field's value, credentials inside text): `evaluated` and the
-        // reason built from it reach the audit, the server's database, its API and webhooks.
-        actual: c.reportsExistence
-          ? actual !== undefined && actual !== null
-          : c.secret || typeof actual === 'object' || (typeof actual === 'string' && actual.length >= MIN_CREDENTIAL_TEXT)
-            ? shownActual(c.secret, actual, c.path)
-            : actual,
+        actual: shown,
         passed,
       });
       if (!passed) {
