@@ -199,10 +199,11 @@ function keySetResolver(keys: ReadonlyArray<Ed25519PublicJwk>, graceSec: number)
   };
 }
 
-/** `iat` / `exp` of a JWS payload, unverified (numbers only). */
-function peekClaims(payload: string | undefined): { iat?: number; exp?: number } {
+/** `iat` / `exp` of a JWS payload (base64url text, or the raw bytes), unverified (numbers only). */
+function peekClaims(payload: string | Uint8Array | undefined): { iat?: number; exp?: number } {
   try {
-    const c = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as { iat?: unknown; exp?: unknown };
+    const bytes = typeof payload === 'string' ? Buffer.from(payload, 'base64url') : Buffer.from(payload ?? new Uint8Array());
+    const c = JSON.parse(bytes.toString('utf8')) as { iat?: unknown; exp?: unknown };
     const out: { iat?: number; exp?: number } = {};
     if (typeof c?.iat === 'number' && Number.isFinite(c.iat)) out.iat = c.iat;
     if (typeof c?.exp === 'number' && Number.isFinite(c.exp)) out.exp = c.exp;
