@@ -3,7 +3,7 @@
 import { Agent, Runner, RunState, shellTool, tool, toolNamespace, type Shell } from '@openai/agents';
 import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
 import { callbackReviewer, createGate, memoryAudit, type Gate, type GateOptions, type ReviewerVerdict, type ReviewRequest } from '@toolgate/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { AlreadyGovernedError, getDecisions, GovernanceHooks, governAgent } from './index';
 
@@ -280,6 +280,21 @@ describe('the design holds for the flows it must keep', () => {
     expect(events.length).toBeGreaterThan(0);
     expect(ran).toEqual([]);
     expect(a.asked).toHaveLength(1);
+  });
+
+  it('an agent run by a runner without a gate after an attached one is warned about (its tools are not gated there)', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const ran: unknown[] = [];
+      const agent = new Agent({ name: 'loose', tools: [counterTool('transfer', ran)] });
+      const script = () => new ScriptedModel([[functionCall('transfer', { amount: 1 }, { callId: 'call_1' })], [assistantMessage('done')]]);
+      await runnerFor(setup(DENY).gate, script()).run(agent, 'a');
+      expect(ran).toEqual([]);
+      await new Runner({ tracingDisabled: true, model: script() }).run(agent, 'b');
+      expect(warn.mock.calls.flat().join(' ')).toMatch(/agent "loose" .*NOT gated/);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it("governAgent reaches asTool() sub-agents when the agent runs, and a second gate on the same agent is refused", async () => {

@@ -50,6 +50,8 @@ let localSlot: (LocalCall & { tool: string }) | undefined;
 // Runs
 
 const patchedRun = new WeakSet<object>();
+const attachedOnce = new WeakSet<object>();
+const warnedUngoverned = new WeakSet<object>();
 
 /**
  * Makes `run` of this runner's class govern: each run (and every run nested in it, such as the
@@ -67,7 +69,16 @@ export function patchRunnerClass(runner: object): void {
   target.run = function governedRun(this: object, ...args: unknown[]) {
     const [agent, input, ...rest] = args as [AnyAgent, unknown, ...unknown[]];
     const governors = agent instanceof Agent ? governorsOfRun(this, agent) : [];
-    if (governors.length === 0) return original.call(this, agent, input, ...rest);
+    if (governors.length === 0) {
+      if (agent instanceof Agent && attachedOnce.has(agent) && !warnedUngoverned.has(agent)) {
+        warnedUngoverned.add(agent);
+        console.warn(
+          `toolgate: agent "${agent.name}" ran under an attached runner before and now runs under a runner with no gate; its high-stakes tools are NOT gated in this run. Attach a gate to this runner, or govern the agent everywhere with governAgent(agent, gate).`,
+        );
+      }
+      return original.call(this, agent, input, ...rest);
+    }
+    if (agent instanceof Agent) attachedOnce.add(agent);
     return runInScope(governors, async () => {
       installAgent(agent);
       for (const g of governors) checkGraph(g, agent);
