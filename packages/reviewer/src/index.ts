@@ -31,9 +31,18 @@ export {
   type KeyInfo,
   type Scope,
 } from './auth/api-keys';
-export { jwksOf, loadOrCreateSigningKeys, rotateSigningKeys, type SigningKeyFile, type StoredSigningKey } from './signing/signing-keys';
+export {
+  checkpointSignerOf,
+  jwksOf,
+  loadOrCreateSigningKeys,
+  readSigningKeys,
+  rotateSigningKeys,
+  type JwksOfOptions,
+  type SigningKeyFile,
+  type StoredSigningKey,
+} from './signing/signing-keys';
 export { openStore, DATA_FILES, type Store, type ReviewRow } from './store/open-store';
-export { openAuditTrail, type AuditTrail } from './store/audit-trail';
+export { openAuditTrail, type AuditTrail, type AuditTrailOptions } from './store/audit-trail';
 export { sqlitePolicyState } from './store/sqlite-policy-state';
 export { ReviewServerError, ServerErrorCodes, type ServerErrorCode } from './errors';
 export { runCli, type CliIo } from './cli/run-cli';

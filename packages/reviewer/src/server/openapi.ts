@@ -105,7 +105,7 @@ export function openApiDocument(version: string): Json {
           responses: { '200': { description: '{ records, next }' }, ...errors(401, 403) },
         },
       },
-      '/v1/audit/verify': { get: { summary: 'Verify the hash chain of the table and the JSONL mirror (scope approve)', security: bearer, responses: { '200': { description: 'Verification result' }, ...errors(401, 403) } } },
+      '/v1/audit/verify': { get: { summary: 'Sign a checkpoint of the chain head, then verify the table and the JSONL mirror: hash chains, checkpoint signatures, and that both end on the same head (scope approve)', security: bearer, responses: { '200': { description: 'Verification result' }, ...errors(401, 403) } } },
       '/v1/admin/signing-keys/rotate': { post: { summary: 'Rotate the Ed25519 signing key (scope admin); old public keys stay in the JWKS', security: bearer, responses: { '200': { description: '{ kid }' }, ...errors(401, 403) } } },
       '/.well-known/jwks.json': { get: { summary: 'Public keys that verify proofs', responses: { '200': { description: 'JWKS' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain exposition format' } } } },

@@ -51,11 +51,11 @@ async function relay(target: string, handle: (body: Record<string, unknown>, for
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-function gateVia(url: string, s: Started): Gate {
+function gateVia(url: string, s: Started, keys: Partial<Parameters<typeof createGate>[0]> = { jwksUrl: `${s.url}/.well-known/jwks.json` }): Gate {
   const gate = createGate({
     reviewer: httpReviewer({ url, apiKey: s.evalKey }),
     highStakes: ['transfer'],
-    jwksUrl: `${s.url}/.well-known/jwks.json`,
+    ...keys,
     failMode: 'open',
     timeoutMs: 10_000,
   });
@@ -131,9 +131,12 @@ describe('retired signing keys', () => {
       });
       return JSON.stringify({ ...real, verdict: 'allow', reason: 'ok', proof });
     });
-    const { decision, ran } = await run(gateVia(url, s), { tool: 'transfer', args: { amount: 50_000 }, callId: 'c-2' });
-    expect(decision).toMatchObject({ verdict: 'deny', error: { code: 'PROOF_INVALID', message: expect.stringMatching(/retired key/) } });
-    expect(ran).toBe(0);
+    // The gate fetching the JWKS, and a gate given the same JWKs (with exp) as trustedKeys.
+    for (const [i, gateKeys] of [{ jwksUrl: `${s.url}/.well-known/jwks.json` }, { trustedKeys: keys }].entries()) {
+      const { decision, ran } = await run(gateVia(url, s, gateKeys), { tool: 'transfer', args: { amount: 50_000 }, callId: `c-2-${i}` });
+      expect(decision).toMatchObject({ verdict: 'deny', error: { code: 'PROOF_INVALID', message: expect.stringMatching(/retired key/) } });
+      expect(ran).toBe(0);
+    }
   });
 
   it('a retired key leaves the JWKS once the longest proof life has passed', () => {
