@@ -1,4 +1,5 @@
-export { createReviewServer, type ReviewServer, type ReviewServerOptions } from './server/create-review-server';
+export { createReviewServer, type ReviewServer, type ReviewServerLogOptions, type ReviewServerOptions } from './server/create-review-server';
+export type { Readiness, ReadinessCheck } from './server/readiness';
 export {
   ReviewService,
   type Actor,

@@ -24,6 +24,7 @@ import { ReviewService } from './review-service';
 import { allowedHostSet, isAllowedHost } from './host-check';
 import { isStoreUnavailable } from './request-guard';
 import { registerRoutes, verifyTrail } from './routes';
+import { checkReadiness } from './readiness';
 import { createWaiters } from './waiters';
 import { createWebhookDispatcher, type WebhookOptions, type WebhookTarget } from './webhooks';
 
@@ -43,8 +44,12 @@ export interface ReviewServerOptions {
   webhookOptions?: WebhookOptions;
   /** Largest request body. Default 1 MiB; larger bodies get 413 BODY_TOO_LARGE. */
   bodyLimitBytes?: number;
-  /** Fastify's logger (pino) on stdout. Default false. */
-  logger?: boolean;
+  /**
+   * Fastify's logger (pino: JSON lines on stdout). `true` logs at `info`, requests included; an
+   * object sets the level, the stream the lines go to, and whether every request is logged
+   * (`requests`, default true). Default false.
+   */
+  logger?: boolean | ReviewServerLogOptions;
   /** Lifetime of the proofs this server signs. Default 600 s. */
   proofTtlSeconds?: number;
   /** `iss` of the proofs. Default `toolgate-reviewer`. */
@@ -71,6 +76,14 @@ export interface ReviewServerOptions {
    * name and interface addresses are allowed too. Default `[]`.
    */
   allowedHosts?: string[];
+}
+
+export interface ReviewServerLogOptions {
+  level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Where the JSON lines go. Default stdout. */
+  stream?: { write(line: string): void };
+  /** Log each request and response. Default true. */
+  requests?: boolean;
 }
 
 /** An embeddable review server. */
@@ -167,8 +180,10 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     ...(o.redact ? { redact: o.redact } : {}),
   });
 
+  const log = typeof o.logger === 'object' ? o.logger : undefined;
   const app = Fastify({
-    logger: o.logger,
+    logger: log ? { level: log.level ?? 'info', ...(log.stream ? { stream: log.stream } : {}) } : o.logger === true,
+    disableRequestLogging: log?.requests === false,
     bodyLimit: o.bodyLimitBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -265,6 +280,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     auditKeys,
     openApi: () => openApiText,
     rotateSigningKey,
+    readiness: () => checkReadiness(store, signer !== undefined),
   });
   if (o.dashboard !== false) {
     const dashboard = o.dashboard ?? registerDashboard;
@@ -320,7 +336,7 @@ interface Resolved {
   webhooks: WebhookTarget[];
   webhookOptions: WebhookOptions | undefined;
   bodyLimitBytes: number;
-  logger: boolean;
+  logger: boolean | ReviewServerLogOptions;
   proofTtlSeconds: number;
   issuer: string;
   redact: RedactOptions | undefined;

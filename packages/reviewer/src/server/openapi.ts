@@ -110,6 +110,7 @@ export function openApiDocument(version: string): Json {
       '/.well-known/jwks.json': { get: { summary: 'Public keys that verify proofs', responses: { '200': { description: 'JWKS' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain exposition format' } } } },
       '/healthz': { get: { summary: 'Liveness and store health', responses: { '200': { description: 'ok' } } } },
+      '/readyz': { get: { summary: 'Readiness: the database answers and the signing key is loaded', responses: { '200': { description: '{ ready: true, checks }' }, '503': { description: '{ ready: false, reason, checks }: not ready (retry, or route traffic elsewhere)' } } } },
     },
   };
 }

@@ -17,6 +17,7 @@ import type { Store } from '../store/open-store';
 import type { ServerMetrics } from './metrics';
 import type { ReviewService } from './review-service';
 import { assertStorableJson } from './request-guard';
+import type { Readiness } from './readiness';
 
 export interface RouteDeps {
   store: Store;
@@ -30,6 +31,8 @@ export interface RouteDeps {
   auditKeys?(): { jwks: { keys: Record<string, unknown>[] } } | undefined;
   openApi(): string;
   rotateSigningKey(by: string): Promise<{ kid: string }>;
+  /** Readiness for `GET /readyz` (database answers, signing key loaded). */
+  readiness?(): Readiness;
 }
 
 /**
@@ -208,6 +211,13 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.get('/healthz', async () => {
     const last = d.store.lastAudit();
     return { ok: true, pending: d.store.countPending(), auditSeq: last?.seq ?? 0 };
+  });
+
+  // Readiness (load balancers, orchestrators): 200 only when the database answers and the signing
+  // key is loaded; else 503 with the reason. Never cached.
+  app.get('/readyz', async (_request, reply) => {
+    const r = d.readiness ? d.readiness() : { ready: false, reason: 'no readiness check is wired', checks: {} };
+    return reply.code(r.ready ? 200 : 503).header('cache-control', 'no-store').send(r);
   });
 }
 
