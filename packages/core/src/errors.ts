@@ -26,6 +26,8 @@ export const ErrorCodes = {
   VERDICT_INVALID: 'VERDICT_INVALID',
   /** An allowing high-stakes Decision without `decision.args` reached a tool body runner. */
   ARGS_NOT_REVIEWED: 'ARGS_NOT_REVIEWED',
+  /** A high-stakes call reached a gate after close(). */
+  GATE_CLOSED: 'GATE_CLOSED',
   // other
   DENIED: 'DENIED',
   REVIEW_REQUIRED: 'REVIEW_REQUIRED',

@@ -180,6 +180,11 @@ export function createGate(options: GateOptions): Gate {
     const byName = hs.byName(tool);
     // The passthrough of a plain name reads nothing else: a Set or cached pattern lookup.
     if (!byName && !hs.judged(tool)) return passthrough(call, started);
+    if (closing) {
+      // A closed gate is not an outage: its reviewer and sinks are gone, so nothing may run
+      // (failing open here would allow every straggler call of a shutting-down app, unrecorded).
+      return hardDeny(wellFormedIds(call), '', started, ErrorCodes.GATE_CLOSED, 'the gate is closed; denied');
+    }
     if (!tool.isWellFormed()) {
       // Not well-formed Unicode (a lone surrogate): no digest, no reviewer — and the audit record
       // names the tool with U+FFFD in place of the broken code units, so the attempt is kept.

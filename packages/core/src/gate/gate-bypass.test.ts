@@ -276,6 +276,17 @@ describe('a reachable reviewer that speaks nonsense is a deny in every fail mode
   });
 });
 
+describe('a closed gate', () => {
+  it('denies high-stakes calls (GATE_CLOSED) instead of failing open on its closed reviewer', async () => {
+    const t = setup(() => ({ verdict: 'allow' }), { failMode: 'open' });
+    await t.gate.close();
+    expect(await t.attempt({ tool: 'transfer', args: {} })).toMatchObject({ verdict: 'deny', error: { code: 'GATE_CLOSED' } });
+    expect((await t.gate.review({ tool: 'search', args: {} })).source).toBe('not_high_stakes');
+    expect(t.asked).toHaveLength(0);
+    expect(t.ran()).toBe(0);
+  });
+});
+
 describe('resolveReview and reportOutcome take nothing on trust', () => {
   const pendingGate = () => setup(() => ({ verdict: 'review', reviewId: 'rv_9' }));
 
