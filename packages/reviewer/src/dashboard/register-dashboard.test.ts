@@ -486,7 +486,8 @@ describe('dashboard: hidden and control characters cannot spoof what an approver
     const visible = new Function(`${src}; return visible;`)() as (t: string) => string;
     expect(visible('transfer\u202elacol\u001b[2K\u{E0041}')).toBe('transfer\\u202Elacol\\u001B[2K\\u{E0041}');
     expect(visible('plain text, ünïcödé')).toBe('plain text, ünïcödé');
-    expect(DASHBOARD_JS).toContain("else if (k === 'text') e.textContent = visible(v);");
+    // DASHBOARD_JS is browser/dashboard.ts as esbuild bundles it (double quotes).
+    expect(DASHBOARD_JS).toContain('else if (k === "text") e.textContent = visible(v);');
     expect(DASHBOARD_JS).toMatch(/hiddenFlag\(v\),\s*metaList/);
     expect(DASHBOARD_JS).toContain('contains hidden/control characters');
 
