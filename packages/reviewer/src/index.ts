@@ -18,7 +18,7 @@ export {
 } from './dashboard/register-dashboard';
 export { requireKey } from './server/routes';
 export { openApiDocument } from './server/openapi';
-export { signWebhookBody, type WebhookOptions, type WebhookTarget } from './server/webhooks';
+export { createWebhookSecret, signWebhook, type WebhookOptions, type WebhookSignatureHeaders, type WebhookTarget } from './server/webhooks';
 export type { ServerMetrics } from './server/metrics';
 export {
   authenticateKey,

@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callDigest, createGate, httpReviewer, verifyAuditLog, verifyProof, type Gate, type JWK } from '@toolgate/core';
 import { http, removeDir, startServer, tempDir, type Started } from '../testing/fixture';
+import { Webhook } from 'standardwebhooks';
 import { createReviewServer } from './create-review-server';
+import { createWebhookSecret } from './webhooks';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -374,9 +375,9 @@ describe('review server: auth, limits, keys', () => {
 });
 
 describe('review server: webhooks', () => {
-  it('POSTs review.decided signed with HMAC-SHA256 and retries a failed delivery', async () => {
-    const secret = 'webhook-secret-0123456789';
-    const received: Array<{ body: string; signature: string | undefined }> = [];
+  it('POSTs review.decided signed with Standard Webhooks (verified by the standardwebhooks package) and retries a failed delivery', async () => {
+    const secret = createWebhookSecret();
+    const received: Array<{ body: string; headers: Record<string, string> }> = [];
     let attempts = 0;
     let delivered!: () => void;
     const done = new Promise<void>((resolve) => (delivered = resolve));
@@ -390,7 +391,8 @@ describe('review server: webhooks', () => {
           res.end();
           return;
         }
-        received.push({ body, signature: req.headers['x-toolgate-signature'] as string | undefined });
+        const headers = Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((h) => [h, String(req.headers[h])]));
+        received.push({ body, headers });
         res.end('ok');
         delivered();
       });
@@ -403,9 +405,8 @@ describe('review server: webhooks', () => {
     await done;
     expect(attempts).toBe(2);
     const [got] = received;
-    const expected = `sha256=${createHmac('sha256', secret).update(got!.body).digest('hex')}`;
-    expect(got!.signature).toBe(expected);
-    expect(JSON.parse(got!.body)).toMatchObject({ type: 'review.decided', data: { id: r.body.id, verdict: 'allow' } });
+    const payload = new Webhook(secret).verify(got!.body, got!.headers);
+    expect(payload).toMatchObject({ id: got!.headers['webhook-id'], type: 'review.decided', data: { id: r.body.id, verdict: 'allow' } });
   });
 });
 
@@ -424,7 +425,7 @@ describe('createReviewServer options', () => {
     expect(() => createReviewServer({ dataDir: '' })).toThrow(/dataDir is required/);
     const dir = tempDir();
     try {
-      expect(() => createReviewServer({ dataDir: dir, webhooks: [{ url: 'http://127.0.0.1:1/x', secret: 'short' }] })).toThrow(/at least 16 characters/);
+      expect(() => createReviewServer({ dataDir: dir, webhooks: [{ url: 'http://127.0.0.1:1/x', secret: 'short' }] })).toThrow(/whsec_/);
       expect(() => createReviewServer({ dataDir: dir, policy: join(dir, 'missing.yaml') })).toThrow();
     } finally {
       removeDir(dir);

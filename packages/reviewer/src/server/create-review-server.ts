@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import {
   compilePolicy,
   createProofSigner,
@@ -39,7 +39,7 @@ export interface ReviewServerOptions {
   port?: number;
   /** A pending review not decided within this long is a deny (`decidedBy: 'expiry'`). Default 15 minutes. */
   pendingTimeoutMs?: number;
-  /** POSTed on `review.decided`, signed `x-toolgate-signature: sha256=<hex HMAC>`. */
+  /** POSTed on `review.decided`, signed with Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`); secrets are `whsec_…` (`createWebhookSecret()`). */
   webhooks?: WebhookTarget[];
   webhookOptions?: WebhookOptions;
   /** Largest request body. Default 1 MiB; larger bodies get 413 BODY_TOO_LARGE. */
@@ -183,7 +183,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
   const log = typeof o.logger === 'object' ? o.logger : undefined;
   const app = Fastify({
     logger: log ? { level: log.level ?? 'info', ...(log.stream ? { stream: log.stream } : {}) } : o.logger === true,
-    disableRequestLogging: log?.requests === false,
+    ...(log?.requests === false ? { logController: new LogController({ disableRequestLogging: true }) } : {}),
     bodyLimit: o.bodyLimitBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',

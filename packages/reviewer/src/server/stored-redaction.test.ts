@@ -8,6 +8,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { http, removeDir, startServer, type Started } from '../testing/fixture';
+import { createWebhookSecret } from './webhooks';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -42,7 +43,7 @@ describe('secrets are redacted before anything is stored', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
     const port = (receiver.address() as { port: number }).port;
-    const s: Started = await startServer({ webhooks: [{ url: `http://127.0.0.1:${port}/hook`, secret: 'x'.repeat(32) }], webhookOptions: { baseDelayMs: 5 } });
+    const s: Started = await startServer({ webhooks: [{ url: `http://127.0.0.1:${port}/hook`, secret: createWebhookSecret() }], webhookOptions: { baseDelayMs: 5 } });
     cleanups.push(() => removeDir(s.dataDir));
     cleanups.push(() => s.server.close());
 
