@@ -24,6 +24,10 @@ import { openAuditTrail } from '../store/audit-trail';
 import { DATA_FILES, openStore, type Store } from '../store/open-store';
 import { adminEntry } from '../auth/api-keys';
 import { HIDDEN_CHARACTERS_NOTE, hasHiddenCharacters, visibleJson, visibleText } from '../server/visible-text';
+import { takeEnvFileFlags, withEnvFiles } from './env-file';
+import { InitConflictError, initProject, initSummary } from './init-project';
+import { versionLine } from './package-version';
+import { ConfigError, LOG_LEVELS, resolveServeConfig, SERVE_DEFAULTS, SERVE_ENV } from './serve-config';
 
 /** Where the CLI writes. Tests pass collectors; the bin passes process streams. */
 export interface CliIo {
@@ -34,6 +38,8 @@ export interface CliIo {
   stopSignal?: Promise<unknown>;
   /** Called with the URL once `serve` listens. */
   onListening?(url: string): void;
+  /** Directory relative paths resolve against. Default `process.cwd()`. */
+  cwd?: string;
 }
 
 /** Exit codes: 0 ok, 1 failure (or a broken audit chain), 2 usage error. */
@@ -42,7 +48,7 @@ export const EXIT = { OK: 0, FAIL: 1, USAGE: 2 } as const;
 class UsageError extends Error {}
 
 const DEFAULT_URL = 'http://127.0.0.1:7070';
-const DEFAULT_DATA = '.toolgate';
+const DEFAULT_DATA = SERVE_DEFAULTS.data;
 
 const HELP: Record<string, string> = {
   main: `toolgate — the toolgate review server and tools
@@ -50,6 +56,7 @@ const HELP: Record<string, string> = {
 Usage: toolgate <command> [options]
 
 Commands:
+  init [dir]                 write a starter policy.yaml, a data dir and a .env with fresh keys
   serve                      start the review server (protocol v1, dashboard at /)
   keys create                create an API key (scope eval | approve | admin)
   keys list                  list API keys (ids, names, scopes, revoked or not; never the keys)
@@ -61,19 +68,43 @@ Commands:
   audit verify [file]        verify an audit file: hash chain, signed checkpoints, database head
   policy check <file>        validate a policy and show what it decides for sample calls
 
-Run 'toolgate <command> --help' for a command's options.
-Environment: TOOLGATE_DATA (data dir), TOOLGATE_URL, TOOLGATE_KEY.`,
-  serve: `Usage: toolgate serve [--port 7070] [--host 127.0.0.1] [--data .toolgate] [--policy policy.yaml] [--pending-timeout 15m] [--allowed-hosts NAME,...]
+Global options:
+  --env-file FILE            read variables from FILE first (repeatable); no .env is read without it.
+                             Variables already in the environment win over the file, flags over both
+  -v, --version              print the version
+  -h, --help                 this help
 
-Starts the review server. Binds 127.0.0.1 unless --host says otherwise.
-  --port             port (default 7070; 0 = any free port)
-  --host             address to bind (default 127.0.0.1)
-  --data             data dir: SQLite store, audit.jsonl, signing key (default $TOOLGATE_DATA or .toolgate)
-  --policy           policy file (YAML/JSON); without one every call waits for a human
-  --pending-timeout  how long a review may wait for a human before it is denied (e.g. 90s, 15m, 2h; default 15m)
-  --allowed-hosts    extra Host names to answer for (comma-separated; .example.com for subdomains); other
-                     Host headers get 403 (DNS rebinding guard). Loopback names and --host always work
-  --log              log requests (pino JSON on stdout)`,
+Environment: TOOLGATE_HOST, TOOLGATE_PORT, TOOLGATE_POLICY, TOOLGATE_LOG_LEVEL, TOOLGATE_DATA
+(serve; see 'toolgate serve --help'), TOOLGATE_DATA (keys, audit), TOOLGATE_URL and TOOLGATE_KEY (reviews).
+Run 'toolgate <command> --help' for a command's options.`,
+  serve: `Usage: toolgate serve [--port 7070] [--host 127.0.0.1] [--data .toolgate] [--policy policy.yaml] [--log-level info] [--pending-timeout 15m] [--allowed-hosts NAME,...] [--log]
+
+Starts the review server. Binds 127.0.0.1 unless --host says otherwise. Logs are JSON lines (pino)
+on stdout, one event a line: the first 'listening' line carries the dashboard URL. Errors that stop
+it before it listens (a port in use, a bad setting) are one plain line on stderr, exit code 1 or 2.
+
+  flag               environment           default
+  --host             TOOLGATE_HOST         127.0.0.1      address to bind
+  --port             TOOLGATE_PORT         7070           port; 0 picks a free one
+  --data             TOOLGATE_DATA         .toolgate      data dir: SQLite store, audit.jsonl, signing key
+  --policy           TOOLGATE_POLICY       (none)         policy file (YAML/JSON); without one every call waits for a human
+  --log-level        TOOLGATE_LOG_LEVEL    info           ${LOG_LEVELS.join(', ')}
+  --pending-timeout                        15m            how long a review may wait for a human before it is denied (90s, 15m, 2h)
+  --allowed-hosts                                         extra Host names to answer for (comma-separated; .example.com for
+                                                          subdomains); other Host headers get 403 (DNS rebinding guard)
+  --log                                    off            also log every request and response
+A flag wins over its variable; an empty variable counts as unset. --env-file FILE reads variables
+from a file (\`toolgate init\` writes one). TOOLGATE_DATABASE_URL is reserved: set, serve refuses to start.
+GET /healthz answers while the process runs; GET /readyz is 200 only when the database answers and
+the signing key is loaded (503 with the reason otherwise).`,
+  init: `Usage: toolgate init [dir]
+
+Sets up a project in dir (default: the current directory):
+  policy.yaml   a starter policy (transfers over 100 wait for a human, over 10000 are denied, rm -rf
+                is denied, loops and bursts are stopped, anything else waits for a human)
+  .toolgate/    the data dir, with a fresh eval key (for your agent's gate) and approve key (for you)
+  .env          both keys and the server settings (mode 0600; keep it out of version control)
+then prints the next three commands. Refuses, without writing anything, if any of them exists.`,
   'keys create': `Usage: toolgate keys create --scope eval|approve|admin [--name NAME] [--data DIR]
 
 Creates an API key and prints it once (only its SHA-256 is stored).
@@ -122,12 +153,20 @@ Validates a policy file and prints what it decides for sample calls: the calls g
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
-    const [cmd, ...rest] = argv;
+    const taken = takeEnvFileFlags(argv);
+    if (taken.files.length > 0) io = { ...io, env: withEnvFiles(io.env, taken.files, io.cwd ?? process.cwd()) };
+    const [cmd, ...rest] = taken.argv;
     if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
       io.out(`${HELP.main}\n`);
       return cmd === undefined ? EXIT.USAGE : EXIT.OK;
     }
+    if (cmd === '--version' || cmd === '-v' || cmd === 'version') {
+      io.out(`${versionLine()}\n`);
+      return EXIT.OK;
+    }
     switch (cmd) {
+      case 'init':
+        return await init(rest, io);
       case 'serve':
         return await serve(rest, io);
       case 'keys':
@@ -145,6 +184,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (error instanceof UsageError) {
       io.err(`toolgate: ${error.message}\nRun 'toolgate --help' for usage.\n`);
       return EXIT.USAGE;
+    }
+    if (error instanceof ConfigError) {
+      io.err(`toolgate: ${error.message}\n`);
+      return EXIT.USAGE;
+    }
+    if (error instanceof InitConflictError) {
+      io.err(`toolgate init: ${error.message}\n`);
+      return EXIT.FAIL;
     }
     if (error instanceof PolicyError) {
       io.err(`toolgate: ${error.message}\n${error.issues.map((i) => `  - ${i}\n`).join('')}`);
@@ -164,7 +211,7 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: readonly
   }
 }
 
-const dataDirOf = (v: unknown, io: CliIo) => resolve(typeof v === 'string' ? v : (io.env.TOOLGATE_DATA ?? DEFAULT_DATA));
+const dataDirOf = (v: unknown, io: CliIo) => resolve(io.cwd ?? process.cwd(), typeof v === 'string' ? v : io.env[SERVE_ENV.data] || DEFAULT_DATA);
 
 /** `15m`, `90s`, `2h`, `500ms` or plain milliseconds. */
 export function parseDuration(text: string): number {
@@ -181,37 +228,83 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
     host: { type: 'string' },
     data: { type: 'string' },
     policy: { type: 'string' },
+    'log-level': { type: 'string' },
     'pending-timeout': { type: 'string' },
     'allowed-hosts': { type: 'string' },
     log: { type: 'boolean' },
   });
   if (values.help) return help('serve', io);
-  const port = values.port === undefined ? 7070 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${values.port}`);
-  const dataDir = dataDirOf(values.data, io);
+  const config = resolveServeConfig(values, io.env, io.cwd ?? process.cwd());
   const server = createReviewServer({
-    dataDir,
-    port,
-    host: values.host ?? '127.0.0.1',
-    logger: values.log === true,
-    ...(values.policy ? { policy: resolve(values.policy) } : {}),
+    dataDir: config.dataDir,
+    port: config.port,
+    host: config.host,
+    // Everything on stdout is a JSON line; requests only with --log.
+    logger: { level: config.logLevel, stream: { write: (line: string) => io.out(line) }, requests: values.log === true },
+    ...(config.policy ? { policy: config.policy } : {}),
     ...(values['pending-timeout'] ? { pendingTimeoutMs: parseDuration(values['pending-timeout']) } : {}),
     ...(values['allowed-hosts'] ? { allowedHosts: values['allowed-hosts'].split(',').map((h) => h.trim()).filter(Boolean) } : {}),
   });
-  const url = await server.listen();
-  const hasKeys = server.store.listKeys().length > 0;
-  io.out(
-    `toolgate reviewer listening on ${url}\n` +
-      `  data:      ${dataDir}\n` +
-      `  policy:    ${values.policy ? resolve(values.policy) : '(none: every call waits for a human)'}\n` +
-      `  dashboard: ${url}/\n` +
-      `  jwks:      ${url}/.well-known/jwks.json\n` +
-      (hasKeys ? '' : `  no API keys yet: toolgate keys create --scope eval --data ${dataDir}\n`),
+  let url: string;
+  try {
+    url = await server.listen();
+  } catch (error) {
+    await server.close().catch(() => {});
+    const hint = listenHint(error as NodeJS.ErrnoException, config.host, config.port);
+    if (hint) {
+      io.err(`toolgate: ${hint}\n`);
+      return EXIT.FAIL;
+    }
+    throw error;
+  }
+  const log = server.app.log;
+  log.info(
+    {
+      url,
+      dashboard: `${url}/`,
+      jwks: `${url}/.well-known/jwks.json`,
+      readyz: `${url}/readyz`,
+      data: config.dataDir,
+      policy: config.policy ?? null,
+      hint: `open ${url}/ and sign in with an approve key`,
+    },
+    `toolgate reviewer listening on ${url}`,
   );
+  if (!config.policy) log.warn({ hint: 'pass --policy FILE (or TOOLGATE_POLICY); `toolgate init` writes a starter policy' }, 'no policy: every call waits for a human');
+  if (server.store.listKeys().length === 0) {
+    log.warn({ hint: `toolgate keys create --scope eval --data ${config.dataDir}` }, 'no API keys yet');
+  }
   io.onListening?.(url);
   await (io.stopSignal ?? new Promise(() => {}));
   await server.close();
-  io.out('toolgate reviewer stopped\n');
+  log.info('toolgate reviewer stopped');
+  return EXIT.OK;
+}
+
+/** One line that says what to do when `listen` fails for a reason the user can fix. */
+function listenHint(error: NodeJS.ErrnoException, host: string, port: number): string | undefined {
+  switch (error?.code) {
+    case 'EADDRINUSE':
+      return `port ${port} is in use on ${host}: pass --port 0 for a free port (or another --port / TOOLGATE_PORT), or stop the other process`;
+    case 'EACCES':
+      return `not allowed to listen on ${host}:${port}: ports below 1024 need privileges; pass a port from 1024 up (default 7070)`;
+    case 'EADDRNOTAVAIL':
+      return `${host} is not an address of this machine: pass --host 127.0.0.1 (loopback) or 0.0.0.0 (every interface)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot resolve the host name ${host}: pass an IP address with --host (e.g. 127.0.0.1)`;
+    default:
+      return undefined;
+  }
+}
+
+async function init(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, {}, true);
+  if (values.help) return help('init', io);
+  if (positionals.length > 1) throw new UsageError('init takes one directory');
+  const cwd = io.cwd ?? process.cwd();
+  const r = await initProject(positionals[0] ?? '.', cwd);
+  io.out(initSummary(r, cwd));
   return EXIT.OK;
 }
 

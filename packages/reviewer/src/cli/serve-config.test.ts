@@ -1,0 +1,82 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { removeDir, tempDir } from '../testing/fixture';
+import { ConfigError, resolveServeConfig } from './serve-config';
+import { runCli } from './run-cli';
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
+
+function project() {
+  const dir = tempDir();
+  cleanups.push(() => removeDir(dir));
+  writeFileSync(join(dir, 'env-policy.yaml'), 'version: 1\ndefault: review\nrules: []\n');
+  writeFileSync(join(dir, 'flag-policy.yaml'), 'version: 1\ndefault: review\nrules: []\n');
+  return dir;
+}
+
+describe('toolgate serve settings: flags, then TOOLGATE_*, then defaults', () => {
+  it('uses the defaults with neither', () => {
+    const cwd = project();
+    expect(resolveServeConfig({}, {}, cwd)).toEqual({ host: '127.0.0.1', port: 7070, policy: undefined, logLevel: 'info', dataDir: join(cwd, '.toolgate') });
+  });
+
+  it('reads every TOOLGATE_* variable, relative paths against the working directory', () => {
+    const cwd = project();
+    const env = { TOOLGATE_HOST: '0.0.0.0', TOOLGATE_PORT: '8080', TOOLGATE_POLICY: 'env-policy.yaml', TOOLGATE_LOG_LEVEL: 'DEBUG', TOOLGATE_DATA: 'state' };
+    expect(resolveServeConfig({}, env, cwd)).toEqual({ host: '0.0.0.0', port: 8080, policy: join(cwd, 'env-policy.yaml'), logLevel: 'debug', dataDir: join(cwd, 'state') });
+  });
+
+  it('a flag wins over its variable; an empty variable counts as unset', () => {
+    const cwd = project();
+    const env = { TOOLGATE_HOST: '0.0.0.0', TOOLGATE_PORT: '8080', TOOLGATE_POLICY: 'env-policy.yaml', TOOLGATE_LOG_LEVEL: 'debug', TOOLGATE_DATA: 'state' };
+    const flags = { host: '::1', port: '0', policy: 'flag-policy.yaml', 'log-level': 'warn', data: 'other' };
+    expect(resolveServeConfig(flags, env, cwd)).toEqual({ host: '::1', port: 0, policy: join(cwd, 'flag-policy.yaml'), logLevel: 'warn', dataDir: join(cwd, 'other') });
+    expect(resolveServeConfig({}, { TOOLGATE_PORT: '', TOOLGATE_DATA: ' ' }, cwd)).toMatchObject({ port: 7070, dataDir: join(cwd, '.toolgate') });
+  });
+
+  it('refuses bad values, naming the flag or variable they came from and what to pass instead', () => {
+    const cwd = project();
+    const err = (flags: Record<string, string>, env: Record<string, string>) => {
+      try {
+        resolveServeConfig(flags, env, cwd);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(err({}, { TOOLGATE_PORT: '70000' })).toBe('TOOLGATE_PORT "70000" is not a port: use a whole number from 0 to 65535 (0 picks a free port)');
+    expect(err({ port: '80a' }, {})).toMatch(/^--port "80a" is not a port/);
+    expect(err({}, { TOOLGATE_PORT: '-1' })).toMatch(/^TOOLGATE_PORT "-1" is not a port/);
+    expect(err({}, { TOOLGATE_LOG_LEVEL: 'verbose' })).toBe('TOOLGATE_LOG_LEVEL "verbose" is not a log level: use one of fatal, error, warn, info, debug, trace, silent (default info)');
+    expect(err({}, { TOOLGATE_POLICY: 'nope.yaml' })).toMatch(/^TOOLGATE_POLICY "nope.yaml": no policy file at .*nope\.yaml; pass the path of a YAML\/JSON policy \(`toolgate init` writes a starter one\)/);
+    expect(err({}, { TOOLGATE_HOST: 'http://x' })).toMatch(/^TOOLGATE_HOST "http:\/\/x" is not an address to bind/);
+    writeFileSync(join(cwd, 'a-file'), '');
+    expect(err({ data: 'a-file' }, {})).toMatch(/^--data "a-file": .* is a file, not a directory/);
+    mkdirSync(join(cwd, 'dir-policy'));
+    expect(err({ policy: 'dir-policy' }, {})).toMatch(/no policy file at/);
+    expect(err({}, { TOOLGATE_DATABASE_URL: 'postgres://db/toolgate' })).toMatch(/^TOOLGATE_DATABASE_URL is set, but this toolgate keeps its database in the data dir .*: unset TOOLGATE_DATABASE_URL$/);
+  });
+
+  it('toolgate serve turns a bad setting into exit 2 and one line on stderr, before opening anything', async () => {
+    const cwd = project();
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(['serve', '--data', 'never-made'], { out: (t) => out.push(t), err: (t) => err.push(t), env: { TOOLGATE_PORT: 'http' }, cwd });
+    expect(code).toBe(2);
+    expect(err.join('')).toBe('toolgate: TOOLGATE_PORT "http" is not a port: use a whole number from 0 to 65535 (0 picks a free port)\n');
+    expect(out).toEqual([]);
+  });
+
+  it('serve --help lists every variable', async () => {
+    const out: string[] = [];
+    expect(await runCli(['serve', '--help'], { out: (t) => out.push(t), err: () => {}, env: {} })).toBe(0);
+    for (const name of ['TOOLGATE_HOST', 'TOOLGATE_PORT', 'TOOLGATE_POLICY', 'TOOLGATE_LOG_LEVEL', 'TOOLGATE_DATA', 'TOOLGATE_DATABASE_URL', '--env-file', '/readyz']) {
+      expect(out.join('')).toContain(name);
+    }
+  });
+});
