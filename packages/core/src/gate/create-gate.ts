@@ -23,6 +23,7 @@ import type {
   Verdict,
 } from '../types';
 import { decisionCache } from './decision-cache';
+import { registerClaim } from './execution-claims';
 import type { Gate, GateOptions, ReviewCallOptions } from './gate-types';
 import { isAllowed } from './governed';
 import { validateGateOptions, type ResolvedGateOptions } from './options';
@@ -497,6 +498,21 @@ export function createGate(options: GateOptions): Gate {
       return closing;
     },
   };
+  registerClaim(gate, (decision) => {
+    const key = typeof decision?.idempotencyKey === 'string' ? decision.idempotencyKey : undefined;
+    if (!key) return undefined;
+    const entry = cache.get(key);
+    if (entry?.executed && entry.decision.digest === decision.digest) {
+      const message = `this call (${key}) already ran; a review authorises one execution`;
+      const denied: Decision = { ...decision, verdict: 'deny', source: 'fail_closed', reason: message, error: { code: ErrorCodes.ALREADY_EXECUTED, message } };
+      delete denied.proof;
+      delete denied.auditId;
+      void safeAudit('review', { tool: denied.tool, callId: denied.callId, runId: denied.runId }, denied);
+      return denied;
+    }
+    cache.markExecuted(key, decision);
+    return undefined;
+  });
   return gate;
 }
 

@@ -276,6 +276,31 @@ describe('a reachable reviewer that speaks nonsense is a deny in every fail mode
   });
 });
 
+describe('one review authorises one execution, also through runGoverned', () => {
+  it('running the same allowing Decision twice (at once, or replayed later) runs the body once', async () => {
+    const t = setup(() => ({ verdict: 'allow' }));
+    const d = await t.gate.review({ tool: 'transfer', args: { amount: 1 }, callId: 'c1' });
+    let ran = 0;
+    const body = async () => {
+      ran += 1;
+      await new Promise((r) => setTimeout(r, 5));
+    };
+    const both = await Promise.allSettled([runGoverned(t.gate, d, body), runGoverned(t.gate, d, body)]);
+    expect(both.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    await expect(runGoverned(t.gate, d, body)).rejects.toMatchObject({ code: 'DENIED', decision: { error: { code: 'ALREADY_EXECUTED' } } });
+    expect(ran).toBe(1);
+  });
+
+  it('two human approvals of one pending review run the body once', async () => {
+    const t = setup(() => ({ verdict: 'review', reviewId: 'rv_1' }));
+    const pending = await t.gate.review({ tool: 'transfer', args: { amount: 1 }, callId: 'c1' });
+    const [a, b] = await Promise.all([t.gate.resolveReview(pending, { approved: true }), t.gate.resolveReview(pending, { approved: true })]);
+    let ran = 0;
+    for (const d of [a, b]) await runGoverned(t.gate, d, () => void (ran += 1)).catch(() => {});
+    expect(ran).toBe(1);
+  });
+});
+
 describe('a closed gate', () => {
   it('denies high-stakes calls (GATE_CLOSED) instead of failing open on its closed reviewer', async () => {
     const t = setup(() => ({ verdict: 'allow' }), { failMode: 'open' });

@@ -1,5 +1,7 @@
 import type { Decision } from '../types';
 import type { Gate } from './gate-types';
+import { GovernanceDeniedError } from '../errors';
+import { claimExecution } from './execution-claims';
 import { reviewedArgs } from './reviewed-args';
 
 /** True when the Decision lets the call run: allow or allow_with_conditions (incl. fail-open and human approvals). */
@@ -15,8 +17,10 @@ export function isAllowed(decision: Decision): boolean {
  * The body receives `reviewedArgs(decision, frameworkArgs)`: `decision.args` (a copy parsed from the
  * canonical JSON the reviewer saw) whenever the gate read the arguments, `frameworkArgs` only for a
  * plain passthrough. A Decision that does not allow the call throws `GovernanceDeniedError` and an
- * allowing high-stakes Decision without reviewed arguments throws `ARGS_NOT_REVIEWED`; in both
- * cases the body never runs. Passthrough decisions (`not_high_stakes`) are not reported.
+ * allowing high-stakes Decision without reviewed arguments throws `ARGS_NOT_REVIEWED`, and a call
+ * that already ran (or is running) on this gate throws `GovernanceDeniedError` with an
+ * `ALREADY_EXECUTED` Decision; in all three cases the body never runs. Passthrough decisions
+ * (`not_high_stakes`) are not claimed or reported.
  */
 export async function runGoverned<T>(
   gate: Gate,
@@ -26,6 +30,9 @@ export async function runGoverned<T>(
 ): Promise<T> {
   const args = reviewedArgs(decision, frameworkArgs);
   if (decision.source === 'not_high_stakes') return body(args);
+  // One review authorises one execution: claimed before the body starts, not after it ends.
+  const already = claimExecution(gate, decision);
+  if (already) throw new GovernanceDeniedError(already);
   const started = performance.now();
   try {
     const value = await body(args);
