@@ -223,6 +223,12 @@ export function createGate(options: GateOptions): Gate {
       if (!dryRun) d.auditId = await safeAudit('review', safeAuditCall(call), d);
       return attachReviewedArgs(d, canonicalArgs);
     }
+    const given: unknown = (callOptions as { signal?: unknown } | undefined)?.signal;
+    if (given !== undefined && !isSignal(given)) {
+      const d = hardDeny(call, digest, started, ErrorCodes.INPUT_INVALID, 'options.signal is not an AbortSignal; denied');
+      if (!dryRun) d.auditId = await safeAudit('review', { tool, callId: call.callId, runId: call.runId, agentId: fields.agent?.id }, d);
+      return attachReviewedArgs(d, canonicalArgs);
+    }
     const { agent, context } = fields;
     const auditCall = { tool, callId: call.callId, runId: call.runId, agentId: agent?.id };
     const auditArgs = (): unknown => (o.audit.length > 0 ? JSON.parse(canonicalArgs) : undefined);
@@ -630,6 +636,11 @@ function safeAuditCall(call: ToolCall): { tool: string; callId?: string; runId?:
   const rawAgent: unknown = call.agent;
   const agentId = wellFormed(typeof rawAgent === 'string' ? rawAgent : (rawAgent as { id?: unknown } | undefined)?.id);
   return { tool: ids.tool, callId: ids.callId, runId: ids.runId, ...(agentId !== undefined ? { agentId } : {}) };
+}
+
+function isSignal(v: unknown): v is AbortSignal {
+  const s = v as Partial<AbortSignal> | null;
+  return typeof s === 'object' && s !== null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function';
 }
 
 function wellFormed(v: unknown): string | undefined {

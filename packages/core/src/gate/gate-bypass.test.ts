@@ -147,6 +147,14 @@ describe('bad input is an audited deny in every fail mode, never a throw', () =>
     }
   }
 
+  it('a signal that is not an AbortSignal is a deny, not a throw', async () => {
+    const t = setup(() => ({ verdict: 'allow' }), { failMode: 'open' });
+    for (const signal of [{}, 'abort', { aborted: false }]) {
+      expect(await t.gate.review({ tool: 'transfer', args: {} }, { signal } as never)).toMatchObject({ verdict: 'deny', error: { code: 'INPUT_INVALID' } });
+    }
+    expect(t.asked).toHaveLength(0);
+  });
+
   it('a lone surrogate in the idempotency parts no longer throws URIError', async () => {
     const t = setup(() => ({ verdict: 'allow' }));
     await expect(t.gate.review({ tool: 'transfer', args: {}, callId: '\uDC00', runId: '\uD800' })).resolves.toMatchObject({ verdict: 'deny' });
