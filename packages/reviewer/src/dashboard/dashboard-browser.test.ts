@@ -120,6 +120,8 @@ describe('dashboard in headless Chromium', () => {
     expect(text).toContain('Pay supplier invoices due this week');
     expect(text).toContain(callDigest('transfer', args));
     expect(text).toContain('[REDACTED]');
+    // Pretty-printed arguments keep their line breaks (only hidden characters in them are escaped).
+    expect(text).toContain('"currency": "EUR",\n');
     expect(text).not.toContain('sk-live-do-not-show');
     // Arguments render as text: the markup in `memo` is shown, not executed.
     expect(text).toContain('<img src=x onerror=');

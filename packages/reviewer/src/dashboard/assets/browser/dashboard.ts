@@ -6,7 +6,7 @@
  * Every value from the server goes into the page through `textContent` / text nodes (never
  * `innerHTML`), and through `visible` first, so redacted arguments and reasons render as inert text.
  */
-import { visible } from './visible';
+import { visible, visibleLines } from './visible';
 
 // ---------------------------------------------------------------------------------------------
 // what the server sends (the subset of ReviewView and the audit status this page reads)
@@ -131,6 +131,12 @@ function remaining(ms: number): string {
 function pretty(v: unknown): string {
   if (v === undefined) return '(none)';
   try { return JSON.stringify(v, null, 2); } catch { return String(v); }
+}
+/** A `<pre>` with pretty-printed JSON: its layout kept, hidden characters escaped (`visibleLines`). */
+function jsonBlock(text: string): HTMLElement {
+  const pre = h('pre', { class: 'json' });
+  pre.textContent = visibleLines(text);
+  return pre;
 }
 function compact(v: unknown): string {
   if (v === undefined) return 'undefined';
@@ -324,8 +330,8 @@ function renderCard(v: ReviewView): HTMLElement {
       ['Submitting key', code(v.submittedBy && v.submittedBy.keyId)],
     ]),
     h('div', { class: 'grid-2' }, [
-      h('div', null, [h('h4', { text: 'Arguments (redacted)' }), h('pre', { class: 'json', text: pretty(v.args) })]),
-      h('div', null, [h('h4', { text: 'Context' }), h('pre', { class: 'json', text: v.context ? pretty(v.context) : '(none)' })]),
+      h('div', null, [h('h4', { text: 'Arguments (redacted)' }), jsonBlock(pretty(v.args))]),
+      h('div', null, [h('h4', { text: 'Context' }), jsonBlock(v.context ? pretty(v.context) : '(none)')]),
     ]),
     policyBlock(v),
     form,
@@ -380,7 +386,7 @@ function historyRows(v: ReviewView): HTMLElement[] {
         ['Outcome', v.outcome ? v.outcome.status + (v.outcome.message ? ': ' + v.outcome.message : '') : null],
       ]),
     ]),
-    h('div', { class: 'detail' }, [h('h4', { text: 'Arguments (redacted)' }), h('pre', { class: 'json', text: pretty(v.args) })]),
+    h('div', { class: 'detail' }, [h('h4', { text: 'Arguments (redacted)' }), jsonBlock(pretty(v.args))]),
     h('div', { class: 'detail span-all' }, policyBlock(v)),
   ])));
   toggle.addEventListener('click', () => {

@@ -14,3 +14,12 @@ export function visible(text: unknown): string {
     return cp > 0xffff ? '\\u{' + hex + '}' : '\\u' + ('0000' + hex).slice(-4);
   });
 }
+
+/**
+ * `visible` for multi-line text that the page shows in a `<pre>`, such as pretty-printed JSON:
+ * its line breaks stay line breaks, every other hidden character is escaped. (JSON.stringify
+ * writes a line break inside a string as the two characters `\n`, so only its layout is kept.)
+ */
+export function visibleLines(text: unknown): string {
+  return String(text).split('\n').map(visible).join('\n');
+}
