@@ -17,7 +17,6 @@ export {
   type DashboardRegistrar,
 } from './dashboard/register-dashboard';
 export { requireKey } from './server/routes';
-export { openApiDocument } from './server/openapi';
 export { createWebhookSecret, signWebhook, type WebhookOptions, type WebhookSignatureHeaders, type WebhookTarget } from './server/webhooks';
 export type { ServerMetrics } from './server/metrics';
 export {

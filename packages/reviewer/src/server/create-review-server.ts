@@ -1,3 +1,4 @@
+import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import {
   compilePolicy,
@@ -19,7 +20,7 @@ import { createGroupCommit } from '../store/group-commit';
 import { openStore, type Store } from '../store/open-store';
 import { sqlitePolicyState } from '../store/sqlite-policy-state';
 import { createMetrics, type ServerMetrics } from './metrics';
-import { openApiDocument } from './openapi';
+import { openApiOptions } from './openapi';
 import { ReviewService } from './review-service';
 import { allowedHostSet, isAllowedHost } from './host-check';
 import { isStoreUnavailable } from './request-guard';
@@ -268,9 +269,12 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     return reply.code(404).send({ error: { code: ServerErrorCodes.NOT_FOUND, message: `no route ${request.method} ${request.url.split('?')[0]}` } });
   });
 
-  const openApiText = JSON.stringify(openApiDocument('1.0.0'));
+  // The OpenAPI document is generated from the routes as registered (their schemas), so the
+  // swagger plugin's onRoute hook must be in place first: the routes go in once it has loaded.
+  let openApiText: string | undefined;
+  void app.register(fastifySwagger, openApiOptions('1.0.0'));
   const keyCache = createKeyCache(store, { ttlMs: o.apiKeyCacheMs });
-  registerRoutes(app, {
+  void app.after(() => registerRoutes(app, {
     store,
     keys: keyCache,
     audit,
@@ -278,10 +282,10 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     metrics,
     jwks: () => JSON.stringify(jwksNow()),
     auditKeys,
-    openApi: () => openApiText,
+    openApi: () => (openApiText ??= JSON.stringify(app.swagger())),
     rotateSigningKey,
     readiness: () => checkReadiness(store, signer !== undefined),
-  });
+  }));
   if (o.dashboard !== false) {
     const dashboard = o.dashboard ?? registerDashboard;
     const deps = {
@@ -294,6 +298,10 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
       dataDir: o.dataDir,
     };
     void app.register(async (scope) => {
+      // The dashboard's pages and its session API are not the protocol: not in the OpenAPI document.
+      scope.addHook('onRoute', (route) => {
+        route.schema = { ...route.schema, hide: true };
+      });
       await dashboard(scope, deps);
     });
   }

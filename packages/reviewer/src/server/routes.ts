@@ -16,6 +16,7 @@ import type { AuditTrail } from '../store/audit-trail';
 import type { Store } from '../store/open-store';
 import type { ServerMetrics } from './metrics';
 import type { ReviewService } from './review-service';
+import { apiRoute, ROUTE_SCHEMAS } from './openapi';
 import { assertStorableJson } from './request-guard';
 import type { Readiness } from './readiness';
 
@@ -125,7 +126,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     return key;
   };
 
-  app.post('/v1/reviews', async (request, reply) => {
+  app.post('/v1/reviews', apiRoute(ROUTE_SCHEMAS.createReview), async (request, reply) => {
     const key = keyFor(request, 'eval');
     const body = parse(CreateReviewRequestSchema, request.body);
     const signal = body.waitMs ? disconnectSignal(reply) : undefined;
@@ -133,7 +134,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     return reply.code(r.status).send(r.review);
   });
 
-  app.get<IdParams & { Querystring: Query }>('/v1/reviews/:id', async (request, reply) => {
+  app.get<IdParams & { Querystring: Query }>('/v1/reviews/:id', apiRoute(ROUTE_SCHEMAS.getReview), async (request, reply) => {
     const key = keyFor(request, ['eval', 'approve']);
     const waitMs = intParam(request.query.waitMs, 'waitMs', 0, 60_000) ?? 0;
     const viewer = { keyId: key.id, seesAll: hasScope(key.scope, 'approve') };
@@ -141,7 +142,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     return reply.code(r.status).send(r.review);
   });
 
-  app.get<{ Querystring: Query }>('/v1/reviews', async (request) => {
+  app.get<{ Querystring: Query }>('/v1/reviews', apiRoute(ROUTE_SCHEMAS.listReviews), async (request) => {
     keyFor(request, 'approve');
     const q = request.query;
     if (q.status !== undefined && q.status !== 'pending' && q.status !== 'decided') {
@@ -159,7 +160,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     return { reviews, next: reviews.length === limit && last ? Date.parse(last.createdAt) : null };
   });
 
-  app.post<IdParams>('/v1/reviews/:id/decision', async (request) => {
+  app.post<IdParams>('/v1/reviews/:id/decision', apiRoute(ROUTE_SCHEMAS.decideReview), async (request) => {
     const key = keyFor(request, 'approve');
     const body = parse(DecisionRequestSchema, request.body);
     const decision: { verdict: 'allow' | 'deny'; reason?: string } = { verdict: body.verdict };
@@ -167,7 +168,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     return service.decide(request.params.id, decision, { ...key, via: 'api' });
   });
 
-  app.post<IdParams>('/v1/reviews/:id/outcome', async (request) => {
+  app.post<IdParams>('/v1/reviews/:id/outcome', apiRoute(ROUTE_SCHEMAS.reportOutcome), async (request) => {
     const key = keyFor(request, 'eval');
     const body = parse(OutcomeRequestSchema, request.body);
     const outcome: { status: typeof body.status; message?: string; durationMs?: number } = { status: body.status };
@@ -176,7 +177,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     return service.outcome(request.params.id, outcome, key);
   });
 
-  app.get<{ Querystring: Query }>('/v1/audit', async (request) => {
+  app.get<{ Querystring: Query }>('/v1/audit', apiRoute(ROUTE_SCHEMAS.auditPage), async (request) => {
     keyFor(request, 'approve');
     const after = intParam(request.query.after, 'after', 0, Number.MAX_SAFE_INTEGER) ?? 0;
     const limit = intParam(request.query.limit, 'limit', 1, 1000) ?? 100;
@@ -185,37 +186,37 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     return { records, next: records.length === limit && last ? last.seq : null };
   });
 
-  app.get('/v1/audit/verify', async (request) => {
+  app.get('/v1/audit/verify', apiRoute(ROUTE_SCHEMAS.auditVerify), async (request) => {
     keyFor(request, 'approve');
     return verifyTrail(d.audit, d.auditKeys?.());
   });
 
-  app.post('/v1/admin/signing-keys/rotate', async (request) => {
+  app.post('/v1/admin/signing-keys/rotate', apiRoute(ROUTE_SCHEMAS.rotateSigningKey), async (request) => {
     const key = keyFor(request, 'admin');
     return d.rotateSigningKey(`key:${key.name}`);
   });
 
-  app.get('/.well-known/jwks.json', async (_request, reply) => {
+  app.get('/.well-known/jwks.json', apiRoute(ROUTE_SCHEMAS.jwks), async (_request, reply) => {
     return reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'public, max-age=60').send(d.jwks());
   });
 
-  app.get('/openapi.json', async (_request, reply) => {
+  app.get('/openapi.json', apiRoute(ROUTE_SCHEMAS.openApi), async (_request, reply) => {
     return reply.header('content-type', 'application/json; charset=utf-8').send(d.openApi());
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', apiRoute(ROUTE_SCHEMAS.metrics), async (_request, reply) => {
     const text = await d.metrics.registry.metrics();
     return reply.header('content-type', d.metrics.registry.contentType).send(text);
   });
 
-  app.get('/healthz', async () => {
+  app.get('/healthz', apiRoute(ROUTE_SCHEMAS.healthz), async () => {
     const last = d.store.lastAudit();
     return { ok: true, pending: d.store.countPending(), auditSeq: last?.seq ?? 0 };
   });
 
   // Readiness (load balancers, orchestrators): 200 only when the database answers and the signing
   // key is loaded; else 503 with the reason. Never cached.
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', apiRoute(ROUTE_SCHEMAS.readyz), async (_request, reply) => {
     const r = d.readiness ? d.readiness() : { ready: false, reason: 'no readiness check is wired', checks: {} };
     return reply.code(r.ready ? 200 : 503).header('cache-control', 'no-store').send(r);
   });
