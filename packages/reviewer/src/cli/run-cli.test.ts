@@ -39,7 +39,7 @@ describe('toolgate CLI', () => {
     const h = io();
     expect(await runCli(['--help'], h.io)).toBe(0);
     expect(h.stdout).toContain('toolgate <command>');
-    for (const args of [['serve', '--help'], ['keys', 'create', '--help'], ['reviews', '--help'], ['audit', 'verify', '--help'], ['policy', 'check', '--help']]) {
+    for (const args of [['init', '--help'], ['serve', '--help'], ['keys', 'create', '--help'], ['reviews', '--help'], ['audit', 'verify', '--help'], ['policy', 'check', '--help']]) {
       const x = io();
       expect(await runCli(args, x.io)).toBe(0);
       expect(x.stdout).toMatch(/Usage: toolgate/);
