@@ -28,6 +28,8 @@ export const ErrorCodes = {
   ARGS_NOT_REVIEWED: 'ARGS_NOT_REVIEWED',
   /** A high-stakes call reached a gate after close(). */
   GATE_CLOSED: 'GATE_CLOSED',
+  /** resolveReview: a human already rejected this call; a later approval does not undo it. */
+  REVIEW_ALREADY_DECIDED: 'REVIEW_ALREADY_DECIDED',
   // other
   DENIED: 'DENIED',
   REVIEW_REQUIRED: 'REVIEW_REQUIRED',

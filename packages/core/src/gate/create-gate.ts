@@ -181,11 +181,6 @@ export function createGate(options: GateOptions): Gate {
     const byName = hs.byName(tool);
     // The passthrough of a plain name reads nothing else: a Set or cached pattern lookup.
     if (!byName && !hs.judged(tool)) return passthrough(call, started);
-    if (closing) {
-      // A closed gate is not an outage: its reviewer and sinks are gone, so nothing may run
-      // (failing open here would allow every straggler call of a shutting-down app, unrecorded).
-      return hardDeny(wellFormedIds(call), '', started, ErrorCodes.GATE_CLOSED, 'the gate is closed; denied');
-    }
     if (!tool.isWellFormed()) {
       // Not well-formed Unicode (a lone surrogate): no digest, no reviewer — and the audit record
       // names the tool with U+FFFD in place of the broken code units, so the attempt is kept.
@@ -214,6 +209,12 @@ export function createGate(options: GateOptions): Gate {
     // A `{ tool, when }` predicate judges the parsed copy, never the caller's object or string.
     if (!byName && !hs.when(tool, JSON.parse(canonicalArgs))) {
       return attachReviewedArgs({ ...passthrough(call, started), digest }, canonicalArgs);
+    }
+
+    if (closing) {
+      // A closed gate is not an outage: its reviewer and sinks are gone, so nothing may run
+      // (failing open here would allow every straggler call of a shutting-down app, unrecorded).
+      return hardDeny(wellFormedIds(call), digest, started, ErrorCodes.GATE_CLOSED, 'the gate is closed; denied');
     }
 
     // 2. The other fields: sent to the reviewer and recorded, so they must be well-formed JSON.
@@ -444,6 +445,10 @@ export function createGate(options: GateOptions): Gate {
         canonicalArgs = pending.canonicalArgs;
       }
       const approved = answer?.approved === true;
+      if (approved && ran?.decision.source === 'human' && ran.decision.verdict === 'deny' && ran.decision.digest === decision.digest) {
+        // A human's no is final: a later yes for the same call (a replayed approval) does not undo it.
+        return refuse(ErrorCodes.REVIEW_ALREADY_DECIDED, `a human already rejected this call (${ran.decision.decidedBy ?? 'human'}); denied`);
+      }
       const approver = typeof answer?.approver === 'string' && answer.approver.length > 0 ? answer.approver.toWellFormed() : 'human';
       const reason = typeof answer?.reason === 'string' ? answer.reason.toWellFormed() : undefined;
       const resolved: Decision = {

@@ -315,6 +315,10 @@ describe('a closed gate', () => {
     await t.gate.close();
     expect(await t.attempt({ tool: 'transfer', args: {} })).toMatchObject({ verdict: 'deny', error: { code: 'GATE_CLOSED' } });
     expect((await t.gate.review({ tool: 'search', args: {} })).source).toBe('not_high_stakes');
+    const judged = setup(() => ({ verdict: 'allow' }), { highStakes: [{ tool: 'transfer', when: (a) => (a as { amount: number }).amount > 100 }] });
+    await judged.gate.close();
+    expect((await judged.gate.review({ tool: 'transfer', args: '{"amount":5}' })).source).toBe('not_high_stakes');
+    expect((await judged.gate.review({ tool: 'transfer', args: '{"amount":500}' })).error?.code).toBe('GATE_CLOSED');
     expect(t.asked).toHaveLength(0);
     expect(t.ran()).toBe(0);
   });
@@ -350,6 +354,16 @@ describe('resolveReview and reportOutcome take nothing on trust', () => {
     expect(await t.gate.resolveReview(dry, { approved: true })).toMatchObject({ verdict: 'deny', error: { code: 'INPUT_INVALID' } });
     expect(await t.attempt(call)).toMatchObject({ verdict: 'review' });
     expect(t.asked.map((r) => r.dryRun ?? false)).toEqual([true, false]);
+    expect(t.ran()).toBe(0);
+  });
+
+  it("a human's no is final: a later approval of the same pending review is a deny", async () => {
+    const t = pendingGate();
+    const pending = await t.gate.review({ tool: 'transfer', args: { amount: 9 }, callId: 'c9' });
+    expect((await t.gate.resolveReview(pending, { approved: false, approver: 'bob' })).verdict).toBe('deny');
+    const replayed = await t.gate.resolveReview(pending, { approved: true, approver: 'mallory' });
+    expect(replayed).toMatchObject({ verdict: 'deny', error: { code: 'REVIEW_ALREADY_DECIDED' } });
+    expect(await t.attempt({ tool: 'transfer', args: { amount: 9 }, callId: 'c9' })).toMatchObject({ verdict: 'deny', source: 'human' });
     expect(t.ran()).toBe(0);
   });
 
