@@ -167,6 +167,30 @@ export function createGate(options: GateOptions): Gate {
     return id;
   }
 
+  /**
+   * decide(), with a last line: anything that still throws (a getter on the call object that
+   * throws, a bug) is an audited deny, so review/canI/enforce keep their promise never to throw
+   * for the call they were handed.
+   */
+  async function decideSafely(call: ToolCall, callOptions: ReviewCallOptions | undefined, dryRun: boolean): Promise<Decision> {
+    const started = performance.now();
+    try {
+      return await decide(call, callOptions, dryRun);
+    } catch (error) {
+      let tool = '(none)';
+      try {
+        const t: unknown = call?.tool;
+        if (typeof t === 'string' && t.length > 0) tool = t.toWellFormed();
+      } catch {
+        // keep "(none)"
+      }
+      const message = `the gate could not read this call (${error instanceof Error ? error.name : typeof error}); denied`;
+      const d = hardDeny({ tool, args: undefined }, '', started, ErrorCodes.INPUT_INVALID, message);
+      if (!dryRun) d.auditId = await safeAudit('review', { tool }, d);
+      return d;
+    }
+  }
+
   /** Shared path of review() and canI(). Never throws for bad input: that is a deny in every fail mode. */
   async function decide(call: ToolCall, callOptions: ReviewCallOptions | undefined, dryRun: boolean): Promise<Decision> {
     const started = performance.now();
@@ -393,12 +417,12 @@ export function createGate(options: GateOptions): Gate {
   const gate: Gate = {
     isHighStakes: (tool, args) => matches(tool, args),
 
-    review: (call, callOptions) => decide(call, callOptions, false),
+    review: (call, callOptions) => decideSafely(call, callOptions, false),
 
-    canI: (call, callOptions) => decide(call, callOptions, true),
+    canI: (call, callOptions) => decideSafely(call, callOptions, true),
 
     async enforce(call, callOptions) {
-      const decision = await decide(call, callOptions, false);
+      const decision = await decideSafely(call, callOptions, false);
       if (!isAllowed(decision)) throw new GovernanceDeniedError(decision);
       return decision;
     },

@@ -147,6 +147,20 @@ describe('bad input is an audited deny in every fail mode, never a throw', () =>
     }
   }
 
+  it('a call object whose getters throw is an audited deny, not a throw', async () => {
+    const t = setup(() => ({ verdict: 'allow' }), { failMode: 'open' });
+    const boom = () => {
+      throw new Error('getter says no');
+    };
+    for (const field of ['agent', 'context', 'callId', 'args']) {
+      const call = Object.defineProperty({ tool: 'transfer', args: {} }, field, { get: boom, enumerable: true });
+      expect(await t.gate.review(call as ToolCall), field).toMatchObject({ verdict: 'deny', error: { code: field === 'args' ? 'ARGS_NOT_JSON' : 'INPUT_INVALID' } });
+      await expect(t.gate.enforce(call as ToolCall)).rejects.toMatchObject({ code: 'DENIED' });
+    }
+    expect(t.asked).toHaveLength(0);
+    expect(t.audit.records.every((r) => r.decision?.verdict === 'deny')).toBe(true);
+  });
+
   it('a signal that is not an AbortSignal is a deny, not a throw', async () => {
     const t = setup(() => ({ verdict: 'allow' }), { failMode: 'open' });
     for (const signal of [{}, 'abort', { aborted: false }]) {
