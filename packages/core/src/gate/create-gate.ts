@@ -428,96 +428,20 @@ export function createGate(options: GateOptions): Gate {
     },
 
     async resolveReview(decision, answer: HumanAnswer) {
-      const started = performance.now();
-      // Never throws: whatever is handed in, the answer is a Decision, and only a well-formed human
-      // yes to a pending review of this very call is an allow.
-      const shape = checkPendingDecision(decision);
-      const ids = shape.ok ? decision : wellFormedIds({ tool: (decision as Partial<Decision> | null)?.tool ?? '(none)', args: undefined, callId: (decision as Partial<Decision> | null)?.callId, runId: (decision as Partial<Decision> | null)?.runId } as ToolCall);
-      const refuse = async (code: string, message: string): Promise<Decision> => {
-        const base: Partial<Decision> = shape.ok ? { ...decision } : {};
-        const denied = hardDeny({ tool: ids.tool, args: undefined, callId: ids.callId, runId: ids.runId } as ToolCall, shape.ok ? decision.digest : '', started, code, message, { ...base, source: 'fail_closed' });
-        delete denied.proof;
-        delete denied.auditId;
-        denied.auditId = await safeAudit('human_decision', { tool: denied.tool, callId: denied.callId, runId: denied.runId }, denied);
-        return denied;
-      };
-      if (!shape.ok) return refuse(ErrorCodes.INPUT_INVALID, `resolveReview: ${shape.problem}; denied`);
-      if (decision.dryRun) {
-        // canI recorded nothing and asked no one: approving it would skip the real review (its
-        // limits, budgets and record) and pre-authorise the call under the same key.
-        return refuse(ErrorCodes.INPUT_INVALID, 'resolveReview: a canI (dry run) Decision cannot be approved; review the call first; denied');
+      try {
+        return await resolve(decision, answer);
+      } catch (error) {
+        // Something in what was handed in threw (a getter): no human yes can come out of that.
+        const message = `resolveReview could not read the Decision or the answer (${error instanceof Error ? error.name : typeof error}); denied`;
+        const d = hardDeny({ tool: '(none)', args: undefined }, '', performance.now(), ErrorCodes.INPUT_INVALID, message);
+        d.auditId = await safeAudit('human_decision', { tool: d.tool }, d);
+        return d;
       }
-      const key = decision.idempotencyKey;
-      const ran = key ? cache.get(key) : undefined;
-      if (ran?.executed && ran.decision.digest === decision.digest) {
-        return refuse(ErrorCodes.ALREADY_EXECUTED, 'this call already ran; a review authorises one execution');
-      }
-      // The reviewed arguments: the Decision's own (checked against its digest), else what this gate
-      // sent for review under this key. A pending review this gate knows for another call is refused.
-      let canonicalArgs: string | undefined;
-      const pending = key ? reviewed.get(key) : undefined;
-      if (pending && pending.digest !== decision.digest) {
-        return refuse(ErrorCodes.INPUT_INVALID, `resolveReview: this Decision's digest is not the one reviewed under ${key} (a human answer for another call); denied`);
-      }
-      if (Object.hasOwn(decision, 'args')) {
-        const ca = argsJson(decision.args);
-        if (ca === undefined || sha256(`{"args":${ca},"tool":${canonicalJson(decision.tool)}}`) !== decision.digest) {
-          return refuse(ErrorCodes.INPUT_INVALID, "resolveReview: the Decision's args are not the arguments its digest covers; denied");
-        }
-        canonicalArgs = ca;
-      } else if (pending) {
-        canonicalArgs = pending.canonicalArgs;
-      }
-      const approved = answer?.approved === true;
-      if (approved && ran?.decision.source === 'human' && ran.decision.verdict === 'deny' && ran.decision.digest === decision.digest) {
-        // A human's no is final: a later yes for the same call (a replayed approval) does not undo it.
-        return refuse(ErrorCodes.REVIEW_ALREADY_DECIDED, `a human already rejected this call (${ran.decision.decidedBy ?? 'human'}); denied`);
-      }
-      const approver = typeof answer?.approver === 'string' && answer.approver.length > 0 ? answer.approver.toWellFormed() : 'human';
-      const reason = typeof answer?.reason === 'string' ? answer.reason.toWellFormed() : undefined;
-      const resolved: Decision = {
-        ...decision,
-        verdict: approved ? 'allow' : 'deny',
-        source: 'human',
-        reason: reason ?? (approved ? `approved by ${approver}` : `rejected by ${approver}`),
-        decidedBy: `human:${approver}`,
-        latencyMs: decision.latencyMs,
-      };
-      delete resolved.proof;
-      delete resolved.error;
-      delete resolved.auditId;
-      resolved.auditId = await safeAudit('human_decision', { tool: decision.tool, callId: decision.callId, runId: decision.runId }, resolved);
-      if (key && !resolved.error) {
-        cache.set(key, resolved);
-        reviewed.delete(key);
-      }
-      return canonicalArgs === undefined ? resolved : attachReviewedArgs(resolved, canonicalArgs);
     },
 
     async reportOutcome(decision, outcome: Outcome) {
       try {
-        if (decision.source === 'not_high_stakes') return;
-        // The Decision this gate issued under that key, when it has it: a caller's copy (edited or
-        // forged) does not get to rewrite what the outcome record says was decided.
-        const known = decision.idempotencyKey ? cache.get(decision.idempotencyKey) : undefined;
-        const issued = known && known.decision.digest === decision.digest ? known.decision : undefined;
-        if (decision.idempotencyKey) cache.markExecuted(decision.idempotencyKey, decision);
-        const recorded = issued ?? decision;
-        const safeOutcome: Outcome = { status: outcome?.status === 'success' || outcome?.status === 'failure' ? outcome.status : 'error' };
-        if (typeof outcome?.message === 'string') safeOutcome.message = outcome.message.toWellFormed();
-        if (typeof outcome?.durationMs === 'number' && Number.isFinite(outcome.durationMs)) safeOutcome.durationMs = outcome.durationMs;
-        await writeAudit('outcome', { tool: recorded.tool, callId: recorded.callId, runId: recorded.runId }, recorded, {
-          outcome: safeOutcome,
-          ...(issued ? {} : { meta: { decision: 'as reported by the adapter; this gate has no record of issuing it' } }),
-        });
-        if (recorded.reviewId && o.reviewer.reportOutcome) {
-          const scope = deadlineScope(o.timeoutMs, undefined, o.now());
-          try {
-            await o.reviewer.reportOutcome(recorded.reviewId, safeOutcome, { signal: scope.signal, deadline: scope.deadline });
-          } finally {
-            scope.dispose();
-          }
-        }
+        await report(decision, outcome);
       } catch {
         // Never throws: the tool already ran. The audit trail shows a missing outcome record.
       }
@@ -533,6 +457,99 @@ export function createGate(options: GateOptions): Gate {
       return closing;
     },
   };
+
+  async function resolve(decision: Decision, answer: HumanAnswer): Promise<Decision> {
+    const started = performance.now();
+    // Never throws: whatever is handed in, the answer is a Decision, and only a well-formed human
+    // yes to a pending review of this very call is an allow.
+    const shape = checkPendingDecision(decision);
+    const ids = shape.ok ? decision : wellFormedIds({ tool: (decision as Partial<Decision> | null)?.tool ?? '(none)', args: undefined, callId: (decision as Partial<Decision> | null)?.callId, runId: (decision as Partial<Decision> | null)?.runId } as ToolCall);
+    const refuse = async (code: string, message: string): Promise<Decision> => {
+      const base: Partial<Decision> = shape.ok ? { ...decision } : {};
+      const denied = hardDeny({ tool: ids.tool, args: undefined, callId: ids.callId, runId: ids.runId } as ToolCall, shape.ok ? decision.digest : '', started, code, message, { ...base, source: 'fail_closed' });
+      delete denied.proof;
+      delete denied.auditId;
+      denied.auditId = await safeAudit('human_decision', { tool: denied.tool, callId: denied.callId, runId: denied.runId }, denied);
+      return denied;
+    };
+    if (!shape.ok) return refuse(ErrorCodes.INPUT_INVALID, `resolveReview: ${shape.problem}; denied`);
+    if (decision.dryRun) {
+      // canI recorded nothing and asked no one: approving it would skip the real review (its
+      // limits, budgets and record) and pre-authorise the call under the same key.
+      return refuse(ErrorCodes.INPUT_INVALID, 'resolveReview: a canI (dry run) Decision cannot be approved; review the call first; denied');
+    }
+    const key = decision.idempotencyKey;
+    const ran = key ? cache.get(key) : undefined;
+    if (ran?.executed && ran.decision.digest === decision.digest) {
+      return refuse(ErrorCodes.ALREADY_EXECUTED, 'this call already ran; a review authorises one execution');
+    }
+    // The reviewed arguments: the Decision's own (checked against its digest), else what this gate
+    // sent for review under this key. A pending review this gate knows for another call is refused.
+    let canonicalArgs: string | undefined;
+    const pending = key ? reviewed.get(key) : undefined;
+    if (pending && pending.digest !== decision.digest) {
+      return refuse(ErrorCodes.INPUT_INVALID, `resolveReview: this Decision's digest is not the one reviewed under ${key} (a human answer for another call); denied`);
+    }
+    if (Object.hasOwn(decision, 'args')) {
+      const ca = argsJson(decision.args);
+      if (ca === undefined || sha256(`{"args":${ca},"tool":${canonicalJson(decision.tool)}}`) !== decision.digest) {
+        return refuse(ErrorCodes.INPUT_INVALID, "resolveReview: the Decision's args are not the arguments its digest covers; denied");
+      }
+      canonicalArgs = ca;
+    } else if (pending) {
+      canonicalArgs = pending.canonicalArgs;
+    }
+    const approved = answer?.approved === true;
+    if (approved && ran?.decision.source === 'human' && ran.decision.verdict === 'deny' && ran.decision.digest === decision.digest) {
+      // A human's no is final: a later yes for the same call (a replayed approval) does not undo it.
+      return refuse(ErrorCodes.REVIEW_ALREADY_DECIDED, `a human already rejected this call (${ran.decision.decidedBy ?? 'human'}); denied`);
+    }
+    const approver = typeof answer?.approver === 'string' && answer.approver.length > 0 ? answer.approver.toWellFormed() : 'human';
+    const reason = typeof answer?.reason === 'string' ? answer.reason.toWellFormed() : undefined;
+    const resolved: Decision = {
+      ...decision,
+      verdict: approved ? 'allow' : 'deny',
+      source: 'human',
+      reason: reason ?? (approved ? `approved by ${approver}` : `rejected by ${approver}`),
+      decidedBy: `human:${approver}`,
+      latencyMs: decision.latencyMs,
+    };
+    delete resolved.proof;
+    delete resolved.error;
+    delete resolved.auditId;
+    resolved.auditId = await safeAudit('human_decision', { tool: decision.tool, callId: decision.callId, runId: decision.runId }, resolved);
+    if (key && !resolved.error) {
+      cache.set(key, resolved);
+      reviewed.delete(key);
+    }
+    return canonicalArgs === undefined ? resolved : attachReviewedArgs(resolved, canonicalArgs);
+  }
+
+  async function report(decision: Decision, outcome: Outcome): Promise<void> {
+    if (decision.source === 'not_high_stakes') return;
+    // The Decision this gate issued under that key, when it has it: a caller's copy (edited or
+    // forged) does not get to rewrite what the outcome record says was decided.
+    const known = decision.idempotencyKey ? cache.get(decision.idempotencyKey) : undefined;
+    const issued = known && known.decision.digest === decision.digest ? known.decision : undefined;
+    if (decision.idempotencyKey) cache.markExecuted(decision.idempotencyKey, decision);
+    const recorded = issued ?? decision;
+    const safeOutcome: Outcome = { status: outcome?.status === 'success' || outcome?.status === 'failure' ? outcome.status : 'error' };
+    if (typeof outcome?.message === 'string') safeOutcome.message = outcome.message.toWellFormed();
+    if (typeof outcome?.durationMs === 'number' && Number.isFinite(outcome.durationMs)) safeOutcome.durationMs = outcome.durationMs;
+    await writeAudit('outcome', { tool: recorded.tool, callId: recorded.callId, runId: recorded.runId }, recorded, {
+      outcome: safeOutcome,
+      ...(issued ? {} : { meta: { decision: 'as reported by the adapter; this gate has no record of issuing it' } }),
+    });
+    if (recorded.reviewId && o.reviewer.reportOutcome) {
+      const scope = deadlineScope(o.timeoutMs, undefined, o.now());
+      try {
+        await o.reviewer.reportOutcome(recorded.reviewId, safeOutcome, { signal: scope.signal, deadline: scope.deadline });
+      } finally {
+        scope.dispose();
+      }
+    }
+  }
+
   registerClaim(gate, (decision) => {
     const key = typeof decision?.idempotencyKey === 'string' ? decision.idempotencyKey : undefined;
     if (!key) return undefined;

@@ -381,6 +381,18 @@ describe('resolveReview and reportOutcome take nothing on trust', () => {
     expect(t.ran()).toBe(0);
   });
 
+  it('a Decision or answer whose getters throw is an audited deny from resolveReview, not a throw', async () => {
+    const t = pendingGate();
+    const pending = await t.gate.review({ tool: 'transfer', args: {}, callId: 'c' });
+    const boom = { get: () => { throw new Error('no'); }, enumerable: true };
+    const badDecision = Object.defineProperty({ ...pending }, 'digest', boom);
+    const badAnswer = Object.defineProperty({}, 'approved', boom);
+    for (const [d, a] of [[badDecision, { approved: true }], [pending, badAnswer]] as const) {
+      expect(await t.gate.resolveReview(d as Decision, a as never)).toMatchObject({ verdict: 'deny', error: { code: 'INPUT_INVALID' } });
+    }
+    await expect(t.gate.reportOutcome(badDecision as Decision, { status: 'success' })).resolves.toBeUndefined();
+  });
+
   it('only approved === true approves', async () => {
     const t = pendingGate();
     const pending = await t.gate.review({ tool: 'transfer', args: {}, callId: 'c' });
