@@ -130,7 +130,7 @@ function globMatch(glob: string, s: string): boolean {
 }
 
 describe('matcher properties', () => {
-  const alphabet = fc.constantFrom('a', 'b', '.', '_', '-', '$', '(', '[', '+', '\\', 'é', '💸');
+  const alphabet = fc.constantFrom('a', 'b', '.', '_', '-', '$', '(', '[', '+', '\\', 'é', '💸', '\n');
   const name = fc.array(alphabet, { maxLength: 8 }).map((a) => a.join(''));
   const glob = fc.array(fc.oneof(alphabet, fc.constant('*'), fc.constant('?')), { maxLength: 8 }).map((a) => a.join(''));
 

@@ -12,6 +12,21 @@ describe('compileHighStakes', () => {
     }
   });
 
+  it('a glob spans line breaks: a tool name with a trailing newline cannot step around db.*', () => {
+    const m = compileHighStakes(['db.*', '*_delete', 'shel?']);
+    expect(m('db.drop\n')).toBe(true);
+    expect(m('db.\ndrop')).toBe(true);
+    expect(m('user\n_delete')).toBe(true);
+    expect(m('shel\n')).toBe(true);
+  });
+
+  it('matches many-star globs without backtracking on an agent-chosen name', () => {
+    // As a RegExp (^a.*a.*a.*a.*a.*a.*b$) this name takes ~n^6 steps and never returns.
+    const m = compileHighStakes(['a*a*a*a*a*a*b']);
+    expect(m('a'.repeat(5_000))).toBe(false);
+    expect(m(`${'a'.repeat(5_000)}b`)).toBe(true);
+  });
+
   it('treats regex metacharacters in names literally', () => {
     const m = compileHighStakes(['a+b', 'x.y']);
     expect(m('a+b')).toBe(true);

@@ -1,5 +1,6 @@
 import { canonicalJson } from '../digest/canonical-json';
 import { OptionsError } from '../errors';
+import { globMatch } from '../policy/glob-match';
 import type { HighStakesEntry, HighStakesSpec } from '../types';
 
 /** A compiled high-stakes matcher: `(tool, args) => boolean`. */
@@ -7,12 +8,16 @@ export type HighStakesMatcher = (tool: string, args?: unknown) => boolean;
 
 const MAX_CACHED = 4096;
 
-/** Turns a glob (`db.*`, `*_delete`, `tool?`) into an anchored RegExp. `*` spans any characters. */
+/**
+ * Turns a glob (`db.*`, `*_delete`, `tool?`) into an anchored RegExp. `*` spans any characters,
+ * line breaks included. The gate itself does not use it: it matches globs with `globMatch`, which
+ * cannot backtrack on an agent-chosen name; this stays for callers that need a RegExp.
+ */
 export function globToRegExp(glob: string): RegExp {
   let src = '';
   for (const ch of glob) {
-    if (ch === '*') src += '.*';
-    else if (ch === '?') src += '.';
+    if (ch === '*') src += '[\\s\\S]*';
+    else if (ch === '?') src += '[\\s\\S]';
     else src += ch.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
   }
   return new RegExp(`^${src}$`);
@@ -106,11 +111,12 @@ export function compileHighStakesParts(spec: HighStakesSpec): HighStakesParts {
 
 function compileNames(list: ReadonlyArray<string | RegExp>, where: string): (tool: string) => boolean {
   const exact = new Set<string>();
-  const patterns: RegExp[] = [];
+  const patterns: Array<{ test(tool: string): boolean }> = [];
   list.forEach((item, i) => {
     if (typeof item === 'string') {
       if (item.length === 0) throw new OptionsError(`${where}[${i}] is an empty tool name`);
-      if (isGlob(item)) patterns.push(globToRegExp(item));
+      // globMatch, not a RegExp: linear for one star, never backtracking, and `*` spans line breaks.
+      if (isGlob(item)) patterns.push({ test: (tool) => globMatch(item, tool) });
       else exact.add(item);
     } else if (item instanceof RegExp) {
       // Drop g/y flags: lastIndex state would make .test() answer differently on each call.
