@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, randomBytes, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign as edSign, verify as edVerify, type KeyObject } from '../platform/node-crypto';
 import { sha256 } from '../digest/call-digest';
 import { OptionsError } from '../errors';
 import { assertPublicEd25519 } from '../proof/create-proof-verifier';
@@ -101,7 +101,8 @@ export function checkpointJws(cp: SignedCheckpoint): string {
   return `${signingInput(cp)}.${Buffer.from(cp.sig, 'hex').toString('base64url')}`;
 }
 
-const HEADER_B64 = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: CHECKPOINT_TYPE })).toString('base64url');
+// btoa, not Buffer: this runs at import, and the edge build (no Buffer) imports this module too.
+const HEADER_B64 = btoa(JSON.stringify({ alg: 'EdDSA', typ: CHECKPOINT_TYPE })).replace(/=+$/, '').replaceAll('+', '-').replaceAll('/', '_');
 
 function signingInput(cp: { seq: number; hash: string; ts: string }): string {
   const payload = JSON.stringify({ aud: CHECKPOINT_AUDIENCE, seq: cp.seq, hash: cp.hash, ts: cp.ts });

@@ -1,11 +1,8 @@
-import { hash } from 'node:crypto';
+import { sha256 } from '../platform/sha256';
 import { canonicalJson } from './canonical-json';
 
-/** `"sha256:" + hex(SHA-256(bytes))`. */
-export function sha256(text: string): string {
-  // One-shot hash (Node >= 21.7): a third of createHash()'s cost for short inputs.
-  return `sha256:${hash('sha256', text, 'hex')}`;
-}
+/** `"sha256:" + hex(SHA-256(bytes))`: node:crypto on Node, a pure-JS SHA-256 in the edge build. */
+export { sha256 };
 
 /**
  * The digest that binds reviews, proofs and audit records to one exact call:

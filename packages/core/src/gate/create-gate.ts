@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID } from '../platform/random-uuid';
 import { redactEntry } from '../audit/redact-entry';
 import { canonicalJson } from '../digest/canonical-json';
 import { sha256 } from '../digest/call-digest';

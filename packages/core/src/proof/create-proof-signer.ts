@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, sign as edSign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as edSign, type KeyObject } from '../platform/node-crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { OptionsError } from '../errors';
 import type { Verdict } from '../types';

@@ -1,6 +1,6 @@
-import { request } from 'undici';
 import { z } from 'zod';
 import { OptionsError, ProofError } from '../errors';
+import { BodyTooLargeError, httpRequestOnce } from '../platform/http-client';
 import { assertPublicEd25519 } from './create-proof-verifier';
 import type { Ed25519PublicJwk } from './proof-types';
 
@@ -58,22 +58,17 @@ export async function fetchJwks(url: string, options: FetchJwksOptions = {}): Pr
 
   let text: string;
   try {
-    const res = await request(parsedUrl, { method: 'GET', headers: { accept: 'application/json' }, signal });
-    if (res.statusCode !== 200) {
-      await res.body.dump().catch(() => {});
-      throw new ProofError(`fetchJwks: ${parsedUrl.href} answered HTTP ${res.statusCode}; expected 200 with a JWKS`);
+    const res = await httpRequestOnce(parsedUrl, { method: 'GET', headers: { accept: 'application/json' }, signal });
+    if (res.status !== 200) {
+      await res.discard();
+      throw new ProofError(`fetchJwks: ${parsedUrl.href} answered HTTP ${res.status}; expected 200 with a JWKS`);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BYTES) {
-        res.body.destroy();
-        throw new ProofError(`fetchJwks: ${parsedUrl.href} sent more than ${MAX_BYTES} bytes; a JWKS is small`);
-      }
-      chunks.push(chunk as Buffer);
+    try {
+      text = await res.text(MAX_BYTES);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) throw new ProofError(`fetchJwks: ${parsedUrl.href} sent more than ${MAX_BYTES} bytes; a JWKS is small`);
+      throw error;
     }
-    text = Buffer.concat(chunks).toString('utf8');
   } catch (error) {
     if (error instanceof ProofError) throw error;
     throw new ProofError(`fetchJwks: cannot fetch ${parsedUrl.href}: ${(error as Error)?.message ?? String(error)}`, { cause: error });

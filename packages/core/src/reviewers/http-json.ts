@@ -1,8 +1,8 @@
-import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { ErrorCodes, OptionsError, ReviewerError } from '../errors';
 import { abortError } from '../resilience/deadline';
 import { parseRetryAfter } from '../resilience/retry';
+import { BodyTooLargeError, isConnectionReset, pooledHttpClient, type HttpClient, type HttpResponse } from '../platform/http-client';
 
 /**
  * Validates a reviewer's base URL at construction and returns a function that resolves paths
@@ -28,9 +28,12 @@ export interface JsonResponse {
   body: unknown;
 }
 
-/** One undici Agent (connection pools per origin) for a reviewer, with bounded sockets. */
-export function reviewerAgent(connections: number): Agent {
-  return new Agent({ connections, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: 10_000 } });
+/**
+ * A reviewer's HTTP client: on Node one undici Agent (connection pools per origin) with bounded
+ * sockets; in the edge build the runtime's `fetch`.
+ */
+export function reviewerAgent(connections: number): HttpClient {
+  return pooledHttpClient(connections);
 }
 
 /**
@@ -39,52 +42,45 @@ export function reviewerAgent(connections: number): Agent {
  * Retry-After), non-JSON. 4xx other than 429 return normally so callers can map them.
  */
 export async function requestJson(
-  dispatcher: Dispatcher,
+  client: HttpClient,
   url: URL,
   init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; signal: AbortSignal },
   what: string,
 ): Promise<JsonResponse> {
-  let res: Dispatcher.ResponseData;
+  let res: HttpResponse;
   try {
-    res = await dispatcher.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: init.method,
-      headers: init.body === undefined ? init.headers : { ...init.headers, 'content-type': 'application/json' },
-      body: init.body,
-      signal: init.signal,
-    });
+    res = await client.request(url, init);
   } catch (error) {
     throw networkError(error, init.signal, what);
   }
   let text: string;
   try {
-    text = await readCapped(res.body, MAX_RESPONSE_BYTES);
+    text = await res.text(MAX_RESPONSE_BYTES);
   } catch (error) {
-    if (error instanceof ReviewerError) throw error;
+    if (error instanceof BodyTooLargeError) throw new ReviewerError(ErrorCodes.REVIEWER_BAD_RESPONSE, `reviewer response is over ${MAX_RESPONSE_BYTES} bytes`);
     throw networkError(error, init.signal, what);
   }
-  if (res.statusCode === 429) {
+  if (res.status === 429) {
     throw new ReviewerError(ErrorCodes.REVIEWER_RATE_LIMITED, `${what}: reviewer answered 429 Too Many Requests`, {
       status: 429,
-      retryAfterMs: parseRetryAfter(res.headers['retry-after']) ?? undefined,
+      retryAfterMs: parseRetryAfter(res.header('retry-after')) ?? undefined,
     });
   }
-  if (res.statusCode >= 500) {
-    throw new ReviewerError(ErrorCodes.REVIEWER_HTTP_ERROR, `${what}: reviewer answered ${res.statusCode}${snippet(text)}`, {
-      status: res.statusCode,
-      retryAfterMs: parseRetryAfter(res.headers['retry-after']) ?? undefined,
+  if (res.status >= 500) {
+    throw new ReviewerError(ErrorCodes.REVIEWER_HTTP_ERROR, `${what}: reviewer answered ${res.status}${snippet(text)}`, {
+      status: res.status,
+      retryAfterMs: parseRetryAfter(res.header('retry-after')) ?? undefined,
     });
   }
   let body: unknown;
   try {
     body = text === '' ? undefined : JSON.parse(text);
   } catch {
-    throw new ReviewerError(ErrorCodes.REVIEWER_BAD_RESPONSE, `${what}: reviewer answered ${res.statusCode} with a body that is not JSON${snippet(text)}`, {
-      status: res.statusCode,
+    throw new ReviewerError(ErrorCodes.REVIEWER_BAD_RESPONSE, `${what}: reviewer answered ${res.status} with a body that is not JSON${snippet(text)}`, {
+      status: res.status,
     });
   }
-  return { status: res.statusCode, body };
+  return { status: res.status, body };
 }
 
 /** Parses a body with a zod schema; a mismatch is REVIEWER_BAD_RESPONSE naming the fields. */
@@ -104,25 +100,11 @@ export function httpError(what: string, res: JsonResponse): ReviewerError {
   return new ReviewerError(ErrorCodes.REVIEWER_HTTP_ERROR, `${what}: reviewer answered ${res.status}${detail}`, { status: res.status });
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > max) {
-      body.destroy();
-      throw new ReviewerError(ErrorCodes.REVIEWER_BAD_RESPONSE, `reviewer response is over ${max} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function networkError(error: unknown, signal: AbortSignal, what: string): ReviewerError {
   if (signal.aborted) return abortError(signal, what);
   const code = (error as { code?: string })?.code;
   const message = (error as Error)?.message ?? String(error);
-  if (error instanceof undiciErrors.SocketError || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
+  if (isConnectionReset(error)) {
     return new ReviewerError(ErrorCodes.REVIEWER_CONNECTION_RESET, `${what}: connection to the reviewer was reset (${message})`, { cause: error });
   }
   if (code === 'UND_ERR_RESPONSE_STATUS_CODE') return new ReviewerError(ErrorCodes.REVIEWER_HTTP_ERROR, `${what}: ${message}`, { cause: error });

@@ -21,7 +21,8 @@ export interface HttpReviewerOptions {
 }
 
 /**
- * The toolgate review protocol v1 client (docs/architecture.md) over an undici pool. Retries network
+ * The toolgate review protocol v1 client (docs/architecture.md) over an undici pool (in the edge
+ * build: over the runtime's `fetch`). Retries network
  * errors, 5xx and 429 (honouring Retry-After) inside the gate's deadline — safe, because every
  * request carries the call's idempotency key. Long-polls pending reviews for `onReview: 'wait'`.
  *
@@ -117,7 +118,7 @@ export function httpReviewer(options: HttpReviewerOptions): Reviewer {
     },
 
     async close() {
-      if (!agent.closed && !agent.destroyed) await agent.close();
+      await agent.close();
     },
   };
 }

@@ -91,7 +91,7 @@ export function temperedReviewer(options: TemperedReviewerOptions): Reviewer {
       return toVerdict(evaluation);
     },
     async close() {
-      if (!agent.closed && !agent.destroyed) await agent.close();
+      await agent.close();
     },
   };
 }
