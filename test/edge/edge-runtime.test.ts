@@ -5,7 +5,7 @@
 import { EdgeRuntime } from 'edge-runtime';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { callDigest, sha256 } from '@toolgate/core';
+import { callDigest, createProofSigner, generateSigningKey, sha256 } from '@toolgate/core';
 import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 as edgeSha256 } from '../../packages/core/src/platform/sha256.edge';
@@ -179,6 +179,49 @@ describe('inside EdgeRuntime (web APIs only)', () => {
       return { verdict: d.verdict, code: d.error?.code };
     `);
     expect(out).toEqual({ verdict: 'deny', code: 'REVIEWER_UNREACHABLE' });
+  });
+
+  it('proofs signed on Node verify in the edge build: a gate with trustedKeys allows the proven call only; retired keys keep their grace', async () => {
+    const key = await generateSigningKey();
+    const other = await generateSigningKey();
+    const call = { tool: 'transfer', args: { amount: 5, to: 'acme' }, callId: 'call_1' };
+    const digest = callDigest(call.tool, call.args);
+    const input = { reviewId: 'rv_1', tool: call.tool, digest, callId: call.callId, verdict: 'allow' as const, decidedBy: 'policy' };
+    const good = await (await createProofSigner({ privateJwk: key.privateJwk })).sign(input);
+    const forged = await (await createProofSigner({ privateJwk: other.privateJwk })).sign(input);
+    const otherCall = await (await createProofSigner({ privateJwk: key.privateJwk })).sign({ ...input, digest: callDigest('transfer', { amount: 5000, to: 'eve' }) });
+    const T = Math.floor(Date.now() / 1000);
+    const before = await (await createProofSigner({ privateJwk: key.privateJwk, now: () => (T - 100) * 1000 })).sign(input);
+    const after = await (await createProofSigner({ privateJwk: key.privateJwk, now: () => (T - 10) * 1000 })).sign(input);
+    const { run } = edge();
+    const out = await run<{ gate: Array<{ verdict: string; code: string | null }>; ran: number; retired: Array<string> }>(`
+      const proofs = ${JSON.stringify({ good, forged, otherCall })};
+      const call = ${JSON.stringify(call)};
+      const gateResults = [];
+      let ran = 0;
+      for (const name of ['good', 'forged', 'otherCall']) {
+        const gate = core.createGate({ reviewer: core.callbackReviewer(() => ({ verdict: 'allow', reason: 'ok', proof: proofs[name] })), highStakes: ['transfer'], trustedKeys: [${JSON.stringify(key.publicJwk)}] });
+        const d = await gate.review(call);
+        gateResults.push({ verdict: d.verdict, code: d.error?.code ?? null });
+        if (core.isAllowed(d)) ran += 1;
+        await gate.close();
+      }
+      const verifier = core.createProofVerifier([{ ...${JSON.stringify(key.publicJwk)}, exp: ${T - 50} }]);
+      const expected = { tool: call.tool, digest: ${JSON.stringify(digest)}, callId: call.callId, verdict: 'allow' };
+      const retired = [];
+      for (const token of ${JSON.stringify([before, after])}) {
+        try { retired.push((await verifier.verify(token, expected)).jti); } catch (e) { retired.push(e.code + ': ' + e.message); }
+      }
+      return { gate: gateResults, ran, retired };
+    `);
+    expect(out.gate).toEqual([
+      { verdict: 'allow', code: null },
+      { verdict: 'deny', code: 'PROOF_INVALID' },
+      { verdict: 'deny', code: 'PROOF_INVALID' },
+    ]);
+    expect(out.ran).toBe(1);
+    expect(out.retired[0]).toBe('rv_1');
+    expect(out.retired[1]).toMatch(/^PROOF_INVALID: proof signed by a retired key/);
   });
 
   it('the Node-only APIs throw typed errors naming the web alternative', async () => {

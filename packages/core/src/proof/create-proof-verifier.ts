@@ -1,4 +1,4 @@
-import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { base64url, createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { z } from 'zod';
 import { OptionsError, ProofError } from '../errors';
 import {
@@ -202,8 +202,9 @@ function keySetResolver(keys: ReadonlyArray<Ed25519PublicJwk>, graceSec: number)
 /** `iat` / `exp` of a JWS payload (base64url text, or the raw bytes), unverified (numbers only). */
 function peekClaims(payload: string | Uint8Array | undefined): { iat?: number; exp?: number } {
   try {
-    const bytes = typeof payload === 'string' ? Buffer.from(payload, 'base64url') : Buffer.from(payload ?? new Uint8Array());
-    const c = JSON.parse(bytes.toString('utf8')) as { iat?: unknown; exp?: unknown };
+    // jose's decoder and TextDecoder, not Buffer: the edge build (no Buffer) verifies proofs too.
+    const bytes = typeof payload === 'string' ? base64url.decode(payload) : (payload ?? new Uint8Array());
+    const c = JSON.parse(new TextDecoder().decode(bytes)) as { iat?: unknown; exp?: unknown };
     const out: { iat?: number; exp?: number } = {};
     if (typeof c?.iat === 'number' && Number.isFinite(c.iat)) out.iat = c.iat;
     if (typeof c?.exp === 'number' && Number.isFinite(c.exp)) out.exp = c.exp;
