@@ -255,7 +255,12 @@ describe('httpReviewer: proofs', () => {
 
   it('keys configured means proofs required: a relay that strips the proof and rewrites deny to allow gets nothing through', async () => {
     // The relay answers what the reviewer would have denied as an allow, with the proof removed.
-    const relay = await startStub((r) => ({ kind: 'json', body: { id: 'rv_r', status: 'decided', verdict: 'allow', reason: 'ok', decidedBy: 'policy', digest: (r.body as { digest: string }).digest } }));
+    // It serves the real reviewer's JWKS, so the jwksUrl gate has the right keys and still refuses.
+    const relay = await startStub((r) =>
+      r.path.startsWith('/.well-known/jwks.json')
+        ? { kind: 'json', body: { keys: [trusted.publicJwk] } }
+        : { kind: 'json', body: { id: 'rv_r', status: 'decided', verdict: 'allow', reason: 'ok', decidedBy: 'policy', digest: (r.body as { digest: string }).digest } },
+    );
     stub = relay;
     for (const keys of [{ trustedKeys: [trusted.publicJwk] }, { jwksUrl: `${relay.url}/.well-known/jwks.json` }]) {
       const { gate, audit } = gateFor(relay.url, 'open', keys);
