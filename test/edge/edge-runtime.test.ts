@@ -13,8 +13,8 @@ import { startStub } from '../support/stub-server';
 import { AI_SDK_ENTRY, bundleForEdge, CORE_ENTRY, EDGE_ENTRY, type EdgeBundle } from './edge-bundle';
 
 const CALLS = [
-  { tool: 'transfer', args: { amount: 5, to: 'acme', note: 'café ☕ 😀', nested: { list: [1, 2.5, -0, 1e21, null, true] } } },
-  { tool: 'transfer', args: { amount: 5000, to: 'eve' } },
+  { tool: 'transfer', args: { amount: 5, to: 'acme', note: 'café ☕ 😀', nested: { list: [1, 2.5, -0, 1e21, null, true] } }, callId: 'call_a' },
+  { tool: 'transfer', args: { amount: 5000, to: 'eve' }, callId: 'call_b' },
 ];
 
 let bundle: EdgeBundle;
@@ -138,32 +138,48 @@ describe('inside EdgeRuntime (web APIs only)', () => {
     expect(JSON.stringify(out.denied)).toMatch(/large/);
   });
 
-  it('httpReviewer speaks protocol v1 over the runtime fetch to a real server on 127.0.0.1', async () => {
+  it('httpReviewer speaks protocol v1 over the runtime fetch to a real server on 127.0.0.1, proofs checked against its JWKS', async () => {
+    const key = await generateSigningKey();
+    const signer = await createProofSigner({ privateJwk: key.privateJwk });
+    const proofs = new Map<string, string>();
+    for (const c of CALLS) {
+      const digest = callDigest(c.tool, c.args);
+      const verdict = c.args.amount > 1000 ? 'deny' : 'allow';
+      proofs.set(digest, await signer.sign({ reviewId: `rv_${c.args.amount}`, tool: c.tool, digest, callId: c.callId, verdict, decidedBy: 'policy' }));
+    }
     stub = await startStub((r) => {
+      if (r.method === 'GET' && r.path === '/.well-known/jwks.json') return { kind: 'json', body: { keys: [key.publicJwk] } };
       const body = r.body as { digest: string; call: { args: { amount: number } } };
       const deny = body.call.args.amount > 1000;
-      return { kind: 'json', body: { id: `rv_${body.call.args.amount}`, status: 'decided', verdict: deny ? 'deny' : 'allow', reason: deny ? 'too large' : 'ok', decidedBy: 'policy', digest: body.digest } };
+      return {
+        kind: 'json',
+        body: { id: `rv_${body.call.args.amount}`, status: 'decided', verdict: deny ? 'deny' : 'allow', reason: deny ? 'too large' : 'ok', decidedBy: 'policy', digest: body.digest, proof: proofs.get(body.digest) },
+      };
     });
     const { run } = edge();
-    const out = await run<{ verdicts: string[]; ran: number[]; codes: Array<string | null> }>(`
-      const gate = core.createGate({ reviewer: core.httpReviewer({ url: ${JSON.stringify(stub.url)}, apiKey: 'k_edge' }), highStakes: ['transfer'], failMode: 'closed' });
+    const out = await run<{ verdicts: string[]; ran: number[]; codes: Array<string | null>; proven: boolean[] }>(`
+      const url = ${JSON.stringify(stub.url)};
+      const gate = core.createGate({ reviewer: core.httpReviewer({ url, apiKey: 'k_edge' }), highStakes: ['transfer'], failMode: 'closed', jwksUrl: url + '/.well-known/jwks.json' });
       const ran = [];
       const verdicts = [];
       const codes = [];
+      const proven = [];
       for (const call of ${JSON.stringify(CALLS)}) {
         const d = await gate.review(call);
         verdicts.push(d.verdict);
         codes.push(d.error?.code ?? null);
+        proven.push(typeof d.proof === 'string');
         if (core.isAllowed(d)) ran.push(call.args.amount);
       }
       await gate.close();
-      return { verdicts, ran, codes };
+      return { verdicts, ran, codes, proven };
     `);
-    expect(out).toEqual({ verdicts: ['allow', 'deny'], ran: [5], codes: [null, null] });
+    expect(out).toEqual({ verdicts: ['allow', 'deny'], ran: [5], codes: [null, null], proven: [true, true] });
     const posts = stub.requests.filter((r) => r.method === 'POST' && r.path === '/v1/reviews');
     expect(posts).toHaveLength(2);
     expect(posts[0]!.headers.authorization).toBe('Bearer k_edge');
     expect(posts.map((p) => (p.body as { digest: string }).digest)).toEqual(CALLS.map((c) => callDigest(c.tool, c.args)));
+    expect(stub.requests.filter((r) => r.path === '/.well-known/jwks.json')).toHaveLength(1);
   });
 
   it('a reviewer that is down is a fail-closed deny in the edge build too (fetch errors are typed)', async () => {
