@@ -8,6 +8,8 @@
  *    packages declare. Any ERESOLVE (a peer range that shuts out a framework release) fails.
  * 3. On that Node: each package is imported (ESM and require), a gate with a policy allows one call
  *    and denies one through each adapter, and the `toolgate` CLI answers `--version` and `--help`.
+ *    `edge.mjs` bundles core and ai-sdk as an edge route would (conditions edge-light, worker,
+ *    browser) and runs them in `edge-runtime`'s EdgeRuntime (web APIs only).
  *
  * Run: `node test/consumer/check.ts` (after `pnpm build`). Needs the npm registry; bounded in time.
  */
@@ -21,7 +23,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const APP_FILES = fileURLToPath(new URL('./app', import.meta.url));
 const PACKAGES = ['core', 'openai-agents', 'langgraph', 'ai-sdk', 'reviewer'];
 const FRAMEWORKS = ['@openai/agents', '@langchain/langgraph', '@langchain/core', 'langchain', 'ai', 'zod'];
-const SCRIPTS = ['core.mjs', 'core.cjs', 'require-all.cjs', 'openai-agents.mjs', 'langgraph.mjs', 'ai-sdk.mjs', 'reviewer.mjs'];
+const SCRIPTS = ['core.mjs', 'core.cjs', 'require-all.cjs', 'openai-agents.mjs', 'langgraph.mjs', 'ai-sdk.mjs', 'reviewer.mjs', 'edge.mjs'];
+/** What edge.mjs bundles and runs with: an edge bundler's resolution (esbuild) and a web-standard runtime. */
+const EDGE_TOOLS = ['esbuild', 'edge-runtime'];
 const MINUTE = 60_000;
 
 class ConsumerCheckError extends Error {
@@ -75,7 +79,7 @@ function main(): void {
 
     cpSync(APP_FILES, app, { recursive: true });
     writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'toolgate-consumer-check', version: '0.0.0', private: true }, null, 2)}\n`);
-    const install = ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, ...FRAMEWORKS.map((f) => `${f}@latest`), `node@${node}`];
+    const install = ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs, ...FRAMEWORKS.map((f) => `${f}@latest`), ...EDGE_TOOLS.map((t) => `${t}@latest`), `node@${node}`];
     console.log(`npm ${install.join(' ').replaceAll(`${packs}/`, '')}`);
     run('npm', install, { cwd: app, env: cleanEnv(), timeout: 8 * MINUTE });
 
