@@ -7,9 +7,9 @@ const pkg = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^@toolgate\/(core|openai-agents|langgraph|ai-sdk|reviewer)$/, replacement: pkg('$1/src/index.ts') },
+      { find: /^@toolgate\/(core|openai-agents|langgraph|ai-sdk|reviewer|mcp)$/, replacement: pkg('$1/src/index.ts') },
       // Sub-path entries (e.g. @toolgate/langgraph/middleware) map to src/<name>.ts.
-      { find: /^@toolgate\/(core|openai-agents|langgraph|ai-sdk|reviewer)\/([a-z-]+)$/, replacement: pkg('$1/src/$2.ts') },
+      { find: /^@toolgate\/(core|openai-agents|langgraph|ai-sdk|reviewer|mcp)\/([a-z-]+)$/, replacement: pkg('$1/src/$2.ts') },
     ],
   },
   test: {
