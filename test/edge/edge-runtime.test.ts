@@ -189,7 +189,7 @@ describe('inside EdgeRuntime (web APIs only)', () => {
     stub = undefined;
     const { run } = edge();
     const out = await run<{ verdict: string; code?: string }>(`
-      const gate = core.createGate({ reviewer: core.httpReviewer({ url: ${JSON.stringify(url)}, apiKey: 'k', retry: { retries: 0 } }), highStakes: ['transfer'], failMode: 'closed', timeoutMs: 2000 });
+      const gate = core.createGate({ reviewer: core.httpReviewer({ url: ${JSON.stringify(url)}, apiKey: 'k', retry: { maxAttempts: 1 } }), highStakes: ['transfer'], failMode: 'closed', timeoutMs: 2000 });
       const d = await gate.review({ tool: 'transfer', args: { amount: 5 } });
       await gate.close();
       return { verdict: d.verdict, code: d.error?.code };
