@@ -78,13 +78,13 @@ describe('governMcpClient against a real MCP server over stdio', () => {
 
   it('reviewer down: fail-closed denies (counter 0), fail-open forwards (counter 1)', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
-    const closed = await setup(createGate({ reviewer: httpReviewer({ url, apiKey: 'k', retry: { retries: 0 } }), highStakes: ['transfer'], timeoutMs: 2000 }));
+    const closed = await setup(createGate({ reviewer: httpReviewer({ url, apiKey: 'k', retry: { maxAttempts: 1 } }), highStakes: ['transfer'], timeoutMs: 2000 }));
     const denied = await closed.client.callTool({ name: 'transfer', arguments: { amount: 5, to: 'a' } });
     expect(denied.isError).toBe(true);
     expect(text(denied)).toContain('fail_closed');
     expect(countCalls(closed.counter, 'transfer')).toBe(0);
 
-    const openGate = createGate({ reviewer: httpReviewer({ url, apiKey: 'k', retry: { retries: 0 } }), highStakes: ['transfer'], failMode: 'open', timeoutMs: 2000 });
+    const openGate = createGate({ reviewer: httpReviewer({ url, apiKey: 'k', retry: { maxAttempts: 1 } }), highStakes: ['transfer'], failMode: 'open', timeoutMs: 2000 });
     const opened = await setup(openGate);
     const allowed = await opened.client.callTool({ name: 'transfer', arguments: { amount: 5, to: 'a' } });
     expect(allowed.isError).toBeFalsy();

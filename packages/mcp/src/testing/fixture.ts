@@ -62,3 +62,14 @@ export const testPolicy: Policy = {
     { id: 'small-transfers', tools: ['transfer'], when: [{ field: 'args.amount', op: 'lte', value: 100 }], verdict: 'allow_with_conditions', conditions: ['tell the account owner'] },
   ],
 } as Policy;
+
+const SOURCE_HOOKS = fileURLToPath(new URL('./source-hooks.ts', import.meta.url));
+const PROXY_CLI = fileURLToPath(new URL('../proxy-cli.ts', import.meta.url));
+
+/**
+ * `node` arguments that run `toolgate-mcp <proxyArgs> -- node upstream-server.ts` from the sources,
+ * the way a desktop assistant's MCP configuration runs the published bin.
+ */
+export function proxyCommandArgs(proxyArgs: string[]): string[] {
+  return [...TS_FLAGS, '--import', SOURCE_HOOKS, PROXY_CLI, ...proxyArgs, '--', process.execPath, ...TS_FLAGS, UPSTREAM_SERVER];
+}

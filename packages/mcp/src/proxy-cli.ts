@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The `toolgate-mcp` command: an MCP proxy over stdio that gates the upstream server's high-stakes tools.
+import { runProxyCli } from './proxy/run-proxy-cli';
+
+void runProxyCli(process.argv.slice(2));

@@ -1,0 +1,234 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  ErrorCode,
+  McpError,
+  ResultSchema,
+  SetLevelRequestSchema,
+  type JSONRPCRequest,
+  type Notification,
+  type Request,
+  type Result,
+  type ServerCapabilities,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Decision, Gate, GateOptions, HighStakesEntry, HighStakesSpec, HumanAnswer } from '@toolgate/core';
+import { createGate } from '@toolgate/core';
+import { randomUUID } from 'node:crypto';
+import { decideToolCall, executeDecided } from '../gate-tool-call';
+import { deniedToolResult } from '../tool-result';
+import { UpstreamConnection, type UpstreamCommand } from './upstream-connection';
+
+export interface McpProxyOptions {
+  upstream: UpstreamCommand;
+  /** The gate's options. `onReview: 'pause'` asks the client's human through elicitation. */
+  gate: GateOptions;
+  /**
+   * `'destructive'`: tools whose annotations say they may destroy (the MCP default for a tool that
+   * is not `readOnlyHint: true` and not `destructiveHint: false`) are added to the high-stakes
+   * tools. Annotations only ever add: they are untrusted, so none removes a tool. Default: off.
+   */
+  highStakesAnnotations?: 'destructive';
+  /** How long the human may take to answer an elicitation. Default: the gate's reviewTimeoutMs, else 300 000 ms. */
+  elicitationTimeoutMs?: number;
+  /** Where the proxy writes what goes wrong (never stdout: that is the MCP channel). Default: stderr. */
+  log?: (line: string) => void;
+}
+
+export interface McpProxy {
+  /** The gate the proxy built (its high-stakes spec includes annotation-derived tools). */
+  readonly gate: Gate;
+  /** Connects the proxy's MCP server side to a client transport (stdio for a desktop assistant). */
+  connect(transport: Transport): Promise<void>;
+  /** Stops the upstream, closes the client side and flushes the audit. */
+  close(): Promise<void>;
+}
+
+/**
+ * An MCP server to its client and an MCP client to the upstream server. Everything passes
+ * through — initialize (the upstream's capabilities, info and instructions mirrored), tools/list,
+ * resources, prompts, completions, logging, notifications, progress and cancellation — except
+ * `tools/call` of a high-stakes tool, which the gate decides first: allowed → forwarded with the
+ * reviewed arguments; denied → answered by the proxy with an `isError` tool result, the upstream
+ * never sees it.
+ */
+export async function startMcpProxy(options: McpProxyOptions): Promise<McpProxy> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`toolgate-mcp: ${line}\n`));
+  let server: Server | undefined;
+  const upstream = new UpstreamConnection(options.upstream, {
+    onRequest: async (request, signal) => {
+      if (!server) throw new McpError(ErrorCode.InternalError, 'toolgate-mcp: no client connected');
+      return server.request(request, ResultSchema, { signal, timeout: 3_600_000 });
+    },
+    onNotification: async (notification) => {
+      await server?.notification(notification);
+    },
+    onExit: (message) => log(`${message}; calls are answered with MCP errors until it restarts`),
+  });
+  await upstream.start();
+
+  // Annotations can only add tools to the high-stakes set, and only the ones known at start.
+  let startTools: Tool[] = [];
+  if (options.highStakesAnnotations === 'destructive' && upstream.serverCapabilities.tools) startTools = await listAllTools(upstream);
+  const annotated = new Set(startTools.filter(isDestructive).map((t) => t.name));
+  const gate = createGate({ ...options.gate, highStakes: addNames(options.gate.highStakes, annotated) });
+  const known = new Set(startTools.map((t) => t.name));
+  const lateDestructive = new Set<string>();
+
+  const capabilities: ServerCapabilities = { ...upstream.serverCapabilities };
+  delete capabilities.tasks; // task-augmented calls are not proxied: every tools/call is answered in place
+  server = new Server(upstream.serverInfo, { capabilities, ...(upstream.instructions ? { instructions: upstream.instructions } : {}) });
+  const s = server;
+  s.onerror = (error) => log(`client connection error: ${error.message}`);
+
+  const forward = (request: Request, extra: { signal: AbortSignal; sendNotification: (n: Notification) => Promise<void> }) => {
+    const token = request.params?._meta?.progressToken;
+    return upstream.request(request, {
+      signal: extra.signal,
+      ...(token !== undefined
+        ? { onprogress: (p) => void extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken: token } }).catch(() => {}) }
+        : {}),
+    });
+  };
+
+  const elicitationTimeoutMs = options.elicitationTimeoutMs ?? options.gate.reviewTimeoutMs ?? 300_000;
+  const askHuman = (requestId: string | number, signal: AbortSignal) => async (decision: Decision, args: unknown): Promise<HumanAnswer | undefined> => {
+    if (!s.getClientCapabilities()?.elicitation) return undefined; // nobody to ask: stays a `review`, not sent
+    const client = s.getClientVersion()?.name ?? 'client';
+    const result = await s.elicitInput(
+      {
+        mode: 'form',
+        message: [
+          `toolgate: the tool "${decision.tool}" needs your approval before it runs.`,
+          `Arguments: ${JSON.stringify(args)}`,
+          `Why: ${decision.reason}`,
+          ...(decision.reviewId ? [`Review: ${decision.reviewId}`] : []),
+          'Accept to run it once with exactly these arguments; decline to stop it.',
+        ].join('\n'),
+        requestedSchema: {
+          type: 'object',
+          properties: { approve: { type: 'boolean', title: 'Run this tool call?', default: true }, note: { type: 'string', title: 'Note for the audit trail' } },
+        },
+      },
+      { relatedRequestId: requestId, signal, timeout: elicitationTimeoutMs },
+    );
+    const content = (result.content ?? {}) as { approve?: unknown; note?: unknown };
+    const note = typeof content.note === 'string' && content.note !== '' ? content.note : undefined;
+    const approved = result.action === 'accept' && content.approve !== false;
+    return {
+      approved,
+      approver: `mcp-elicitation:${client}`,
+      reason: note ?? (approved ? 'approved by the user through the MCP client' : `the user answered ${result.action === 'accept' ? 'no' : result.action} in the MCP client`),
+    };
+  };
+
+  const callTool = async (request: Request, extra: { requestId: string | number; signal: AbortSignal; sendNotification: (n: Notification) => Promise<void> }): Promise<Result> => {
+    const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown; task?: unknown };
+    const name = typeof params.name === 'string' ? params.name : '';
+    if (params.task !== undefined) throw new McpError(ErrorCode.InvalidParams, 'toolgate-mcp: task-augmented tool calls are not supported through the proxy');
+    if (options.highStakesAnnotations === 'destructive' && !annotated.has(name) && !gate.isHighStakes(name, params.arguments)) {
+      if (!known.has(name)) await refreshAnnotations(name);
+      if (lateDestructive.has(name)) return lateToolDenial(name);
+    }
+    const decision = await decideToolCall(gate, {
+      name,
+      args: params.arguments,
+      callId: `mcp_${randomUUID()}`,
+      signal: extra.signal,
+      ...(options.gate.onReview === undefined || options.gate.onReview === 'pause' ? { askHuman: askHuman(extra.requestId, extra.signal) } : {}),
+    });
+    return (await executeDecided(gate, decision, params.arguments, (args) =>
+      forward({ ...request, params: { ...request.params, arguments: args } } as Request, extra),
+    )) as Result;
+  };
+
+  async function refreshAnnotations(name: string): Promise<void> {
+    try {
+      for (const tool of await listAllTools(upstream)) {
+        known.add(tool.name);
+        if (isDestructive(tool) && !annotated.has(tool.name)) lateDestructive.add(tool.name);
+      }
+    } catch (error) {
+      log(`could not list the upstream's tools to check "${name}": ${error instanceof Error ? error.message : String(error)}`);
+    }
+    // A tool the upstream does not list cannot be checked: treat it as destructive (spec default).
+    if (!known.has(name)) lateDestructive.add(name);
+  }
+
+  s.fallbackRequestHandler = async (request: JSONRPCRequest, extra) => {
+    const req = request as Request;
+    if (req.method === 'tools/call') return callTool(req, extra);
+    const result = await forward(req, extra);
+    if (req.method === 'tools/list' && options.highStakesAnnotations === 'destructive') {
+      for (const tool of ((result as { tools?: Tool[] }).tools ?? [])) {
+        known.add(tool.name);
+        if (isDestructive(tool) && !annotated.has(tool.name)) lateDestructive.add(tool.name);
+      }
+    }
+    return result;
+  };
+  // The Server answers logging/setLevel itself when logging is declared; the upstream must get it.
+  if (capabilities.logging) s.setRequestHandler(SetLevelRequestSchema, (request, extra) => forward(request, extra) as Promise<Record<string, never>>);
+  s.fallbackNotificationHandler = async (notification) => {
+    await upstream.notify(notification);
+  };
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await upstream.close();
+      await s.close().catch(() => {});
+      await gate.close();
+    })());
+
+  return {
+    gate,
+    connect: (transport) => s.connect(transport),
+    close,
+  };
+}
+
+function lateToolDenial(name: string): Result {
+  const decision = {
+    verdict: 'deny',
+    reason: `"${name}" is annotated as destructive but appeared after the proxy started, so no high-stakes rule covers it; restart the proxy (or list it in --high-stakes) to review it`,
+    conditions: [],
+    evaluated: [],
+    source: 'fail_closed',
+    tool: name,
+    digest: '',
+    latencyMs: 0,
+  } satisfies Decision;
+  return deniedToolResult(decision) as Result;
+}
+
+/** The MCP defaults: a tool may destroy unless it says `readOnlyHint: true` or `destructiveHint: false`. */
+function isDestructive(tool: Tool): boolean {
+  const a = tool.annotations ?? {};
+  return a.readOnlyHint !== true && a.destructiveHint !== false;
+}
+
+async function listAllTools(upstream: UpstreamConnection): Promise<Tool[]> {
+  const tools: Tool[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const result = (await upstream.request({ method: 'tools/list', params: cursor ? { cursor } : {} })) as { tools?: Tool[]; nextCursor?: string };
+    tools.push(...(result.tools ?? []));
+    cursor = result.nextCursor;
+    if (!cursor) break;
+  }
+  return tools;
+}
+
+function addNames(spec: HighStakesSpec, names: Set<string>): HighStakesSpec {
+  if (names.size === 0) return spec;
+  if (!Array.isArray(spec)) {
+    // { all: true, except }: an annotated tool may not stay excepted (annotations only add).
+    const all = spec as Extract<HighStakesSpec, { all: true }>;
+    const except = (all.except ?? []).filter((e) => (typeof e === 'string' ? !names.has(e) : ![...names].some((n) => new RegExp(e.source, e.flags.replace(/[gy]/g, '')).test(n))));
+    return { all: true, except };
+  }
+  // Exact names: a name such as `a*b` must not become a glob.
+  const exact = [...names].map((n) => new RegExp(`^${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+  return [...(spec as ReadonlyArray<HighStakesEntry>), ...exact];
+}
