@@ -60,7 +60,19 @@ export async function loadOrCreateSigningKeys(dataDir: string): Promise<SigningK
  * longest proof life has passed; see `jwksOf`). Returns the new file.
  */
 export async function rotateSigningKeys(dataDir: string): Promise<SigningKeyFile> {
-  const file = await loadOrCreateSigningKeys(dataDir);
+  const out = await rotatedKeyFile(await loadOrCreateSigningKeys(dataDir));
+  writeKeyFile(signingKeyPath(dataDir), out);
+  return out;
+}
+
+/** A first key file (one new active key): where the keys are stored is the caller's business. */
+export async function newSigningKeyFile(): Promise<SigningKeyFile> {
+  const first = await newKey();
+  return { version: 1, activeKid: first.kid, keys: [first] };
+}
+
+/** `file` with a new active key and every old one retired (private half dropped). */
+export async function rotatedKeyFile(file: SigningKeyFile): Promise<SigningKeyFile> {
   const next = await newKey();
   const now = new Date().toISOString();
   const keys = file.keys.map((k) => {
@@ -68,9 +80,7 @@ export async function rotateSigningKeys(dataDir: string): Promise<SigningKeyFile
     const { privateJwk: _drop, ...pub } = k;
     return { ...pub, retiredAt: now };
   });
-  const out: SigningKeyFile = { version: 1, activeKid: next.kid, keys: [...keys, next] };
-  writeKeyFile(signingKeyPath(dataDir), out);
-  return out;
+  return { version: 1, activeKid: next.kid, keys: [...keys, next] };
 }
 
 /** Options of `jwksOf`. */

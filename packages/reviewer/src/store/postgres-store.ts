@@ -1,0 +1,357 @@
+import { sealRecord, type AuditEntry, type AuditRecord, type ChainHead, type RedactOptions } from '@toolgate/core';
+import pg from 'pg';
+import { ReviewServerError, ServerErrorCodes } from '../errors';
+import { newSigningKeyFile, rotatedKeyFile, type SigningKeyFile } from '../signing/signing-keys';
+import type { ApiKeyRow, ReviewRow } from './open-store';
+import type { DecideInput, ListQuery, ReviewStore } from './review-store';
+
+/** The database cannot be reached (or went away mid-request): 503, never a 500 a gate could misread. */
+export class StoreUnavailableError extends ReviewServerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(503, ServerErrorCodes.STORE_UNAVAILABLE, message, options);
+  }
+}
+
+export interface PostgresStoreOptions {
+  /** Connections in the pool. Default 10. */
+  poolSize?: number;
+  /** How long a request waits for a connection before it fails with STORE_UNAVAILABLE. Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** Redaction applied when audit records are sealed (as the SQLite trail does). */
+  redact?: RedactOptions;
+}
+
+export interface PostgresStore extends ReviewStore {
+  readonly kind: 'postgres';
+  readonly pool: pg.Pool;
+  /** Shared policy counters: adds `amount` under `key` only if the window's sum stays ≤ `limit`, atomically across every server. */
+  policyReserve(key: string, atMs: number, amount: number, windowMs: number, limit: number): Promise<boolean>;
+  policySum(key: string, sinceMs: number): Promise<number>;
+}
+
+/** Schema versions, applied in order, each once, under an advisory lock (replicas may start together). */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE reviews (
+    id TEXT PRIMARY KEY,
+    idem_key TEXT NOT NULL UNIQUE,
+    submitter_key_id TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    call_id TEXT,
+    run_id TEXT,
+    agent_id TEXT,
+    agent_json TEXT,
+    context_json TEXT,
+    args_json TEXT NOT NULL,
+    status TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    source TEXT,
+    reason TEXT,
+    conditions_json TEXT,
+    evaluated_json TEXT,
+    policy_json TEXT,
+    decided_by TEXT,
+    decider_key_id TEXT,
+    proof TEXT,
+    proof_expires_at BIGINT,
+    created_at BIGINT NOT NULL,
+    decided_at BIGINT,
+    expires_at BIGINT,
+    executed INTEGER NOT NULL DEFAULT 0,
+    outcome_json TEXT
+  );
+  CREATE INDEX reviews_status_created ON reviews(status, created_at);
+  CREATE INDEX reviews_pending_expiry ON reviews(expires_at) WHERE status = 'pending';
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+  );
+  CREATE TABLE audit (
+    seq BIGINT PRIMARY KEY,
+    id TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    record TEXT NOT NULL
+  );
+  CREATE TABLE audit_head (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    seq BIGINT,
+    hash TEXT
+  );
+  INSERT INTO audit_head (one, seq, hash) VALUES (1, NULL, NULL);
+  CREATE TABLE policy_events (
+    key TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    amount DOUBLE PRECISION NOT NULL,
+    expires BIGINT NOT NULL
+  );
+  CREATE INDEX policy_events_key_at ON policy_events(key, at);
+  CREATE INDEX policy_events_expires ON policy_events(expires);
+  CREATE TABLE signing_keys (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    file TEXT NOT NULL
+  );`,
+];
+
+/** `pg_advisory_xact_lock` key of the migrations ("toolgate" in ASCII). */
+const MIGRATION_LOCK = 0x746f6f6c67617465n;
+
+const REVIEW_COLUMNS = `id, idem_key, submitter_key_id, tool, digest, call_id, run_id, agent_id, agent_json, context_json,
+  args_json, status, verdict, source, reason, conditions_json, evaluated_json, policy_json, decided_by, decider_key_id,
+  proof, proof_expires_at, created_at, decided_at, expires_at, executed, outcome_json`;
+const REVIEW_PARAMS = REVIEW_COLUMNS.split(',').map((_, i) => `$${i + 1}`).join(', ');
+const KEY_COLUMNS = 'id, name, scope, hash, created_at, revoked_at';
+
+// BIGINT columns hold ms timestamps (< 2^53): read them as numbers, not strings.
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** SQLSTATE classes that mean the database (not the request) is the problem. */
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (/^(08|57P|53)/.test(code)) return true; // connection exception, operator intervention, insufficient resources
+    if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN)$/.test(code)) return true;
+  }
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|not queryable/i.test(
+    error.message,
+  );
+}
+
+function unavailable(error: unknown): never {
+  if (error instanceof ReviewServerError) throw error;
+  if (isUnavailable(error)) {
+    throw new StoreUnavailableError(`the PostgreSQL store is unavailable: ${(error as Error).message}`, { cause: error });
+  }
+  throw error;
+}
+
+/** postgres:// or postgresql:// */
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(value);
+}
+
+/**
+ * Opens the PostgreSQL store (a `pg` pool) and migrates the schema: idempotently, under a
+ * transaction-scoped advisory lock so several servers starting at once apply each version once.
+ */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    idleTimeoutMillis: 30_000,
+    types,
+  });
+  // An idle connection dropped by the server (restart, failover) must not crash the process: the
+  // pool discards it and the next request opens a new one.
+  pool.on('error', () => {});
+  try {
+    await migrate(pool);
+  } catch (error) {
+    await pool.end().catch(() => {});
+    unavailable(error);
+  }
+
+  const q = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> => {
+    try {
+      return await pool.query<R>(sql, params);
+    } catch (error) {
+      return unavailable(error);
+    }
+  };
+  const tx = async <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      return unavailable(error);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      return unavailable(error);
+    } finally {
+      client.release(broken || undefined);
+    }
+  };
+  /** Appends to the one chain: the head row is locked for the rest of the caller's transaction. */
+  const append = async (c: pg.PoolClient, entry: AuditEntry): Promise<AuditRecord> => {
+    const head = await c.query<{ seq: number | null; hash: string | null }>('SELECT seq, hash FROM audit_head WHERE one = 1 FOR UPDATE');
+    const h = head.rows[0];
+    const prev: ChainHead | null = h && h.seq !== null && h.hash !== null ? { seq: h.seq, hash: h.hash } : null;
+    const sealed = sealRecord(entry, prev, options.redact);
+    await c.query('INSERT INTO audit (seq, id, hash, record) VALUES ($1, $2, $3, $4)', [sealed.seq, sealed.id, sealed.hash, JSON.stringify(sealed)]);
+    await c.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE one = 1', [sealed.seq, sealed.hash]);
+    return sealed;
+  };
+  const reviewValues = (r: ReviewRow): unknown[] => [
+    r.id, r.idem_key, r.submitter_key_id, r.tool, r.digest, r.call_id, r.run_id, r.agent_id, r.agent_json, r.context_json,
+    r.args_json, r.status, r.verdict, r.source, r.reason, r.conditions_json, r.evaluated_json, r.policy_json, r.decided_by,
+    r.decider_key_id, r.proof, r.proof_expires_at, r.created_at, r.decided_at, r.expires_at, r.executed, r.outcome_json,
+  ];
+  const one = async (sql: string, params: unknown[]): Promise<ReviewRow | undefined> => (await q<ReviewRow>(sql, params)).rows[0];
+
+  const store: PostgresStore = {
+    kind: 'postgres',
+    pool,
+    createReview: (row, entry) =>
+      tx(async (c) => {
+        // ON CONFLICT DO NOTHING: a concurrent insert of the same key waits for the other
+        // transaction, then inserts nothing; the loser reads the winner's row.
+        const ins = await c.query(`INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES (${REVIEW_PARAMS}) ON CONFLICT (idem_key) DO NOTHING`, reviewValues(row));
+        if (ins.rowCount !== 1) {
+          const existing = await c.query<ReviewRow>(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE idem_key = $1`, [row.idem_key]);
+          return { created: false, row: existing.rows[0]! };
+        }
+        await append(c, entry);
+        return { created: true, row };
+      }),
+    getReview: (id) => one(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE id = $1`, [id]),
+    getReviewByIdem: (k) => one(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE idem_key = $1`, [k]),
+    decideReview: (d: DecideInput, entry) =>
+      tx(async (c) => {
+        const r = await c.query(
+          `UPDATE reviews SET status = 'decided', verdict = $2, source = $3, reason = $4, decided_by = $5, decider_key_id = $6,
+             proof = $7, proof_expires_at = $8, decided_at = $9 WHERE id = $1 AND status = 'pending'`,
+          [d.id, d.verdict, d.source, d.reason, d.decidedBy, d.deciderKeyId, d.proof, d.proofExpiresAt, d.decidedAt],
+        );
+        if (r.rowCount !== 1) return false;
+        await append(c, entry);
+        return true;
+      }),
+    setOutcome: (id, json, entry) =>
+      tx(async (c) => {
+        const r = await c.query(`UPDATE reviews SET executed = 1, outcome_json = $1 WHERE id = $2 AND outcome_json IS NULL AND status = 'decided'`, [json, id]);
+        if (r.rowCount !== 1) return false;
+        await append(c, entry);
+        return true;
+      }),
+    appendAudit: (entry) => tx((c) => append(c, entry)),
+    async auditAfter(after, limit) {
+      const r = await q<{ record: string }>('SELECT record FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2', [after, limit]);
+      return r.rows.map((x) => JSON.parse(x.record) as AuditRecord);
+    },
+    async auditHead() {
+      const r = await q<{ seq: number | null; hash: string | null }>('SELECT seq, hash FROM audit_head WHERE one = 1');
+      const h = r.rows[0];
+      return h && h.seq !== null && h.hash !== null ? { seq: h.seq, hash: h.hash } : undefined;
+    },
+    async listReviews(lq: ListQuery) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (lq.status) where.push(`status = $${params.push(lq.status)}`);
+      if (lq.tool) where.push(`tool = $${params.push(lq.tool)}`);
+      if (lq.before !== undefined) where.push(`created_at < $${params.push(lq.before)}`);
+      const sql = `SELECT ${REVIEW_COLUMNS} FROM reviews ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT $${params.push(lq.limit)}`;
+      return (await q<ReviewRow>(sql, params)).rows;
+    },
+    async pendingDueBefore(at) {
+      return (await q<ReviewRow>(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT 500`, [at])).rows;
+    },
+    async nextPendingExpiry() {
+      const r = await q<{ at: number | null }>(`SELECT MIN(expires_at) AS at FROM reviews WHERE status = 'pending'`);
+      return r.rows[0]?.at ?? undefined;
+    },
+    async countPending() {
+      const r = await q<{ n: number }>(`SELECT COUNT(*) AS n FROM reviews WHERE status = 'pending'`);
+      return Number(r.rows[0]?.n ?? 0);
+    },
+    async insertKey(k) {
+      await q(`INSERT INTO api_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`, [k.id, k.name, k.scope, k.hash, k.created_at, k.revoked_at]);
+    },
+    async keyByHash(h) {
+      return (await q<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE hash = $1`, [h])).rows[0];
+    },
+    async listKeys() {
+      return (await q<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at`)).rows;
+    },
+    async revokeKey(id, at) {
+      return (await q('UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id])).rowCount === 1;
+    },
+    async signingKeys() {
+      const read = async () => (await q<{ file: string }>('SELECT file FROM signing_keys WHERE one = 1')).rows[0];
+      const found = await read();
+      if (found) return JSON.parse(found.file) as SigningKeyFile;
+      // Two servers starting on an empty database: one key wins, both sign with it.
+      await q('INSERT INTO signing_keys (one, file) VALUES (1, $1) ON CONFLICT (one) DO NOTHING', [JSON.stringify(await newSigningKeyFile())]);
+      return JSON.parse((await read())!.file) as SigningKeyFile;
+    },
+    async rotateSigningKeys() {
+      await store.signingKeys();
+      const first = JSON.parse((await q<{ file: string }>('SELECT file FROM signing_keys WHERE one = 1')).rows[0]!.file) as SigningKeyFile;
+      // The new key is generated outside the transaction (no await inside a row lock on crypto);
+      // the compare-and-set below retries if another server rotated meanwhile.
+      let base = first;
+      for (;;) {
+        const next = await rotatedKeyFile(base);
+        const done = await tx(async (c) => {
+          const cur = await c.query<{ file: string }>('SELECT file FROM signing_keys WHERE one = 1');
+          const now = JSON.parse(cur.rows[0]!.file) as SigningKeyFile;
+          if (now.activeKid !== base.activeKid) return now;
+          await c.query('UPDATE signing_keys SET file = $1 WHERE one = 1', [JSON.stringify(next)]);
+          return undefined;
+        });
+        if (done === undefined) return next;
+        base = done;
+      }
+    },
+    async policyReserve(key, atMs, amount, windowMs, limit) {
+      return tx(async (c) => {
+        // One lock per counter key: adds to other keys are not serialised behind this one.
+        await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`toolgate.policy:${key}`]);
+        const s = await c.query<{ v: number }>('SELECT COALESCE(SUM(amount), 0)::float8 AS v FROM policy_events WHERE key = $1 AND at > $2', [key, atMs - windowMs]);
+        if (Number(s.rows[0]!.v) + amount > limit) return false;
+        await c.query('INSERT INTO policy_events (key, at, amount, expires) VALUES ($1, $2, $3, $4)', [key, atMs, amount, atMs + windowMs]);
+        return true;
+      });
+    },
+    async policySum(key, sinceMs) {
+      const r = await q<{ v: number }>('SELECT COALESCE(SUM(amount), 0)::float8 AS v FROM policy_events WHERE key = $1 AND at > $2', [key, sinceMs]);
+      return Number(r.rows[0]!.v);
+    },
+    async ping() {
+      await q('SELECT 1');
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+  return store;
+}
+
+async function migrate(pool: pg.Pool): Promise<void> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
+    await c.query('CREATE TABLE IF NOT EXISTS toolgate_schema (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+    const done = new Set((await c.query<{ version: number }>('SELECT version FROM toolgate_schema')).rows.map((r) => r.version));
+    for (let v = 1; v <= MIGRATIONS.length; v++) {
+      if (done.has(v)) continue;
+      await c.query(MIGRATIONS[v - 1]!);
+      await c.query('INSERT INTO toolgate_schema (version, applied_at) VALUES ($1, $2)', [v, Date.now()]);
+    }
+    await c.query('COMMIT');
+  } catch (error) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    c.release();
+  }
+}

@@ -1,0 +1,62 @@
+import type { AuditEntry, AuditRecord, ChainHead, Verdict } from '@toolgate/core';
+import type { SigningKeyFile } from '../signing/signing-keys';
+import type { ApiKeyRow, ReviewRow } from './open-store';
+
+/** A human or expiry decision of a pending review. */
+export interface DecideInput {
+  id: string;
+  verdict: Verdict;
+  source: string;
+  reason: string;
+  decidedBy: string;
+  deciderKeyId: string | null;
+  proof: string | null;
+  proofExpiresAt: number | null;
+  decidedAt: number;
+}
+
+export interface ListQuery {
+  status?: 'pending' | 'decided';
+  tool?: string;
+  limit: number;
+  before?: number;
+}
+
+/**
+ * The review server's store, whatever engine holds it: today's SQLite file (`sqliteReviewStore`) or
+ * PostgreSQL (`openPostgresStore`). Every write that changes a review is ONE atomic step together
+ * with its audit record, and every exactly-once rule is enforced here, by the engine, not by the
+ * caller reading first: an idempotency key makes one review however many submit it at once, a
+ * pending review takes one decision, a decided review one outcome, and the audit trail stays one
+ * hash chain. Errors that mean "the database is not reachable" are `StoreUnavailableError`.
+ */
+export interface ReviewStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Stores a new review with its audit record; `created: false` (and the stored row) if its idempotency key was taken. */
+  createReview(row: ReviewRow, entry: AuditEntry): Promise<{ created: boolean; row: ReviewRow }>;
+  getReview(id: string): Promise<ReviewRow | undefined>;
+  getReviewByIdem(idemKey: string): Promise<ReviewRow | undefined>;
+  /** Decides a pending review and appends `entry`; false (and nothing written) if it was no longer pending. */
+  decideReview(d: DecideInput, entry: AuditEntry): Promise<boolean>;
+  /** Records the one outcome of a decided review and appends `entry`; false if it already had one. */
+  setOutcome(id: string, outcomeJson: string, entry: AuditEntry): Promise<boolean>;
+  /** Appends one record to the hash chain (e.g. a refused self-approval, an admin action). */
+  appendAudit(entry: AuditEntry): Promise<AuditRecord>;
+  auditAfter(afterSeq: number, limit: number): Promise<AuditRecord[]>;
+  auditHead(): Promise<ChainHead | undefined>;
+  listReviews(q: ListQuery): Promise<ReviewRow[]>;
+  pendingDueBefore(at: number): Promise<ReviewRow[]>;
+  nextPendingExpiry(): Promise<number | undefined>;
+  countPending(): Promise<number>;
+  insertKey(row: ApiKeyRow): Promise<void>;
+  keyByHash(hash: string): Promise<ApiKeyRow | undefined>;
+  listKeys(): Promise<ApiKeyRow[]>;
+  revokeKey(id: string, at: number): Promise<boolean>;
+  /** The signing keys (the first one generated if there is none). */
+  signingKeys(): Promise<SigningKeyFile>;
+  /** A new active signing key, the old ones retired; every server on this store signs with it. */
+  rotateSigningKeys(): Promise<SigningKeyFile>;
+  /** Resolves when the database answers (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
