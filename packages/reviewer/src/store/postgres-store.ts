@@ -301,7 +301,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       for (;;) {
         const next = await rotatedKeyFile(base);
         const done = await tx(async (c) => {
-          const cur = await c.query<{ file: string }>('SELECT file FROM signing_keys WHERE one = 1');
+          const cur = await c.query<{ file: string }>('SELECT file FROM signing_keys WHERE one = 1 FOR UPDATE');
           const now = JSON.parse(cur.rows[0]!.file) as SigningKeyFile;
           if (now.activeKid !== base.activeKid) return now;
           await c.query('UPDATE signing_keys SET file = $1 WHERE one = 1', [JSON.stringify(next)]);
