@@ -113,7 +113,7 @@ describe('dashboard in headless Chromium', () => {
     const card = page.locator('article.card', { hasText: 'ACME GmbH' });
     await card.waitFor(WAIT);
     const reviewId = await card.getAttribute('data-review-id');
-    expect(s.server.service.view(reviewId!)).toMatchObject({ status: 'pending', tool: 'transfer' });
+    expect((await s.server.service.viewById(reviewId!))).toMatchObject({ status: 'pending', tool: 'transfer' });
     const text = await card.innerText();
     expect(text).toContain('transfer');
     expect(text).toContain('payments-bot (agent-7)');
@@ -222,12 +222,12 @@ describe('dashboard in headless Chromium', () => {
     expect(crossSite.statusCode).toBe(403);
     expect(((await crossSite.body.json()) as { error: { code: string } }).error.code).toBe('CSRF_REJECTED');
 
-    expect(s.server.service.view(id).status).toBe('pending');
+    expect((await s.server.service.viewById(id)).status).toBe('pending');
 
     // The same request with the token, from the page, is accepted (so the refusals above were about CSRF).
     await page.locator(`article.card[data-review-id="${id}"]`).getByRole('button', { name: 'Deny' }).click();
     await page.locator(`article.card[data-review-id="${id}"]`).waitFor({ state: 'detached', ...WAIT });
-    expect(s.server.service.view(id)).toMatchObject({ status: 'decided', verdict: 'deny', decidedBy: 'human:alice' });
+    expect((await s.server.service.viewById(id))).toMatchObject({ status: 'decided', verdict: 'deny', decidedBy: 'human:alice' });
   }, 60_000);
 
   it('shows the server refusing self-approval', async () => {
@@ -243,7 +243,7 @@ describe('dashboard in headless Chromium', () => {
       expect(await card.innerText()).toContain('Your key submitted this review');
       await card.getByRole('button', { name: 'Approve' }).click();
       await card.getByRole('alert').filter({ hasText: 'SELF_APPROVAL' }).waitFor(WAIT);
-      expect(s.server.service.view(id).status).toBe('pending');
+      expect((await s.server.service.viewById(id)).status).toBe('pending');
     } finally {
       await admin.close();
     }

@@ -42,7 +42,7 @@ function parseCursor(cursor: string | undefined): Position | undefined {
  * skipped nor repeated across pages (the store orders ties by id). `next` is null at the end, and
  * also set when the scan cap was hit before the page filled.
  */
-export function queryHistory(service: ReviewService, filter: HistoryFilter): { reviews: ReviewView[]; next: string | null } {
+export async function queryHistory(service: ReviewService, filter: HistoryFilter): Promise<{ reviews: ReviewView[]; next: string | null }> {
   const limit = Math.min(Math.max(filter.limit ?? 25, 1), 200);
   const who = filter.decidedBy?.trim().toLowerCase();
   const matches = (r: ReviewView) =>
@@ -55,7 +55,7 @@ export function queryHistory(service: ReviewService, filter: HistoryFilter): { r
   for (;;) {
     const start = pos;
     const want = Math.min(STORE_MAX, (start?.n ?? 0) + PAGE);
-    const page = service.list({
+    const page = await service.list({
       status: 'decided',
       ...(filter.tool ? { tool: filter.tool } : {}),
       ...(start ? { before: start.at + 1 } : {}),

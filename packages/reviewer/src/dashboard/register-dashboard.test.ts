@@ -234,7 +234,7 @@ describe('dashboard decisions', () => {
     expect((await decide(s, id, { cookie: session.cookie, csrf: other.csrf }, { verdict: 'allow' })).statusCode).toBe(403);
     // No session at all.
     expect((await decide(s, id, { cookie: '', csrf: session.csrf }, { verdict: 'allow' })).statusCode).toBe(401);
-    expect(s.server.service.view(id).status).toBe('pending');
+    expect((await s.server.service.viewById(id)).status).toBe('pending');
   });
 
   it('passes on the server refusals: self-approval (audit-flagged), already decided, bad body, unknown review', async () => {
@@ -475,7 +475,7 @@ describe('dashboard: hidden and control characters cannot spoof what an approver
   it('a review without such characters carries no flag', async () => {
     const s = await started();
     const id = await pendingReview(s, 'plain-1');
-    expect(s.server.service.view(id).hiddenCharacters).toBeUndefined();
+    expect((await s.server.service.viewById(id)).hiddenCharacters).toBeUndefined();
   });
 
   it('the page script escapes what it renders and shows the flag; server-rendered HTML escapes too', async () => {

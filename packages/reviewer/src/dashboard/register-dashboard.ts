@@ -288,13 +288,13 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
       const limit = intParam(q.limit, 'limit', 1, 500);
       const tool = q.tool?.trim() || undefined;
       if (q.status === 'pending') {
-        return { reviews: visibleValue(service.list({ status: 'pending', ...(tool ? { tool } : {}), limit: limit ?? 500 })), next: null };
+        return { reviews: visibleValue(await service.list({ status: 'pending', ...(tool ? { tool } : {}), limit: limit ?? 500 })), next: null };
       }
       if (q.status !== undefined && q.status !== 'decided') throw badRequest('status must be pending or decided');
       if (q.verdict !== undefined && q.verdict !== '' && q.verdict !== 'allow' && q.verdict !== 'deny') throw badRequest('verdict must be allow or deny');
       if (q.cursor !== undefined && q.cursor !== '' && !isHistoryCursor(q.cursor)) throw badRequest('cursor must be the `next` of a previous page');
       // Everything a human reads goes out with controls and bidi overrides as visible escapes.
-      return visibleValue(queryHistory(service, {
+      return visibleValue(await queryHistory(service, {
         ...(q.verdict === 'allow' || q.verdict === 'deny' ? { verdict: q.verdict } : {}),
         ...(tool ? { tool } : {}),
         ...(q.decidedBy?.trim() ? { decidedBy: q.decidedBy } : {}),
@@ -305,7 +305,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
 
     app.get<{ Params: { id: string } }>('/dashboard/api/reviews/:id', async (request) => {
       requireSession(request);
-      return visibleValue(service.view(request.params.id));
+      return visibleValue(await service.viewById(request.params.id));
     });
 
     app.post<{ Params: { id: string } }>('/dashboard/api/reviews/:id/decision', async (request) => {

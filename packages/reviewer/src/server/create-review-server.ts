@@ -19,6 +19,7 @@ import { openAuditTrail, type AuditTrail } from '../store/audit-trail';
 import { createGroupCommit } from '../store/group-commit';
 import { openStore, type Store } from '../store/open-store';
 import { sqlitePolicyState } from '../store/sqlite-policy-state';
+import { sqliteReviewStore } from '../store/sqlite-review-store';
 import { createMetrics, type ServerMetrics } from './metrics';
 import { openApiOptions } from './openapi';
 import { ReviewService } from './review-service';
@@ -164,9 +165,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
   policyState.onBuffered = () => commits.touch();
 
   const service = new ReviewService({
-    store,
-    audit,
-    commits,
+    store: sqliteReviewStore(store, audit, commits),
     getPolicy: () => policy,
     policyState,
     getSigner: () => {

@@ -43,7 +43,7 @@ function nested(depth: number, leaf = '1'): string {
 
 /** What is recorded: reviews, audit records (so a refusal can be shown to record nothing and lose nothing). */
 function recorded(s: Started) {
-  return { reviews: s.server.service.list({ limit: 500 }).length, audit: s.server.store.lastAudit()?.seq ?? 0 };
+  return { reviews: s.server.store.listReviews({ limit: 500 }).length, audit: s.server.store.lastAudit()?.seq ?? 0 };
 }
 
 describe('hostile input: 400, never 500, nothing lost', () => {

@@ -24,9 +24,8 @@ import {
 } from '@toolgate/core';
 import type { KeyInfo } from '../auth/api-keys';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
-import type { AuditTrail } from '../store/audit-trail';
-import type { GroupCommit } from '../store/group-commit';
-import type { ReviewRow, Store } from '../store/open-store';
+import type { ReviewRow } from '../store/open-store';
+import type { ReviewStore } from '../store/review-store';
 import type { ServerMetrics } from './metrics';
 import { newReviewId } from './review-id';
 import { hasHiddenCharacters } from './visible-text';
@@ -76,10 +75,12 @@ export interface Actor extends KeyInfo {
 }
 
 export interface ReviewServiceDeps {
-  store: Store;
-  audit: AuditTrail;
-  /** New reviews (row + audit record) are written through this: many per transaction. */
-  commits: GroupCommit;
+  /**
+   * Where reviews, their audit records and API keys live (SQLite or PostgreSQL: the service does
+   * not know which). Every write is one atomic step with its audit record, and the store enforces
+   * exactly-once (one review per idempotency key, one decision, one outcome).
+   */
+  store: ReviewStore;
   getPolicy(): CompiledPolicy | undefined;
   policyState: PolicyStateStore;
   getSigner(): ProofSigner;
@@ -101,7 +102,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * The review logic behind protocol v1 — shared by the HTTP routes, the dashboard and the CLI:
  * submit (policy, idempotency, exactly-once), wait (long-poll), decide (no self-approval), outcome,
- * expiry. Everything a decision changes is written in one SQLite transaction together with its
+ * expiry. Everything a decision changes is written in one store transaction together with its
  * audit record; webhooks, waiters and events follow after the commit.
  */
 export class ReviewService {
@@ -144,7 +145,7 @@ export class ReviewService {
     // a different review, never a way to read, replay or squat someone else's.
     const idem = scopedIdempotencyKey(key.id, body.idempotencyKey);
     for (;;) {
-      const existing = this.d.store.getReviewByIdem(idem);
+      const existing = await this.d.store.getReviewByIdem(idem);
       if (existing) return this.resubmitted(existing, digest, body.waitMs ?? 0, signal);
       const running = this.inflight.get(idem);
       if (!running) break;
@@ -154,17 +155,14 @@ export class ReviewService {
 
     const work = this.create(body, args, digest, key, started);
     this.inflight.set(idem, work);
-    let created: { row: ReviewRow; response: ReviewResponse };
+    let created: { row: ReviewRow; response: ReviewResponse } | { existing: ReviewRow };
     try {
       created = await work;
-    } catch (error) {
-      // Another writer (a second process on the data dir) stored this key first: answer with its review.
-      const existing = isUniqueViolation(error) ? this.d.store.getReviewByIdem(idem) : undefined;
-      if (existing) return this.resubmitted(existing, digest, body.waitMs ?? 0, signal);
-      throw error;
     } finally {
       this.inflight.delete(idem);
     }
+    // Another writer (another process or replica on the same store) stored this key first: answer with its review.
+    if ('existing' in created) return this.resubmitted(created.existing, digest, body.waitMs ?? 0, signal);
     if (created.row.status === 'decided') return { status: 200, review: created.response };
     return this.waitAndAnswer(created.row.id, body.waitMs ?? 0, signal);
   }
@@ -226,7 +224,7 @@ export class ReviewService {
     digest: string,
     key: KeyInfo,
     started: number,
-  ): Promise<{ row: ReviewRow; response: ReviewResponse }> {
+  ): Promise<{ row: ReviewRow; response: ReviewResponse } | { existing: ReviewRow }> {
     // Redacted once, here, before anything is stored: the row, the answer, the audit record, the
     // dashboard, /v1/reviews and webhooks all read this copy (a rule on args.api_key put the raw
     // key into the reason and the checks' actual values).
@@ -266,10 +264,8 @@ export class ReviewService {
     if (r.verdict === 'review') {
       row.expires_at = now + this.d.pendingTimeoutMs;
       const entry = this.auditEntry('review', row, { verdict: 'review', source: 'policy', reason: r.reason, conditions: r.conditions, evaluated: r.evaluated, latencyMs: performance.now() - started });
-      await this.d.commits.run(() => {
-        this.d.store.insertReview(row);
-        this.d.audit.append(entry);
-      });
+      const stored = await this.d.store.createReview(row, entry);
+      if (!stored.created) return { existing: stored.row };
       this.d.metrics.approvals.inc({ status: 'requested' });
       this.scheduleExpiry(row.expires_at);
       this.events.emit('review.created', this.view(row));
@@ -287,11 +283,9 @@ export class ReviewService {
     row.proof_expires_at = now + this.d.proofTtlSeconds * 1000;
     row.decided_at = now;
     const entry = this.auditEntry('review', row, { verdict: r.verdict, source: 'policy', reason: r.reason, conditions: r.conditions, evaluated: r.evaluated, latencyMs: performance.now() - started });
-    // Answered only after the batch holding this row and its audit record has committed.
-    await this.d.commits.run(() => {
-      this.d.store.insertReview(row);
-      this.d.audit.append(entry);
-    });
+    // Answered only after the transaction holding this row and its audit record has committed.
+    const stored = await this.d.store.createReview(row, entry);
+    if (!stored.created) return { existing: stored.row };
     this.d.metrics.reviews.inc({ verdict: r.verdict, source: 'policy' });
     this.d.metrics.decisionLatency.observe({ source: 'policy' }, (performance.now() - started) / 1000);
     const response: ReviewResponse = {
@@ -350,7 +344,7 @@ export class ReviewService {
    * not exist, so ids cannot be probed.
    */
   async get(id: string, waitMs = 0, signal?: AbortSignal, viewer?: { keyId: string; seesAll: boolean }): Promise<SubmitResult> {
-    const row = this.d.store.getReview(id);
+    const row = await this.d.store.getReview(id);
     if (!row || (viewer && !viewer.seesAll && row.submitter_key_id !== viewer.keyId)) throw notFound(id);
     return this.waitAndAnswer(id, waitMs, signal);
   }
@@ -367,19 +361,24 @@ export class ReviewService {
 
   /** The stored review, expired first if its deadline has passed. */
   private async current(id: string): Promise<ReviewRow> {
-    let row = this.d.store.getReview(id);
+    let row = await this.d.store.getReview(id);
     if (!row) throw notFound(id);
     if (row.status === 'pending' && row.expires_at !== null && row.expires_at <= Date.now()) {
       await this.expireOne(row);
-      row = this.d.store.getReview(id) ?? row;
+      row = (await this.d.store.getReview(id)) ?? row;
     }
     return row;
   }
 
-  /** One review for the dashboard. */
-  view(rowOrId: ReviewRow | string): ReviewView {
-    const row = typeof rowOrId === 'string' ? this.d.store.getReview(rowOrId) : rowOrId;
-    if (!row) throw notFound(String(rowOrId));
+  /** One review for the dashboard, by id. */
+  async viewById(id: string): Promise<ReviewView> {
+    const row = await this.d.store.getReview(id);
+    if (!row) throw notFound(id);
+    return this.view(row);
+  }
+
+  /** One stored review as the dashboard shows it. */
+  view(row: ReviewRow): ReviewView {
     const v: ReviewView = {
       ...this.response(row),
       tool: row.tool,
@@ -403,9 +402,9 @@ export class ReviewService {
   }
 
   /** `GET /v1/reviews`: newest first. */
-  list(q: { status?: 'pending' | 'decided'; tool?: string; limit?: number; before?: number }): ReviewView[] {
+  async list(q: { status?: 'pending' | 'decided'; tool?: string; limit?: number; before?: number }): Promise<ReviewView[]> {
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
-    return this.d.store.listReviews({ ...q, limit }).map((r) => this.view(r));
+    return (await this.d.store.listReviews({ ...q, limit })).map((r) => this.view(r));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -417,11 +416,11 @@ export class ReviewService {
    * written to the audit trail, flagged.
    */
   async decide(id: string, decision: { verdict: 'allow' | 'deny'; reason?: string }, actor: Actor): Promise<ReviewResponse> {
-    let row = this.d.store.getReview(id);
+    let row = await this.d.store.getReview(id);
     if (!row) throw notFound(id);
     if (row.submitter_key_id === actor.id) {
       const r = row;
-      this.d.audit.append({
+      await this.d.store.appendAudit({
         id: `aud_${randomUUID()}`,
         ts: new Date().toISOString(),
         kind: 'human_decision',
@@ -448,8 +447,10 @@ export class ReviewService {
     const agentId = row.agent_id ?? `key:${row.submitter_key_id}`;
     const proof = await this.d.getSigner().sign(this.claims(row, decision.verdict, [], decidedBy, agentId));
     const pending = row;
-    const ok = this.d.store.transaction(() => {
-      const changed = this.d.store.decideReview({
+    // The store decides only a review still pending (one decision however many race) and appends
+    // the audit record in the same transaction.
+    const ok = await this.d.store.decideReview(
+      {
         id,
         verdict: decision.verdict,
         source: 'human',
@@ -459,9 +460,8 @@ export class ReviewService {
         proof,
         proofExpiresAt: now + this.d.proofTtlSeconds * 1000,
         decidedAt: now,
-      });
-      if (!changed) return false;
-      this.d.audit.append({
+      },
+      {
         ...this.auditEntry('human_decision', { ...pending, decided_by: decidedBy, proof }, {
           verdict: decision.verdict,
           source: 'human',
@@ -471,10 +471,9 @@ export class ReviewService {
           latencyMs: now - pending.created_at,
         }),
         meta: { reviewId: id, keyId: actor.id, keyName: actor.name, via: actor.via ?? 'api' },
-      });
-      return true;
-    });
-    const after = this.d.store.getReview(id)!;
+      },
+    );
+    const after = (await this.d.store.getReview(id))!;
     if (!ok) throw alreadyDecided(after);
     this.d.metrics.approvals.inc({ status: decision.verdict === 'allow' ? 'approved' : 'denied' });
     this.d.metrics.reviews.inc({ verdict: decision.verdict, source: 'human' });
@@ -490,8 +489,8 @@ export class ReviewService {
    * `POST /v1/reviews/{id}/outcome`: records what happened after the call ran. A review takes
    * one outcome; once reported, it authorises nothing more (exactly-once).
    */
-  outcome(id: string, outcome: Outcome, actor: KeyInfo): ReviewResponse {
-    const row = this.d.store.getReview(id);
+  async outcome(id: string, outcome: Outcome, actor: KeyInfo): Promise<ReviewResponse> {
+    const row = await this.d.store.getReview(id);
     if (!row) throw notFound(id);
     if (row.submitter_key_id !== actor.id && actor.scope !== 'admin') {
       throw new ReviewServerError(403, ServerErrorCodes.FORBIDDEN, `only the key that submitted review ${id} (or an admin key) may report its outcome`);
@@ -502,20 +501,16 @@ export class ReviewService {
     // Redacted before it is stored (the row, the audit record and every view read this copy).
     if (outcome.message !== undefined) clean.message = String(redactValue(outcome.message, this.d.redact, 'outcome.message'));
     if (outcome.durationMs !== undefined) clean.durationMs = outcome.durationMs;
-    const ok = this.d.store.transaction(() => {
-      if (!this.d.store.setOutcome(id, JSON.stringify(clean))) return false;
-      this.d.audit.append({
-        id: `aud_${randomUUID()}`,
-        ts: new Date().toISOString(),
-        kind: 'outcome',
-        call: this.auditCall(row),
-        outcome: clean,
-        meta: { reviewId: id, verdict: row.verdict, keyId: actor.id, ...(row.verdict === 'deny' ? { flagged: 'executed_after_deny' } : {}) },
-      });
-      return true;
+    const ok = await this.d.store.setOutcome(id, JSON.stringify(clean), {
+      id: `aud_${randomUUID()}`,
+      ts: new Date().toISOString(),
+      kind: 'outcome',
+      call: this.auditCall(row),
+      outcome: clean,
+      meta: { reviewId: id, verdict: row.verdict, keyId: actor.id, ...(row.verdict === 'deny' ? { flagged: 'executed_after_deny' } : {}) },
     });
     if (!ok) throw new ReviewServerError(409, ServerErrorCodes.OUTCOME_EXISTS, `review ${id} already has an outcome; a review authorises one execution`);
-    const after = this.d.store.getReview(id)!;
+    const after = (await this.d.store.getReview(id))!;
     this.events.emit('review.outcome', this.view(after));
     return this.response(after);
   }
@@ -526,8 +521,18 @@ export class ReviewService {
   /** Arms the single expiry timer for the earliest pending deadline (`at`, or read from the store). */
   scheduleExpiry(at?: number): void {
     if (this.closed) return;
-    const next = at ?? this.d.store.nextPendingExpiry();
-    if (next === undefined || next >= this.expiryAt) return;
+    if (at === undefined) {
+      // A store that cannot answer now leaves the timer as it is; the next submit or read re-arms it.
+      void this.d.store.nextPendingExpiry().then(
+        (next) => {
+          if (next !== undefined) this.scheduleExpiry(next);
+        },
+        () => {},
+      );
+      return;
+    }
+    const next = at;
+    if (next >= this.expiryAt) return;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryAt = next;
     this.expiryTimer = setTimeout(() => {
@@ -545,7 +550,7 @@ export class ReviewService {
   async expireDue(now = Date.now()): Promise<number> {
     let n = 0;
     for (;;) {
-      const due = this.d.store.pendingDueBefore(now);
+      const due = await this.d.store.pendingDueBefore(now);
       if (due.length === 0) return n;
       for (const row of due) if (await this.expireOne(row)) n++;
       if (due.length < 500) return n;
@@ -556,8 +561,8 @@ export class ReviewService {
     const now = Date.now();
     const reason = `no human decided within ${Math.round(this.d.pendingTimeoutMs / 1000)}s; a review that times out is a deny`;
     const proof = await this.d.getSigner().sign(this.claims(row, 'deny', [], 'expiry', row.agent_id ?? `key:${row.submitter_key_id}`));
-    const ok = this.d.store.transaction(() => {
-      const changed = this.d.store.decideReview({
+    const ok = await this.d.store.decideReview(
+      {
         id: row.id,
         verdict: 'deny',
         source: 'expiry',
@@ -567,9 +572,8 @@ export class ReviewService {
         proof,
         proofExpiresAt: now + this.d.proofTtlSeconds * 1000,
         decidedAt: now,
-      });
-      if (!changed) return false;
-      this.d.audit.append({
+      },
+      {
         ...this.auditEntry('human_decision', { ...row, decided_by: 'expiry', proof }, {
           verdict: 'deny',
           source: 'fail_closed',
@@ -580,13 +584,12 @@ export class ReviewService {
           error: { code: 'REVIEW_TIMEOUT', message: reason },
         }),
         meta: { reviewId: row.id, expired: true },
-      });
-      return true;
-    });
+      },
+    );
     if (!ok) return false;
     this.d.metrics.approvals.inc({ status: 'expired' });
     this.d.metrics.reviews.inc({ verdict: 'deny', source: 'expiry' });
-    this.afterDecided(this.d.store.getReview(row.id)!);
+    this.afterDecided((await this.d.store.getReview(row.id))!);
     return true;
   }
 
@@ -682,10 +685,6 @@ export function scopedIdempotencyKey(keyId: string, idempotencyKey: string): str
 export function publicIdempotencyKey(stored: string): string {
   const i = stored.indexOf('\u001f');
   return i < 0 ? stored : stored.slice(i + 1);
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Error && /UNIQUE constraint failed: reviews\.idem_key/.test(error.message);
 }
 
 function notFound(id: string): ReviewServerError {

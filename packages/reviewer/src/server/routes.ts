@@ -150,7 +150,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     }
     const limit = intParam(q.limit, 'limit', 1, 500) ?? 50;
     const before = intParam(q.before, 'before', 0, Number.MAX_SAFE_INTEGER);
-    const reviews = service.list({
+    const reviews = await service.list({
       ...(q.status ? { status: q.status } : {}),
       ...(q.tool ? { tool: q.tool } : {}),
       ...(before !== undefined ? { before } : {}),

@@ -64,7 +64,7 @@ describe('secrets are redacted before anything is stored', () => {
     const list = JSON.stringify((await http(s.url, 'GET', '/v1/reviews', s.approveKey)).body);
     const audit = JSON.stringify((await http(s.url, 'GET', '/v1/audit?limit=1000', s.approveKey)).body);
     const one = JSON.stringify((await http(s.url, 'GET', `/v1/reviews/${id}`, s.approveKey)).body);
-    const view = JSON.stringify(s.server.service.view(id));
+    const view = JSON.stringify((await s.server.service.viewById(id)));
     expect((await http(s.url, 'GET', '/v1/audit/verify', s.approveKey)).body.ok).toBe(true);
     const stored = dataDirText(s.dataDir);
 
