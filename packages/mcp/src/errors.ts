@@ -7,9 +7,9 @@ export class McpGovernanceOptionsError extends ToolgateError {
   }
 }
 
-/** The upstream MCP server is not reachable (it exited, crashed or never started). */
-export class UpstreamUnavailableError extends ToolgateError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('MCP_UPSTREAM_UNAVAILABLE', message, options);
+/** The caller cancelled a tool call while the gate decided it: the call is not sent. */
+export class CallCancelledError extends ToolgateError {
+  constructor(tool: string, cause?: unknown) {
+    super('MCP_CALL_CANCELLED', `toolgate: the call of "${tool}" was cancelled during its review and was not sent`, { cause });
   }
 }

@@ -1,5 +1,6 @@
 import type { AgentInfo, Decision, Gate, HumanAnswer, ToolCall } from '@toolgate/core';
 import { GovernanceDeniedError, isAllowed, runGoverned } from '@toolgate/core';
+import { CallCancelledError } from './errors';
 import { deniedToolResult, withDecisionMeta, type ToolCallResult } from './tool-result';
 
 /** Asks a human about a `review` Decision; `undefined` means nobody could be asked. */
@@ -52,8 +53,11 @@ export async function executeDecided(
   decision: Decision,
   frameworkArgs: unknown,
   send: (args: unknown) => Promise<unknown>,
+  signal?: AbortSignal,
 ): Promise<unknown> {
   if (!isAllowed(decision)) return deniedToolResult(decision);
+  // Cancelled while it was being reviewed: a (possibly fail-open) allow must not send it anyway.
+  if (signal?.aborted) throw new CallCancelledError(decision.tool, signal.reason);
   try {
     const result = await runGoverned(gate, decision, (args) => send(args), frameworkArgs === undefined ? {} : frameworkArgs);
     return withDecisionMeta(result, decision);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { createGate, GovernanceDeniedError, httpReviewer, memoryAudit, policyReviewer, type Gate } from '@toolgate/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CallCancelledError } from './errors';
 import { governMcpClient } from './govern-mcp-client';
 import { DECISION_META_KEY } from './tool-result';
 import { closedPort, connectToUpstream, countCalls, tempDir, testPolicy, upstreamCalls } from './testing/fixture';
@@ -118,6 +119,21 @@ describe('governMcpClient against a real MCP server over stdio', () => {
     await expect(client.callTool({ name: 'transfer', arguments: { amount: 900, to: 'x' } })).rejects.toBeInstanceOf(GovernanceDeniedError);
     await expect(client.callTool({ name: 'delete_repo', arguments: { name: 'x' } })).rejects.toMatchObject({ code: 'DENIED' });
     expect(countCalls(counter)).toBe(0);
+  });
+
+  it('a call cancelled while the human approves it is not sent (and no outcome is recorded)', async () => {
+    const audit = memoryAudit();
+    const controller = new AbortController();
+    const gate = createGate({ reviewer: policyReviewer(testPolicy), highStakes: ['transfer'], audit });
+    const { client, counter } = await setup(gate, {
+      approve: () => {
+        controller.abort(new Error('user pressed stop'));
+        return true;
+      },
+    });
+    await expect(client.callTool({ name: 'transfer', arguments: { amount: 500, to: 'a' } }, undefined, { signal: controller.signal })).rejects.toBeInstanceOf(CallCancelledError);
+    expect(countCalls(counter)).toBe(0);
+    expect(audit.records.filter((r) => r.kind === 'outcome')).toHaveLength(0);
   });
 
   it('refuses a client that is not one, and a client governed twice', async () => {

@@ -107,7 +107,7 @@ export function governMcpClient<C extends GovernableMcpClient>(client: C, gate: 
     if (!isAllowed(decision) && (onDeny === 'throw' || wantsTask)) throw new GovernanceDeniedError(decision);
     const result = await executeDecided(gate, decision, params.arguments, (args) =>
       send({ ...request, params: { ...request.params, arguments: args } }, resultSchema, requestOptions),
-    );
+    signal);
     if (onDeny === 'throw' && isDenial(result)) throw new GovernanceDeniedError(decision);
     return result;
   };

@@ -139,7 +139,7 @@ export async function startMcpProxy(options: McpProxyOptions): Promise<McpProxy>
     });
     return (await executeDecided(gate, decision, params.arguments, (args) =>
       forward({ ...request, params: { ...request.params, arguments: args } } as Request, extra),
-    )) as Result;
+    extra.signal)) as Result;
   };
 
   async function refreshAnnotations(name: string): Promise<void> {
