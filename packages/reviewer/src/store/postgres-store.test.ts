@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { verifyAuditRecords, type AuditEntry } from '@toolgate/core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCheckpointSigner, verifyAuditLog, verifyAuditRecords, type AuditEntry } from '@toolgate/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StartedPostgres, startPostgres } from '../../../../test/support/embedded-postgres';
 import { ServerErrorCodes } from '../errors';
+import { activeKey, jwksOf } from '../signing/signing-keys';
+import { exportAuditJsonl } from './export-audit';
 import type { ReviewRow } from './open-store';
 import { openPostgresStore, type PostgresStore, StoreUnavailableError } from './postgres-store';
 
@@ -170,6 +175,33 @@ describe('PostgreSQL store', () => {
     expect(result.ok).toBe(true);
     expect(result.records).toBe(120);
     expect(await stores[1]!.auditHead()).toEqual({ seq: 120, hash: records[119]!.hash });
+  });
+
+  it('a signed checkpoint closes the chain, and the exported JSONL verifies offline with the JWKS', async () => {
+    const url = await freshDatabase();
+    const s = await open(url);
+    const signer = createCheckpointSigner({ privateJwk: activeKey(await s.signingKeys()).privateJwk as never, kid: activeKey(await s.signingKeys()).kid });
+    expect(await s.checkpoint(signer)).toBeUndefined(); // empty chain: nothing to vouch for
+    for (let i = 0; i < 5; i++) {
+      const row = pendingRow(`key_agent\u001fexport-${i}`);
+      await s.createReview(row, entry('review', row.id));
+    }
+    const cp = await s.checkpoint(signer);
+    expect(cp?.seq).toBe(6);
+    expect(await s.checkpoint(signer)).toBeUndefined(); // the head already is a checkpoint
+    const dir = await mkdtemp(join(tmpdir(), 'tg-export-'));
+    try {
+      const path = join(dir, 'audit.jsonl');
+      expect(await exportAuditJsonl(s, path)).toEqual({ records: 6, head: { seq: 6, hash: cp!.hash } });
+      const result = await verifyAuditLog(path, { jwks: jwksOf(await s.signingKeys(), { includeDropped: true }) as never });
+      expect(result.ok).toBe(true);
+      expect(result.records).toBe(6);
+      expect(result.checkpoints).toMatchObject({ count: 1, signed: true, uncovered: 0 });
+      // Never overwrites an existing file.
+      await expect(exportAuditJsonl(s, path)).rejects.toThrow(/EEXIST/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a budget is shared: 10 across every pool, however many reserve at once', async () => {

@@ -1,4 +1,4 @@
-import { sealRecord, type AuditEntry, type AuditRecord, type ChainHead, type RedactOptions } from '@toolgate/core';
+import { checkpointOf, sealRecord, type AuditEntry, type AuditRecord, type ChainHead, type CheckpointSigner, type RedactOptions } from '@toolgate/core';
 import pg from 'pg';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import { newSigningKeyFile, rotatedKeyFile, type SigningKeyFile } from '../signing/signing-keys';
@@ -27,6 +27,11 @@ export interface PostgresStore extends ReviewStore {
   /** Shared policy counters: adds `amount` under `key` only if the window's sum stays ≤ `limit`, atomically across every server. */
   policyReserve(key: string, atMs: number, amount: number, windowMs: number, limit: number): Promise<boolean>;
   policySum(key: string, sinceMs: number): Promise<number>;
+  /**
+   * Appends a signed checkpoint of the chain head (as the SQLite trail does), unless the chain is
+   * empty or its head already is a checkpoint. Returns the checkpoint record.
+   */
+  checkpoint(signer: CheckpointSigner): Promise<AuditRecord | undefined>;
 }
 
 /** Schema versions, applied in order, each once, under an advisory lock (replicas may start together). */
@@ -191,11 +196,14 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     }
   };
   /** Appends to the one chain: the head row is locked for the rest of the caller's transaction. */
-  const append = async (c: pg.PoolClient, entry: AuditEntry): Promise<AuditRecord> => {
+  const lockHead = async (c: pg.PoolClient): Promise<ChainHead | null> => {
     const head = await c.query<{ seq: number | null; hash: string | null }>('SELECT seq, hash FROM audit_head WHERE one = 1 FOR UPDATE');
     const h = head.rows[0];
-    const prev: ChainHead | null = h && h.seq !== null && h.hash !== null ? { seq: h.seq, hash: h.hash } : null;
-    const sealed = sealRecord(entry, prev, options.redact);
+    return h && h.seq !== null && h.hash !== null ? { seq: h.seq, hash: h.hash } : null;
+  };
+  const append = async (c: pg.PoolClient, entry: AuditEntry, redact: RedactOptions | undefined = options.redact): Promise<AuditRecord> => {
+    const prev = await lockHead(c);
+    const sealed = sealRecord(entry, prev, redact);
     await c.query('INSERT INTO audit (seq, id, hash, record) VALUES ($1, $2, $3, $4)', [sealed.seq, sealed.id, sealed.hash, JSON.stringify(sealed)]);
     await c.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE one = 1', [sealed.seq, sealed.hash]);
     return sealed;
@@ -325,6 +333,15 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       const r = await q<{ v: number }>('SELECT COALESCE(SUM(amount), 0)::float8 AS v FROM policy_events WHERE key = $1 AND at > $2', [key, sinceMs]);
       return Number(r.rows[0]!.v);
     },
+    checkpoint: (signer) =>
+      tx(async (c) => {
+        const head = await lockHead(c);
+        if (!head) return undefined;
+        const last = await c.query<{ record: string }>('SELECT record FROM audit WHERE seq = $1', [head.seq]);
+        if (last.rows[0] && checkpointOf(JSON.parse(last.rows[0].record) as AuditRecord) !== undefined) return undefined;
+        // Sealed with the default redaction only: a checkpoint's fields are not secrets.
+        return append(c, signer.entry(head), undefined);
+      }),
     async ping() {
       await q('SELECT 1');
     },
