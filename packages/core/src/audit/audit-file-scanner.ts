@@ -97,7 +97,7 @@ export class AuditFileScanner {
       this.verifier.fail(null, l.line, `unparsable line: ${parsed.error} (a complete line in the middle of the log is corrupted)`);
       return;
     }
-    if (this.verifier.push(parsed.value, l.line)) this.goodBytes = l.start + l.buf.length + 1;
+    if (this.verifier.push(parsed.value, l.line, parsed.text)) this.goodBytes = l.start + l.buf.length + 1;
   }
 
   private last(l: HeldLine, terminated: boolean): void {
@@ -106,18 +106,18 @@ export class AuditFileScanner {
       this.torn = { line: l.line, start: l.start, bytes: l.buf.length + (terminated ? 1 : 0) };
       return;
     }
-    if (this.verifier.push(parsed.value, l.line)) {
+    if (this.verifier.push(parsed.value, l.line, parsed.text)) {
       this.goodBytes = l.start + l.buf.length + (terminated ? 1 : 0);
       this.missingNewline = !terminated;
     }
   }
 }
 
-function parse(buf: Buffer): { ok: true; value: unknown } | { ok: false; error: string } {
+function parse(buf: Buffer): { ok: true; value: unknown; text: string } | { ok: false; error: string } {
   try {
     const text = buf.toString('utf8');
     if (text.trim() === '') return { ok: false, error: 'empty line' };
-    return { ok: true, value: JSON.parse(text) as unknown };
+    return { ok: true, value: JSON.parse(text) as unknown, text };
   } catch (error) {
     return { ok: false, error: (error as Error).message };
   }

@@ -63,15 +63,30 @@ export interface AuditVerifyOptions extends CheckpointKeyOptions {
 }
 
 /**
- * The hash of a record: `sha256(prevHash + canonicalJson(record without hash))`, as
- * `"sha256:<hex>"`. A `hash` field on the input is ignored.
+ * The hash of a record as toolgate writes it now (format 2): `"sha256:" + hex(SHA-256(text))`,
+ * where `text` is the record's JSON text without its `hash` field (`JSON.stringify` of the record's
+ * own fields in their own order, `hash` left out). A record line is that text with
+ * `,"hash":"sha256:…"` inserted before its final `}`, so the hash covers exactly the bytes written
+ * and a verifier hashes those bytes without re-serialising anything. A `hash` field on the input
+ * is ignored. Records written before format 2 (`sha256(prevHash + RFC 8785 text)`, see
+ * `hashRecordV1`) still verify.
  */
 export function hashRecord(record: Omit<AuditRecord, 'hash'> & { hash?: string }): string {
+  const { hash: _ignored, ...rest } = record;
+  return sha256(jsonText(rest));
+}
+
+/**
+ * The hash of a format-1 record (written before format 2): `sha256(prevHash + canonicalJson(record
+ * without hash))`. Verification accepts either format, record by record, so a log that was
+ * continued across the upgrade verifies.
+ */
+export function hashRecordV1(record: Omit<AuditRecord, 'hash'> & { hash?: string }): string {
   const { hash: _ignored, ...rest } = record;
   return sha256(record.prevHash + canonicalText(rest));
 }
 
-/** RFC 8785 text of a record. */
+/** RFC 8785 text of a record (format 1). */
 function canonicalText(value: unknown): string {
   try {
     return canonicalJson(value);
@@ -80,12 +95,46 @@ function canonicalText(value: unknown): string {
   }
 }
 
+/** JSON text of a record (format 2). */
+function jsonText(value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new AuditError(ErrorCodes.AUDIT_WRITE_FAILED, `audit record is not JSON: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  }
+  if (typeof text !== 'string' || text.charCodeAt(text.length - 1) !== 0x7d /* } */) {
+    throw new AuditError(ErrorCodes.AUDIT_WRITE_FAILED, 'audit record is not a JSON object');
+  }
+  return text;
+}
+
+/** `,"hash":"sha256:` + 64 hex + `"}`: the fixed-length end of every format-2 line. */
+const HASH_TAIL_LENGTH = ',"hash":"sha256:'.length + 64 + 2;
+const HASH_TAIL = /^,"hash":"(sha256:[0-9a-f]{64})"\}$/;
+
+/** A sealed record and the exact line a file sink writes (no newline); its hash covers these bytes. */
+export interface SealedRecord {
+  record: AuditRecord;
+  /** `JSON.stringify(record)`: the record's text with `hash` as the last field. */
+  line: string;
+}
+
 /**
  * Chains one entry after `prev` (null = first record: seq 1, prevHash GENESIS_HASH). The entry is
  * redacted here (`redactEntry`), so every sink writes redacted records whatever its caller did.
- * The returned record is JSON-clean: what a sink writes is exactly what was hashed.
+ * The returned record is the redacted copy, with `hash` as its last field: `JSON.stringify(record)`
+ * is exactly the returned `line`, whose bytes the hash covers.
  */
 export function sealRecord(entry: AuditEntry, prev: ChainHead | null, redactOptions?: RedactOptions): AuditRecord {
+  return sealLine(entry, prev, redactOptions).record;
+}
+
+/**
+ * `sealRecord`, also returning the line to write: the record is serialised once (one
+ * `JSON.stringify` of the redacted copy), hashed, and the hash spliced into the same text.
+ */
+export function sealLine(entry: AuditEntry, prev: ChainHead | null, redactOptions?: RedactOptions): SealedRecord {
   if (!entry || typeof entry.id !== 'string' || typeof entry.ts !== 'string' || typeof entry.kind !== 'string' || !entry.call) {
     throw new AuditError(
       ErrorCodes.AUDIT_WRITE_FAILED,
@@ -95,24 +144,35 @@ export function sealRecord(entry: AuditEntry, prev: ChainHead | null, redactOpti
   const clean = redactEntry(entry, redactOptions);
   const seq = prev ? prev.seq + 1 : 1;
   const prevHash = prev ? prev.hash : GENESIS_HASH;
-  const body: Omit<AuditRecord, 'hash'> = { id: clean.id, seq, ts: clean.ts, prevHash, kind: clean.kind, call: clean.call };
-  if (clean.decision !== undefined) body.decision = clean.decision;
-  if (clean.outcome !== undefined) body.outcome = clean.outcome;
-  if (clean.meta !== undefined) body.meta = clean.meta;
-  // Canonicalise once: the text is hashed, and parsing it back gives a deep, JSON-clean copy
-  // (no undefined, no -0, no shared references), so what a sink writes is exactly what was hashed.
-  const canonical = canonicalText(body);
-  const hash = sha256(prevHash + canonical);
-  const c = JSON.parse(canonical) as Omit<AuditRecord, 'hash'>;
-  return { id: c.id, seq, ts: c.ts, prevHash, hash, kind: c.kind, call: c.call, ...pick(c) };
+  const record = { id: clean.id, seq, ts: clean.ts, prevHash, kind: clean.kind, call: clean.call } as AuditRecord;
+  if (clean.decision !== undefined) record.decision = clean.decision;
+  if (clean.outcome !== undefined) record.outcome = clean.outcome;
+  if (clean.meta !== undefined) record.meta = clean.meta;
+  const text = jsonText(record);
+  const hash = sha256(text);
+  record.hash = hash;
+  return { record, line: `${text.slice(0, -1)},"hash":"${hash}"}` };
 }
 
-function pick(body: Omit<AuditRecord, 'hash'>): Partial<AuditRecord> {
-  const out: Partial<AuditRecord> = {};
-  if (body.decision !== undefined) out.decision = body.decision;
-  if (body.outcome !== undefined) out.outcome = body.outcome;
-  if (body.meta !== undefined) out.meta = body.meta;
-  return out;
+/**
+ * Whether a record verifies: format 2 over its exact line when the line is given (no re-serialising),
+ * else over the record's JSON text; then format 1. Returns the hash computed last (for the message).
+ */
+function recordHashMatches(r: AuditRecord, text: string | undefined): { ok: boolean; actual: string } {
+  if (text !== undefined && text.length > HASH_TAIL_LENGTH) {
+    const m = HASH_TAIL.exec(text.slice(-HASH_TAIL_LENGTH));
+    if (m && m[1] === r.hash) {
+      // A format-2 line: its bytes decide, nothing re-serialised (an edit that keeps the meaning,
+      // such as 5e2 for 500, is still an edit).
+      const actual = sha256(`${text.slice(0, -HASH_TAIL_LENGTH)}}`);
+      if (actual === r.hash) return { ok: true, actual };
+      return { ok: hashRecordV1(r) === r.hash, actual };
+    }
+  }
+  const v2 = hashRecord(r);
+  if (v2 === r.hash) return { ok: true, actual: v2 };
+  const v1 = hashRecordV1(r);
+  return { ok: v1 === r.hash, actual: v2 };
 }
 
 /**
@@ -149,21 +209,25 @@ export class ChainVerifier {
     if (from && options?.reaches?.seq === from.seq) this.reached = from.hash;
   }
 
-  /** Checks the next record; returns false (and sets `broken`) at the first failure. */
-  push(record: unknown, line: number): boolean {
+  /**
+   * Checks the next record; returns false (and sets `broken`) at the first failure. `text`: the
+   * line the record was parsed from, so a format-2 hash is checked over those exact bytes.
+   */
+  push(record: unknown, line: number, text?: string): boolean {
     if (this.broken) return false;
     const r = record as Partial<AuditRecord> | null;
     const claimedSeq = r && typeof r === 'object' && typeof r.seq === 'number' ? r.seq : null;
     if (!r || typeof r !== 'object' || Array.isArray(r) || typeof r.hash !== 'string' || typeof r.prevHash !== 'string' || claimedSeq === null) {
       return this.fail(claimedSeq, line, 'malformed record: not an object with numeric seq and string hash/prevHash');
     }
-    let actual: string;
+    let checked: { ok: boolean; actual: string };
     try {
-      actual = hashRecord(r as AuditRecord);
+      checked = recordHashMatches(r as AuditRecord, text);
     } catch (error) {
       return this.fail(claimedSeq, line, `malformed record: ${(error as Error).message}`);
     }
-    if (actual !== r.hash) {
+    const actual = checked.actual;
+    if (!checked.ok) {
       return this.fail(claimedSeq, line, `hash mismatch: the record's content was changed after it was written (stored ${r.hash}, computed ${actual})`);
     }
     const expectedPrev = this.head ? this.head.hash : GENESIS_HASH;

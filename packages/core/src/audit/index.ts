@@ -14,11 +14,14 @@ export { redactEntry } from './redact-entry';
 export {
   GENESIS_HASH,
   hashRecord,
+  hashRecordV1,
+  sealLine,
   sealRecord,
   verifyAuditRecords,
   type AuditVerifyOptions,
   type AuditVerifyResult,
   type ChainHead,
+  type SealedRecord,
 } from './chain';
 export {
   CHECKPOINT_ACTION,

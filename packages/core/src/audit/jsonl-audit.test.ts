@@ -40,7 +40,7 @@ function lines(path: string): string[] {
 }
 
 describe('hash chain', () => {
-  it('seals records with seq from 1, prevHash links and sha256(prevHash + canonical(record))', () => {
+  it('seals records with seq from 1, prevHash links and sha256 of the record text without its hash', () => {
     const mem = memoryAudit();
     const a = mem.append(entry(1));
     const b = mem.append(entry(2));

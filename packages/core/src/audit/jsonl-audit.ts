@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { AuditError, ErrorCodes, OptionsError } from '../errors';
 import type { AuditEntry, AuditRecord, AuditSink } from '../types';
 import { AuditFileScanner } from './audit-file-scanner';
-import { sealRecord, type ChainHead } from './chain';
+import { sealLine, type ChainHead } from './chain';
 import type { RedactOptions } from './redact';
 
 /** Options of `jsonlAudit`. */
@@ -140,8 +140,9 @@ export function jsonlAudit(path: string, options: JsonlAuditOptions = {}): Jsonl
       if (failure) {
         throw new AuditError(ErrorCodes.AUDIT_WRITE_FAILED, `audit log ${file} failed earlier (${failure.message}); reopen it`, { cause: failure });
       }
-      const record = sealRecord(entry, head, redactOptions);
-      const bytes = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+      // Serialised once: the bytes written are the bytes the hash covers.
+      const { record, line } = sealLine(entry, head, redactOptions);
+      const bytes = Buffer.from(`${line}\n`, 'utf8');
       try {
         let done = 0;
         while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
