@@ -17,10 +17,11 @@ import { createGate } from '@toolgate/core';
 import { randomUUID } from 'node:crypto';
 import { decideToolCall, executeDecided } from '../gate-tool-call';
 import { deniedToolResult } from '../tool-result';
-import { UpstreamConnection, type UpstreamCommand } from './upstream-connection';
+import { UpstreamConnection, type UpstreamTarget } from './upstream-connection';
 
 export interface McpProxyOptions {
-  upstream: UpstreamCommand;
+  /** The upstream server: a command over stdio, or `{ url }` for Streamable HTTP. */
+  upstream: UpstreamTarget;
   /** The gate's options. `onReview: 'pause'` asks the client's human through elicitation. */
   gate: GateOptions;
   /**
@@ -38,7 +39,7 @@ export interface McpProxyOptions {
 export interface McpProxy {
   /** The gate the proxy built (its high-stakes spec includes annotation-derived tools). */
   readonly gate: Gate;
-  /** Connects the proxy's MCP server side to a client transport (stdio for a desktop assistant). */
+  /** Serves one more client over `transport` (stdio for a desktop assistant, or one HTTP session). */
   connect(transport: Transport): Promise<void>;
   /** Stops the upstream, closes the client side and flushes the audit. */
   close(): Promise<void>;
@@ -54,14 +55,19 @@ export interface McpProxy {
  */
 export async function startMcpProxy(options: McpProxyOptions): Promise<McpProxy> {
   const log = options.log ?? ((line: string) => process.stderr.write(`toolgate-mcp: ${line}\n`));
-  let server: Server | undefined;
+  // One Server per connected client (one for stdio; one per session over HTTP), all sharing the
+  // upstream and the gate. A request from the upstream (sampling, elicitation, roots) goes to the
+  // client that last sent a request; its notifications go to every client.
+  const servers = new Set<Server>();
+  let lastActive: Server | undefined;
   const upstream = new UpstreamConnection(options.upstream, {
     onRequest: async (request, signal) => {
-      if (!server) throw new McpError(ErrorCode.InternalError, 'toolgate-mcp: no client connected');
-      return server.request(request, ResultSchema, { signal, timeout: 3_600_000 });
+      const target = lastActive && servers.has(lastActive) ? lastActive : [...servers].at(-1);
+      if (!target) throw new McpError(ErrorCode.InternalError, 'toolgate-mcp: no client connected');
+      return target.request(request, ResultSchema, { signal, timeout: 3_600_000 });
     },
     onNotification: async (notification) => {
-      await server?.notification(notification);
+      await Promise.all([...servers].map((s) => s.notification(notification).catch(() => {})));
     },
     onExit: (message) => log(`${message}; calls are answered with MCP errors until it restarts`),
   });
@@ -77,9 +83,6 @@ export async function startMcpProxy(options: McpProxyOptions): Promise<McpProxy>
 
   const capabilities: ServerCapabilities = { ...upstream.serverCapabilities };
   delete capabilities.tasks; // task-augmented calls are not proxied: every tools/call is answered in place
-  server = new Server(upstream.serverInfo, { capabilities, ...(upstream.instructions ? { instructions: upstream.instructions } : {}) });
-  const s = server;
-  s.onerror = (error) => log(`client connection error: ${error.message}`);
 
   const forward = (request: Request, extra: { signal: AbortSignal; sendNotification: (n: Notification) => Promise<void> }) => {
     const token = request.params?._meta?.progressToken;
@@ -92,7 +95,7 @@ export async function startMcpProxy(options: McpProxyOptions): Promise<McpProxy>
   };
 
   const elicitationTimeoutMs = options.elicitationTimeoutMs ?? options.gate.reviewTimeoutMs ?? 300_000;
-  const askHuman = (requestId: string | number, signal: AbortSignal) => async (decision: Decision, args: unknown): Promise<HumanAnswer | undefined> => {
+  const askHuman = (s: Server, requestId: string | number, signal: AbortSignal) => async (decision: Decision, args: unknown): Promise<HumanAnswer | undefined> => {
     if (!s.getClientCapabilities()?.elicitation) return undefined; // nobody to ask: stays a `review`, not sent
     const client = s.getClientVersion()?.name ?? 'client';
     const result = await s.elicitInput(
@@ -122,7 +125,7 @@ export async function startMcpProxy(options: McpProxyOptions): Promise<McpProxy>
     };
   };
 
-  const callTool = async (request: Request, extra: { requestId: string | number; signal: AbortSignal; sendNotification: (n: Notification) => Promise<void> }): Promise<Result> => {
+  const callTool = async (s: Server, request: Request, extra: { requestId: string | number; signal: AbortSignal; sendNotification: (n: Notification) => Promise<void> }): Promise<Result> => {
     const params = (request.params ?? {}) as { name?: unknown; arguments?: unknown; task?: unknown };
     const name = typeof params.name === 'string' ? params.name : '';
     if (params.task !== undefined) throw new McpError(ErrorCode.InvalidParams, 'toolgate-mcp: task-augmented tool calls are not supported through the proxy');
@@ -135,7 +138,7 @@ export async function startMcpProxy(options: McpProxyOptions): Promise<McpProxy>
       args: params.arguments,
       callId: `mcp_${randomUUID()}`,
       signal: extra.signal,
-      ...(options.gate.onReview === undefined || options.gate.onReview === 'pause' ? { askHuman: askHuman(extra.requestId, extra.signal) } : {}),
+      ...(options.gate.onReview === undefined || options.gate.onReview === 'pause' ? { askHuman: askHuman(s, extra.requestId, extra.signal) } : {}),
     });
     return (await executeDecided(gate, decision, params.arguments, (args) =>
       forward({ ...request, params: { ...request.params, arguments: args } } as Request, extra),
@@ -155,35 +158,49 @@ export async function startMcpProxy(options: McpProxyOptions): Promise<McpProxy>
     if (!known.has(name)) lateDestructive.add(name);
   }
 
-  s.fallbackRequestHandler = async (request: JSONRPCRequest, extra) => {
-    const req = request as Request;
-    if (req.method === 'tools/call') return callTool(req, extra);
-    const result = await forward(req, extra);
-    if (req.method === 'tools/list' && options.highStakesAnnotations === 'destructive') {
-      for (const tool of ((result as { tools?: Tool[] }).tools ?? [])) {
-        known.add(tool.name);
-        if (isDestructive(tool) && !annotated.has(tool.name)) lateDestructive.add(tool.name);
+  const newServer = (): Server => {
+    const s = new Server(upstream.serverInfo, { capabilities, ...(upstream.instructions ? { instructions: upstream.instructions } : {}) });
+    s.onerror = (error) => log(`client connection error: ${error.message}`);
+    s.fallbackRequestHandler = async (request: JSONRPCRequest, extra) => {
+      lastActive = s;
+      const req = request as Request;
+      if (req.method === 'tools/call') return callTool(s, req, extra);
+      const result = await forward(req, extra);
+      if (req.method === 'tools/list' && options.highStakesAnnotations === 'destructive') {
+        for (const tool of ((result as { tools?: Tool[] }).tools ?? [])) {
+          known.add(tool.name);
+          if (isDestructive(tool) && !annotated.has(tool.name)) lateDestructive.add(tool.name);
+        }
       }
-    }
-    return result;
-  };
-  // The Server answers logging/setLevel itself when logging is declared; the upstream must get it.
-  if (capabilities.logging) s.setRequestHandler(SetLevelRequestSchema, (request, extra) => forward(request, extra) as Promise<Record<string, never>>);
-  s.fallbackNotificationHandler = async (notification) => {
-    await upstream.notify(notification);
+      return result;
+    };
+    // The Server answers logging/setLevel itself when logging is declared; the upstream must get it.
+    if (capabilities.logging) s.setRequestHandler(SetLevelRequestSchema, (request, extra) => forward(request, extra) as Promise<Record<string, never>>);
+    s.fallbackNotificationHandler = async (notification) => {
+      await upstream.notify(notification);
+    };
+    return s;
   };
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       await upstream.close();
-      await s.close().catch(() => {});
+      await Promise.all([...servers].map((s) => s.close().catch(() => {})));
       await gate.close();
     })());
 
   return {
     gate,
-    connect: (transport) => s.connect(transport),
+    connect: async (transport) => {
+      if (closing) throw new McpError(ErrorCode.ConnectionClosed, 'toolgate-mcp: the proxy is shutting down');
+      const s = newServer();
+      servers.add(s);
+      s.onclose = () => {
+        servers.delete(s);
+      };
+      await s.connect(transport);
+    },
     close,
   };
 }

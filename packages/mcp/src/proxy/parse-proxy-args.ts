@@ -12,10 +12,13 @@ export interface ProxyCliOptions {
   highStakesAnnotations?: 'destructive';
   timeoutMs?: number;
   reviewTimeoutMs?: number;
-  upstream: { command: string; args: string[] };
+  upstream: { command: string; args: string[] } | { url: string };
+  /** `--listen 127.0.0.1:PORT`: serve Streamable HTTP instead of stdio. */
+  listen?: { host: string; port: number };
 }
 
 export const PROXY_USAGE = `Usage: toolgate-mcp [options] -- <upstream command> [args...]
+       toolgate-mcp [options] --upstream-url URL
 
 Speaks MCP over stdio to its client and runs the upstream MCP server over stdio. tools/call of a
 high-stakes tool goes through the toolgate gate first; everything else passes through.
@@ -33,12 +36,14 @@ high-stakes tool goes through the toolgate gate first; everything else passes th
   --audit FILE                  append the hash-chained audit trail (JSON lines) to FILE
   --timeout-ms N                the gate's deadline per review (default 5000)
   --review-timeout-ms N         how long a human may take (default 300000)
+  --listen 127.0.0.1:PORT       serve MCP over Streamable HTTP at http://127.0.0.1:PORT/mcp instead of stdio
+  --upstream-url URL            the upstream is a Streamable HTTP MCP server (instead of a command after --)
 `;
 
 /** Parses `toolgate-mcp` arguments. Throws McpGovernanceOptionsError with what to fix. */
 export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ProxyCliOptions {
-  const dash = argv.indexOf('--');
-  if (dash === -1 || dash === argv.length - 1) throw new McpGovernanceOptionsError('toolgate-mcp: give the upstream server command after --, e.g. toolgate-mcp --policy policy.yaml -- npx -y @modelcontextprotocol/server-filesystem /tmp');
+  const found = argv.indexOf('--');
+  const dash = found === -1 ? argv.length : found;
   let values;
   try {
     ({ values } = parseArgs({
@@ -56,6 +61,8 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
         'high-stakes-annotations': { type: 'string' },
         'timeout-ms': { type: 'string' },
         'review-timeout-ms': { type: 'string' },
+        'upstream-url': { type: 'string' },
+        listen: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -72,7 +79,14 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (values.policy !== undefined && values['reviewer-url'] !== undefined) throw new McpGovernanceOptionsError('toolgate-mcp: pass either --policy or --reviewer-url, not both (put the policy on the review server)');
   if (values['reviewer-url'] !== undefined && !apiKey) throw new McpGovernanceOptionsError('toolgate-mcp: --reviewer-url needs --api-key KEY (or TOOLGATE_API_KEY)');
   const highStakes = (values['high-stakes'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
-  const [command, ...args] = argv.slice(dash + 1) as [string, ...string[]];
+  const rest = argv.slice(dash + 1);
+  const upstreamUrl = values['upstream-url'];
+  if (upstreamUrl !== undefined && rest.length > 0) throw new McpGovernanceOptionsError('toolgate-mcp: pass either --upstream-url or an upstream command after --, not both');
+  if (upstreamUrl === undefined && rest.length === 0) {
+    throw new McpGovernanceOptionsError('toolgate-mcp: give the upstream server command after -- (e.g. toolgate-mcp --policy policy.yaml -- npx -y @modelcontextprotocol/server-filesystem /tmp), or --upstream-url URL');
+  }
+  if (upstreamUrl !== undefined && !/^https?:\/\//.test(upstreamUrl)) throw new McpGovernanceOptionsError(`toolgate-mcp: --upstream-url must be an http(s) URL (got ${upstreamUrl})`);
+  const [command, ...args] = rest as [string, ...string[]];
   return {
     ...(values.policy !== undefined ? { policy: values.policy } : {}),
     highStakes,
@@ -84,7 +98,8 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     ...(annotations ? { highStakesAnnotations: annotations } : {}),
     ...(values['timeout-ms'] !== undefined ? { timeoutMs: positiveInt(values['timeout-ms'], '--timeout-ms') } : {}),
     ...(values['review-timeout-ms'] !== undefined ? { reviewTimeoutMs: positiveInt(values['review-timeout-ms'], '--review-timeout-ms') } : {}),
-    upstream: { command, args },
+    upstream: upstreamUrl !== undefined ? { url: upstreamUrl } : { command, args },
+    ...(values.listen !== undefined ? { listen: parseListen(values.listen) } : {}),
   };
 }
 
@@ -92,4 +107,15 @@ function positiveInt(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0) throw new McpGovernanceOptionsError(`toolgate-mcp: ${flag} must be a positive whole number of milliseconds (got ${text})`);
   return n;
+}
+
+/** `127.0.0.1:8765`, `localhost:8765`, `[::1]:8765`: loopback only (port 0 picks a free one). */
+function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const host = m ? (m[1] ?? m[2] ?? '') : '';
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !['127.0.0.1', 'localhost', '::1'].includes(host) || port > 65535) {
+    throw new McpGovernanceOptionsError(`toolgate-mcp: --listen takes a loopback address and port, e.g. 127.0.0.1:8765 (got ${text}); the proxy serves this machine only`);
+  }
+  return { host, port };
 }

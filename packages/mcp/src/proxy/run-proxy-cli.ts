@@ -1,6 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { GateOptions } from '@toolgate/core';
 import { httpReviewer, jsonlAudit, policyReviewer, ToolgateError } from '@toolgate/core';
+import { listenStreamableHttp } from './http-listener';
 import { startMcpProxy, type McpProxy } from './mcp-proxy';
 import { parseProxyArgs, PROXY_USAGE, type ProxyCliOptions } from './parse-proxy-args';
 
@@ -31,12 +32,14 @@ export async function runProxyCli(argv: string[]): Promise<void> {
     return;
   }
   let proxy: McpProxy | undefined;
+  let listen: ProxyCliOptions['listen'];
   const fail = (message: string, code: number) => {
     process.stderr.write(`${message.startsWith('toolgate-mcp:') ? '' : 'toolgate-mcp: '}${message}\n`);
     process.exitCode = code;
   };
   try {
     const options = parseProxyArgs(argv);
+    listen = options.listen;
     proxy = await startMcpProxy({
       upstream: options.upstream,
       gate: gateOptionsFrom(options),
@@ -55,13 +58,24 @@ export async function runProxyCli(argv: string[]): Promise<void> {
     await started.close().catch((error: unknown) => fail(`closing: ${error instanceof Error ? error.message : String(error)}`, 1));
     process.exit(process.exitCode ?? code);
   };
-  process.stdin.once('end', () => void stop(0));
   process.once('SIGTERM', () => void stop(0));
   process.once('SIGINT', () => void stop(0));
   process.on('uncaughtException', (error) => {
     fail(`unexpected error: ${error.stack ?? error.message}`, 1);
     void stop(1);
   });
+  if (listen) {
+    try {
+      const listener = await listenStreamableHttp(started, listen.host, listen.port, (line) => process.stderr.write(`toolgate-mcp: ${line}\n`));
+      process.stderr.write(`toolgate-mcp: listening on ${listener.url}\n`);
+    } catch (error) {
+      fail(`cannot listen on ${listen.host}:${listen.port}: ${error instanceof Error ? error.message : String(error)}`, 2);
+      await stop(2);
+    }
+    return;
+  }
+  // Over stdio, the client closing stdin is the end of the session.
+  process.stdin.once('end', () => void stop(0));
   const transport = new StdioServerTransport();
   transport.onclose = () => void stop(0);
   await started.connect(transport);

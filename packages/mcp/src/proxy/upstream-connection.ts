@@ -1,6 +1,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, ResultSchema, type ServerCapabilities, type Implementation } from '@modelcontextprotocol/sdk/types.js';
 import type { ClientCapabilities, JSONRPCRequest, Notification, Request, Result } from '@modelcontextprotocol/sdk/types.js';
 
@@ -12,6 +14,15 @@ export interface UpstreamCommand {
   env?: Record<string, string>;
   cwd?: string;
 }
+
+/** Or a Streamable HTTP MCP server, by URL. */
+export interface UpstreamUrl {
+  url: string;
+  /** Sent with every request (e.g. `authorization`). */
+  headers?: Record<string, string>;
+}
+
+export type UpstreamTarget = UpstreamCommand | UpstreamUrl;
 
 export interface UpstreamHandlers {
   /** A request from the upstream to the client (sampling, elicitation, roots/list). */
@@ -43,7 +54,7 @@ export class UpstreamConnection {
   instructions: string | undefined;
 
   constructor(
-    private readonly command: UpstreamCommand,
+    private readonly target: UpstreamTarget,
     private readonly handlers: UpstreamHandlers,
     private readonly maxRestarts = 5,
   ) {}
@@ -66,13 +77,17 @@ export class UpstreamConnection {
     const client = new Client({ name: 'toolgate-mcp', version: '0.1.0' }, { capabilities: PROXY_CLIENT_CAPABILITIES });
     client.fallbackRequestHandler = (request: JSONRPCRequest, extra) => this.handlers.onRequest(request as Request, extra.signal);
     client.fallbackNotificationHandler = (notification) => this.handlers.onNotification(notification);
-    const transport = new StdioClientTransport({
-      command: this.command.command,
-      args: this.command.args ?? [],
-      env: this.command.env ?? upstreamEnv(),
-      ...(this.command.cwd ? { cwd: this.command.cwd } : {}),
-      stderr: 'inherit',
-    });
+    const target = this.target;
+    const transport: Transport =
+      'url' in target
+        ? new StreamableHTTPClientTransport(new URL(target.url), target.headers ? { requestInit: { headers: target.headers } } : {})
+        : new StdioClientTransport({
+            command: target.command,
+            args: target.args ?? [],
+            env: target.env ?? upstreamEnv(),
+            ...(target.cwd ? { cwd: target.cwd } : {}),
+            stderr: 'inherit',
+          });
     let announced = false;
     const lost = (message: string) => {
       if (this.client === client) this.client = undefined;
@@ -81,7 +96,7 @@ export class UpstreamConnection {
         this.handlers.onExit(message);
       }
     };
-    client.onclose = () => lost('the upstream MCP server exited');
+    client.onclose = () => lost('the upstream MCP server exited or its connection closed');
     client.onerror = (error) => {
       // Malformed upstream messages land here; the connection stays (the SDK skips the message).
       process.stderr.write(`toolgate-mcp: upstream error: ${error.message}\n`);
@@ -90,7 +105,7 @@ export class UpstreamConnection {
       await client.connect(transport);
     } catch (error) {
       await client.close().catch(() => {});
-      throw new McpError(ErrorCode.ConnectionClosed, `toolgate-mcp: cannot start the upstream MCP server (${this.command.command}): ${error instanceof Error ? error.message : String(error)}`);
+      throw new McpError(ErrorCode.ConnectionClosed, `toolgate-mcp: cannot reach the upstream MCP server (${'url' in target ? target.url : target.command}): ${error instanceof Error ? error.message : String(error)}`);
     }
     this.serverCapabilities = client.getServerCapabilities() ?? {};
     this.serverInfo = client.getServerVersion() ?? this.serverInfo;

@@ -71,5 +71,10 @@ const PROXY_CLI = fileURLToPath(new URL('../proxy-cli.ts', import.meta.url));
  * the way a desktop assistant's MCP configuration runs the published bin.
  */
 export function proxyCommandArgs(proxyArgs: string[]): string[] {
-  return [...TS_FLAGS, '--import', SOURCE_HOOKS, PROXY_CLI, ...proxyArgs, '--', process.execPath, ...TS_FLAGS, UPSTREAM_SERVER];
+  return [...proxyCliArgs(proxyArgs), '--', process.execPath, ...TS_FLAGS, UPSTREAM_SERVER];
+}
+
+/** `node` arguments that run `toolgate-mcp <proxyArgs>` from the sources. */
+export function proxyCliArgs(proxyArgs: string[]): string[] {
+  return [...TS_FLAGS, '--import', SOURCE_HOOKS, PROXY_CLI, ...proxyArgs];
 }
