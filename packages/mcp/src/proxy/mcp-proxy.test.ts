@@ -146,20 +146,20 @@ describe('toolgate-mcp, spawned over stdio by a real MCP client', () => {
     expect(countCalls(counter)).toBe(0);
   });
 
-  it('50 concurrent calls through one proxy: each decided right, a complete verified audit', async () => {
+  it('200 concurrent calls through one proxy: each decided right, a complete verified audit', async () => {
     const { client, counter, dir } = await spawnProxy(['--policy', '$POLICY', '--high-stakes', 'delete_*,transfer', '--audit', '$DIR/audit.jsonl']);
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        i % 2 === 0 ? client.callTool({ name: 'transfer', arguments: { amount: i, to: `p${i}` } }) : client.callTool({ name: 'delete_repo', arguments: { name: `r${i}` } }),
+      Array.from({ length: 200 }, (_, i) =>
+        i % 2 === 0 ? client.callTool({ name: 'transfer', arguments: { amount: i % 100, to: `p${i}` } }) : client.callTool({ name: 'delete_repo', arguments: { name: `r${i}` } }),
       ),
     );
-    expect(results.filter((r) => r.isError)).toHaveLength(25);
-    expect(countCalls(counter, 'transfer')).toBe(25);
+    expect(results.filter((r) => r.isError)).toHaveLength(100);
+    expect(countCalls(counter, 'transfer')).toBe(100);
     expect(countCalls(counter, 'delete_repo')).toBe(0);
     await client.close();
     const audit = join(dir, 'audit.jsonl');
-    await expect.poll(() => readFileSync(audit, 'utf8').trim().split('\n').length).toBe(75); // 50 reviews + 25 outcomes
+    await expect.poll(() => readFileSync(audit, 'utf8').trim().split('\n').length).toBe(300); // 200 reviews + 100 outcomes
     const verified = await verifyAuditLog(audit);
-    expect(verified).toMatchObject({ ok: true, records: 75 });
+    expect(verified).toMatchObject({ ok: true, records: 300 });
   });
 });
