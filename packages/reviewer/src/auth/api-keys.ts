@@ -48,16 +48,29 @@ export function createApiKey(
   audit: AuditTrail,
   options: { scope: Scope; name?: string; by?: string },
 ): CreatedKey {
+  const { row, entry, created } = newApiKey(options);
+  store.transaction(() => {
+    store.insertKey(row);
+    audit.append(entry);
+  });
+  return created;
+}
+
+/**
+ * A new API key (not stored yet): its row (the hash only), its `key.create` audit entry and the
+ * plaintext to show once. For stores other than the SQLite `Store` (`ReviewStore.insertKey(row, entry)`).
+ */
+export function newApiKey(options: { scope: Scope; name?: string; by?: string }): { row: ApiKeyRow; entry: ReturnType<typeof adminEntry>; created: CreatedKey } {
   if (!isScope(options.scope)) throw new OptionsError(`scope must be one of ${SCOPES.join(', ')}; got ${JSON.stringify(options.scope)}`);
   const id = `key_${randomBytes(6).toString('hex')}`;
   const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
   const name = options.name?.trim() || `${options.scope}-${id.slice(4)}`;
   const now = Date.now();
-  store.transaction(() => {
-    store.insertKey({ id, name, scope: options.scope, hash: hashApiKey(key), created_at: now, revoked_at: null });
-    audit.append(adminEntry('key.create', { keyId: id, name, scope: options.scope, by: options.by ?? 'cli' }, now));
-  });
-  return { id, name, scope: options.scope, key };
+  return {
+    row: { id, name, scope: options.scope, hash: hashApiKey(key), created_at: now, revoked_at: null },
+    entry: adminEntry('key.create', { keyId: id, name, scope: options.scope, by: options.by ?? 'cli' }, now),
+    created: { id, name, scope: options.scope, key },
+  };
 }
 
 /** Revokes a key by id (admin action, audited). */

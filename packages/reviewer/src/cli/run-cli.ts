@@ -17,10 +17,12 @@ import {
   type Policy,
 } from '@toolgate/core';
 import { request } from 'undici';
-import { createApiKey, isScope, revokeApiKey, SCOPES } from '../auth/api-keys';
+import { createApiKey, isScope, newApiKey, revokeApiKey, SCOPES } from '../auth/api-keys';
 import { createReviewServer } from '../server/create-review-server';
 import { jwksOf, readSigningKeys, rotateSigningKeys } from '../signing/signing-keys';
 import { openAuditTrail } from '../store/audit-trail';
+import { exportAuditJsonl } from '../store/export-audit';
+import { isPostgresUrl, openPostgresStore, type PostgresStore } from '../store/postgres-store';
 import { DATA_FILES, openStore, type Store } from '../store/open-store';
 import { adminEntry } from '../auth/api-keys';
 import { HIDDEN_CHARACTERS_NOTE, hasHiddenCharacters, visibleJson, visibleText } from '../server/visible-text';
@@ -47,6 +49,28 @@ export const EXIT = { OK: 0, FAIL: 1, USAGE: 2 } as const;
 
 class UsageError extends Error {}
 
+/**
+ * The PostgreSQL store named by --database, else $TOOLGATE_DATABASE_URL (empty = unset); undefined
+ * means the data dir's SQLite store. Never echoes the URL (it may hold a password).
+ */
+function databaseOf(flag: string | undefined, io: CliIo): string | undefined {
+  const value = flag !== undefined && flag !== '' ? flag : io.env.TOOLGATE_DATABASE_URL || undefined;
+  if (value === undefined) return undefined;
+  if (!isPostgresUrl(value)) {
+    throw new UsageError(`${flag !== undefined ? '--database' : 'TOOLGATE_DATABASE_URL'} must be a postgres:// or postgresql:// URL`);
+  }
+  return value;
+}
+
+async function withPostgres<T>(url: string, fn: (store: PostgresStore) => Promise<T>): Promise<T> {
+  const store = await openPostgresStore(url, { poolSize: 2 });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
 const DEFAULT_URL = 'http://127.0.0.1:7070';
 const DEFAULT_DATA = SERVE_DEFAULTS.data;
 
@@ -66,6 +90,7 @@ Commands:
   reviews approve <id>       approve a pending review
   reviews deny <id>          deny a pending review
   audit verify [file]        verify an audit file: hash chain, signed checkpoints, database head
+  audit export <out>         write the store's audit chain as a JSONL file (verify it offline)
   policy check <file>        validate a policy and show what it decides for sample calls
 
 Global options:
@@ -94,7 +119,8 @@ it before it listens (a port in use, a bad setting) are one plain line on stderr
                                                           subdomains); other Host headers get 403 (DNS rebinding guard)
   --log                                    off            also log every request and response
 A flag wins over its variable; an empty variable counts as unset. --env-file FILE reads variables
-from a file (\`toolgate init\` writes one). TOOLGATE_DATABASE_URL is reserved: set, serve refuses to start.
+from a file (\`toolgate init\` writes one). TOOLGATE_DATABASE_URL (or --database postgres://…) selects the
+PostgreSQL store for keys and audit commands; serve does not run on it yet and refuses to start while it is set.
 GET /healthz answers while the process runs; GET /readyz is 200 only when the database answers and
 the signing key is loaded (503 with the reason otherwise).`,
   init: `Usage: toolgate init [dir]
@@ -105,17 +131,17 @@ Sets up a project in dir (default: the current directory):
   .toolgate/    the data dir, with a fresh eval key (for your agent's gate) and approve key (for you)
   .env          both keys and the server settings (mode 0600; keep it out of version control)
 then prints the next three commands. Refuses, without writing anything, if any of them exists.`,
-  'keys create': `Usage: toolgate keys create --scope eval|approve|admin [--name NAME] [--data DIR]
+  'keys create': `Usage: toolgate keys create --scope eval|approve|admin [--name NAME] [--data DIR | --database URL]
 
 Creates an API key and prints it once (only its SHA-256 is stored).
   eval     agents/gates: submit reviews, read them, report outcomes
   approve  humans: list and decide reviews, read the audit trail
   admin    everything, plus signing key rotation`,
-  'keys list': `Usage: toolgate keys list [--data DIR] [--json]
+  'keys list': `Usage: toolgate keys list [--data DIR | --database URL] [--json]
 
 Lists the API keys in the data dir: id, name, scope, created, revoked. The keys themselves are never
 stored (only their SHA-256), so they cannot be shown.`,
-  'keys revoke': `Usage: toolgate keys revoke <id> [--data DIR]
+  'keys revoke': `Usage: toolgate keys revoke <id> [--data DIR | --database URL]
 
 Revokes an API key by id (see \`toolgate keys list\`). The revocation is audited. A server running on
 the same data dir stops accepting the key within its key cache time (apiKeyCacheMs, default 1 s).`,
@@ -140,7 +166,14 @@ Verifies an audit JSONL file (default: $TOOLGATE_DATA/audit.jsonl or .toolgate/a
   - against the data dir's database (--data, else the file's directory): the file must end at the
     database's chain head, with the same hash. A file rewritten and rehashed, or cut short, fails.
 A file without checkpoints (written before they existed) verifies with a note that it is unsigned.
-Exit code 0 when intact, 1 when broken (the first broken record, or both heads, are printed).`,
+Exit code 0 when intact, 1 when broken (the first broken record, or both heads, are printed).
+With --database postgres://… (or $TOOLGATE_DATABASE_URL) the PostgreSQL store's chain is verified,
+with the public keys stored in it (or --jwks), and the file, if given, is compared with it.`,
+  'audit export': `Usage: toolgate audit export <out.jsonl> [--data DIR | --database URL]
+
+Writes the whole audit chain of the store (the data dir's SQLite database, or the PostgreSQL database
+of --database / $TOOLGATE_DATABASE_URL) as JSONL, oldest first, to a new file (never overwritten,
+mode 0600): the file \`toolgate audit verify\` checks offline.`,
   'policy check': `Usage: toolgate policy check <file> [--call '{"tool":"transfer","args":{"amount":50}}'] [--agent ID] [--json]
 
 Validates a policy file and prints what it decides for sample calls: the calls given with --call
@@ -311,9 +344,22 @@ async function init(args: readonly string[], io: CliIo): Promise<number> {
 async function keys(args: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'create') {
-    const { values } = parse(rest, { scope: { type: 'string' }, name: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' } });
+    const { values } = parse(rest, { scope: { type: 'string' }, name: { type: 'string' }, data: { type: 'string' }, database: { type: 'string' }, json: { type: 'boolean' } });
     if (values.help) return help('keys create', io);
     if (!isScope(values.scope)) throw new UsageError(`--scope must be one of ${SCOPES.join(', ')}`);
+    const database = databaseOf(values.database, io);
+    if (database) {
+      const scope = values.scope;
+      const k = await withPostgres(database, async (store) => {
+        const made = newApiKey({ scope, ...(values.name ? { name: values.name } : {}), by: 'cli' });
+        await store.insertKey(made.row, made.entry);
+        return made.created;
+      });
+      if (values.json) io.out(`${JSON.stringify({ id: k.id, name: k.name, scope: k.scope, key: k.key })}\n`);
+      else io.out(`${k.key}\n`);
+      io.err(`created ${k.scope} key ${k.name} (${k.id}) in the PostgreSQL database; it is shown only this once\n`);
+      return EXIT.OK;
+    }
     const dataDir = dataDirOf(values.data, io);
     const store = openStore(dataDir);
     const trail = openAuditTrail(store);
@@ -330,23 +376,36 @@ async function keys(args: readonly string[], io: CliIo): Promise<number> {
     return EXIT.OK;
   }
   if (sub === 'list') {
-    const { values } = parse(rest, { data: { type: 'string' }, json: { type: 'boolean' } });
+    const { values } = parse(rest, { data: { type: 'string' }, database: { type: 'string' }, json: { type: 'boolean' } });
     if (values.help) return help('keys list', io);
-    const store = openStore(dataDirOf(values.data, io));
+    const database = databaseOf(values.database, io);
+    const store = database ? undefined : openStore(dataDirOf(values.data, io));
     try {
-      const rows = store.listKeys().map((k) => ({ id: k.id, name: k.name, scope: k.scope, createdAt: new Date(k.created_at).toISOString(), revokedAt: k.revoked_at === null ? null : new Date(k.revoked_at).toISOString() }));
+      const stored = store ? store.listKeys() : await withPostgres(database!, (pgStore) => pgStore.listKeys());
+      const rows = stored.map((k) => ({ id: k.id, name: k.name, scope: k.scope, createdAt: new Date(k.created_at).toISOString(), revokedAt: k.revoked_at === null ? null : new Date(k.revoked_at).toISOString() }));
       if (values.json) io.out(`${JSON.stringify(rows)}\n`);
       else for (const r of rows) io.out(`${r.id}  ${r.scope.padEnd(7)}  ${r.name}  created ${r.createdAt}${r.revokedAt ? `  REVOKED ${r.revokedAt}` : ''}\n`);
     } finally {
-      store.close();
+      store?.close();
     }
     return EXIT.OK;
   }
   if (sub === 'revoke') {
-    const { values, positionals } = parse(rest, { data: { type: 'string' } }, true);
+    const { values, positionals } = parse(rest, { data: { type: 'string' }, database: { type: 'string' } }, true);
     if (values.help) return help('keys revoke', io);
     const id = positionals[0];
     if (!id) throw new UsageError('keys revoke needs a key id (see `toolgate keys list`)');
+    const database = databaseOf(values.database, io);
+    if (database) {
+      const now = Date.now();
+      const ok = await withPostgres(database, (store) => store.revokeKey(id, now, adminEntry('key.revoke', { keyId: id, by: 'cli' }, now)));
+      if (!ok) {
+        io.err(`no active key ${id} (already revoked, or unknown; see \`toolgate keys list\`)\n`);
+        return EXIT.FAIL;
+      }
+      io.out(`revoked ${id}\n`);
+      return EXIT.OK;
+    }
     const store = openStore(dataDirOf(values.data, io));
     const trail = openAuditTrail(store);
     try {
@@ -451,15 +510,18 @@ async function reviews(args: readonly string[], io: CliIo): Promise<number> {
 
 async function audit(args: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === 'export') return auditExport(rest, io);
   if (sub !== 'verify') {
     if (sub === '--help' || sub === '-h' || sub === undefined) {
-      io.out(`${HELP['audit verify']}\n`);
+      io.out(`${HELP['audit verify']}\n\n${HELP['audit export']}\n`);
       return sub === undefined ? EXIT.USAGE : EXIT.OK;
     }
-    throw new UsageError(`unknown audit command "${sub}" (verify)`);
+    throw new UsageError(`unknown audit command "${sub}" (verify, export)`);
   }
-  const { values, positionals } = parse(rest, { json: { type: 'boolean' }, data: { type: 'string' }, jwks: { type: 'string' } }, true);
+  const { values, positionals } = parse(rest, { json: { type: 'boolean' }, data: { type: 'string' }, database: { type: 'string' }, jwks: { type: 'string' } }, true);
   if (values.help) return help('audit verify', io);
+  const database = databaseOf(values.database, io);
+  if (database) return auditVerifyPostgres(database, positionals[0], values, io);
   const file = resolve(positionals[0] ?? join(dataDirOf(values.data, io), DATA_FILES.auditMirror));
   if (!existsSync(file)) throw new Error(`no audit file at ${file}`);
   // The data dir whose database and signing keys the file is checked against: --data, else the
@@ -514,6 +576,67 @@ function auditKeysFor(dataDir: string, jwksFile: string | undefined): Checkpoint
   }
   const file = readSigningKeys(dataDir);
   return file ? { jwks: jwksOf(file, { includeDropped: true }) } : undefined;
+}
+
+async function auditExport(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, { data: { type: 'string' }, database: { type: 'string' } }, true);
+  if (values.help) return help('audit export', io);
+  const out = positionals[0];
+  if (!out || positionals.length > 1) throw new UsageError('audit export needs one output file (a new .jsonl)');
+  const path = resolve(io.cwd ?? process.cwd(), out);
+  const database = databaseOf(values.database, io);
+  let r: Awaited<ReturnType<typeof exportAuditJsonl>>;
+  if (database) {
+    r = await withPostgres(database, (store) => exportAuditJsonl(store, path));
+  } else {
+    const dataDir = dataDirOf(values.data, io);
+    if (!existsSync(join(dataDir, DATA_FILES.db))) throw new Error(`no database in ${dataDir}`);
+    const store = openStore(dataDir);
+    try {
+      r = await exportAuditJsonl({ auditAfter: async (after, limit) => store.auditAfter(after, limit).map((row) => JSON.parse(row.record) as AuditRecord) }, path);
+    } finally {
+      store.close();
+    }
+  }
+  io.out(`exported ${r.records} audit records to ${path}${r.head ? ` (last seq ${r.head.seq}, hash ${r.head.hash})` : ''}\n`);
+  return EXIT.OK;
+}
+
+/** `audit verify --database`: the PostgreSQL chain, and the file (if given) against it. */
+async function auditVerifyPostgres(database: string, fileArg: string | undefined, values: { json?: boolean; jwks?: string }, io: CliIo): Promise<number> {
+  const { table, keys } = await withPostgres(database, async (store) => {
+    const stored = await store.readSigningKeys();
+    const keys: CheckpointKeyOptions | undefined =
+      values.jwks !== undefined ? auditKeysFor('', values.jwks) : stored ? { jwks: jwksOf(stored, { includeDropped: true }) } : undefined;
+    const records: AuditRecord[] = [];
+    for (let after = 0; ; ) {
+      const page = await store.auditAfter(after, 5_000);
+      if (page.length === 0) break;
+      records.push(...page);
+      after = page[page.length - 1]!.seq;
+    }
+    return { table: verifyAuditRecords(records, keys), keys };
+  });
+  let file: AuditVerifyResult | undefined;
+  const path = fileArg === undefined ? undefined : resolve(io.cwd ?? process.cwd(), fileArg);
+  if (path !== undefined) {
+    if (!existsSync(path)) throw new Error(`no audit file at ${path}`);
+    file = await verifyAuditLog(path, { ...keys, ...(table.ok && table.last ? { head: table.last } : {}) });
+  }
+  const ok = table.ok && (file?.ok ?? true);
+  if (values.json) {
+    io.out(`${JSON.stringify({ database: table, ...(file ? { file: { path, ...file } } : {}) })}\n`);
+  } else {
+    if (table.ok) io.out(`ok: database chain of ${table.records} records intact${table.last ? ` (last seq ${table.last.seq}, hash ${table.last.hash})` : ''}\n`);
+    else io.err(`BROKEN database: ${table.records} records verified, then seq ${table.firstBroken?.seq ?? '?'}: ${table.firstBroken?.reason}\n`);
+    if (table.checkpoints && table.checkpoints.count > 0) {
+      io.out(`signed checkpoints: ${table.checkpoints.count}${table.checkpoints.signed ? ', signatures valid' : ' (signatures NOT checked: no keys)'}; ${table.checkpoints.uncovered} record(s) after the last\n`);
+    }
+    if (table.note) io.out(`note: ${table.note}\n`);
+    if (file?.ok) io.out(`file ${path} matches the database head\n`);
+    else if (file) io.err(`BROKEN file ${path}: ${file.records} records verified, then line ${file.firstBroken?.line} (seq ${file.firstBroken?.seq ?? '?'}): ${file.firstBroken?.reason}\n`);
+  }
+  return ok ? EXIT.OK : EXIT.FAIL;
 }
 
 function* tableRecords(store: Store): Generator<AuditRecord> {

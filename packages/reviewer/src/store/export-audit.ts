@@ -7,7 +7,7 @@ import type { ReviewStore } from './review-store';
  * line, oldest first: the file `toolgate audit verify` checks offline. Created with `wx` (never
  * overwrites) and mode 0600. Returns how many records it wrote and the head it ends on.
  */
-export async function exportAuditJsonl(store: ReviewStore, path: string, pageSize = 2_000): Promise<{ records: number; head: ChainHead | undefined }> {
+export async function exportAuditJsonl(store: Pick<ReviewStore, 'auditAfter'>, path: string, pageSize = 2_000): Promise<{ records: number; head: ChainHead | undefined }> {
   const file = await open(path, 'wx', 0o600);
   let records = 0;
   let head: ChainHead | undefined;

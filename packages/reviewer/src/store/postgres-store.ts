@@ -32,6 +32,8 @@ export interface PostgresStore extends ReviewStore {
    * empty or its head already is a checkpoint. Returns the checkpoint record.
    */
   checkpoint(signer: CheckpointSigner): Promise<AuditRecord | undefined>;
+  /** The stored signing keys without generating any (offline checks). */
+  readSigningKeys(): Promise<SigningKeyFile | undefined>;
 }
 
 /** Schema versions, applied in order, each once, under an advisory lock (replicas may start together). */
@@ -280,18 +282,23 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       const r = await q<{ n: number }>(`SELECT COUNT(*) AS n FROM reviews WHERE status = 'pending'`);
       return Number(r.rows[0]?.n ?? 0);
     },
-    async insertKey(k) {
-      await q(`INSERT INTO api_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`, [k.id, k.name, k.scope, k.hash, k.created_at, k.revoked_at]);
-    },
+    insertKey: (k, entry) =>
+      tx(async (c) => {
+        await c.query(`INSERT INTO api_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`, [k.id, k.name, k.scope, k.hash, k.created_at, k.revoked_at]);
+        if (entry) await append(c, entry);
+      }),
     async keyByHash(h) {
       return (await q<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE hash = $1`, [h])).rows[0];
     },
     async listKeys() {
       return (await q<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at`)).rows;
     },
-    async revokeKey(id, at) {
-      return (await q('UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id])).rowCount === 1;
-    },
+    revokeKey: (id, at, entry) =>
+      tx(async (c) => {
+        const ok = (await c.query('UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id])).rowCount === 1;
+        if (ok && entry) await append(c, entry);
+        return ok;
+      }),
     async signingKeys() {
       const read = async () => (await q<{ file: string }>('SELECT file FROM signing_keys WHERE one = 1')).rows[0];
       const found = await read();
@@ -299,6 +306,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       // Two servers starting on an empty database: one key wins, both sign with it.
       await q('INSERT INTO signing_keys (one, file) VALUES (1, $1) ON CONFLICT (one) DO NOTHING', [JSON.stringify(await newSigningKeyFile())]);
       return JSON.parse((await read())!.file) as SigningKeyFile;
+    },
+    async readSigningKeys() {
+      const row = (await q<{ file: string }>('SELECT file FROM signing_keys WHERE one = 1')).rows[0];
+      return row ? (JSON.parse(row.file) as SigningKeyFile) : undefined;
     },
     async rotateSigningKeys() {
       await store.signingKeys();

@@ -48,10 +48,12 @@ export interface ReviewStore {
   pendingDueBefore(at: number): Promise<ReviewRow[]>;
   nextPendingExpiry(): Promise<number | undefined>;
   countPending(): Promise<number>;
-  insertKey(row: ApiKeyRow): Promise<void>;
+  /** Stores a key (and `entry`, its audit record, in the same transaction). */
+  insertKey(row: ApiKeyRow, entry?: AuditEntry): Promise<void>;
   keyByHash(hash: string): Promise<ApiKeyRow | undefined>;
   listKeys(): Promise<ApiKeyRow[]>;
-  revokeKey(id: string, at: number): Promise<boolean>;
+  /** Revokes an active key (appending `entry` in the same transaction); false if none was active. */
+  revokeKey(id: string, at: number, entry?: AuditEntry): Promise<boolean>;
   /** The signing keys (the first one generated if there is none). */
   signingKeys(): Promise<SigningKeyFile>;
   /** A new active signing key, the old ones retired; every server on this store signs with it. */

@@ -65,10 +65,23 @@ export function sqliteReviewStore(store: Store, audit: AuditTrail, commits: Grou
     pendingDueBefore: (at) => sync(() => store.pendingDueBefore(at)),
     nextPendingExpiry: () => sync(() => store.nextPendingExpiry()),
     countPending: () => sync(() => store.countPending()),
-    insertKey: (row) => sync(() => store.transaction(() => store.insertKey(row))),
+    insertKey: (row, entry) =>
+      sync(() =>
+        store.transaction(() => {
+          store.insertKey(row);
+          if (entry) audit.append(entry);
+        }),
+      ),
     keyByHash: (h) => sync(() => store.keyByHash(h)),
     listKeys: () => sync(() => store.listKeys()),
-    revokeKey: (id, at) => sync(() => store.transaction(() => store.revokeKey(id, at))),
+    revokeKey: (id, at, entry) =>
+      sync(() =>
+        store.transaction(() => {
+          const ok = store.revokeKey(id, at);
+          if (ok && entry) audit.append(entry);
+          return ok;
+        }),
+      ),
     signingKeys: () => loadOrCreateSigningKeys(store.dataDir),
     rotateSigningKeys: () => rotateSigningKeys(store.dataDir),
     ping: () => sync(() => void store.db.prepare('SELECT count(*) AS n FROM sqlite_schema').get()),
