@@ -117,8 +117,10 @@ const INLINE: ReadonlyArray<readonly [RegExp, (match: string, ...groups: string[
 /** Parts of every default secret name (`isDefaultSecret`), for the `name=value` screens. */
 const NAMED_SCREEN = /pass|pwd|secret|token|key|auth|cookie|credential|ssn|mnemonic|phrase|session|otp|cvv|cvc/i;
 
-/** A cheap screen: text without any of these cannot hold an inline credential. */
-const INLINE_SCREEN = /bearer|basic|authoriz|cookie|private key|sk-|[sr]k_|gh[pousr]_|github_pat_|xox|AKIA|AIza|eyJ|:\/\/|=|"/i;
+/** A cheap screen: text without any of these cannot hold an inline credential but a named one. */
+const INLINE_SCREEN = /bearer|basic|authoriz|cookie|private key|sk-|[sr]k_|gh[pousr]_|github_pat_|xox|AKIA|AIza|eyJ|:\/\//i;
+/** The named patterns (`name=value`, `"name": "value"`) need one of these and a secret-looking name. */
+const NAMED_PAIR = /[="]/;
 
 function looksLikeToken(tok: string): boolean {
   return tok.length >= 16 || /[0-9._~+/=-]/.test(tok);
@@ -248,9 +250,15 @@ export function isSecretField(field: string, options?: RedactOptions): boolean {
  */
 export function redactText(text: string): string {
   if (typeof text !== 'string') return text;
-  if (!INLINE_SCREEN.test(text)) return text;
-  let out = text;
+  // Most texts (reasons such as `rule "small-transfer" (allow)`, ids, memos) hold no credential
+  // marker and, if they quote or assign anything, no secret-looking name: one or two scans.
   let named: boolean | undefined;
+  if (!INLINE_SCREEN.test(text)) {
+    if (!NAMED_PAIR.test(text)) return text;
+    named = NAMED_SCREEN.test(text);
+    if (!named) return text;
+  }
+  let out = text;
   for (const [re, replace, needsName] of INLINE) {
     if (needsName === true && !(named ??= NAMED_SCREEN.test(out))) continue;
     out = out.replace(re, replace as (m: string, ...rest: unknown[]) => string);
