@@ -5,7 +5,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { ElicitRequestSchema, LoggingMessageNotificationSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { verifyAuditLog } from '@toolgate/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closedPort, countCalls, proxyCommandArgs, tempDir, testPolicy, upstreamCalls } from '../testing/fixture';
+import { closedPort, countCalls, proxyCliArgs, proxyCommandArgs, tempDir, testPolicy, TS_FLAGS, UPSTREAM_SERVER, upstreamCalls } from '../testing/fixture';
 import { DECISION_META_KEY } from '../tool-result';
 
 const clients: Client[] = [];
@@ -161,5 +161,30 @@ describe('toolgate-mcp, spawned over stdio by a real MCP client', () => {
     await expect.poll(() => readFileSync(audit, 'utf8').trim().split('\n').length).toBe(300); // 200 reviews + 100 outcomes
     const verified = await verifyAuditLog(audit);
     expect(verified).toMatchObject({ ok: true, records: 300 });
+  });
+});
+
+describe('toolgate-mcp --config fronting several servers', () => {
+  it('lists tools and prompts with each server prefix, routes by it, and gates by the prefixed name', async () => {
+    const dir = tempDir();
+    const [counterA, counterB] = [join(dir, 'a.log'), join(dir, 'b.log')];
+    writeFileSync(join(dir, 'policy.json'), JSON.stringify({ version: 1, default: 'deny', rules: [{ id: 'b-transfers', tools: ['b_transfer'], verdict: 'allow' }] }));
+    const server = (prefix: string, counter: string) => ({ prefix, command: process.execPath, args: [...TS_FLAGS, UPSTREAM_SERVER], env: { COUNTER_FILE: counter } });
+    writeFileSync(join(dir, 'toolgate.mcp.yaml'), JSON.stringify({ policy: 'policy.json', highStakes: ['*_transfer', '*_delete_repo'], servers: [server('a_', counterA), server('b_', counterB)] }));
+    const client = new Client({ name: 'desktop-assistant', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: proxyCliArgs(['--config', join(dir, 'toolgate.mcp.yaml')]), stderr: 'pipe' }));
+    clients.push(client);
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names.sort()).toEqual(['a_crash', 'a_delete_repo', 'a_lookup', 'a_transfer', 'a_wipe_disk', 'b_crash', 'b_delete_repo', 'b_lookup', 'b_transfer', 'b_wipe_disk']);
+    expect((await client.callTool({ name: 'a_transfer', arguments: { amount: 1, to: 'x' } })).isError).toBe(true);
+    expect(text(await client.callTool({ name: 'b_transfer', arguments: { amount: 1, to: 'x' } }))).toBe('sent 1 to x');
+    expect(text(await client.callTool({ name: 'a_lookup', arguments: { id: '3' } }))).toBe('record 3');
+    expect((await client.callTool({ name: 'b_delete_repo', arguments: { name: 'x' } })).isError).toBe(true);
+    await expect(client.callTool({ name: 'c_lookup', arguments: { id: '1' } })).rejects.toThrow(/no upstream server has the prefix/);
+    expect((await client.getPrompt({ name: 'b_greet', arguments: { who: 'Ada' } })).messages[0]?.content).toMatchObject({ text: 'Say hello to Ada' });
+    expect((await client.readResource({ uri: 'memo://greeting' })).contents[0]).toMatchObject({ text: 'hello from upstream' });
+    expect([countCalls(counterA), countCalls(counterB)]).toEqual([1, 1]);
+    expect(upstreamCalls(counterA, 'lookup')).toEqual([{ id: '3' }]);
+    expect(upstreamCalls(counterB, 'transfer')).toEqual([{ amount: 1, to: 'x' }]);
   });
 });

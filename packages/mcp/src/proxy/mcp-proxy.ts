@@ -17,11 +17,18 @@ import { createGate } from '@toolgate/core';
 import { randomUUID } from 'node:crypto';
 import { decideToolCall, executeDecided } from '../gate-tool-call';
 import { deniedToolResult } from '../tool-result';
-import { UpstreamConnection, type UpstreamTarget } from './upstream-connection';
+import { McpGovernanceOptionsError } from '../errors';
+import type { UpstreamTarget } from './upstream-connection';
+import { UpstreamRouter, type PrefixedUpstream } from './upstream-router';
 
 export interface McpProxyOptions {
   /** The upstream server: a command over stdio, or `{ url }` for Streamable HTTP. */
-  upstream: UpstreamTarget;
+  upstream?: UpstreamTarget;
+  /**
+   * Several upstream servers behind one proxy, each with a prefix its tools and prompts are listed
+   * under (`github_` + `delete_repo`); the gate sees the prefixed names.
+   */
+  upstreams?: PrefixedUpstream[];
   /** The gate's options. `onReview: 'pause'` asks the client's human through elicitation. */
   gate: GateOptions;
   /**
@@ -60,7 +67,10 @@ export async function startMcpProxy(options: McpProxyOptions): Promise<McpProxy>
   // client that last sent a request; its notifications go to every client.
   const servers = new Set<Server>();
   let lastActive: Server | undefined;
-  const upstream = new UpstreamConnection(options.upstream, {
+  const upstreams: PrefixedUpstream[] = options.upstreams ?? (options.upstream ? [{ ...options.upstream, prefix: '' }] : []);
+  if (upstreams.length === 0) throw new McpGovernanceOptionsError('startMcpProxy: give upstream (one server) or upstreams (several, each with a prefix)');
+  checkPrefixes(upstreams);
+  const upstream = new UpstreamRouter(upstreams, (prefix) => ({
     onRequest: async (request, signal) => {
       const target = lastActive && servers.has(lastActive) ? lastActive : [...servers].at(-1);
       if (!target) throw new McpError(ErrorCode.InternalError, 'toolgate-mcp: no client connected');
@@ -69,8 +79,8 @@ export async function startMcpProxy(options: McpProxyOptions): Promise<McpProxy>
     onNotification: async (notification) => {
       await Promise.all([...servers].map((s) => s.notification(notification).catch(() => {})));
     },
-    onExit: (message) => log(`${message}; calls are answered with MCP errors until it restarts`),
-  });
+    onExit: (message) => log(`${prefix ? `[${prefix}] ` : ''}${message}; calls are answered with MCP errors until it restarts`),
+  }));
   await upstream.start();
 
   // Annotations can only add tools to the high-stakes set, and only the ones known at start.
@@ -225,7 +235,7 @@ function isDestructive(tool: Tool): boolean {
   return a.readOnlyHint !== true && a.destructiveHint !== false;
 }
 
-async function listAllTools(upstream: UpstreamConnection): Promise<Tool[]> {
+async function listAllTools(upstream: UpstreamRouter): Promise<Tool[]> {
   const tools: Tool[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < 100; page++) {
@@ -248,4 +258,15 @@ function addNames(spec: HighStakesSpec, names: Set<string>): HighStakesSpec {
   // Exact names: a name such as `a*b` must not become a glob.
   const exact = [...names].map((n) => new RegExp(`^${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
   return [...(spec as ReadonlyArray<HighStakesEntry>), ...exact];
+}
+
+function checkPrefixes(upstreams: PrefixedUpstream[]): void {
+  if (upstreams.length === 1) return;
+  const prefixes = upstreams.map((u) => u.prefix);
+  for (const [i, p] of prefixes.entries()) {
+    if (typeof p !== 'string' || p === '') throw new McpGovernanceOptionsError('toolgate-mcp: with several upstream servers, each needs a non-empty prefix (e.g. github_)');
+    for (const [j, q] of prefixes.entries()) {
+      if (i !== j && q.startsWith(p)) throw new McpGovernanceOptionsError(`toolgate-mcp: the prefixes "${p}" and "${q}" overlap; a tool name could belong to either server`);
+    }
+  }
 }

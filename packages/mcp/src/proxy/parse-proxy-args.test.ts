@@ -5,13 +5,13 @@ import { parseProxyArgs } from './parse-proxy-args';
 describe('parseProxyArgs', () => {
   it('reads the options and the upstream command after --', () => {
     const o = parseProxyArgs(['--policy', 'p.yaml', '--high-stakes', 'a,db.*', '--high-stakes', 'b', '--audit', 'a.jsonl', '--', 'npx', '-y', 'server', '--port', '1'], {});
-    expect(o).toMatchObject({ policy: 'p.yaml', highStakes: ['a', 'db.*', 'b'], failMode: 'closed', onReview: 'pause', audit: 'a.jsonl', upstream: { command: 'npx', args: ['-y', 'server', '--port', '1'] } });
+    expect(o).toMatchObject({ policy: 'p.yaml', highStakes: ['a', 'db.*', 'b'], failMode: 'closed', onReview: 'pause', audit: 'a.jsonl', upstreams: [{ prefix: '', command: 'npx', args: ['-y', 'server', '--port', '1'] }] });
   });
 
   it('reads --listen (loopback only) and --upstream-url instead of a command', () => {
     expect(parseProxyArgs(['--policy', 'p', '--listen', '127.0.0.1:0', '--upstream-url', 'http://127.0.0.1:9/mcp'], {})).toMatchObject({
       listen: { host: '127.0.0.1', port: 0 },
-      upstream: { url: 'http://127.0.0.1:9/mcp' },
+      upstreams: [{ prefix: '', url: 'http://127.0.0.1:9/mcp' }],
     });
     expect(parseProxyArgs(['--policy', 'p', '--listen', '[::1]:8765', '--', 'x'], {}).listen).toEqual({ host: '::1', port: 8765 });
   });

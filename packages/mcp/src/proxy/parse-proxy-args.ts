@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { McpGovernanceOptionsError } from '../errors';
+import { loadProxyConfig, type FlagValues } from './proxy-config';
+import type { PrefixedUpstream } from './upstream-router';
 
 export interface ProxyCliOptions {
   policy?: string;
@@ -12,13 +14,15 @@ export interface ProxyCliOptions {
   highStakesAnnotations?: 'destructive';
   timeoutMs?: number;
   reviewTimeoutMs?: number;
-  upstream: { command: string; args: string[] } | { url: string };
+  /** The upstream servers: one without a prefix from the command line, any number from --config. */
+  upstreams: PrefixedUpstream[];
   /** `--listen 127.0.0.1:PORT`: serve Streamable HTTP instead of stdio. */
   listen?: { host: string; port: number };
 }
 
 export const PROXY_USAGE = `Usage: toolgate-mcp [options] -- <upstream command> [args...]
        toolgate-mcp [options] --upstream-url URL
+       toolgate-mcp --config toolgate.mcp.yaml
 
 Speaks MCP over stdio to its client and runs the upstream MCP server over stdio. tools/call of a
 high-stakes tool goes through the toolgate gate first; everything else passes through.
@@ -38,13 +42,15 @@ high-stakes tool goes through the toolgate gate first; everything else passes th
   --review-timeout-ms N         how long a human may take (default 300000)
   --listen 127.0.0.1:PORT       serve MCP over Streamable HTTP at http://127.0.0.1:PORT/mcp instead of stdio
   --upstream-url URL            the upstream is a Streamable HTTP MCP server (instead of a command after --)
+  --config FILE                 every option from a YAML/JSON file, which can front several servers
+                                (servers: [{ prefix, command, args, env } | { prefix, url }])
 `;
 
 /** Parses `toolgate-mcp` arguments. Throws McpGovernanceOptionsError with what to fix. */
 export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ProxyCliOptions {
   const found = argv.indexOf('--');
   const dash = found === -1 ? argv.length : found;
-  let values;
+  let values: FlagValues;
   try {
     ({ values } = parseArgs({
       args: argv.slice(0, dash),
@@ -63,10 +69,18 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
         'review-timeout-ms': { type: 'string' },
         'upstream-url': { type: 'string' },
         listen: { type: 'string' },
+        config: { type: 'string' },
       },
     }));
   } catch (error) {
     throw new McpGovernanceOptionsError(`toolgate-mcp: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  let fromFile: PrefixedUpstream[] | undefined;
+  if (values.config !== undefined) {
+    if (Object.keys(values).length > 1 || found !== -1) throw new McpGovernanceOptionsError('toolgate-mcp: with --config, put every option in the file (no other options, no upstream command after --)');
+    const file = loadProxyConfig(values.config);
+    values = file.values;
+    fromFile = file.upstreams;
   }
   const failMode = values['fail-mode'] ?? 'closed';
   if (failMode !== 'closed' && failMode !== 'open') throw new McpGovernanceOptionsError(`toolgate-mcp: --fail-mode must be closed or open (got ${failMode})`);
@@ -82,7 +96,7 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   const rest = argv.slice(dash + 1);
   const upstreamUrl = values['upstream-url'];
   if (upstreamUrl !== undefined && rest.length > 0) throw new McpGovernanceOptionsError('toolgate-mcp: pass either --upstream-url or an upstream command after --, not both');
-  if (upstreamUrl === undefined && rest.length === 0) {
+  if (upstreamUrl === undefined && rest.length === 0 && !fromFile) {
     throw new McpGovernanceOptionsError('toolgate-mcp: give the upstream server command after -- (e.g. toolgate-mcp --policy policy.yaml -- npx -y @modelcontextprotocol/server-filesystem /tmp), or --upstream-url URL');
   }
   if (upstreamUrl !== undefined && !/^https?:\/\//.test(upstreamUrl)) throw new McpGovernanceOptionsError(`toolgate-mcp: --upstream-url must be an http(s) URL (got ${upstreamUrl})`);
@@ -98,7 +112,7 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     ...(annotations ? { highStakesAnnotations: annotations } : {}),
     ...(values['timeout-ms'] !== undefined ? { timeoutMs: positiveInt(values['timeout-ms'], '--timeout-ms') } : {}),
     ...(values['review-timeout-ms'] !== undefined ? { reviewTimeoutMs: positiveInt(values['review-timeout-ms'], '--review-timeout-ms') } : {}),
-    upstream: upstreamUrl !== undefined ? { url: upstreamUrl } : { command, args },
+    upstreams: fromFile ?? [upstreamUrl !== undefined ? { prefix: '', url: upstreamUrl } : { prefix: '', command, args }],
     ...(values.listen !== undefined ? { listen: parseListen(values.listen) } : {}),
   };
 }

@@ -41,7 +41,7 @@ export async function runProxyCli(argv: string[]): Promise<void> {
     const options = parseProxyArgs(argv);
     listen = options.listen;
     proxy = await startMcpProxy({
-      upstream: options.upstream,
+      upstreams: options.upstreams,
       gate: gateOptionsFrom(options),
       ...(options.highStakesAnnotations ? { highStakesAnnotations: options.highStakesAnnotations } : {}),
     });
