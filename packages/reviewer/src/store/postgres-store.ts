@@ -1,4 +1,4 @@
-import { checkpointOf, sealRecord, type AuditEntry, type AuditRecord, type ChainHead, type CheckpointSigner, type RedactOptions } from '@toolgate/core';
+import { checkpointOf, sealLine, type AuditEntry, type AuditRecord, type ChainHead, type CheckpointSigner, type RedactOptions } from '@toolgate/core';
 import pg from 'pg';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import { newSigningKeyFile, rotatedKeyFile, type SigningKeyFile } from '../signing/signing-keys';
@@ -205,8 +205,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   };
   const append = async (c: pg.PoolClient, entry: AuditEntry, redact: RedactOptions | undefined = options.redact): Promise<AuditRecord> => {
     const prev = await lockHead(c);
-    const sealed = sealRecord(entry, prev, redact);
-    await c.query('INSERT INTO audit (seq, id, hash, record) VALUES ($1, $2, $3, $4)', [sealed.seq, sealed.id, sealed.hash, JSON.stringify(sealed)]);
+    // The stored text is the exact line the hash covers (audit format 2): an export writes it as is.
+    const { record: sealed, line } = sealLine(entry, prev, redact);
+    await c.query('INSERT INTO audit (seq, id, hash, record) VALUES ($1, $2, $3, $4)', [sealed.seq, sealed.id, sealed.hash, line]);
     await c.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE one = 1', [sealed.seq, sealed.hash]);
     return sealed;
   };
