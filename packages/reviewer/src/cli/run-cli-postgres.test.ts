@@ -82,6 +82,25 @@ describe('toolgate CLI on PostgreSQL', () => {
     expect(broken.stderr).toMatch(/BROKEN file/);
   });
 
+  it('keys rotate-signing --database retires the active key in the database and audits it', async () => {
+    const { openPostgresStore } = await import('../store/postgres-store');
+    const store = await openPostgresStore(pgServer.url, { poolSize: 1 });
+    try {
+      const before = await store.signingKeys();
+      const rotated = io();
+      expect(await runCli(['keys', 'rotate-signing', '--database', pgServer.url], rotated.io)).toBe(0);
+      const after = await store.signingKeys();
+      expect(after.activeKid).not.toBe(before.activeKid);
+      expect(rotated.stdout).toContain(after.activeKid);
+      expect(after.keys.find((k) => k.kid === before.activeKid)?.privateJwk).toBeUndefined();
+      const head = await store.auditHead();
+      const last = (await store.auditAfter(head!.seq - 1, 1))[0];
+      expect(last?.meta).toMatchObject({ action: 'signing-key.rotate', kid: after.activeKid, by: 'cli' });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a --database that is not a postgres URL is a usage error (exit 2) that does not echo it', async () => {
     const bad = io();
     expect(await runCli(['keys', 'list', '--database', 'mysql://root:secret@db/x'], bad.io)).toBe(2);

@@ -145,7 +145,7 @@ stored (only their SHA-256), so they cannot be shown.`,
 
 Revokes an API key by id (see \`toolgate keys list\`). The revocation is audited. A server running on
 the same data dir stops accepting the key within its key cache time (apiKeyCacheMs, default 1 s).`,
-  'keys rotate-signing': `Usage: toolgate keys rotate-signing [--data DIR] | [--url URL --key ADMIN_KEY]
+  'keys rotate-signing': `Usage: toolgate keys rotate-signing [--data DIR | --database URL] | [--url URL --key ADMIN_KEY]
 
 Generates a new Ed25519 signing key and retires the old one. The JWKS publishes a retired key with
 \`exp\` (its retirement time): gates refuse proofs it signs after that, proofs it signed before keep
@@ -423,11 +423,21 @@ async function keys(args: readonly string[], io: CliIo): Promise<number> {
     return EXIT.OK;
   }
   if (sub === 'rotate-signing') {
-    const { values } = parse(rest, { data: { type: 'string' }, url: { type: 'string' }, key: { type: 'string' } });
+    const { values } = parse(rest, { data: { type: 'string' }, database: { type: 'string' }, url: { type: 'string' }, key: { type: 'string' } });
     if (values.help) return help('keys rotate-signing', io);
-    if (values.url || (values.key && !values.data)) {
+    if (values.url || (values.key && !values.data && !values.database)) {
       const res = await api(io, values, 'POST', '/v1/admin/signing-keys/rotate');
       io.out(`rotated: new signing key ${(res as { kid: string }).kid}\n`);
+      return EXIT.OK;
+    }
+    const database = databaseOf(values.database, io);
+    if (database) {
+      const file = await withPostgres(database, async (store) => {
+        const rotated = await store.rotateSigningKeys();
+        await store.appendAudit(adminEntry('signing-key.rotate', { kid: rotated.activeKid, by: 'cli' }));
+        return rotated;
+      });
+      io.out(`rotated: new signing key ${file.activeKid} (${file.keys.length} keys in the database)\n`);
       return EXIT.OK;
     }
     const dataDir = dataDirOf(values.data, io);
