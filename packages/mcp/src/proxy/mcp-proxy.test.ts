@@ -51,7 +51,7 @@ describe('toolgate-mcp, spawned over stdio by a real MCP client', () => {
     expect(client.getInstructions()).toBe('fixture instructions');
     expect(client.getServerCapabilities()).toMatchObject({ tools: {}, resources: {}, prompts: {}, logging: {} });
     const tools = await client.listTools();
-    expect(tools.tools.map((t) => t.name).sort()).toEqual(['crash', 'delete_repo', 'lookup', 'transfer', 'wipe_disk']);
+    expect(tools.tools.map((t) => t.name).sort()).toEqual(['crash', 'delete_repo', 'garble', 'lookup', 'transfer', 'wipe_disk']);
     expect(tools.tools.find((t) => t.name === 'lookup')?.annotations).toEqual({ readOnlyHint: true });
     const resource = await client.readResource({ uri: 'memo://greeting' });
     expect(resource.contents[0]).toMatchObject({ text: 'hello from upstream' });
@@ -136,6 +136,29 @@ describe('toolgate-mcp, spawned over stdio by a real MCP client', () => {
     expect(countCalls(counter, 'lookup')).toBe(1);
   });
 
+  it('malformed upstream messages: the proxy reports them on stderr and keeps serving and gating', async () => {
+    const { client, counter, stderr } = await spawnProxy(['--policy', '$POLICY', '--high-stakes', 'delete_*']);
+    expect(text(await client.callTool({ name: 'garble', arguments: {} }))).toBe('garbled');
+    await expect.poll(() => stderr()).toContain('upstream error');
+    expect((await client.callTool({ name: 'delete_repo', arguments: { name: 'x' } })).isError).toBe(true);
+    expect(text(await client.callTool({ name: 'lookup', arguments: { id: '2' } }))).toBe('record 2');
+    expect(countCalls(counter, 'delete_repo')).toBe(0);
+  });
+
+  it('a client that disconnects while the human is being asked: the call is never forwarded', async () => {
+    let spawned: Spawned | undefined;
+    let closed: Promise<void> | undefined;
+    spawned = await spawnProxy(['--policy', '$POLICY', '--high-stakes', 'transfer'], () => {
+      // Gone before answering: stdin is closed at once, so this accept never reaches the proxy.
+      closed = spawned!.client.close();
+      return { action: 'accept', content: { approve: true } };
+    });
+    await expect(spawned.client.callTool({ name: 'transfer', arguments: { amount: 500, to: 'x' } })).rejects.toThrow();
+    // Resolves once the proxy process has ended: nothing can be forwarded after this.
+    await closed;
+    expect(countCalls(spawned.counter)).toBe(0);
+  });
+
   it('--high-stakes-annotations destructive adds annotated tools, never removes listed ones', async () => {
     const { client, counter } = await spawnProxy(['--policy', '$POLICY', '--high-stakes', 'lookup', '--high-stakes-annotations', 'destructive', '--on-review', 'deny']);
     const wiped = await client.callTool({ name: 'wipe_disk', arguments: { disk: 'sda' } });
@@ -175,7 +198,7 @@ describe('toolgate-mcp --config fronting several servers', () => {
     await client.connect(new StdioClientTransport({ command: process.execPath, args: proxyCliArgs(['--config', join(dir, 'toolgate.mcp.yaml')]), stderr: 'pipe' }));
     clients.push(client);
     const names = (await client.listTools()).tools.map((t) => t.name);
-    expect(names.sort()).toEqual(['a_crash', 'a_delete_repo', 'a_lookup', 'a_transfer', 'a_wipe_disk', 'b_crash', 'b_delete_repo', 'b_lookup', 'b_transfer', 'b_wipe_disk']);
+    expect(names.sort()).toEqual(['a_crash', 'a_delete_repo', 'a_garble', 'a_lookup', 'a_transfer', 'a_wipe_disk', 'b_crash', 'b_delete_repo', 'b_garble', 'b_lookup', 'b_transfer', 'b_wipe_disk']);
     expect((await client.callTool({ name: 'a_transfer', arguments: { amount: 1, to: 'x' } })).isError).toBe(true);
     expect(text(await client.callTool({ name: 'b_transfer', arguments: { amount: 1, to: 'x' } }))).toBe('sent 1 to x');
     expect(text(await client.callTool({ name: 'a_lookup', arguments: { id: '3' } }))).toBe('record 3');

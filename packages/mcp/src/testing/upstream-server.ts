@@ -46,6 +46,11 @@ server.registerTool(
     return { content: [{ type: 'text', text: `wiped ${args.disk}` }] };
   },
 );
+server.registerTool('garble', { description: 'Writes a malformed message, then answers', inputSchema: {} }, async () => {
+  count('garble', {});
+  process.stdout.write('this is not JSON-RPC\n{"jsonrpc":"2.0","id":"nope"\n');
+  return { content: [{ type: 'text', text: 'garbled' }] };
+});
 server.registerTool('crash', { description: 'Exits the server mid-call', inputSchema: {} }, async () => {
   count('crash', {});
   process.exit(3);
