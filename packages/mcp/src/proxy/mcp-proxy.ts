@@ -120,7 +120,7 @@ export async function startMcpProxy(options: McpProxyOptions): Promise<McpProxy>
         ].join('\n'),
         requestedSchema: {
           type: 'object',
-          properties: { approve: { type: 'boolean', title: 'Run this tool call?', default: true }, note: { type: 'string', title: 'Note for the audit trail' } },
+          properties: { approve: { type: 'boolean', title: 'Run this tool call?' }, note: { type: 'string', title: 'Note for the audit trail' } },
         },
       },
       { relatedRequestId: requestId, signal, timeout: elicitationTimeoutMs },
