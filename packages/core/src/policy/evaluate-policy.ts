@@ -40,8 +40,14 @@ export interface PolicyResult {
   /**
    * The checks made, in order, so an agent can see why and self-correct: each rule's agent scope
    * and conditions up to the first that fails; the tool scope only for rules without conditions.
+   * Bounded (see `maxEvaluated`): the checks that decided the outcome are always kept (the deciding
+   * rule's, and those of every other matching rule named in the reason: the ones that are not a
+   * plain allow); the checks of rules that did not match, and of other matching plain allows, are
+   * kept while they fit, in policy order, and the rest only counted in `evaluatedOmitted`.
    */
   evaluated: EvaluatedCheck[];
+  /** Checks of non-matching rules left out of `evaluated` by the bound (absent when none were). */
+  evaluatedOmitted?: number;
   /** Ids of the matching rules, the deciding rule first, then the others in policy order. */
   matchedRules: string[];
 }
@@ -53,7 +59,16 @@ export interface EvaluatePolicyOptions {
   now?: number | undefined;
   /** Evaluate only: commit nothing to `state`. */
   dryRun?: boolean | undefined;
+  /**
+   * Past this many entries, `evaluated` keeps only the checks that decided the outcome (see
+   * `PolicyResult.evaluated`; a rule's checks are kept or left out together). Default
+   * `DEFAULT_MAX_EVALUATED` (64); `Infinity` keeps every check.
+   */
+  maxEvaluated?: number | undefined;
 }
+
+/** Default bound of `evaluated[]` for the checks of rules that did not match. */
+export const DEFAULT_MAX_EVALUATED = 64;
 
 interface Commit {
   key: string;
@@ -104,8 +119,20 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
   let best = -1;
   let bestRank = -1;
   let commits: Commit[] | undefined;
+  // The bound: past it, the checks of a rule that does not match (or of a plain allow that cannot
+  // decide) are cut off the end of `evaluated` right after the rule (so `matchEnd` offsets of the
+  // rules before stay valid), and counted.
+  const maxEvaluated = options.maxEvaluated ?? DEFAULT_MAX_EVALUATED;
+  let omitted = 0;
+  // Where the previous rule's checks start when it did not match (-1 after a match).
+  let failedStart = -1;
 
   for (let r = 0; r < rules.length; r++) {
+    if (failedStart >= 0 && evaluated.length > maxEvaluated) {
+      omitted += evaluated.length - failedStart;
+      while (evaluated.length > failedStart) evaluated.pop();
+    }
+    failedStart = evaluated.length;
     const rule = rules[r] as CompiledRule;
     const id = rule.id;
     if (rule.recordsTool) {
@@ -141,6 +168,14 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
         shown = c.reportsExistence ? actual !== undefined && actual !== null : shownReads![slot];
       }
       const passed = conditionHolds(c, actual);
+      if (!passed && evaluated.length >= maxEvaluated) {
+        // Past the bound a rule that does not match keeps no checks: count them, and skip
+        // allocating this one.
+        omitted += evaluated.length - failedStart + 1;
+        while (evaluated.length > failedStart) evaluated.pop();
+        ok = false;
+        break;
+      }
       evaluated.push({
         rule: id,
         field: c.path,
@@ -213,9 +248,19 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
     if (rule.rank > bestRank) {
       best = matchAt.length;
       bestRank = rule.rank;
+    } else if (rule.rank === ALLOW_RANK && evaluated.length > maxEvaluated) {
+      // Over the bound, a plain allow after an earlier match can neither decide (a later rule only
+      // decides with a strictly higher rank) nor appear in the reason: its checks are counted.
+      omitted += evaluated.length - failedStart;
+      while (evaluated.length > failedStart) evaluated.pop();
     }
     matchAt.push(r);
     matchEnd.push(evaluated.length);
+    failedStart = -1;
+  }
+  if (failedStart >= 0 && evaluated.length > maxEvaluated) {
+    omitted += evaluated.length - failedStart;
+    while (evaluated.length > failedStart) evaluated.pop();
   }
 
   let verdict: Verdict | null;
@@ -259,7 +304,9 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
     const t = now as number;
     for (const c of commits) if (c.always || spend) options.state.add(c.key, t, c.amount, c.windowMs);
   }
-  return { verdict, reason, conditions, evaluated, matchedRules };
+  const result: PolicyResult = { verdict, reason, conditions, evaluated, matchedRules };
+  if (omitted > 0) result.evaluatedOmitted = omitted;
+  return result;
 }
 
 function budgetCheck(
