@@ -51,7 +51,7 @@ describe('toolgate-mcp, spawned over stdio by a real MCP client', () => {
     expect(client.getInstructions()).toBe('fixture instructions');
     expect(client.getServerCapabilities()).toMatchObject({ tools: {}, resources: {}, prompts: {}, logging: {} });
     const tools = await client.listTools();
-    expect(tools.tools.map((t) => t.name).sort()).toEqual(['crash', 'delete_repo', 'garble', 'lookup', 'transfer', 'wipe_disk']);
+    expect(tools.tools.map((t) => t.name).sort()).toEqual(['crash', 'delete_repo', 'garble', 'lookup', 'slow', 'transfer', 'wipe_disk']);
     expect(tools.tools.find((t) => t.name === 'lookup')?.annotations).toEqual({ readOnlyHint: true });
     const resource = await client.readResource({ uri: 'memo://greeting' });
     expect(resource.contents[0]).toMatchObject({ text: 'hello from upstream' });
@@ -136,6 +136,22 @@ describe('toolgate-mcp, spawned over stdio by a real MCP client', () => {
     expect(countCalls(counter, 'lookup')).toBe(1);
   });
 
+  it('progress reaches the client and a cancellation reaches the upstream', async () => {
+    const { client, counter } = await spawnProxy(['--policy', '$POLICY', '--high-stakes', 'transfer']);
+    const controller = new AbortController();
+    const progress: unknown[] = [];
+    const call = client.callTool({ name: 'slow', arguments: {} }, undefined, {
+      signal: controller.signal,
+      onprogress: (p) => {
+        progress.push(p);
+        controller.abort(new Error('stop'));
+      },
+    });
+    await expect(call).rejects.toThrow();
+    expect(progress).toEqual([{ progress: 1, total: 2, message: 'halfway' }]);
+    await expect.poll(() => countCalls(counter, 'slow_cancelled')).toBe(1);
+  });
+
   it('malformed upstream messages: the proxy reports them on stderr and keeps serving and gating', async () => {
     const { client, counter, stderr } = await spawnProxy(['--policy', '$POLICY', '--high-stakes', 'delete_*']);
     expect(text(await client.callTool({ name: 'garble', arguments: {} }))).toBe('garbled');
@@ -198,7 +214,7 @@ describe('toolgate-mcp --config fronting several servers', () => {
     await client.connect(new StdioClientTransport({ command: process.execPath, args: proxyCliArgs(['--config', join(dir, 'toolgate.mcp.yaml')]), stderr: 'pipe' }));
     clients.push(client);
     const names = (await client.listTools()).tools.map((t) => t.name);
-    expect(names.sort()).toEqual(['a_crash', 'a_delete_repo', 'a_garble', 'a_lookup', 'a_transfer', 'a_wipe_disk', 'b_crash', 'b_delete_repo', 'b_garble', 'b_lookup', 'b_transfer', 'b_wipe_disk']);
+    expect(names.sort()).toEqual(['a_crash', 'a_delete_repo', 'a_garble', 'a_lookup', 'a_slow', 'a_transfer', 'a_wipe_disk', 'b_crash', 'b_delete_repo', 'b_garble', 'b_lookup', 'b_slow', 'b_transfer', 'b_wipe_disk']);
     expect((await client.callTool({ name: 'a_transfer', arguments: { amount: 1, to: 'x' } })).isError).toBe(true);
     expect(text(await client.callTool({ name: 'b_transfer', arguments: { amount: 1, to: 'x' } }))).toBe('sent 1 to x');
     expect(text(await client.callTool({ name: 'a_lookup', arguments: { id: '3' } }))).toBe('record 3');

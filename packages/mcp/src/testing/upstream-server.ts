@@ -51,6 +51,19 @@ server.registerTool('garble', { description: 'Writes a malformed message, then a
   process.stdout.write('this is not JSON-RPC\n{"jsonrpc":"2.0","id":"nope"\n');
   return { content: [{ type: 'text', text: 'garbled' }] };
 });
+server.registerTool('slow', { description: 'Reports progress, then runs until cancelled', inputSchema: {} }, async (_args, extra) => {
+  count('slow', {});
+  const token = extra._meta?.progressToken;
+  if (token !== undefined) {
+    await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: 1, total: 2, message: 'halfway' } });
+  }
+  await new Promise<void>((resolve) => {
+    if (extra.signal.aborted) resolve();
+    extra.signal.addEventListener('abort', () => resolve());
+  });
+  count('slow_cancelled', {});
+  return { content: [{ type: 'text', text: 'cancelled' }] };
+});
 server.registerTool('crash', { description: 'Exits the server mid-call', inputSchema: {} }, async () => {
   count('crash', {});
   process.exit(3);
