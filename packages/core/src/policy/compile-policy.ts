@@ -125,7 +125,10 @@ export function isCompiledPolicy(value: unknown): value is CompiledPolicy {
 export function compilePolicy(policy: Policy | PolicyDefinition): CompiledPolicy {
   const valid = parsePolicy(policy);
   const slots = sharedFieldSlots(valid);
-  const rules = valid.rules.map((rule) => compileRule(rule, slots));
+  // Rules naming the same tools (or agents) share one matcher: a Set and a closure per rule cost
+  // ~300 B, and large policies repeat the same few names.
+  const matchers = new Map<string, (name: string) => boolean>();
+  const rules = valid.rules.map((rule) => compileRule(rule, slots, matchers));
   const wildcard = rules.every((r) => r.tools === undefined);
   const cache = new Map<string, ReadonlyArray<CompiledRule>>();
   const candidates = wildcard
@@ -163,7 +166,16 @@ function sharedFieldSlots(policy: Policy): Map<string, number> {
   return slots;
 }
 
-function compileRule(rule: Policy['rules'][number], slots: ReadonlyMap<string, number>): CompiledRule {
+function compileRule(rule: Policy['rules'][number], slots: ReadonlyMap<string, number>, matchers: Map<string, (name: string) => boolean>): CompiledRule {
+  const sharedMatcher = (names: ReadonlyArray<string>): ((name: string) => boolean) => {
+    const key = names.join('\u0000');
+    let m = matchers.get(key);
+    if (m === undefined) {
+      m = nameMatcher(names);
+      matchers.set(key, m);
+    }
+    return m;
+  };
   const counter = (kind: string, spec: { max: number; windowMs: number; per?: PolicyScope | undefined }, label: string, field?: string): CompiledCounter => {
     const per = spec.per ?? 'agent';
     const c: CompiledCounter = {
@@ -205,9 +217,9 @@ function compileRule(rule: Policy['rules'][number], slots: ReadonlyMap<string, n
     reason: rule.reason,
     conditions: rule.conditions ?? [],
     tools: rule.tools,
-    matchesTool: rule.tools ? nameMatcher(rule.tools) : () => true,
+    matchesTool: rule.tools ? sharedMatcher(rule.tools) : MATCH_ANY,
     agents: rule.agents,
-    matchesAgent: rule.agents ? nameMatcher(rule.agents) : undefined,
+    matchesAgent: rule.agents ? sharedMatcher(rule.agents) : undefined,
     when,
     whenSlots,
     schedule,
@@ -217,8 +229,9 @@ function compileRule(rule: Policy['rules'][number], slots: ReadonlyMap<string, n
     stateful: repeat !== undefined || limit !== undefined || budget !== undefined,
     head,
     fixedReason,
-    toolTextHead: checkTextHead('tool', 'glob', rule.tools),
-    agentTextHead: checkTextHead('agent.id', 'glob', rule.agents),
+    // Only a rule without other checks spells out its scope (see describeScope).
+    toolTextHead: checkTextHeads.length === 0 && rule.tools !== undefined ? checkTextHead('tool', 'glob', rule.tools) : '',
+    agentTextHead: checkTextHeads.length === 0 && rule.agents !== undefined ? checkTextHead('agent.id', 'glob', rule.agents) : '',
     checkCount: checkTextHeads.length,
     textParts,
     alsoTextFirst: `; also ${textParts[0] ?? ''}`,
@@ -226,6 +239,8 @@ function compileRule(rule: Policy['rules'][number], slots: ReadonlyMap<string, n
     recordsTool: rule.tools !== undefined && checkTextHeads.length === 0,
   };
 }
+
+const MATCH_ANY = (): boolean => true;
 
 /** Exact names go in a Set; globs (`*`, `?`) are matched by `globMatch` (never a backtracking RegExp). */
 function nameMatcher(names: ReadonlyArray<string>): (name: string) => boolean {
