@@ -1,6 +1,6 @@
 /**
  * `pnpm bench`: every benchmark in one run, printed as one table. Numbers are this machine's;
- * see docs/benchmarks.md for what they mean. `--only=micro,peer,http,server,audit,rss` runs a subset;
+ * see docs/benchmarks.md for what they mean. `--only=micro,peer,scale,http,server,audit,rss` runs a subset;
  * `--json=path` also writes the rows as JSON.
  */
 import { writeFileSync } from 'node:fs';
@@ -10,12 +10,14 @@ import { auditSuite } from './suites/audit.ts';
 import { httpSuite } from './suites/http-reviewer.ts';
 import { microSuite } from './suites/micro.ts';
 import { peerSuite } from './suites/peer.ts';
+import { policyScaleSuite } from './suites/policy-scale.ts';
 import { reviewServerSuite } from './suites/review-server.ts';
 import { rssSuite } from './suites/rss.ts';
 
 const suites: Record<string, () => Promise<Row[]>> = {
   micro: microSuite,
   peer: peerSuite,
+  scale: policyScaleSuite,
   http: httpSuite,
   server: reviewServerSuite,
   audit: auditSuite,
