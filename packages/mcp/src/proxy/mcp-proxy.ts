@@ -81,13 +81,19 @@ export async function startMcpProxy(options: McpProxyOptions): Promise<McpProxy>
     },
     onExit: (message) => log(`${prefix ? `[${prefix}] ` : ''}${message}; calls are answered with MCP errors until it restarts`),
   }));
-  await upstream.start();
-
   // Annotations can only add tools to the high-stakes set, and only the ones known at start.
   let startTools: Tool[] = [];
-  if (options.highStakesAnnotations === 'destructive' && upstream.serverCapabilities.tools) startTools = await listAllTools(upstream);
+  let gate: Gate;
+  try {
+    await upstream.start();
+    if (options.highStakesAnnotations === 'destructive' && upstream.serverCapabilities.tools) startTools = await listAllTools(upstream);
+    gate = createGate({ ...options.gate, highStakes: addNames(options.gate.highStakes, new Set(startTools.filter(isDestructive).map((t) => t.name))) });
+  } catch (error) {
+    // Started servers must not outlive a proxy that could not start (they would keep it running).
+    await upstream.close();
+    throw error;
+  }
   const annotated = new Set(startTools.filter(isDestructive).map((t) => t.name));
-  const gate = createGate({ ...options.gate, highStakes: addNames(options.gate.highStakes, annotated) });
   const known = new Set(startTools.map((t) => t.name));
   const lateDestructive = new Set<string>();
 

@@ -2,13 +2,14 @@
 //   node --experimental-transform-types upstream-server.ts
 // Every tool call appends one line `<tool> <json args>` to $COUNTER_FILE, so a test can count what
 // reached the server. `crash` exits the process mid-call.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
 
 const counterFile = process.env.COUNTER_FILE;
 if (!counterFile) throw new Error('upstream-server: set COUNTER_FILE');
+if (process.env.PID_FILE) writeFileSync(process.env.PID_FILE, String(process.pid));
 const count = (tool: string, args: unknown) => appendFileSync(counterFile, `${tool} ${JSON.stringify(args)}\n`);
 
 const server = new McpServer({ name: 'upstream-fixture', version: '1.0.0' }, { capabilities: { logging: {} }, instructions: 'fixture instructions' });
