@@ -87,7 +87,11 @@ export function revokeApiKey(store: Store, audit: AuditTrail, id: string, by = '
 export function authenticateKey(store: Store, presented: string, knownHash?: string): KeyInfo | null {
   if (!isWellFormedKey(presented)) return null;
   const hash = knownHash ?? hashApiKey(presented);
-  const row: ApiKeyRow | undefined = store.keyByHash(hash);
+  return keyInfoOf(store.keyByHash(hash), hash);
+}
+
+/** The `KeyInfo` of a stored key row looked up by `hash`; null when missing or revoked. */
+export function keyInfoOf(row: ApiKeyRow | undefined, hash: string): KeyInfo | null {
   if (!row || row.revoked_at !== null) return null;
   // The lookup is by hash already; compare again in constant time for good measure.
   if (!timingSafeEqual(Buffer.from(row.hash), Buffer.from(hash))) return null;

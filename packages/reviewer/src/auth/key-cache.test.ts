@@ -4,6 +4,13 @@ import { openStore } from '../store/open-store';
 import { removeDir, tempDir } from '../testing/fixture';
 import { createApiKey, revokeApiKey } from './api-keys';
 import { createKeyCache } from './key-cache';
+import type { KeyInfo } from './api-keys';
+
+/** On SQLite the cache answers synchronously: no extra tick or I/O per request. */
+function sync(r: KeyInfo | null | Promise<KeyInfo | null>): KeyInfo | null {
+  if (r instanceof Promise) throw new Error('a SQLite key lookup must be synchronous');
+  return r;
+}
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -40,10 +47,10 @@ describe('API key cache', () => {
     let t = 1_000;
     const cache = createKeyCache(store, { ttlMs: 1000, now: () => t });
     const k = createApiKey(store, audit, { scope: 'approve' });
-    expect(cache.authenticate(k.key)?.id).toBe(k.id);
+    expect(sync(cache.authenticate(k.key))?.id).toBe(k.id);
     revokeApiKey(cliStore, cliAudit, k.id);
     t += 999;
-    expect(cache.authenticate(k.key)?.id).toBe(k.id); // still trusted from memory, as documented
+    expect(sync(cache.authenticate(k.key))?.id).toBe(k.id); // still trusted from memory, as documented
     t += 2;
     expect(cache.authenticate(k.key)).toBeNull();
   });
@@ -55,7 +62,7 @@ describe('API key cache', () => {
     expect(cache.authenticate('x'.repeat(10_000))).toBeNull();
     const k = createApiKey(store, audit, { scope: 'eval' });
     // Created after a miss for it would have been cached: still found.
-    expect(cache.authenticate(k.key)?.id).toBe(k.id);
+    expect(sync(cache.authenticate(k.key))?.id).toBe(k.id);
     expect(cache.authenticate(`${k.key}x`)).toBeNull();
   });
 });

@@ -17,7 +17,7 @@ export interface EventHub {
 /** Server-Sent Events fan-out of the service's review events to signed-in dashboards. */
 export function createEventHub(
   service: ReviewService,
-  options: { heartbeatMs?: number; maxPerSession?: number; isValid?: (sessionId: string) => boolean } = {},
+  options: { heartbeatMs?: number; maxPerSession?: number; isValid?: (sessionId: string) => boolean | Promise<boolean> } = {},
 ): EventHub {
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const maxPerSession = options.maxPerSession ?? 8;
@@ -31,20 +31,22 @@ export function createEventHub(
     const chunk = `event: ${event}\ndata: ${JSON.stringify(visibleValue(view))}\n\n`;
     // Checked before every event, not only at the heartbeat: a revoked key's stream must not
     // receive the next review's arguments.
-    for (const [res, sessionId] of [...clients]) {
-      if (options.isValid && !options.isValid(sessionId)) end(res);
-      else write(res, chunk);
-    }
+    for (const [res, sessionId] of [...clients]) checked(res, sessionId, chunk);
+  };
+  // Writes `chunk` only if the session is still valid (decided synchronously on SQLite; on
+  // PostgreSQL after the key lookup, so a revoked key's stream still gets nothing more).
+  const checked = (res: ServerResponse, sessionId: string, chunk: string) => {
+    const ok = options.isValid ? options.isValid(sessionId) : true;
+    if (ok === true) write(res, chunk);
+    else if (ok === false) end(res);
+    else ok.then((v) => (v ? write(res, chunk) : end(res)), () => end(res));
   };
   const handlers = EVENTS.map((e) => [e, broadcast(e)] as const);
   for (const [e, h] of handlers) service.events.on(e, h);
 
   // Each heartbeat also re-checks the sessions: a stream of an expired session or a revoked key ends.
   const heartbeat = setInterval(() => {
-    for (const [res, sessionId] of [...clients]) {
-      if (options.isValid && !options.isValid(sessionId)) end(res);
-      else write(res, `: keep-alive ${Date.now()}\n\n`);
-    }
+    for (const [res, sessionId] of [...clients]) checked(res, sessionId, `: keep-alive ${Date.now()}\n\n`);
   }, heartbeatMs);
   heartbeat.unref();
 

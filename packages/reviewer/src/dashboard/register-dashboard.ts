@@ -9,7 +9,7 @@ import { assertStorableJson } from '../server/request-guard';
 import { visibleValue } from '../server/visible-text';
 import type { ReviewService } from '../server/review-service';
 import type { AuditTrail } from '../store/audit-trail';
-import type { Store } from '../store/open-store';
+import type { ApiKeyRow, Store } from '../store/open-store';
 import { DASHBOARD_CSS } from './assets/dashboard-css';
 import { DASHBOARD_JS } from './assets/dashboard-js';
 import { createLoginTokens, crossOriginReason, isHttps, sameToken } from './csrf';
@@ -27,11 +27,15 @@ export interface DashboardDeps {
   /** Reviews: `list({ status, tool, limit, before })`, `view(id)`, `decide(id, { verdict, reason }, actor)`, and `events` ('review.created' | 'review.decided' | 'review.outcome', each with a ReviewView). */
   service: ReviewService;
   /** Checks a presented API key (plaintext) and returns who it is, or null. */
-  authenticate(key: string): KeyInfo | null;
+  authenticate(key: string): KeyInfo | null | Promise<KeyInfo | null>;
+  /** The stored key with this SHA-256 (sessions re-check their key on every request). Synchronous on SQLite. */
+  keyByHash(hash: string): ApiKeyRow | undefined | Promise<ApiKeyRow | undefined>;
   /** `{ ok, table, mirror }` — the audit chain status. */
   verifyAudit(): Promise<{ ok: boolean; table?: AuditVerifyResult; mirror?: AuditVerifyResult; mismatch?: string }>;
-  audit: AuditTrail;
-  store: Store;
+  /** The SQLite audit trail (absent on PostgreSQL). */
+  audit?: AuditTrail;
+  /** The SQLite store (absent on PostgreSQL). */
+  store?: Store;
   metrics: ServerMetrics;
   dataDir: string;
 }
@@ -109,17 +113,23 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
       ...(options.loginWindowMs !== undefined ? { windowMs: options.loginWindowMs } : {}),
     });
     const loginTokens = createLoginTokens();
-    const keyStillApproves = (s: DashboardSession) => {
-      const row = deps.store.keyByHash(s.keyHash);
-      return !!row && row.revoked_at === null && canApprove(row.scope);
+    const approves = (row: ApiKeyRow | undefined) => !!row && row.revoked_at === null && canApprove(row.scope);
+    // Synchronous on SQLite (as before); a promise on PostgreSQL.
+    const keyStillApproves = (s: DashboardSession): boolean | Promise<boolean> => {
+      const row = deps.keyByHash(s.keyHash);
+      return row instanceof Promise ? row.then(approves) : approves(row);
     };
     const hub = createEventHub(service, {
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
       isValid: (id) => {
         const s = sessions.peek(id);
-        if (s && keyStillApproves(s)) return true;
-        if (s) sessions.delete(s.id);
-        return false;
+        if (!s) return false;
+        const settle = (ok: boolean) => {
+          if (!ok) sessions.delete(s.id);
+          return ok;
+        };
+        const ok = keyStillApproves(s);
+        return typeof ok === 'boolean' ? settle(ok) : ok.then(settle, () => settle(false));
       },
     });
     sessions.onEnd((id) => hub.endSession(id));
@@ -156,7 +166,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
       // Decided by the matched route, not the raw URL (the router decodes %-escapes, a prefix test
       // on request.url did not): every POST but the two form routes needs the header token.
       if (!FORM_ROUTES.has(request.routeOptions.url ?? '')) {
-        const s = currentSession(request);
+        const s = await currentSession(request);
         if (!s) throw new ReviewServerError(401, ServerErrorCodes.UNAUTHORIZED, 'not signed in to the dashboard (or the session expired); sign in again at /');
         if (!sameToken(s.csrf, headerValue(request.headers[CSRF_HEADER]))) {
           return refuse(request, reply, `missing or wrong ${CSRF_HEADER} header; reload the dashboard and try again`);
@@ -172,19 +182,19 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
       return reply.code(403).type('text/html; charset=utf-8').send(errorPage('Request refused', message));
     }
 
-    function currentSession(request: FastifyRequest): DashboardSession | undefined {
+    async function currentSession(request: FastifyRequest): Promise<DashboardSession | undefined> {
       const s = sessions.get(request.cookies[SESSION_COOKIE]);
       if (!s) return undefined;
       // A revoked (or re-scoped) key ends its sessions at once.
-      if (!keyStillApproves(s)) {
+      if (!(await keyStillApproves(s))) {
         sessions.delete(s.id);
         return undefined;
       }
       return s;
     }
 
-    function requireSession(request: FastifyRequest): DashboardSession {
-      const s = currentSession(request);
+    async function requireSession(request: FastifyRequest): Promise<DashboardSession> {
+      const s = await currentSession(request);
       if (!s) throw new ReviewServerError(401, ServerErrorCodes.UNAUTHORIZED, 'not signed in to the dashboard (or the session expired); sign in again at /');
       return s;
     }
@@ -205,7 +215,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
     // pages
 
     app.get<{ Querystring: Record<string, string | undefined> }>('/', async (request, reply) => {
-      const s = currentSession(request);
+      const s = await currentSession(request);
       if (!s) return sendLogin(request, reply, 200, request.query['signed-out'] !== undefined ? { notice: 'Signed out.' } : {});
       return reply.type('text/html; charset=utf-8').send(appPage({ csrf: s.csrf, key: s.key }));
     });
@@ -226,7 +236,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
       if (!loginTokens.verify(request.cookies[LOGIN_COOKIE], body._csrf)) {
         return sendLogin(request, reply, 403, { error: 'The sign-in form expired or did not come from this page. Try again.' });
       }
-      const key = presented ? deps.authenticate(presented) : null;
+      const key = presented ? await deps.authenticate(presented) : null;
       if (!key) {
         limiter.fail(address, prefix);
         return sendLogin(request, reply, 401, { error: 'Unknown or revoked key.' });
@@ -245,7 +255,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
     });
 
     app.post<{ Body: Record<string, string | undefined> | undefined }>('/dashboard/logout', async (request, reply) => {
-      const s = currentSession(request);
+      const s = await currentSession(request);
       if (s) {
         if (!sameToken(s.csrf, request.body?._csrf)) return refuse(request, reply, 'the sign-out form did not carry this session’s token; reload and try again');
         sessions.delete(s.id);
@@ -269,7 +279,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
     // live events
 
     app.get('/dashboard/events', async (request, reply) => {
-      const s = requireSession(request);
+      const s = await requireSession(request);
       reply.hijack();
       hub.attach(s.id, reply.raw);
     });
@@ -278,12 +288,12 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
     // JSON API (session + CSRF header; not part of protocol v1)
 
     app.get('/dashboard/api/session', async (request) => {
-      const s = requireSession(request);
+      const s = await requireSession(request);
       return { key: s.key, idleMs: sessions.idleMs };
     });
 
     app.get<{ Querystring: Record<string, string | undefined> }>('/dashboard/api/reviews', async (request) => {
-      requireSession(request);
+      await requireSession(request);
       const q = request.query;
       const limit = intParam(q.limit, 'limit', 1, 500);
       const tool = q.tool?.trim() || undefined;
@@ -304,12 +314,12 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
     });
 
     app.get<{ Params: { id: string } }>('/dashboard/api/reviews/:id', async (request) => {
-      requireSession(request);
+      await requireSession(request);
       return visibleValue(await service.viewById(request.params.id));
     });
 
     app.post<{ Params: { id: string } }>('/dashboard/api/reviews/:id/decision', async (request) => {
-      const s = requireSession(request);
+      const s = await requireSession(request);
       assertStorableJson(request.body);
       const parsed = DecisionRequestSchema.safeParse(request.body);
       if (!parsed.success) throw badRequest(`send { verdict: "allow" | "deny", reason?: string (≤ 2000 chars) }: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
@@ -319,7 +329,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
     });
 
     app.get('/dashboard/api/audit', async (request) => {
-      requireSession(request);
+      await requireSession(request);
       return auditStatus();
     });
   };

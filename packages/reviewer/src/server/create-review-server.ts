@@ -2,22 +2,29 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import {
   compilePolicy,
+  createCheckpointSigner,
   createProofSigner,
+  memoryPolicyState,
   loadPolicySync,
   OptionsError,
   type CompiledPolicy,
+  type CheckpointSigner,
   type Policy,
+  type PolicyStateStore,
   type ProofSigner,
   type RedactOptions,
 } from '@toolgate/core';
-import { adminEntry, createApiKey, revokeApiKey, type CreatedKey, type Scope } from '../auth/api-keys';
-import { createKeyCache } from '../auth/key-cache';
+import { adminEntry, createApiKey, newApiKey, revokeApiKey, type CreatedKey, type Scope } from '../auth/api-keys';
+import { createKeyCache, type KeySource } from '../auth/key-cache';
 import { registerDashboard, type DashboardRegistrar } from '../dashboard/register-dashboard';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
-import { activeKey, checkpointSignerOf, jwksOf, loadOrCreateSigningKeys, rotateSigningKeys, type SigningKeyFile } from '../signing/signing-keys';
+import { activeKey, checkpointSignerOf, jwksOf, type SigningKeyFile } from '../signing/signing-keys';
 import { openAuditTrail, type AuditTrail } from '../store/audit-trail';
 import { createGroupCommit } from '../store/group-commit';
-import { openStore, type Store } from '../store/open-store';
+import { openStore, type ApiKeyRow, type Store } from '../store/open-store';
+import { isPostgresUrl, openPostgresStore, type PostgresStore } from '../store/postgres-store';
+import { deferredReviewStore } from '../store/deferred-review-store';
+import type { ReviewStore } from '../store/review-store';
 import { sqlitePolicyState } from '../store/sqlite-policy-state';
 import { sqliteReviewStore } from '../store/sqlite-review-store';
 import { createMetrics, type ServerMetrics } from './metrics';
@@ -25,14 +32,25 @@ import { openApiOptions } from './openapi';
 import { ReviewService } from './review-service';
 import { allowedHostSet, isAllowedHost } from './host-check';
 import { isStoreUnavailable } from './request-guard';
-import { registerRoutes, verifyTrail } from './routes';
+import { registerRoutes, verifyStoreTrail, verifyTrail } from './routes';
 import { checkReadiness } from './readiness';
 import { createWaiters } from './waiters';
 import { createWebhookDispatcher, type WebhookOptions, type WebhookTarget } from './webhooks';
 
 export interface ReviewServerOptions {
-  /** Directory for `toolgate.db` (SQLite, WAL), `audit.jsonl` and `signing-keys.json`. Created if missing. */
-  dataDir: string;
+  /**
+   * Directory for `toolgate.db` (SQLite, WAL), `audit.jsonl` and `signing-keys.json`. Created if
+   * missing. Required unless `database` is set (then unused: everything lives in PostgreSQL).
+   */
+  dataDir?: string;
+  /**
+   * `postgres://user:pass@host:port/db`: the PostgreSQL store instead of the SQLite file. Several
+   * servers on one database are one service (reviews, keys, signing keys and the audit chain are
+   * shared). The schema is migrated at start. The URL is never logged nor returned.
+   */
+  database?: string;
+  /** Connections in the PostgreSQL pool (with `database`). Default 10. */
+  databasePoolSize?: number;
   /** A policy object or the path of a policy file (JSON/YAML). Without one, every call waits for a human. */
   policy?: Policy | string;
   /** Default `127.0.0.1` (loopback only). */
@@ -102,9 +120,16 @@ export interface ReviewServer {
     create(scope: Scope, name?: string): string;
     /** Same, with the key's id and name. */
     createKey(scope: Scope, name?: string): CreatedKey;
+    /** Revokes a key (SQLite only: synchronous; on PostgreSQL it throws, use `revokeKey`). */
     revoke(id: string): boolean;
+    /** Revokes a key on either store. */
+    revokeKey(id: string): Promise<boolean>;
   };
+  /** The review store this server runs on (SQLite or PostgreSQL). */
+  readonly reviewStore: ReviewStore;
+  /** The SQLite store. Throws on a PostgreSQL server (use `reviewStore`). */
   readonly store: Store;
+  /** The SQLite audit trail (with its JSONL mirror). Throws on a PostgreSQL server (use `reviewStore`). */
   readonly audit: AuditTrail;
   readonly service: ReviewService;
   readonly metrics: ServerMetrics;
@@ -131,22 +156,20 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
   const o = validate(options);
   const policy = resolvePolicy(o.policy);
   // Everything that can refuse the options runs before the store is opened.
-  let storeRef: Store | undefined;
-  const metrics = createMetrics({ defaultMetrics: o.defaultMetrics, pendingCount: () => (storeRef?.db.isOpen ? storeRef.countPending() : 0) });
+  const engine = o.database !== undefined ? 'postgres' : 'sqlite';
+  let sqlite: { store: Store; audit: AuditTrail } | undefined;
+  let pgStore: PostgresStore | undefined;
+  const pendingCount = (): number | Promise<number> => {
+    if (sqlite) return sqlite.store.db.isOpen ? sqlite.store.countPending() : 0;
+    return pgStore ? pgStore.countPending().catch(() => 0) : 0;
+  };
+  const metrics = createMetrics({ defaultMetrics: o.defaultMetrics, pendingCount });
   const webhooks = createWebhookDispatcher(o.webhooks, metrics, o.webhookOptions);
-  const store = openStore(o.dataDir);
-  storeRef = store;
-  let audit: AuditTrail;
-  try {
-    audit = openAuditTrail(store, { flushMs: o.auditFlushMs, redact: o.redact });
-  } catch (error) {
-    store.close();
-    throw error;
-  }
   const waiters = createWaiters();
 
   let keyFile: SigningKeyFile | undefined;
   let signer: ProofSigner | undefined;
+  let pgCheckpointSigner: CheckpointSigner | undefined;
   // Computed per request: a retired key leaves the JWKS once the longest proof life has passed.
   const jwksNow = () => (keyFile ? jwksOf(keyFile, { proofTtlSeconds: o.proofTtlSeconds }) : { keys: [] });
   // Audit checkpoints are verified with every key ever used (retired ones included).
@@ -156,16 +179,46 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     const s = await createProofSigner({ privateJwk: k.privateJwk as never, kid: k.kid, issuer: o.issuer, ttlSeconds: o.proofTtlSeconds });
     keyFile = file;
     signer = s;
-    audit.setCheckpointSigner(checkpointSignerOf(o.dataDir, file));
+    if (sqlite) sqlite.audit.setCheckpointSigner(checkpointSignerOf(o.dataDir, file));
+    else pgCheckpointSigner = createCheckpointSigner({ privateJwk: k.privateJwk, kid: k.kid });
   };
 
-  // Policy counters are buffered and written in the same group-commit transaction as the reviews.
-  const policyState = sqlitePolicyState(store, { buffered: true });
-  const commits = createGroupCommit(store, { participants: [policyState] });
-  policyState.onBuffered = () => commits.touch();
+  let reviewStore: ReviewStore;
+  let policyState: PolicyStateStore;
+  let flushCommits = () => {};
+  let resolveOpened: ((store: PostgresStore) => void) | undefined;
+  let rejectOpened: ((error: unknown) => void) | undefined;
+  if (engine === 'sqlite') {
+    const store = openStore(o.dataDir);
+    let audit: AuditTrail;
+    try {
+      audit = openAuditTrail(store, { flushMs: o.auditFlushMs, redact: o.redact });
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+    sqlite = { store, audit };
+    // Policy counters are buffered and written in the same group-commit transaction as the reviews.
+    const state = sqlitePolicyState(store, { buffered: true });
+    const commits = createGroupCommit(store, { participants: [state] });
+    state.onBuffered = () => commits.touch();
+    policyState = state;
+    flushCommits = () => commits.flush();
+    reviewStore = sqliteReviewStore(store, audit, commits);
+  } else {
+    // Opened (connected, migrated) when the app becomes ready; until then calls wait for it.
+    const opened = new Promise<PostgresStore>((resolve, reject) => {
+      resolveOpened = resolve;
+      rejectOpened = reject;
+    });
+    opened.catch(() => {});
+    reviewStore = deferredReviewStore('postgres', opened);
+    // Policy counters are per replica for now (see docs/design-decisions.md).
+    policyState = memoryPolicyState();
+  }
 
   const service = new ReviewService({
-    store: sqliteReviewStore(store, audit, commits),
+    store: reviewStore,
     getPolicy: () => policy,
     policyState,
     getSigner: () => {
@@ -194,9 +247,9 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
   let rotating: Promise<unknown> = Promise.resolve();
   const rotateSigningKey = (by = 'api') => {
     const next = rotating.then(async () => {
-      const file = await rotateSigningKeys(o.dataDir);
+      const file = await reviewStore.rotateSigningKeys();
       await installKeys(file);
-      audit.append(adminEntry('signing-key.rotate', { kid: file.activeKid, by }));
+      await reviewStore.appendAudit(adminEntry('signing-key.rotate', { kid: file.activeKid, by }));
       return { kid: file.activeKid };
     });
     rotating = next.catch(() => {});
@@ -213,7 +266,16 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
   });
 
   app.addHook('onReady', async () => {
-    await installKeys(await loadOrCreateSigningKeys(o.dataDir));
+    if (o.database !== undefined && !pgStore) {
+      try {
+        pgStore = await openPostgresStore(o.database, { poolSize: o.databasePoolSize, ...(o.redact ? { redact: o.redact } : {}) });
+      } catch (error) {
+        rejectOpened?.(error);
+        throw error;
+      }
+      resolveOpened?.(pgStore);
+    }
+    await installKeys(await reviewStore.signingKeys());
     // Pending reviews survive restarts: expire the overdue ones now, arm the timer for the rest.
     await service.expireDue();
     service.scheduleExpiry();
@@ -228,10 +290,15 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     await service.close();
   });
   app.addHook('onClose', async () => {
-    commits.flush();
+    flushCommits();
     await webhooks.close();
-    await audit.close();
-    store.close();
+    if (sqlite) {
+      await sqlite.audit.close();
+      sqlite.store.close();
+    }
+    // A server closed before it was ready never opened its pool: nothing may wait on it.
+    rejectOpened?.(new ReviewServerError(503, ServerErrorCodes.STORE_UNAVAILABLE, 'the review server is closed'));
+    await pgStore?.close();
   });
 
   app.setErrorHandler((error: FastifyError | ReviewServerError, request, reply) => {
@@ -272,27 +339,56 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
   // swagger plugin's onRoute hook must be in place first: the routes go in once it has loaded.
   let openApiText: string | undefined;
   void app.register(fastifySwagger, openApiOptions('1.0.0'));
-  const keyCache = createKeyCache(store, { ttlMs: o.apiKeyCacheMs });
+  // Keys created through `server.keys.create` on PostgreSQL are written asynchronously (the API is
+  // synchronous): every lookup waits for those writes first, and so does `listen()`.
+  const keyWrites = new Set<Promise<unknown>>();
+  const trackKeyWrite = <T>(p: Promise<T>): Promise<T> => {
+    keyWrites.add(p);
+    const done = () => keyWrites.delete(p);
+    p.then(done, done);
+    return p;
+  };
+  const settleKeyWrites = async () => {
+    while (keyWrites.size) await Promise.all([...keyWrites]);
+  };
+  let pgKeyGeneration = 0;
+  const keySource: KeySource = sqlite
+    ? sqlite.store
+    : {
+        get keyGeneration() {
+          return pgKeyGeneration;
+        },
+        async keyByHash(hash: string): Promise<ApiKeyRow | undefined> {
+          if (keyWrites.size) await settleKeyWrites().catch(() => {});
+          return reviewStore.keyByHash(hash);
+        },
+      };
+  const keyCache = createKeyCache(keySource, { ttlMs: o.apiKeyCacheMs });
+  const verifyAudit = () =>
+    sqlite
+      ? verifyTrail(sqlite.audit, auditKeys())
+      : verifyStoreTrail(reviewStore, auditKeys(), async () => (pgStore && pgCheckpointSigner ? pgStore.checkpoint(pgCheckpointSigner) : undefined));
   void app.after(() => registerRoutes(app, {
-    store,
+    keySource,
     keys: keyCache,
-    audit,
+    store: reviewStore,
+    verifyAudit,
     service,
     metrics,
     jwks: () => JSON.stringify(jwksNow()),
     auditKeys,
     openApi: () => (openApiText ??= JSON.stringify(app.swagger())),
     rotateSigningKey,
-    readiness: () => checkReadiness(store, signer !== undefined),
+    readiness: () => checkReadiness(reviewStore, signer !== undefined),
   }));
   if (o.dashboard !== false) {
     const dashboard = o.dashboard ?? registerDashboard;
     const deps = {
       service,
       authenticate: (key: string) => keyCache.authenticate(key),
-      verifyAudit: () => verifyTrail(audit, auditKeys()),
-      audit,
-      store,
+      keyByHash: (hash: string) => keySource.keyByHash(hash),
+      verifyAudit,
+      ...(sqlite ? { audit: sqlite.audit, store: sqlite.store } : {}),
       metrics,
       dataDir: o.dataDir,
     };
@@ -305,6 +401,15 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     });
   }
 
+  function createKey(scope: Scope, name?: string): CreatedKey {
+    const options = { scope, ...(name ? { name } : {}), by: 'embedded' };
+    if (sqlite) return createApiKey(sqlite.store, sqlite.audit, options);
+    const { row, entry, created } = newApiKey(options);
+    // Written before any request is authenticated (see keyWrites); a failed write fails listen().
+    trackKeyWrite(reviewStore.insertKey(row, entry)).catch(() => {});
+    return created;
+  }
+
   let url = '';
   return {
     app,
@@ -312,6 +417,8 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
       return url;
     },
     async listen() {
+      await app.ready();
+      await settleKeyWrites();
       const address = await app.listen({ host: o.host, port: o.port });
       const a = app.server.address();
       url = a && typeof a === 'object' ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : address;
@@ -321,12 +428,29 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
       await app.close();
     },
     keys: {
-      create: (scope, name) => createApiKey(store, audit, { scope, ...(name ? { name } : {}), by: 'embedded' }).key,
-      createKey: (scope, name) => createApiKey(store, audit, { scope, ...(name ? { name } : {}), by: 'embedded' }),
-      revoke: (id) => revokeApiKey(store, audit, id, 'embedded'),
+      create: (scope, name) => createKey(scope, name).key,
+      createKey,
+      revoke: (id) => {
+        if (!sqlite) throw new OptionsError('server.keys.revoke is synchronous and only works on the SQLite store; use await server.keys.revokeKey(id)');
+        return revokeApiKey(sqlite.store, sqlite.audit, id, 'embedded');
+      },
+      async revokeKey(id) {
+        if (sqlite) return revokeApiKey(sqlite.store, sqlite.audit, id, 'embedded');
+        await settleKeyWrites().catch(() => {});
+        const ok = await reviewStore.revokeKey(id, Date.now(), adminEntry('key.revoke', { keyId: id, by: 'embedded' }));
+        pgKeyGeneration++;
+        return ok;
+      },
     },
-    store,
-    audit,
+    reviewStore,
+    get store(): Store {
+      if (!sqlite) throw new OptionsError('server.store is the SQLite store; this server runs on PostgreSQL: use server.reviewStore');
+      return sqlite.store;
+    },
+    get audit(): AuditTrail {
+      if (!sqlite) throw new OptionsError('server.audit is the SQLite audit trail; this server runs on PostgreSQL: use server.reviewStore');
+      return sqlite.audit;
+    },
     service,
     metrics,
     rotateSigningKey: () => rotateSigningKey('embedded'),
@@ -336,6 +460,8 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
 
 interface Resolved {
   dataDir: string;
+  database: string | undefined;
+  databasePoolSize: number;
   policy: Policy | string | undefined;
   host: string;
   port: number;
@@ -356,8 +482,12 @@ interface Resolved {
 
 function validate(options: ReviewServerOptions): Resolved {
   if (!options || typeof options !== 'object') throw new OptionsError('createReviewServer: pass an options object with at least { dataDir }');
-  if (typeof options.dataDir !== 'string' || options.dataDir === '') {
-    throw new OptionsError('createReviewServer: dataDir is required (a directory for the SQLite store, audit mirror and signing key)');
+  if (options.database !== undefined && (typeof options.database !== 'string' || !isPostgresUrl(options.database))) {
+    // Never echo the value: it may hold a password.
+    throw new OptionsError('createReviewServer: database must be a postgres:// or postgresql:// URL');
+  }
+  if (options.database === undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) {
+    throw new OptionsError('createReviewServer: dataDir is required (a directory for the SQLite store, audit mirror and signing key), or database (a postgres:// URL)');
   }
   const num = (v: number | undefined, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
     if (v === undefined) return def;
@@ -365,7 +495,9 @@ function validate(options: ReviewServerOptions): Resolved {
     return v;
   };
   return {
-    dataDir: options.dataDir,
+    dataDir: options.dataDir ?? '',
+    database: options.database,
+    databasePoolSize: num(options.databasePoolSize, 'databasePoolSize', 10, 1, 1000),
     policy: options.policy,
     host: options.host ?? '127.0.0.1',
     port: num(options.port, 'port', DEFAULT_PORT, 0, 65535),

@@ -20,7 +20,7 @@ export interface ServerMetrics {
 }
 
 /** Creates the metrics on a fresh registry (with Node's default process metrics, prefixed `toolgate_`). */
-export function createMetrics(options: { defaultMetrics?: boolean; pendingCount?: () => number } = {}): ServerMetrics {
+export function createMetrics(options: { defaultMetrics?: boolean; pendingCount?: () => number | Promise<number> } = {}): ServerMetrics {
   const pendingCount = options.pendingCount;
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'toolgate_' });
@@ -36,7 +36,10 @@ export function createMetrics(options: { defaultMetrics?: boolean; pendingCount?
       ...(pendingCount
         ? {
             collect() {
-              this.set(pendingCount());
+              // SQLite answers synchronously (no extra tick); PostgreSQL with a query.
+              const n = pendingCount();
+              if (typeof n === 'number') this.set(n);
+              else return n.then((v) => this.set(v));
             },
           }
         : {}),

@@ -76,12 +76,13 @@ const ChainResult = z.looseObject({
 const AuditVerification = z.object({
   ok: z.boolean(),
   table: ChainResult,
-  mirror: ChainResult.extend({ path: z.string() }),
+  /** The JSONL mirror (SQLite store only; PostgreSQL has none: `toolgate audit export` writes one). */
+  mirror: ChainResult.extend({ path: z.string() }).optional(),
   heads: z.object({ database: ChainHead.nullable(), mirror: ChainHead.nullable() }),
   mismatch: z.string().optional(),
 });
 const Jwks = z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) });
-const ReadinessCheck = z.object({ ok: z.boolean(), reason: z.string().optional() });
+const ReadinessCheck = z.object({ ok: z.boolean(), reason: z.string().optional(), engine: z.enum(['sqlite', 'postgres']).optional() });
 const Readiness = z.object({
   ready: z.boolean(),
   reason: z.string().optional(),

@@ -16,7 +16,7 @@ describe('GET /readyz', () => {
     cleanups.push(() => s.server.close().catch(() => {}));
     const ok = await http(s.url, 'GET', '/readyz');
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ ready: true, checks: { database: { ok: true }, signingKey: { ok: true } } });
+    expect(ok.body).toEqual({ ready: true, checks: { database: { ok: true, engine: 'sqlite' }, signingKey: { ok: true } } });
 
     // The real SQLite handle goes away under the running server.
     s.server.store.close();
@@ -28,13 +28,14 @@ describe('GET /readyz', () => {
     expect(down.body.reason).toMatch(/^the database does not answer: .*not open/);
   });
 
-  it('is not ready without a loaded signing key, whatever the database says', () => {
+  it('is not ready without a loaded signing key, whatever the database says', async () => {
     const dir = tempDir();
     cleanups.push(() => removeDir(dir));
     const store = openStore(dir);
     cleanups.push(() => store.close());
-    expect(checkReadiness(store, true).ready).toBe(true);
-    const r = checkReadiness(store, false);
+    const db = { kind: 'sqlite' as const, ping: async () => void store.db.prepare('SELECT 1').get() };
+    expect((await checkReadiness(db, true)).ready).toBe(true);
+    const r = await checkReadiness(db, false);
     expect(r).toMatchObject({ ready: false, checks: { database: { ok: true }, signingKey: { ok: false } } });
     expect(r.reason).toContain('signing key is not loaded');
   });

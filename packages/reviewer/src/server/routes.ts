@@ -9,11 +9,11 @@ import {
   type CheckpointKeyOptions,
 } from '@toolgate/core';
 import type { z } from 'zod';
-import { authenticateKey, bearerToken, hasScope, type KeyInfo, type Scope } from '../auth/api-keys';
-import type { KeyCache } from '../auth/key-cache';
+import { bearerToken, hasScope, type KeyInfo, type Scope } from '../auth/api-keys';
+import { createKeyCache, type KeyCache, type KeySource } from '../auth/key-cache';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import type { AuditTrail } from '../store/audit-trail';
-import type { Store } from '../store/open-store';
+import type { ReviewStore } from '../store/review-store';
 import type { ServerMetrics } from './metrics';
 import type { ReviewService } from './review-service';
 import { apiRoute, ROUTE_SCHEMAS } from './openapi';
@@ -21,10 +21,14 @@ import { assertStorableJson } from './request-guard';
 import type { Readiness } from './readiness';
 
 export interface RouteDeps {
-  store: Store;
+  /** Where keys are looked up when the cache has no answer. */
+  keySource: KeySource;
   /** Authenticated keys, cached briefly. */
   keys: KeyCache;
-  audit: AuditTrail;
+  /** The review store (SQLite or PostgreSQL): `/healthz` and `/v1/audit` read it. */
+  store: ReviewStore;
+  /** `GET /v1/audit/verify` (`verifyTrail` on SQLite, `verifyStoreTrail` on PostgreSQL). */
+  verifyAudit(): Promise<unknown>;
   service: ReviewService;
   metrics: ServerMetrics;
   jwks(): string;
@@ -33,17 +37,17 @@ export interface RouteDeps {
   openApi(): string;
   rotateSigningKey(by: string): Promise<{ kid: string }>;
   /** Readiness for `GET /readyz` (database answers, signing key loaded). */
-  readiness?(): Readiness;
+  readiness?(): Promise<Readiness>;
 }
 
 /**
  * Authenticates `Authorization: Bearer <key>` and checks the scope. 401 / 403 with stable codes.
  * With `cache`, recently authenticated keys are answered from memory (see `createKeyCache`).
  */
-export function requireKey(store: Store, request: FastifyRequest, scope: Scope | readonly Scope[], cache?: KeyCache): KeyInfo {
+export async function requireKey(store: KeySource, request: FastifyRequest, scope: Scope | readonly Scope[], cache?: KeyCache): Promise<KeyInfo> {
   const token = bearerToken(request.headers.authorization);
   if (!token) throw new ReviewServerError(401, ServerErrorCodes.UNAUTHORIZED, 'missing Authorization: Bearer <key> (create one with `toolgate keys create --scope eval|approve|admin`)');
-  const key = cache ? cache.authenticate(token) : authenticateKey(store, token);
+  const key = await (cache ?? createKeyCache(store, { ttlMs: 0 })).authenticate(token);
   if (!key) throw new ReviewServerError(401, ServerErrorCodes.UNAUTHORIZED, 'unknown or revoked API key');
   const needed = typeof scope === 'string' ? [scope] : scope;
   if (!needed.some((s) => hasScope(key.scope, s))) {
@@ -114,11 +118,12 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.addHook('onRequest', async (request) => {
     const url = request.routeOptions.url;
     if (url === undefined || !url.startsWith('/v1/')) return;
-    request.apiKey = requireKey(d.store, request, ROUTE_SCOPES[`${request.method} ${url}`] ?? 'admin', d.keys);
+    request.apiKey = await requireKey(d.keySource, request, ROUTE_SCOPES[`${request.method} ${url}`] ?? 'admin', d.keys);
   });
+  // Every /v1 route is authenticated in onRequest (above); a route without a key here fails closed.
   const keyFor = (request: FastifyRequest, scope: Scope | readonly Scope[]): KeyInfo => {
     const key = request.apiKey;
-    if (key === null) return requireKey(d.store, request, scope, d.keys);
+    if (key === null) throw new ReviewServerError(401, ServerErrorCodes.UNAUTHORIZED, 'missing Authorization: Bearer <key>');
     const needed = typeof scope === 'string' ? [scope] : scope;
     if (!needed.some((s) => hasScope(key.scope, s))) {
       throw new ReviewServerError(403, ServerErrorCodes.FORBIDDEN, `key ${key.name} has scope ${key.scope}; this needs ${needed.join(' or ')}`);
@@ -181,14 +186,14 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     keyFor(request, 'approve');
     const after = intParam(request.query.after, 'after', 0, Number.MAX_SAFE_INTEGER) ?? 0;
     const limit = intParam(request.query.limit, 'limit', 1, 1000) ?? 100;
-    const records = d.audit.page(after, limit);
+    const records = await d.store.auditAfter(after, limit);
     const last = records[records.length - 1];
     return { records, next: records.length === limit && last ? last.seq : null };
   });
 
   app.get('/v1/audit/verify', apiRoute(ROUTE_SCHEMAS.auditVerify), async (request) => {
     keyFor(request, 'approve');
-    return verifyTrail(d.audit, d.auditKeys?.());
+    return d.verifyAudit();
   });
 
   app.post('/v1/admin/signing-keys/rotate', apiRoute(ROUTE_SCHEMAS.rotateSigningKey), async (request) => {
@@ -210,14 +215,14 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   });
 
   app.get('/healthz', apiRoute(ROUTE_SCHEMAS.healthz), async () => {
-    const last = d.store.lastAudit();
-    return { ok: true, pending: d.store.countPending(), auditSeq: last?.seq ?? 0 };
+    const [pending, last] = await Promise.all([d.store.countPending(), d.store.auditHead()]);
+    return { ok: true, pending, auditSeq: last?.seq ?? 0 };
   });
 
   // Readiness (load balancers, orchestrators): 200 only when the database answers and the signing
   // key is loaded; else 503 with the reason. Never cached.
   app.get('/readyz', apiRoute(ROUTE_SCHEMAS.readyz), async (_request, reply) => {
-    const r = d.readiness ? d.readiness() : { ready: false, reason: 'no readiness check is wired', checks: {} };
+    const r = d.readiness ? await d.readiness() : { ready: false, reason: 'no readiness check is wired', checks: {} };
     return reply.code(r.ready ? 200 : 503).header('cache-control', 'no-store').send(r);
   });
 }
@@ -252,4 +257,22 @@ export async function verifyTrail(audit: AuditTrail, keys?: CheckpointKeyOptions
   }
   const heads = { database: table.last ?? null, mirror: mirror.last ?? null };
   return { ok: table.ok && mirror.ok && !mismatch, table, mirror: { path: audit.mirror.path, ...mirror }, heads, ...(mismatch ? { mismatch } : {}) };
+}
+
+/**
+ * `verifyTrail` for a store without a JSONL mirror (PostgreSQL): signs a checkpoint of the head
+ * first (when `checkpoint` is given), then verifies the stored chain and its signed checkpoints
+ * with `keys`. There is no mirror to compare (`audit export` writes one on demand).
+ */
+export async function verifyStoreTrail(store: ReviewStore, keys?: CheckpointKeyOptions, checkpoint?: () => Promise<unknown>) {
+  if (checkpoint) await checkpoint();
+  const records: AuditRecord[] = [];
+  for (let after = 0; ; ) {
+    const page = await store.auditAfter(after, 5_000);
+    if (page.length === 0) break;
+    records.push(...page);
+    after = page[page.length - 1]!.seq;
+  }
+  const table = verifyAuditRecords(records, keys);
+  return { ok: table.ok, table, heads: { database: table.last ?? null, mirror: null } };
 }
