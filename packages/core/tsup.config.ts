@@ -7,7 +7,8 @@ export default defineConfig([
     ...packageBuild,
     // Keep the edge build's output (written by the second config, in parallel).
     clean: ['!edge/**'],
-    entry: ['src/index.ts'],
+    // The ledgers are Node-only sub-path entries (node:sqlite, pg), never reached from the main entry.
+    entry: ['src/index.ts', 'src/ledger-sqlite.ts', 'src/ledger-postgres.ts'],
     // canonicalize (RFC 8785, by the RFC's author) ships ESM only; bundling it keeps the CJS build
     // loadable on every Node 22 without require(esm).
     noExternal: ['canonicalize'],

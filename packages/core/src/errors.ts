@@ -30,6 +30,8 @@ export const ErrorCodes = {
   GATE_CLOSED: 'GATE_CLOSED',
   /** resolveReview: a human already rejected this call; a later approval does not undo it. */
   REVIEW_ALREADY_DECIDED: 'REVIEW_ALREADY_DECIDED',
+  /** The gate's durable ledger (exactly-once across processes) could not be read or written. */
+  LEDGER_UNAVAILABLE: 'LEDGER_UNAVAILABLE',
   // other
   DENIED: 'DENIED',
   REVIEW_REQUIRED: 'REVIEW_REQUIRED',

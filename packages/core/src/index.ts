@@ -10,6 +10,8 @@ export * from './audit/index';
 export * from './proof/index';
 export { createGate } from './gate/create-gate';
 export { isAllowed, runGoverned } from './gate/governed';
+export { claimExecution } from './gate/execution-claims';
+export type { GateLedger, LedgerEntry } from './ledger/ledger-types';
 export { reviewedArgs } from './gate/reviewed-args';
 export { compileHighStakes, globToRegExp, type HighStakesMatcher } from './matcher/high-stakes';
 export { callbackReviewer } from './reviewers/callback-reviewer';

@@ -64,7 +64,9 @@ export function createGate(options: GateOptions): Gate {
 
   function idempotencyKey(call: ToolCall, digest: string, dryRun: boolean): string {
     // Parts are %-encoded so ids containing ':' cannot collide ("a:b"+"c" vs "a"+"b:c").
-    const run = encodeURIComponent(call.runId ?? instanceId);
+    // With a ledger, a call id without a run id is keyed the same in every process (a replay in a
+    // fresh gate must meet the key the first run claimed); without one, the gate instance scopes it.
+    const run = encodeURIComponent(call.runId ?? (o.ledger && call.callId ? '' : instanceId));
     if (call.callId) return `tg1:${run}:${encodeURIComponent(call.callId)}:${digest.slice(7, 23)}`;
     const k = `${run}:${digest}`;
     const n = dryRun ? (ordinals.get(k) ?? 0) + 1 : bump(ordinals, k);
@@ -283,6 +285,25 @@ export function createGate(options: GateOptions): Gate {
           d.auditId = await safeAudit('review', { ...auditCall, args: auditArgs() }, d);
           return done(d);
         }
+        if (o.ledger) {
+          // The durable record answers for every process: it ran elsewhere, or was decided elsewhere.
+          const found = await ledgerLookup(key, digest);
+          if (found instanceof ToolgateError) {
+            const d = hardDeny(call, digest, started, found.code, `${found.message}; denied`, { idempotencyKey: key });
+            d.auditId = await safeAudit('review', { ...auditCall, args: auditArgs() }, d);
+            return done(d);
+          }
+          if (found?.executed) {
+            const d = hardDeny(call, digest, started, ErrorCodes.ALREADY_EXECUTED, `this call (${key}) already ran; a review authorises one execution`, { ...(found.decision?.reviewId ? { reviewId: found.decision.reviewId } : {}), idempotencyKey: key });
+            if (found.decision) cache.markExecuted(key, found.decision);
+            d.auditId = await safeAudit('review', { ...auditCall, args: auditArgs() }, d);
+            return done(d);
+          }
+          if (found?.decision) {
+            cache.set(key, found.decision);
+            return done({ ...found.decision });
+          }
+        }
         if (cached) return done({ ...cached.decision });
       }
 
@@ -330,6 +351,14 @@ export function createGate(options: GateOptions): Gate {
         d.auditId = await safeAudit('review', { ...auditCall, args: auditArgs() }, d);
         return done(d);
       }
+      if (isConclusive(decision) && o.ledger) {
+        const failed = await ledgerRecord(key, decision);
+        if (failed) {
+          const d = hardDeny(call, digest, started, failed.code, `${failed.message}; denied because an unrecorded decision cannot authorise a call`, { idempotencyKey: key });
+          d.auditId = await safeAudit('review', { ...auditCall, args: auditArgs() }, d);
+          return done(d);
+        }
+      }
       if (isConclusive(decision)) cache.set(key, decision);
       else if (decision.verdict === 'review') remember(reviewed, key, { digest, canonicalArgs });
       return done(decision);
@@ -337,6 +366,36 @@ export function createGate(options: GateOptions): Gate {
       span?.fail(error);
       throw error;
     }
+  }
+
+  /** The ledger's record for `key` when it is for this digest; a LEDGER_UNAVAILABLE error when it cannot be read. */
+  async function ledgerLookup(key: string, digest: string): Promise<{ executed: boolean; decision?: Decision } | undefined | ToolgateError> {
+    try {
+      const entry = await o.ledger!.get(key);
+      if (!entry) return undefined;
+      // The key carries 64 bits of the digest; a record for another call under it proves nothing.
+      if (entry.digest !== digest) return entry.executed ? { executed: true } : undefined;
+      const decision = entry.decision === undefined ? undefined : (JSON.parse(entry.decision) as Decision);
+      return decision && decision.digest === digest ? { executed: entry.executed, decision } : { executed: entry.executed };
+    } catch (error) {
+      return ledgerError(error);
+    }
+  }
+
+  /** Records a conclusive Decision in the ledger; the error when it could not. */
+  async function ledgerRecord(key: string, decision: Decision): Promise<ToolgateError | undefined> {
+    try {
+      const { auditId: _a, latencyMs: _l, ...kept } = decision;
+      await o.ledger!.record(key, decision.digest, JSON.stringify({ ...kept, latencyMs: 0 }));
+      return undefined;
+    } catch (error) {
+      return ledgerError(error);
+    }
+  }
+
+  function ledgerError(error: unknown): ToolgateError {
+    const message = error instanceof Error ? error.message : String(error);
+    return new ToolgateError(ErrorCodes.LEDGER_UNAVAILABLE, `the ledger (${o.ledger?.name ?? 'ledger'}) cannot be reached: ${message.slice(0, 200)}`, { cause: error });
   }
 
   function passthrough(call: ToolCall, started: number): Decision {
@@ -479,9 +538,16 @@ export function createGate(options: GateOptions): Gate {
       return refuse(ErrorCodes.INPUT_INVALID, 'resolveReview: a canI (dry run) Decision cannot be approved; review the call first; denied');
     }
     const key = decision.idempotencyKey;
-    const ran = key ? cache.get(key) : undefined;
+    let ran = key ? cache.get(key) : undefined;
     if (ran?.executed && ran.decision.digest === decision.digest) {
       return refuse(ErrorCodes.ALREADY_EXECUTED, 'this call already ran; a review authorises one execution');
+    }
+    if (key && o.ledger) {
+      // Another process may have run the call, or a human there may have said no.
+      const found = await ledgerLookup(key, decision.digest);
+      if (found instanceof ToolgateError) return refuse(found.code, `${found.message}; denied`);
+      if (found?.executed) return refuse(ErrorCodes.ALREADY_EXECUTED, 'this call already ran; a review authorises one execution');
+      if (found?.decision && !(ran?.decision.source === 'human' && ran.decision.verdict === 'deny')) ran = { decision: found.decision, executed: false };
     }
     // The reviewed arguments: the Decision's own (checked against its digest), else what this gate
     // sent for review under this key. A pending review this gate knows for another call is refused.
@@ -518,6 +584,11 @@ export function createGate(options: GateOptions): Gate {
     delete resolved.error;
     delete resolved.auditId;
     resolved.auditId = await safeAudit('human_decision', { tool: decision.tool, callId: decision.callId, runId: decision.runId }, resolved);
+    if (key && !resolved.error && o.ledger) {
+      // The human's answer, where a resume in another process finds it.
+      const failed = await ledgerRecord(key, resolved);
+      if (failed) return refuse(failed.code, `${failed.message}; the human answer could not be recorded; denied`);
+    }
     if (key && !resolved.error) {
       cache.set(key, resolved);
       reviewed.delete(key);
@@ -550,20 +621,31 @@ export function createGate(options: GateOptions): Gate {
     }
   }
 
-  registerClaim(gate, (decision) => {
+  registerClaim(gate, async (decision) => {
     const key = typeof decision?.idempotencyKey === 'string' ? decision.idempotencyKey : undefined;
     if (!key) return undefined;
-    const entry = cache.get(key);
-    if (entry?.executed && entry.decision.digest === decision.digest) {
-      const message = `this call (${key}) already ran; a review authorises one execution`;
-      const denied: Decision = { ...decision, verdict: 'deny', source: 'fail_closed', reason: message, error: { code: ErrorCodes.ALREADY_EXECUTED, message } };
+    const refuse = (code: string, message: string): Decision => {
+      const denied: Decision = { ...decision, verdict: 'deny', source: 'fail_closed', reason: message, error: { code, message } };
       delete denied.proof;
       delete denied.auditId;
       void safeAudit('review', { tool: denied.tool, callId: denied.callId, runId: denied.runId }, denied);
       return denied;
-    }
+    };
+    const already = `this call (${key}) already ran; a review authorises one execution`;
+    const entry = cache.get(key);
+    if (entry?.executed && entry.decision.digest === decision.digest) return refuse(ErrorCodes.ALREADY_EXECUTED, already);
+    // Claimed in memory first (synchronously), so concurrent claims in this process never both reach the ledger.
     cache.markExecuted(key, decision);
-    return undefined;
+    if (!o.ledger) return undefined;
+    let claimed: boolean;
+    try {
+      // One atomic insert: of all processes claiming this key, exactly one gets it.
+      claimed = await o.ledger.claim(key, decision.digest);
+    } catch (error) {
+      const e = ledgerError(error);
+      return refuse(e.code, `${e.message}; denied because the execution could not be recorded`);
+    }
+    return claimed ? undefined : refuse(ErrorCodes.ALREADY_EXECUTED, already);
   });
   return gate;
 }

@@ -1,8 +1,8 @@
 import type { Decision } from '../types';
 import type { Gate } from './gate-types';
 
-/** Marks a Decision's call as executing; returns a deny when that call already ran (or is running). */
-export type ClaimExecution = (decision: Decision) => Decision | undefined;
+/** Marks a Decision's call as executing; resolves a deny when that call already ran (or is running), or its ledger cannot be reached. */
+export type ClaimExecution = (decision: Decision) => Promise<Decision | undefined>;
 
 const claims = new WeakMap<Gate, ClaimExecution>();
 
@@ -14,8 +14,11 @@ export function registerClaim(gate: Gate, claim: ClaimExecution): void {
 /**
  * Claims one execution of `decision`'s call on `gate` before the body runs: a second run of the same
  * call (a replayed approval, a second resolveReview, a framework re-execution) gets the
- * ALREADY_EXECUTED deny instead. Gates not made by createGate have nothing to claim.
+ * ALREADY_EXECUTED deny instead — in any process, when the gate has a ledger (a ledger that cannot
+ * be reached resolves a LEDGER_UNAVAILABLE deny). Resolves undefined when the body may run. Adapters
+ * that run a body themselves (not through runGoverned) call this right before it. Gates not made
+ * by createGate have nothing to claim.
  */
-export function claimExecution(gate: Gate, decision: Decision): Decision | undefined {
+export async function claimExecution(gate: Gate, decision: Decision): Promise<Decision | undefined> {
   return claims.get(gate)?.(decision);
 }

@@ -1,4 +1,5 @@
 import type { RedactOptions } from '../audit/redact';
+import type { GateLedger } from '../ledger/ledger-types';
 import type {
   AgentInfo,
   AuditSink,
@@ -58,6 +59,15 @@ export interface GateOptions {
   telemetry?: boolean;
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Durable exactly-once across processes: `sqliteLedger(path)` (`@toolgate/core/ledger-sqlite`) or
+   * `postgresLedger(url | pool)` (`@toolgate/core/ledger-postgres`). Conclusive Decisions, human
+   * answers and executions are recorded there, so a replay in another process with a fresh gate
+   * is `ALREADY_EXECUTED`. A ledger that cannot be reached is a `LEDGER_UNAVAILABLE` deny. With a
+   * ledger, the idempotency key of a call with a `callId` and no `runId` no longer includes this
+   * gate instance (it must be the same in every process): give a `runId` when call ids repeat across runs.
+   */
+  ledger?: GateLedger;
 }
 
 /** A public JWK (Ed25519: `{ kty: 'OKP', crv: 'Ed25519', x, kid? }`). */

@@ -31,7 +31,7 @@ export async function runGoverned<T>(
   const args = reviewedArgs(decision, frameworkArgs);
   if (decision.source === 'not_high_stakes') return body(args);
   // One review authorises one execution: claimed before the body starts, not after it ends.
-  const already = claimExecution(gate, decision);
+  const already = await claimExecution(gate, decision);
   if (already) throw new GovernanceDeniedError(already);
   const started = performance.now();
   try {

@@ -3,6 +3,7 @@ import { OptionsError } from '../errors';
 import type { RedactOptions } from '../audit/redact';
 import type { AgentInfo, AuditSink, FailMode, HighStakesSpec, OnReview, Reviewer } from '../types';
 import type { GateOptions, JsonWebKeyLike } from './gate-types';
+import type { GateLedger } from '../ledger/ledger-types';
 import { DEFAULT_MAX_ARGS_BYTES } from '../digest/parse-args';
 
 export interface ResolvedGateOptions {
@@ -22,6 +23,7 @@ export interface ResolvedGateOptions {
   maxArgsBytes: number;
   telemetry: boolean;
   now: () => number;
+  ledger?: GateLedger;
 }
 
 const failModeSchema = z.enum(['closed', 'open']);
@@ -52,6 +54,12 @@ const schema = z.object({
   maxArgsBytes: z.number().int().positive().optional(),
   telemetry: z.boolean().optional(),
   now: z.custom<() => number>((f) => typeof f === 'function', 'must be a function returning epoch ms').optional(),
+  ledger: z
+    .custom<GateLedger>(
+      (l) => typeof l === 'object' && l !== null && ['get', 'record', 'claim'].every((m) => typeof (l as unknown as Record<string, unknown>)[m] === 'function'),
+      'must be a ledger: sqliteLedger(path) from @toolgate/core/ledger-sqlite or postgresLedger(url) from @toolgate/core/ledger-postgres',
+    )
+    .optional(),
 });
 
 /** Validates createGate's options once and fills in defaults. Throws OptionsError naming each problem. */
@@ -93,5 +101,6 @@ export function validateGateOptions(options: GateOptions): ResolvedGateOptions {
   if (options.jwksUrl) resolved.jwksUrl = options.jwksUrl;
   if (options.redact) resolved.redact = options.redact;
   if (options.agent) resolved.agent = options.agent;
+  if (options.ledger) resolved.ledger = options.ledger;
   return resolved;
 }
