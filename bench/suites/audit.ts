@@ -2,12 +2,25 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonlAudit, verifyAuditLog, callDigest, type AuditEntry } from '@toolgate/core';
+import { pathToFileURL } from 'node:url';
+import * as current from '@toolgate/core';
+import type { AuditEntry } from '@toolgate/core';
 import { mib, rate, type Row } from '../lib/stats.ts';
 
 const RECORDS = 100_000;
 
+/** The current build, then (with `BENCH_BASELINE_CORE`, see peer.ts) a baseline build, labelled. */
 export async function auditSuite(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const load = async (path: string) => (await import(pathToFileURL(path).href)) as typeof current;
+  const cur = process.env.BENCH_CORE ? await load(process.env.BENCH_CORE) : current;
+  rows.push(...(await auditRun(cur, '')));
+  if (process.env.BENCH_BASELINE_CORE) rows.push(...(await auditRun(await load(process.env.BENCH_BASELINE_CORE), ' — before')));
+  return rows;
+}
+
+async function auditRun(core: typeof current, label: string): Promise<Row[]> {
+  const { jsonlAudit, verifyAuditLog, callDigest } = core;
   const dir = mkdtempSync(join(tmpdir(), 'toolgate-audit-bench-'));
   const path = join(dir, 'audit.jsonl');
   const sink = jsonlAudit(path, { fsync: 'batch', batchMs: 50 });
@@ -34,7 +47,7 @@ export async function auditSuite(): Promise<Row[]> {
   rmSync(dir, { recursive: true, force: true });
   if (!result.ok || result.records !== RECORDS) throw new Error(`audit log did not verify: ${JSON.stringify(result)}`);
   return [
-    { group: 'audit', name: `jsonlAudit append, fsync batch (50 ms), ${RECORDS.toLocaleString('en-US')} records, ${mib(bytes)}`, p50: '', p99: '', extra: rate(RECORDS / appendS, ' records/s'), target: 'reported', met: null },
-    { group: 'audit', name: 'verifyAuditLog (streaming, full chain)', p50: '', p99: '', extra: rate(RECORDS / verifyS, ' records/s'), target: 'reported', met: null },
+    { group: 'audit', name: `jsonlAudit append, fsync batch (50 ms), ${RECORDS.toLocaleString('en-US')} records, ${mib(bytes)}${label}`, p50: '', p99: '', extra: rate(RECORDS / appendS, ' records/s'), target: 'reported', met: null },
+    { group: 'audit', name: `verifyAuditLog (streaming, full chain)${label}`, p50: '', p99: '', extra: rate(RECORDS / verifyS, ' records/s'), target: 'reported', met: null },
   ];
 }
