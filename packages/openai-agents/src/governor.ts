@@ -1,5 +1,5 @@
 import { createCustomSpan, getCurrentTrace, type RunContext, type RunState, type RunToolApprovalItem, type Tool } from '@openai/agents';
-import { callDigest, isAllowed, parseArgs as parseToolArgs, type Decision, type Gate, type ToolCall } from '@toolgate/core';
+import { callDigest, claimExecution, isAllowed, parseArgs as parseToolArgs, type Decision, type Gate, type ToolCall } from '@toolgate/core';
 import { recordDecision } from './decisions';
 import { AgentsErrorCodes, UngateableToolError } from './errors';
 import type { ResolvedOptions } from './options';
@@ -106,6 +106,13 @@ export class Governor {
     }
     this.span(d);
     if (!isAllowed(d)) return { decision: d, allowed: false };
+    // The one execution this Decision authorises, claimed on the gate (and its ledger, in every
+    // process) right before the body: a RunState replayed elsewhere meets ALREADY_EXECUTED.
+    const refused = await claimExecution(this.gate, d);
+    if (refused) {
+      recordDecision(ctx, refused);
+      return { decision: refused, allowed: false };
+    }
     if (this.running.size >= MAX_ENTRIES) this.running.clear(); // calls of aborted runs never report back
     this.running.set(k, { decision: d, started: performance.now() });
     return { decision: d, allowed: true };
