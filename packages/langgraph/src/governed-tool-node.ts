@@ -4,7 +4,7 @@ import type { Command, LangGraphRunnableConfig } from '@langchain/langgraph';
 import { ToolNode, type ToolNodeOptions } from '@langchain/langgraph/prebuilt';
 import { callDigest, ErrorCodes, isAllowed, type Decision, type Gate } from '@toolgate/core';
 import { assertGate, assertOneOf } from './options';
-import { ALREADY_RAN, claimExecution, decidedFor, mayBeHighStakes, refused, snapshotArgs } from './reviewed-args';
+import { claimExecution, decidedFor, mayBeHighStakes, snapshotArgs } from './reviewed-args';
 import { decisionsOf, denialMessage, toGateCall, type CallBuildOptions } from './tool-calls';
 
 /** Options of `governedToolNode`. */
@@ -59,9 +59,8 @@ export class GovernedToolNode extends ToolNode {
     if (!this.gate.isHighStakes(call.name, snapshot.args)) return super.runTool(reviewed, config, state);
     const decision = await this.decisionFor(reviewed, config, state);
     if (!isAllowed(decision)) return denialMessage({ name: call.name, id: call.id ?? '' }, decision);
-    if (!claimExecution(this.gate, decision)) {
-      return denialMessage({ name: call.name, id: call.id ?? '' }, refused(decision, ErrorCodes.ALREADY_EXECUTED, ALREADY_RAN));
-    }
+    const claimRefused = await claimExecution(this.gate, decision);
+    if (claimRefused) return denialMessage({ name: call.name, id: call.id ?? '' }, claimRefused);
 
     const started = performance.now();
     try {

@@ -1,4 +1,4 @@
-import { callDigest, canonicalJson, ErrorCodes, parseArgs, type Decision, type Gate } from '@toolgate/core';
+import { callDigest, canonicalJson, claimExecution as claimOnGate, ErrorCodes, parseArgs, type Decision, type Gate } from '@toolgate/core';
 
 /**
  * Arguments that throw on any read. `gate.isHighStakes(name, PROBE)` is true for a tool that is
@@ -55,22 +55,24 @@ const LIMIT = 10_000;
 const claims = new WeakMap<Gate, Map<string, true>>();
 
 /**
- * Claims the one execution an allowing Decision authorises, in this process. False when the same
- * Decision (idempotency key and digest) was already claimed: a replay from an earlier checkpoint
- * (time travel, a fork, a second resume) or a tool call id the model repeats must not run the body
- * again. Bounded to the latest 10 000 claims per gate.
+ * Claims the one execution an allowing Decision authorises: first in this process (a replay from
+ * an earlier checkpoint — time travel, a fork, a second resume — or a tool call id the model
+ * repeats must not run the body again; bounded to the latest 10 000 claims per gate), then on the
+ * gate, which also claims it in its ledger when it has one, so a resume in another process with a
+ * fresh gate meets ALREADY_EXECUTED too. Resolves the deny to return instead of running, or
+ * undefined when the body may run.
  */
-export function claimExecution(gate: Gate, decision: Decision): boolean {
+export async function claimExecution(gate: Gate, decision: Decision): Promise<Decision | undefined> {
   let map = claims.get(gate);
   if (!map) {
     map = new Map();
     claims.set(gate, map);
   }
   const key = `${decision.idempotencyKey ?? `${decision.runId ?? ''}\u0000${decision.callId ?? ''}`}\u0000${decision.digest}`;
-  if (map.has(key)) return false;
+  if (map.has(key)) return refused(decision, ErrorCodes.ALREADY_EXECUTED, ALREADY_RAN);
   map.set(key, true);
   if (map.size > LIMIT) map.delete(map.keys().next().value as string);
-  return true;
+  return claimOnGate(gate, decision);
 }
 
 /** A fail-closed deny standing in for `decision`, with a stable code. */

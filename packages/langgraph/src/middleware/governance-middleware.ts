@@ -5,7 +5,7 @@ import { createMiddleware } from 'langchain';
 import { GovernanceState } from '../governance-state';
 import { answerFor, REVIEW_INTERRUPT_KIND, reviewItem, type HumanReviewInterrupt } from '../human-gate-node';
 import { assertGate, assertOneOf } from '../options';
-import { ALREADY_RAN, claimExecution, decidedFor, ErrorCodes, mayBeHighStakes, refused, snapshotArgs } from '../reviewed-args';
+import { claimExecution, decidedFor, ErrorCodes, mayBeHighStakes, refused, snapshotArgs } from '../reviewed-args';
 import { denialMessage, toGateCall, type CallBuildOptions, type IdentifiedToolCall } from '../tool-calls';
 
 /** Options of `governanceMiddleware`. */
@@ -95,7 +95,8 @@ export function governanceMiddleware(gate: Gate, options: GovernanceMiddlewareOp
       if (!decidedFor(decision, call.name, args)) {
         return deny(refused(decision, ErrorCodes.DENIED, 'the tool call arguments changed after the review (the Decision is for a different tool or different arguments); denied'));
       }
-      if (!claimExecution(gate, decision)) return deny(refused(decision, ErrorCodes.ALREADY_EXECUTED, ALREADY_RAN));
+      const claimRefused = await claimExecution(gate, decision);
+      if (claimRefused) return deny(claimRefused);
 
       const started = performance.now();
       let result: ToolMessage | Command;
