@@ -128,7 +128,10 @@ export function compilePolicy(policy: Policy | PolicyDefinition): CompiledPolicy
   // Rules naming the same tools (or agents) share one matcher: a Set and a closure per rule cost
   // ~300 B, and large policies repeat the same few names.
   const matchers = new Map<string, (name: string) => boolean>();
-  const rules = valid.rules.map((rule) => compileRule(rule, slots, matchers));
+  // Identical conditions (same field, op, value, flags) share one compiled condition: stateless,
+  // and ~900 B each (field path, tester, shown expected value, text head).
+  const conditions = new Map<string, CompiledCondition>();
+  const rules = valid.rules.map((rule) => compileRule(rule, slots, matchers, conditions));
   const wildcard = rules.every((r) => r.tools === undefined);
   const cache = new Map<string, ReadonlyArray<CompiledRule>>();
   const candidates = wildcard
@@ -166,7 +169,26 @@ function sharedFieldSlots(policy: Policy): Map<string, number> {
   return slots;
 }
 
-function compileRule(rule: Policy['rules'][number], slots: ReadonlyMap<string, number>, matchers: Map<string, (name: string) => boolean>): CompiledRule {
+function compileRule(
+  rule: Policy['rules'][number],
+  slots: ReadonlyMap<string, number>,
+  matchers: Map<string, (name: string) => boolean>,
+  conditions: Map<string, CompiledCondition>,
+): CompiledRule {
+  const sharedCondition = (c: NonNullable<Policy['rules'][number]['when']>[number]): CompiledCondition => {
+    let key: string | undefined;
+    try {
+      key = JSON.stringify([c.field, c.op, c.value, (c as { flags?: unknown }).flags], conditionKeyPart);
+    } catch {
+      key = undefined; // not JSON (the schema should not allow it): compile it on its own
+    }
+    let compiledCondition = key === undefined ? undefined : conditions.get(key);
+    if (compiledCondition === undefined) {
+      compiledCondition = compileCondition(c);
+      if (key !== undefined) conditions.set(key, compiledCondition);
+    }
+    return compiledCondition;
+  };
   const sharedMatcher = (names: ReadonlyArray<string>): ((name: string) => boolean) => {
     const key = names.join('\u0000');
     let m = matchers.get(key);
@@ -194,28 +216,26 @@ function compileRule(rule: Policy['rules'][number], slots: ReadonlyMap<string, n
   const budget = rule.budget ? counter('budget', rule.budget, `budget(${rule.budget.field})`, rule.budget.field) : undefined;
   let when: CompiledCondition[];
   try {
-    when = (rule.when ?? []).map(compileCondition);
+    when = rule.when !== undefined && rule.when.length > 0 ? rule.when.map(sharedCondition) : (EMPTY as CompiledCondition[]);
   } catch (error) {
     // The schema already checks RegExps; this is a last line of defence.
     const issue = `rules.${rule.id}.when: ${(error as Error).message}`;
     throw new PolicyError(`invalid toolgate policy: ${issue}`, [issue], { cause: error });
   }
-  const whenSlots = when.map((c) => {
-    return slots.get(c.field.path) ?? -1;
-  });
+  const whenSlots = when.length > 0 ? when.map((c) => slots.get(c.field.path) ?? -1) : (EMPTY as number[]);
   const schedule = rule.schedule ? compileSchedule(rule.schedule) : undefined;
   const checkTextHeads = when.map((c) => c.textHead);
   if (schedule !== undefined) checkTextHeads.push(checkTextHead('schedule', schedule.outside ? 'outside' : 'within', schedule.label));
   for (const c of [repeat, limit, budget]) if (c !== undefined) checkTextHeads.push(c.textHead);
   const head = `rule "${rule.id}" (${rule.verdict})`;
-  const textParts = checkTextHeads.map((h, i) => (i === 0 ? `${head}: ${h}` : `), ${h}`));
+  const textParts = checkTextHeads.length > 0 ? checkTextHeads.map((h, i) => (i === 0 ? `${head}: ${h}` : `), ${h}`)) : (EMPTY as string[]);
   const fixedReason = rule.reason !== undefined ? `${head}: ${rule.reason}` : undefined;
   return {
     id: rule.id,
     verdict: rule.verdict,
     rank: VERDICT_RANK[rule.verdict],
     reason: rule.reason,
-    conditions: rule.conditions ?? [],
+    conditions: rule.conditions ?? (EMPTY as string[]),
     tools: rule.tools,
     matchesTool: rule.tools ? sharedMatcher(rule.tools) : MATCH_ANY,
     agents: rule.agents,
@@ -241,6 +261,15 @@ function compileRule(rule: Policy['rules'][number], slots: ReadonlyMap<string, n
 }
 
 const MATCH_ANY = (): boolean => true;
+/** The one empty list compiled rules share (never mutated: the fields are readonly). */
+const EMPTY: ReadonlyArray<never> = Object.freeze([]);
+
+/** JSON for a condition's sharing key, keeping apart what JSON would merge (-0 and 0, undefined and null). */
+function conditionKeyPart(_key: string, v: unknown): unknown {
+  if (v === undefined) return '\u0000undefined';
+  if (typeof v === 'number' && Object.is(v, -0)) return '\u0000-0';
+  return v;
+}
 
 /** Exact names go in a Set; globs (`*`, `?`) are matched by `globMatch` (never a backtracking RegExp). */
 function nameMatcher(names: ReadonlyArray<string>): (name: string) => boolean {

@@ -88,3 +88,27 @@ describe('evaluatePolicy: evaluated[] is bounded by default', () => {
     expect(all.evaluated.length).toBe(100 * 2 + 900);
   });
 });
+
+describe('compilePolicy: identical conditions are compiled once and shared', () => {
+  it('rules sharing a condition still decide independently, and near-identical values stay apart', () => {
+    const compiled = compilePolicy(
+      parsePolicy({
+        version: 1,
+        rules: [
+          { id: 'a', tools: ['transfer'], when: [{ field: 'args.currency', op: 'in', value: ['EUR', 'USD'] }, { field: 'args.amount', op: 'gt', value: 1000 }], verdict: 'deny' },
+          { id: 'b', tools: ['transfer'], when: [{ field: 'args.currency', op: 'in', value: ['EUR', 'USD'] }, { field: 'args.amount', op: 'lte', value: 1000 }], verdict: 'allow' },
+          { id: 'c', tools: ['transfer'], when: [{ field: 'args.zero', op: 'eq', value: -0 }], verdict: 'review' },
+          { id: 'd', tools: ['transfer'], when: [{ field: 'args.zero', op: 'eq', value: 0 }], verdict: 'allow' },
+        ],
+      }),
+    );
+    const small = evaluatePolicy(compiled, { ...input, args: { amount: 10, currency: 'USD', zero: 0 } });
+    expect(small.matchedRules).toContain('b');
+    expect(small.matchedRules).not.toContain('a');
+    const large = evaluatePolicy(compiled, { ...input, args: { amount: 5000, currency: 'EUR', zero: 1 } });
+    expect(large.verdict).toBe('deny');
+    expect(large.matchedRules).toEqual(['a']);
+    // Each rule's checks carry its own id, even where the condition is shared.
+    expect(large.evaluated.filter((c) => c.field === 'args.currency').map((c) => c.rule)).toEqual(['a', 'b']);
+  });
+});
