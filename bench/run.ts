@@ -1,6 +1,6 @@
 /**
  * `pnpm bench`: every benchmark in one run, printed as one table. Numbers are this machine's;
- * see docs/benchmarks.md for what they mean. `--only=micro,peer,scale,http,server,audit,rss` runs a subset;
+ * see docs/benchmarks.md for what they mean. `--only=micro,peer,scale,http,server,audit,mcp,rss` runs a subset;
  * `--json=path` also writes the rows as JSON.
  */
 import { writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { renderTable, type Row } from './lib/stats.ts';
 import { auditSuite } from './suites/audit.ts';
 import { httpSuite } from './suites/http-reviewer.ts';
 import { microSuite } from './suites/micro.ts';
+import { mcpProxySuite } from './suites/mcp-proxy.ts';
 import { peerSuite } from './suites/peer.ts';
 import { policyScaleSuite } from './suites/policy-scale.ts';
 import { reviewServerSuite } from './suites/review-server.ts';
@@ -21,6 +22,7 @@ const suites: Record<string, () => Promise<Row[]>> = {
   http: httpSuite,
   server: reviewServerSuite,
   audit: auditSuite,
+  mcp: mcpProxySuite,
   rss: () => rssSuite(),
 };
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
