@@ -1,5 +1,5 @@
 import type { Decision, Gate } from '@toolgate/core';
-import { GovernanceDeniedError, OptionsError, denialText, isAllowed, runGoverned } from '@toolgate/core';
+import { claimExecution, GovernanceDeniedError, OptionsError, denialText, isAllowed, runGoverned } from '@toolgate/core';
 import type { ToolSet } from 'ai';
 import { findApproval, verifyApprovalSignature } from './approvals';
 import { defaultModelOutput, governanceDenial, isGovernanceDenial } from './denial';
@@ -174,11 +174,18 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
         yield refuse(a);
         return;
       }
-      const body = execute.call(this, a.input, options) as AsyncIterable<unknown>;
       if (a.decision.source === 'not_high_stakes') {
-        yield* body;
+        yield* execute.call(this, a.input, options) as AsyncIterable<unknown>;
         return;
       }
+      // The one execution the Decision authorises, claimed on the gate (and its ledger, in every
+      // process) before the body starts — what runGoverned does for plain tools.
+      const claimRefused = await claimExecution(gate, a.decision);
+      if (claimRefused) {
+        yield refuse({ decision: claimRefused, reason: denialText(claimRefused), input: undefined });
+        return;
+      }
+      const body = execute.call(this, a.input, options) as AsyncIterable<unknown>;
       const started = performance.now();
       let outcome: 'success' | 'error' | 'failure' = 'failure';
       let message = 'the tool stream was closed before it finished';
