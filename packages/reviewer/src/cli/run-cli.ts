@@ -18,6 +18,7 @@ import {
 } from '@toolgate/core';
 import { request } from 'undici';
 import { createApiKey, isScope, newApiKey, revokeApiKey, SCOPES } from '../auth/api-keys';
+import { ReviewServerError, ServerErrorCodes } from '../errors';
 import { createReviewServer } from '../server/create-review-server';
 import { jwksOf, readSigningKeys, rotateSigningKeys } from '../signing/signing-keys';
 import { openAuditTrail } from '../store/audit-trail';
@@ -102,7 +103,7 @@ Global options:
 Environment: TOOLGATE_HOST, TOOLGATE_PORT, TOOLGATE_POLICY, TOOLGATE_LOG_LEVEL, TOOLGATE_DATA
 (serve; see 'toolgate serve --help'), TOOLGATE_DATA (keys, audit), TOOLGATE_URL and TOOLGATE_KEY (reviews).
 Run 'toolgate <command> --help' for a command's options.`,
-  serve: `Usage: toolgate serve [--port 7070] [--host 127.0.0.1] [--data .toolgate] [--policy policy.yaml] [--log-level info] [--pending-timeout 15m] [--allowed-hosts NAME,...] [--log]
+  serve: `Usage: toolgate serve [--port 7070] [--host 127.0.0.1] [--data .toolgate | --database postgres://…] [--policy policy.yaml] [--log-level info] [--pending-timeout 15m] [--allowed-hosts NAME,...] [--log]
 
 Starts the review server. Binds 127.0.0.1 unless --host says otherwise. Logs are JSON lines (pino)
 on stdout, one event a line: the first 'listening' line carries the dashboard URL. Errors that stop
@@ -112,6 +113,8 @@ it before it listens (a port in use, a bad setting) are one plain line on stderr
   --host             TOOLGATE_HOST         127.0.0.1      address to bind
   --port             TOOLGATE_PORT         7070           port; 0 picks a free one
   --data             TOOLGATE_DATA         .toolgate      data dir: SQLite store, audit.jsonl, signing key
+  --database         TOOLGATE_DATABASE_URL (none)       postgres://user:pass@host:5432/db: the PostgreSQL store instead
+                                                          of the data dir (several servers on one database are one service)
   --policy           TOOLGATE_POLICY       (none)         policy file (YAML/JSON); without one every call waits for a human
   --log-level        TOOLGATE_LOG_LEVEL    info           ${LOG_LEVELS.join(', ')}
   --pending-timeout                        15m            how long a review may wait for a human before it is denied (90s, 15m, 2h)
@@ -119,8 +122,8 @@ it before it listens (a port in use, a bad setting) are one plain line on stderr
                                                           subdomains); other Host headers get 403 (DNS rebinding guard)
   --log                                    off            also log every request and response
 A flag wins over its variable; an empty variable counts as unset. --env-file FILE reads variables
-from a file (\`toolgate init\` writes one). TOOLGATE_DATABASE_URL (or --database postgres://…) selects the
-PostgreSQL store for keys and audit commands; serve does not run on it yet and refuses to start while it is set.
+from a file (\`toolgate init\` writes one). The database URL is never logged; /readyz names the
+store (engine sqlite or postgres).
 GET /healthz answers while the process runs; GET /readyz is 200 only when the database answers and
 the signing key is loaded (503 with the reason otherwise).`,
   init: `Usage: toolgate init [dir]
@@ -260,6 +263,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
     port: { type: 'string' },
     host: { type: 'string' },
     data: { type: 'string' },
+    database: { type: 'string' },
     policy: { type: 'string' },
     'log-level': { type: 'string' },
     'pending-timeout': { type: 'string' },
@@ -270,6 +274,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
   const config = resolveServeConfig(values, io.env, io.cwd ?? process.cwd());
   const server = createReviewServer({
     dataDir: config.dataDir,
+    ...(config.database ? { database: config.database } : {}),
     port: config.port,
     host: config.host,
     // Everything on stdout is a JSON line; requests only with --log.
@@ -283,7 +288,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
     url = await server.listen();
   } catch (error) {
     await server.close().catch(() => {});
-    const hint = listenHint(error as NodeJS.ErrnoException, config.host, config.port);
+    const hint = listenHint(error as NodeJS.ErrnoException, config.host, config.port) ?? storeHint(error, config.database !== undefined);
     if (hint) {
       io.err(`toolgate: ${hint}\n`);
       return EXIT.FAIL;
@@ -297,21 +302,30 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
       dashboard: `${url}/`,
       jwks: `${url}/.well-known/jwks.json`,
       readyz: `${url}/readyz`,
-      data: config.dataDir,
+      // Which store, never the database URL (it carries a password).
+      store: config.database ? 'postgres' : 'sqlite',
+      ...(config.database ? {} : { data: config.dataDir }),
       policy: config.policy ?? null,
       hint: `open ${url}/ and sign in with an approve key`,
     },
     `toolgate reviewer listening on ${url}`,
   );
   if (!config.policy) log.warn({ hint: 'pass --policy FILE (or TOOLGATE_POLICY); `toolgate init` writes a starter policy' }, 'no policy: every call waits for a human');
-  if (server.store.listKeys().length === 0) {
-    log.warn({ hint: `toolgate keys create --scope eval --data ${config.dataDir}` }, 'no API keys yet');
+  if ((await server.reviewStore.listKeys()).length === 0) {
+    const where = config.database ? '--database "$TOOLGATE_DATABASE_URL"' : `--data ${config.dataDir}`;
+    log.warn({ hint: `toolgate keys create --scope eval ${where}` }, 'no API keys yet');
   }
   io.onListening?.(url);
   await (io.stopSignal ?? new Promise(() => {}));
   await server.close();
   log.info('toolgate reviewer stopped');
   return EXIT.OK;
+}
+
+/** One line when the PostgreSQL store cannot be opened at start (its message never holds the URL). */
+function storeHint(error: unknown, postgres: boolean): string | undefined {
+  if (!postgres || !(error instanceof ReviewServerError) || error.code !== ServerErrorCodes.STORE_UNAVAILABLE) return undefined;
+  return `${error.message}; check --database / TOOLGATE_DATABASE_URL (host, port, user, password, database name) and that the server accepts connections`;
 }
 
 /** One line that says what to do when `listen` fails for a reason the user can fix. */

@@ -26,15 +26,15 @@ describe('toolgate serve settings: flags, then TOOLGATE_*, then defaults', () =>
 
   it('reads every TOOLGATE_* variable, relative paths against the working directory', () => {
     const cwd = project();
-    const env = { TOOLGATE_HOST: '0.0.0.0', TOOLGATE_PORT: '8080', TOOLGATE_POLICY: 'env-policy.yaml', TOOLGATE_LOG_LEVEL: 'DEBUG', TOOLGATE_DATA: 'state' };
-    expect(resolveServeConfig({}, env, cwd)).toEqual({ host: '0.0.0.0', port: 8080, policy: join(cwd, 'env-policy.yaml'), logLevel: 'debug', dataDir: join(cwd, 'state') });
+    const env = { TOOLGATE_HOST: '0.0.0.0', TOOLGATE_PORT: '8080', TOOLGATE_POLICY: 'env-policy.yaml', TOOLGATE_LOG_LEVEL: 'DEBUG', TOOLGATE_DATA: 'state', TOOLGATE_DATABASE_URL: 'postgres://u:p@db:5432/tg' };
+    expect(resolveServeConfig({}, env, cwd)).toEqual({ host: '0.0.0.0', port: 8080, policy: join(cwd, 'env-policy.yaml'), logLevel: 'debug', dataDir: join(cwd, 'state'), database: 'postgres://u:p@db:5432/tg' });
   });
 
   it('a flag wins over its variable; an empty variable counts as unset', () => {
     const cwd = project();
     const env = { TOOLGATE_HOST: '0.0.0.0', TOOLGATE_PORT: '8080', TOOLGATE_POLICY: 'env-policy.yaml', TOOLGATE_LOG_LEVEL: 'debug', TOOLGATE_DATA: 'state' };
-    const flags = { host: '::1', port: '0', policy: 'flag-policy.yaml', 'log-level': 'warn', data: 'other' };
-    expect(resolveServeConfig(flags, env, cwd)).toEqual({ host: '::1', port: 0, policy: join(cwd, 'flag-policy.yaml'), logLevel: 'warn', dataDir: join(cwd, 'other') });
+    const flags = { host: '::1', port: '0', policy: 'flag-policy.yaml', 'log-level': 'warn', data: 'other', database: 'postgresql://u:p@flag/tg' };
+    expect(resolveServeConfig(flags, { ...env, TOOLGATE_DATABASE_URL: 'postgres://u:p@env/tg' }, cwd)).toEqual({ host: '::1', port: 0, policy: join(cwd, 'flag-policy.yaml'), logLevel: 'warn', dataDir: join(cwd, 'other'), database: 'postgresql://u:p@flag/tg' });
     expect(resolveServeConfig({}, { TOOLGATE_PORT: '', TOOLGATE_DATA: ' ' }, cwd)).toMatchObject({ port: 7070, dataDir: join(cwd, '.toolgate') });
   });
 
@@ -59,7 +59,10 @@ describe('toolgate serve settings: flags, then TOOLGATE_*, then defaults', () =>
     expect(err({ data: 'a-file' }, {})).toMatch(/^--data "a-file": .* is a file, not a directory/);
     mkdirSync(join(cwd, 'dir-policy'));
     expect(err({ policy: 'dir-policy' }, {})).toMatch(/no policy file at/);
-    expect(err({}, { TOOLGATE_DATABASE_URL: 'postgres://db/toolgate' })).toMatch(/^TOOLGATE_DATABASE_URL is set, but this toolgate keeps its database in the data dir .*: unset TOOLGATE_DATABASE_URL$/);
+    // A database URL that is not PostgreSQL is refused without echoing it (it carries a password).
+    expect(err({}, { TOOLGATE_DATABASE_URL: 'mysql://root:s3cret@db/toolgate' })).toMatch(/^TOOLGATE_DATABASE_URL is not a PostgreSQL URL: use postgres:\/\//);
+    expect(err({ database: 'sqlite:///x?password=s3cret' }, {})).toMatch(/^--database is not a PostgreSQL URL/);
+    expect(err({}, { TOOLGATE_DATABASE_URL: 'mysql://root:s3cret@db/toolgate' })).not.toContain('s3cret');
   });
 
   it('toolgate serve turns a bad setting into exit 2 and one line on stderr, before opening anything', async () => {

@@ -16,7 +16,7 @@ export const SERVE_ENV = {
   policy: 'TOOLGATE_POLICY',
   logLevel: 'TOOLGATE_LOG_LEVEL',
   data: 'TOOLGATE_DATA',
-  /** Reserved for a server database other than the data dir's SQLite file; refused until then. */
+  /** `postgres://…`: the PostgreSQL store instead of the data dir's SQLite file (several servers on one database are one service). */
   databaseUrl: 'TOOLGATE_DATABASE_URL',
 } as const;
 
@@ -28,6 +28,7 @@ export interface ServeFlags {
   policy?: string | undefined;
   'log-level'?: string | undefined;
   data?: string | undefined;
+  database?: string | undefined;
 }
 
 export interface ServeConfig {
@@ -38,6 +39,8 @@ export interface ServeConfig {
   logLevel: LogLevel;
   /** Absolute path of the data dir. */
   dataDir: string;
+  /** The PostgreSQL URL (`--database` / TOOLGATE_DATABASE_URL), if any. Never log it: it may hold a password. */
+  database?: string;
 }
 
 /**
@@ -54,9 +57,12 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     return undefined;
   };
 
-  if (env[SERVE_ENV.databaseUrl]?.trim()) {
+  const database = pick('database', SERVE_ENV.databaseUrl);
+  const databaseValue = database?.value.trim();
+  // The value is never echoed: a database URL carries its password.
+  if (database && !/^postgres(ql)?:\/\/./i.test(databaseValue ?? '')) {
     throw new ConfigError(
-      `${SERVE_ENV.databaseUrl} is set, but this toolgate keeps its database in the data dir (SQLite, ${SERVE_ENV.data} / --data): unset ${SERVE_ENV.databaseUrl}`,
+      `${database.source} is not a PostgreSQL URL: use postgres://user:password@host:5432/database, or unset it to keep the SQLite store in the data dir (${SERVE_ENV.data} / --data)`,
     );
   }
 
@@ -97,5 +103,5 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     throw new ConfigError(`${data?.source ?? '--data'} "${data?.value ?? SERVE_DEFAULTS.data}": ${dataDir} is a file, not a directory; pass a directory for the database, audit trail and signing key`);
   }
 
-  return { host: hostValue, port: portValue, policy: policyPath, logLevel: levelValue, dataDir };
+  return { host: hostValue, port: portValue, policy: policyPath, logLevel: levelValue, dataDir, ...(databaseValue ? { database: databaseValue } : {}) };
 }
