@@ -230,23 +230,26 @@ function compileRule(
   const head = `rule "${rule.id}" (${rule.verdict})`;
   const textParts = checkTextHeads.length > 0 ? checkTextHeads.map((h, i) => (i === 0 ? `${head}: ${h}` : `), ${h}`)) : (EMPTY as string[]);
   const fixedReason = rule.reason !== undefined ? `${head}: ${rule.reason}` : undefined;
+  // Fields read for every evaluated rule come first, so a rule that fails its first check touches
+  // one or two cache lines of its object (large policies are evaluated from memory, not cache).
   return {
     id: rule.id,
-    verdict: rule.verdict,
+    recordsTool: rule.tools !== undefined && checkTextHeads.length === 0,
+    matchesAgent: rule.agents ? sharedMatcher(rule.agents) : undefined,
+    when,
+    whenSlots,
+    schedule,
+    stateful: repeat !== undefined || limit !== undefined || budget !== undefined,
     rank: VERDICT_RANK[rule.verdict],
+    verdict: rule.verdict,
     reason: rule.reason,
     conditions: rule.conditions ?? (EMPTY as string[]),
     tools: rule.tools,
     matchesTool: rule.tools ? sharedMatcher(rule.tools) : MATCH_ANY,
     agents: rule.agents,
-    matchesAgent: rule.agents ? sharedMatcher(rule.agents) : undefined,
-    when,
-    whenSlots,
-    schedule,
     repeat,
     limit,
     budget,
-    stateful: repeat !== undefined || limit !== undefined || budget !== undefined,
     head,
     fixedReason,
     // Only a rule without other checks spells out its scope (see describeScope).
@@ -256,7 +259,6 @@ function compileRule(
     textParts,
     alsoTextFirst: `; also ${textParts[0] ?? ''}`,
     alsoFixedReason: fixedReason !== undefined ? `; also ${fixedReason}` : undefined,
-    recordsTool: rule.tools !== undefined && checkTextHeads.length === 0,
   };
 }
 
