@@ -203,7 +203,7 @@ export type HighStakesSpec = ReadonlyArray<HighStakesEntry> | HighStakesAllExcep
 
 export type AuditKind = 'review' | 'outcome' | 'human_decision' | 'admin';
 
-/** One line of the tamper-evident trail. `hash = sha256(prevHash + canonical(record without hash))`. */
+/** One line of the tamper-evident trail. `hash = sha256(JSON text of the record without hash)`: the exact bytes written (format 2; format-1 records, `sha256(prevHash + RFC 8785 text)`, still verify). */
 export interface AuditRecord {
   id: string;
   seq: number;
