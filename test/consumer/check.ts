@@ -4,10 +4,12 @@
  * 1. `pnpm pack` every package (built first: `pnpm build`) into a temp dir.
  * 2. A fresh app in another temp dir installs the tarballs with **npm** (what our users use) plus
  *    the latest release of every framework (`@openai/agents`, `@langchain/langgraph`,
- *    `@langchain/core`, `langchain`, `ai`, `zod`) and the `node` package at the lowest Node the
- *    packages declare. Any ERESOLVE (a peer range that shuts out a framework release) fails.
+ *    `@langchain/core`, `langchain`, `ai`, `zod`, `@modelcontextprotocol/sdk`) and the `node`
+ *    package at the lowest Node the packages declare. Any ERESOLVE (a peer range that shuts out a framework release) fails.
  * 3. On that Node: each package is imported (ESM and require), a gate with a policy allows one call
  *    and denies one through each adapter, and the `toolgate` CLI answers `--version` and `--help`.
+ *    `mcp.mjs` is an MCP client starting the installed `toolgate-mcp` bin in front of a stdio MCP
+ *    server (a denied call never reaches it); `toolgate-mcp` answers `--version` and `--help`.
  *    `edge.mjs` bundles core and ai-sdk as an edge route would (conditions edge-light, worker,
  *    browser) and runs them in `edge-runtime`'s EdgeRuntime (web APIs only).
  *
@@ -21,9 +23,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const APP_FILES = fileURLToPath(new URL('./app', import.meta.url));
-const PACKAGES = ['core', 'openai-agents', 'langgraph', 'ai-sdk', 'reviewer'];
-const FRAMEWORKS = ['@openai/agents', '@langchain/langgraph', '@langchain/core', 'langchain', 'ai', 'zod'];
-const SCRIPTS = ['core.mjs', 'core.cjs', 'require-all.cjs', 'openai-agents.mjs', 'langgraph.mjs', 'ai-sdk.mjs', 'reviewer.mjs', 'edge.mjs'];
+const PACKAGES = ['core', 'openai-agents', 'langgraph', 'ai-sdk', 'reviewer', 'mcp'];
+const FRAMEWORKS = ['@openai/agents', '@langchain/langgraph', '@langchain/core', 'langchain', 'ai', 'zod', '@modelcontextprotocol/sdk'];
+const SCRIPTS = ['core.mjs', 'core.cjs', 'require-all.cjs', 'openai-agents.mjs', 'langgraph.mjs', 'ai-sdk.mjs', 'reviewer.mjs', 'mcp.mjs', 'edge.mjs'];
 /** What edge.mjs bundles and runs with: an edge bundler's resolution (esbuild) and a web-standard runtime. */
 const EDGE_TOOLS = ['esbuild', 'edge-runtime'];
 const MINUTE = 60_000;
@@ -104,8 +106,15 @@ function main(): void {
     const help = run(join(bin, 'toolgate'), ['--help'], { cwd: app, env, timeout: MINUTE });
     if (!/serve/.test(help)) throw new ConsumerCheckError(`toolgate --help does not list serve:\n${help}`);
     console.log(`toolgate --version: ${cliVersion}; --help lists the commands`);
+    // The MCP proxy's bin, as an MCP client's configuration starts it (both print on stderr: stdout is the MCP channel).
+    const mcpVersion = (JSON.parse(readFileSync(join(ROOT, 'packages/mcp/package.json'), 'utf8')) as { version: string }).version;
+    const proxyVersion = run(join(bin, 'toolgate-mcp'), ['--version'], { cwd: app, env, timeout: MINUTE }).trim();
+    if (!proxyVersion.includes(mcpVersion)) throw new ConsumerCheckError(`toolgate-mcp --version printed ${JSON.stringify(proxyVersion)}, expected ${mcpVersion}`);
+    const proxyHelp = run(join(bin, 'toolgate-mcp'), ['--help'], { cwd: app, env, timeout: MINUTE });
+    if (!/--policy/.test(proxyHelp) || !/--high-stakes/.test(proxyHelp)) throw new ConsumerCheckError(`toolgate-mcp --help does not list --policy and --high-stakes:\n${proxyHelp}`);
+    console.log(`toolgate-mcp --version: ${proxyVersion}; --help lists the options`);
     console.log(`consumer check on Node ${version}: ${PACKAGES.length} packed packages installed with npm beside the latest frameworks`);
-    console.log(`consumer: ${SCRIPTS.length + 2} passed, 0 failed`);
+    console.log(`consumer: ${SCRIPTS.length + 4} passed, 0 failed`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

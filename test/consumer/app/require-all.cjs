@@ -7,6 +7,7 @@ const expected = {
   '@toolgate/langgraph/middleware': ['governanceMiddleware'],
   '@toolgate/ai-sdk': ['withGovernance', 'toolApproval'],
   '@toolgate/reviewer': ['createReviewServer', 'runCli'],
+  '@toolgate/mcp': ['governMcpClient', 'startMcpProxy'],
 };
 for (const [name, exports] of Object.entries(expected)) {
   const mod = require(name);
