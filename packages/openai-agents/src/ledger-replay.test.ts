@@ -27,7 +27,7 @@ function ledgerFile(): string {
 }
 
 /** What one process builds: its own ledger connection, gate, hooks, runner, agent. */
-function processWith(path: string, verdict: ReviewerVerdict, script: Parameters<typeof ScriptedModel>[0], ran: unknown[]) {
+function processWith(path: string, verdict: ReviewerVerdict, script: ConstructorParameters<typeof ScriptedModel>[0], ran: unknown[]) {
   const ledger = sqliteLedger(path);
   ledgers.push(ledger);
   const gate = createGate({ reviewer: callbackReviewer(() => verdict), highStakes: ['transfer'], telemetry: false, ledger });
@@ -79,7 +79,7 @@ describe('openai-agents with a gate ledger', () => {
   it('an allowed call whose run state is replayed in a new process is ALREADY_EXECUTED (reviewer allows again)', async () => {
     const path = ledgerFile();
     const ran: unknown[] = [];
-    const script = () => [[functionCall('transfer', { amount: 9 }, { callId: 'call_9' })], [assistantMessage('done')]] as Parameters<typeof ScriptedModel>[0];
+    const script = () => [[functionCall('transfer', { amount: 9 }, { callId: 'call_9' })], [assistantMessage('done')]] as ConstructorParameters<typeof ScriptedModel>[0];
     const p1 = processWith(path, ALLOW, script(), ran);
     await p1.runner.run(p1.agent, 'send 9');
     const p2 = processWith(path, ALLOW, script(), ran);
