@@ -216,19 +216,19 @@ function compileRule(
   const budget = rule.budget ? counter('budget', rule.budget, `budget(${rule.budget.field})`, rule.budget.field) : undefined;
   let when: CompiledCondition[];
   try {
-    when = rule.when !== undefined && rule.when.length > 0 ? rule.when.map(sharedCondition) : (EMPTY as CompiledCondition[]);
+    when = rule.when !== undefined && rule.when.length > 0 ? rule.when.map(sharedCondition) : EMPTY;
   } catch (error) {
     // The schema already checks RegExps; this is a last line of defence.
     const issue = `rules.${rule.id}.when: ${(error as Error).message}`;
     throw new PolicyError(`invalid toolgate policy: ${issue}`, [issue], { cause: error });
   }
-  const whenSlots = when.length > 0 ? when.map((c) => slots.get(c.field.path) ?? -1) : (EMPTY as number[]);
+  const whenSlots = when.length > 0 ? when.map((c) => slots.get(c.field.path) ?? -1) : EMPTY;
   const schedule = rule.schedule ? compileSchedule(rule.schedule) : undefined;
   const checkTextHeads = when.map((c) => c.textHead);
   if (schedule !== undefined) checkTextHeads.push(checkTextHead('schedule', schedule.outside ? 'outside' : 'within', schedule.label));
   for (const c of [repeat, limit, budget]) if (c !== undefined) checkTextHeads.push(c.textHead);
   const head = `rule "${rule.id}" (${rule.verdict})`;
-  const textParts = checkTextHeads.length > 0 ? checkTextHeads.map((h, i) => (i === 0 ? `${head}: ${h}` : `), ${h}`)) : (EMPTY as string[]);
+  const textParts = checkTextHeads.length > 0 ? checkTextHeads.map((h, i) => (i === 0 ? `${head}: ${h}` : `), ${h}`)) : EMPTY;
   const fixedReason = rule.reason !== undefined ? `${head}: ${rule.reason}` : undefined;
   // Fields read for every evaluated rule come first, so a rule that fails its first check touches
   // one or two cache lines of its object (large policies are evaluated from memory, not cache).
@@ -243,7 +243,7 @@ function compileRule(
     rank: VERDICT_RANK[rule.verdict],
     verdict: rule.verdict,
     reason: rule.reason,
-    conditions: rule.conditions ?? (EMPTY as string[]),
+    conditions: rule.conditions ?? EMPTY,
     tools: rule.tools,
     matchesTool: rule.tools ? sharedMatcher(rule.tools) : MATCH_ANY,
     agents: rule.agents,
@@ -264,7 +264,7 @@ function compileRule(
 
 const MATCH_ANY = (): boolean => true;
 /** The one empty list compiled rules share (never mutated: the fields are readonly). */
-const EMPTY: ReadonlyArray<never> = Object.freeze([]);
+const EMPTY = Object.freeze([]) as unknown as never[];
 
 /** JSON for a condition's sharing key, keeping apart what JSON would merge (-0 and 0, undefined and null). */
 function conditionKeyPart(_key: string, v: unknown): unknown {
