@@ -603,6 +603,11 @@ export function createGate(options: GateOptions): Gate {
     const known = decision.idempotencyKey ? cache.get(decision.idempotencyKey) : undefined;
     const issued = known && known.decision.digest === decision.digest ? known.decision : undefined;
     if (decision.idempotencyKey) cache.markExecuted(decision.idempotencyKey, decision);
+    if (o.ledger && decision.idempotencyKey && typeof decision.digest === 'string' && decision.digest !== '') {
+      // A body run without a claim (enforce, then the body, then reportOutcome): record that it ran,
+      // so other processes answer ALREADY_EXECUTED from now on. Best effort: the tool already ran.
+      await o.ledger.claim(decision.idempotencyKey, decision.digest).catch(() => false);
+    }
     const recorded = issued ?? decision;
     const safeOutcome: Outcome = { status: outcome?.status === 'success' || outcome?.status === 'failure' ? outcome.status : 'error' };
     if (typeof outcome?.message === 'string') safeOutcome.message = outcome.message.toWellFormed();

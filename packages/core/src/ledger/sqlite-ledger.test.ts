@@ -82,6 +82,15 @@ describe('sqliteLedger: exactly-once across gate instances', () => {
     expect(again.error?.code).toBe('REVIEW_ALREADY_DECIDED');
   });
 
+  it('enforce, the body, then reportOutcome (no claim): a fresh gate on the same file answers ALREADY_EXECUTED', async () => {
+    const path = ledgerFile();
+    const first = createGate({ reviewer: allow, highStakes: ['transfer'], ledger: open(path) });
+    const d = await first.enforce(call);
+    await first.reportOutcome(d, { status: 'success' });
+    const second = createGate({ reviewer: allow, highStakes: ['transfer'], ledger: open(path) });
+    expect((await second.review(call)).error?.code).toBe('ALREADY_EXECUTED');
+  });
+
   it('20 concurrent runs of one call over two gates on one file: the body runs once', async () => {
     const path = ledgerFile();
     let ran = 0;
