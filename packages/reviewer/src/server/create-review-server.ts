@@ -184,6 +184,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
   };
 
   let reviewStore: ReviewStore;
+  let decisions: { close(): Promise<void> } | undefined;
   let policyState: PolicyStateStore;
   let flushCommits = () => {};
   let resolveOpened: ((store: PostgresStore) => void) | undefined;
@@ -274,6 +275,17 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
         throw error;
       }
       resolveOpened?.(pgStore);
+      const own = pgStore.instanceId;
+      // Decisions made on other servers on this database wake this server's long-polls and dashboards.
+      decisions = await pgStore.listenDecisions({
+        onDecided: (id, from) => {
+          if (from === own) return;
+          service.decidedElsewhere(id).catch((error: unknown) => app.log.warn({ err: error, reviewId: id }, 'reading a decision made on another server failed'));
+        },
+        onReconnect: () => {
+          service.recheckWaiters().catch(() => {});
+        },
+      });
     }
     await installKeys(await reviewStore.signingKeys());
     // Pending reviews survive restarts: expire the overdue ones now, arm the timer for the rest.
@@ -287,6 +299,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     );
   });
   app.addHook('preClose', async () => {
+    await decisions?.close();
     await service.close();
   });
   app.addHook('onClose', async () => {

@@ -353,7 +353,18 @@ export class ReviewService {
     let row = await this.current(id);
     if (row.status === 'pending' && waitMs > 0 && !this.closed) {
       const limit = Math.min(waitMs, Math.max(0, (row.expires_at ?? Number.POSITIVE_INFINITY) - Date.now()) + 5);
-      await this.d.waiters.wait(id, limit, signal);
+      if (this.d.store.kind === 'sqlite') {
+        // Decisions on SQLite come from this process: the wake-up cannot slip between read and wait.
+        await this.d.waiters.wait(id, limit, signal);
+      } else {
+        // Another server may decide between the read above and the wait: wait first, then read
+        // once more, so a notification that arrived in between is never missed.
+        const stop = new AbortController();
+        const waited = this.d.waiters.wait(id, limit, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal);
+        const again = await this.d.store.getReview(id);
+        if (again && again.status !== 'pending') stop.abort();
+        await waited;
+      }
       row = await this.current(id);
     }
     return { status: row.status === 'decided' ? 200 : 202, review: this.response(row) };
@@ -602,6 +613,30 @@ export class ReviewService {
     this.expiryTimer = undefined;
     this.d.waiters.wakeAll();
     await Promise.allSettled([...this.inflight.values(), this.expiring]);
+  }
+
+  /**
+   * A decision committed by another server on the same database (PostgreSQL NOTIFY): wakes this
+   * server's long-polls on it and tells this server's dashboards. Webhooks are the deciding server's.
+   */
+  async decidedElsewhere(id: string): Promise<void> {
+    this.d.waiters.wake(id);
+    if (this.events.listenerCount('review.decided') === 0) return;
+    const row = await this.d.store.getReview(id);
+    if (row && row.status === 'decided') this.events.emit('review.decided', this.view(row));
+  }
+
+  /**
+   * After the notification connection was re-established: decisions announced while it was down
+   * were lost, so every review waited on here is read again and its waiters woken if decided.
+   */
+  async recheckWaiters(): Promise<void> {
+    await Promise.all(
+      this.d.waiters.ids().map(async (id) => {
+        const row = await this.d.store.getReview(id).catch(() => undefined);
+        if (row && row.status !== 'pending') this.d.waiters.wake(id);
+      }),
+    );
   }
 
   /** Wakes waiters now (before the webhook is even queued), then tells everyone else. */

@@ -6,6 +6,8 @@ export interface Waiters {
   wait(id: string, ms: number, signal?: AbortSignal): Promise<boolean>;
   wake(id: string): void;
   wakeAll(): void;
+  /** The review ids someone is waiting on. */
+  ids(): string[];
   readonly size: number;
 }
 
@@ -39,6 +41,9 @@ export function createWaiters(): Waiters {
       const set = map.get(id);
       if (!set) return;
       for (const fn of [...set]) fn(true);
+    },
+    ids() {
+      return [...map.keys()];
     },
     wakeAll() {
       for (const set of [...map.values()]) for (const fn of [...set]) fn(true);

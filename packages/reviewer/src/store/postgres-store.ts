@@ -1,4 +1,5 @@
 import { checkpointOf, sealLine, type AuditEntry, type AuditRecord, type ChainHead, type CheckpointSigner, type RedactOptions } from '@toolgate/core';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import { newSigningKeyFile, rotatedKeyFile, type SigningKeyFile } from '../signing/signing-keys';
@@ -34,7 +35,19 @@ export interface PostgresStore extends ReviewStore {
   checkpoint(signer: CheckpointSigner): Promise<AuditRecord | undefined>;
   /** The stored signing keys without generating any (offline checks). */
   readSigningKeys(): Promise<SigningKeyFile | undefined>;
+  /** This store's id in decision notifications (random per `openPostgresStore`). */
+  readonly instanceId: string;
+  /**
+   * Listens for decisions committed by any server on this database (LISTEN/NOTIFY on one dedicated
+   * connection, reconnected with backoff when it drops). `onDecided(id, instanceId)` runs for each;
+   * `onReconnect()` after every (re)connection but the first, so the caller can re-read what it waits
+   * for (a notification sent while the connection was down is lost).
+   */
+  listenDecisions(handlers: { onDecided(id: string, instanceId: string): void; onReconnect?(): void }): Promise<{ close(): Promise<void> }>;
 }
+
+/** The NOTIFY channel of committed decisions; the payload is `<instanceId> <reviewId>`. */
+export const DECIDED_CHANNEL = 'toolgate_decided';
 
 /** Schema versions, applied in order, each once, under an advisory lock (replicas may start together). */
 const MIGRATIONS: readonly string[] = [
@@ -149,6 +162,7 @@ export function isPostgresUrl(value: string): boolean {
  * transaction-scoped advisory lock so several servers starting at once apply each version once.
  */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  const instanceId = randomBytes(6).toString('hex');
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
@@ -221,6 +235,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   const store: PostgresStore = {
     kind: 'postgres',
     pool,
+    instanceId,
+    listenDecisions: (handlers) => listenDecisions(url, handlers),
     createReview: (row, entry) =>
       tx(async (c) => {
         // ON CONFLICT DO NOTHING: a concurrent insert of the same key waits for the other
@@ -244,6 +260,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         );
         if (r.rowCount !== 1) return false;
         await append(c, entry);
+        // Delivered at commit, to every server listening on this database (long-polls, dashboards).
+        await c.query('SELECT pg_notify($1, $2)', [DECIDED_CHANNEL, `${instanceId} ${d.id}`]);
         return true;
       }),
     setOutcome: (id, json, entry) =>
@@ -383,4 +401,74 @@ async function migrate(pool: pg.Pool): Promise<void> {
   } finally {
     c.release();
   }
+}
+
+/** One dedicated connection that LISTENs for decisions, reconnecting (250 ms → 5 s backoff) until closed. */
+async function listenDecisions(
+  url: string,
+  handlers: { onDecided(id: string, instanceId: string): void; onReconnect?(): void },
+): Promise<{ close(): Promise<void> }> {
+  let closed = false;
+  let started = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let delay = 250;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url, types, connectionTimeoutMillis: 5000 });
+    c.on('notification', (m) => {
+      if (m.channel !== DECIDED_CHANNEL || !m.payload) return;
+      const space = m.payload.indexOf(' ');
+      if (space > 0) handlers.onDecided(m.payload.slice(space + 1), m.payload.slice(0, space));
+    });
+    c.on('error', () => {});
+    c.on('end', () => {
+      if (client === c) client = undefined;
+      if (!closed) schedule();
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${DECIDED_CHANNEL}`);
+    } catch (error) {
+      c.removeAllListeners('end');
+      await c.end().catch(() => {});
+      throw error;
+    }
+    if (closed) {
+      await c.end().catch(() => {});
+      return;
+    }
+    client = c;
+    delay = 250;
+  };
+  const schedule = () => {
+    if (retry || closed || !started) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      connect().then(
+        () => handlers.onReconnect?.(),
+        () => {
+          delay = Math.min(delay * 2, 5000);
+          schedule();
+        },
+      );
+    }, delay);
+    retry.unref();
+  };
+  try {
+    await connect();
+  } catch (error) {
+    unavailable(error);
+  }
+  started = true;
+  // Dropped between connect() and here: reconnect now.
+  if (!client) schedule();
+  return {
+    async close() {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => {});
+    },
+  };
 }

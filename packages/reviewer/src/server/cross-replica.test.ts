@@ -1,0 +1,67 @@
+// Two review servers on one PostgreSQL database are one service: a long-poll waiting on replica A
+// wakes when replica B records the decision (LISTEN/NOTIFY), A's dashboard stream hears of it, and
+// a notification lost while A's listening connection was down is made up for by a re-read.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type StartedPostgres, startPostgres } from '../../../../test/support/embedded-postgres';
+import { http, removeDir, startServer, type Started } from '../testing/fixture';
+import { freshDatabase, runSql } from '../testing/postgres-database';
+import type { ReviewView } from './review-service';
+
+let pg: StartedPostgres;
+beforeAll(async () => {
+  pg = await startPostgres();
+}, 90_000);
+afterAll(async () => {
+  await pg?.stop();
+}, 30_000);
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+/** Replicas A and B on one fresh database; B uses A's keys (they live in the database). */
+async function replicas(): Promise<{ a: Started; b: Started; database: string }> {
+  const database = await freshDatabase(pg.url);
+  const a = await startServer({ database });
+  const b = await startServer({ database }, false);
+  for (const s of [a, b]) {
+    cleanups.push(() => removeDir(s.dataDir));
+    cleanups.push(() => s.server.close());
+  }
+  return { a, b: { ...b, evalKey: a.evalKey, approveKey: a.approveKey, adminKey: a.adminKey }, database };
+}
+
+const waiting = (s: Started) => (s.server.service as unknown as { d: { waiters: { size: number } } }).d.waiters.size;
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 5));
+}
+
+// Each long-poll asks for 60 s: without the cross-replica wake-up these tests time out (20 s).
+describe('cross-replica wake-up (PostgreSQL LISTEN/NOTIFY)', () => {
+  it('a long-poll on A wakes when B decides; A’s dashboard stream gets review.decided', async () => {
+    const { a, b } = await replicas();
+    const r = await http(a.url, 'POST', '/v1/reviews', a.evalKey, { idempotencyKey: 'x-1', call: { tool: 'transfer', args: { amount: 500 } } });
+    expect(r.status).toBe(202);
+    const heard = new Promise<ReviewView>((resolve) => a.server.service.events.once('review.decided', resolve));
+    const poll = http(a.url, 'GET', `/v1/reviews/${r.body.id}?waitMs=60000`, a.evalKey);
+    await until(() => waiting(a) === 1);
+    const decided = await http(b.url, 'POST', `/v1/reviews/${r.body.id}/decision`, b.approveKey, { verdict: 'deny', reason: 'not today' });
+    expect(decided.status).toBe(200);
+    const got = await poll;
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({ id: r.body.id, status: 'decided', verdict: 'deny', reason: 'not today' });
+    expect(await heard).toMatchObject({ id: r.body.id, verdict: 'deny' });
+  }, 20_000);
+
+  it('a decision announced while A’s listening connection was down still wakes A’s long-poll (re-read after reconnect)', async () => {
+    const { a, b, database } = await replicas();
+    const r = await http(a.url, 'POST', '/v1/reviews', a.evalKey, { idempotencyKey: 'x-2', call: { tool: 'transfer', args: { amount: 700 } } });
+    const poll = http(a.url, 'GET', `/v1/reviews/${r.body.id}?waitMs=60000`, a.evalKey);
+    await until(() => waiting(a) === 1);
+    // Cut every LISTEN connection on this database (A's and B's); decide on B before they reconnect.
+    await runSql(database, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN%'");
+    expect((await http(b.url, 'POST', `/v1/reviews/${r.body.id}/decision`, b.approveKey, { verdict: 'allow' })).status).toBe(200);
+    const got = await poll;
+    expect(got.body).toMatchObject({ status: 'decided', verdict: 'allow' });
+  }, 20_000);
+});
