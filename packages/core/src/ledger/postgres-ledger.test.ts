@@ -40,6 +40,15 @@ describe('postgresLedger', () => {
     expect(results.filter((r) => r.status === 'rejected').map((r) => codeOf((r as PromiseRejectedResult).reason))).toEqual(Array(19).fill('ALREADY_EXECUTED'));
   });
 
+  it('ledgers of several processes creating the table at the same moment all work (CREATE TABLE IF NOT EXISTS races)', async () => {
+    for (const round of [1, 2, 3]) {
+      const table = `race_${round}`;
+      const fresh = Array.from({ length: 6 }, () => open({ table }));
+      const claims = await Promise.all(fresh.map((l) => l.claim('k', 'sha256:x')));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+    }
+  });
+
   it('20 raw concurrent claims of one key on separate pools: exactly one true', async () => {
     const a = open();
     const b = open();

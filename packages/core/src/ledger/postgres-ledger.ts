@@ -40,9 +40,14 @@ export function postgresLedger(source: string | PostgresQueryable, options: Post
   }
   let ready: Promise<void> | undefined;
   let closed = false;
+  const create = `CREATE TABLE IF NOT EXISTS ${table} (key TEXT PRIMARY KEY, digest TEXT NOT NULL, decision TEXT, executed_at BIGINT)`;
   const init = (): Promise<void> => {
     ready ??= db
-      .query(`CREATE TABLE IF NOT EXISTS ${table} (key TEXT PRIMARY KEY, digest TEXT NOT NULL, decision TEXT, executed_at BIGINT)`)
+      .query(create)
+      // Two processes creating the table at once: IF NOT EXISTS still lets one of them fail on the
+      // catalog's unique index (23505), as a duplicate table (42P07) or type (42710); by then the
+      // table exists, and the same statement succeeds.
+      .catch((error: unknown) => (['23505', '42P07', '42710'].includes(String((error as { code?: unknown })?.code)) ? db.query(create) : Promise.reject(error)))
       .then(() => undefined)
       .catch((error: unknown) => {
         ready = undefined; // try again on the next call
