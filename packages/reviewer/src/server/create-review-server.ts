@@ -140,6 +140,8 @@ export interface ReviewServer {
 }
 
 const DEFAULT_PORT = 7070;
+/** On PostgreSQL, how often each server re-reads the next pending deadline (reviews other servers created). */
+const EXPIRY_SWEEP_MS = 2000;
 
 /**
  * Creates the reference review server (protocol v1, see docs/architecture.md) on Fastify and `node:sqlite`.
@@ -185,6 +187,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
 
   let reviewStore: ReviewStore;
   let decisions: { close(): Promise<void> } | undefined;
+  let expirySweep: NodeJS.Timeout | undefined;
   let policyState: PolicyStateStore;
   let flushCommits = () => {};
   let resolveOpened: ((store: PostgresStore) => void) | undefined;
@@ -256,6 +259,13 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     rotating = next.catch(() => {});
     return next;
   };
+  // A rotation on another server (NOTIFY, or seen after a reconnect): sign with the active key now.
+  const refreshSigningKeys = () => {
+    rotating = rotating.then(async () => {
+      const file = await reviewStore.signingKeys();
+      if (file.activeKid !== keyFile?.activeKid || file.keys.length !== keyFile?.keys.length) await installKeys(file);
+    }).catch((error: unknown) => app.log.warn({ err: error }, 'reloading the signing key after a rotation elsewhere failed'));
+  };
 
   // DNS rebinding guard: first of all, before auth, body or routing work.
   const allowedHosts = allowedHostSet(o.host, o.allowedHosts);
@@ -282,10 +292,17 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
           if (from === own) return;
           service.decidedElsewhere(id).catch((error: unknown) => app.log.warn({ err: error, reviewId: id }, 'reading a decision made on another server failed'));
         },
+        onSigningKeys: (kid) => {
+          if (kid !== keyFile?.activeKid) refreshSigningKeys();
+        },
         onReconnect: () => {
           service.recheckWaiters().catch(() => {});
+          refreshSigningKeys();
         },
       });
+      // Reviews created on a server that died are expired by the others: re-arm from the database.
+      expirySweep = setInterval(() => service.scheduleExpiry(), EXPIRY_SWEEP_MS);
+      expirySweep.unref();
     }
     await installKeys(await reviewStore.signingKeys());
     // Pending reviews survive restarts: expire the overdue ones now, arm the timer for the rest.
@@ -299,6 +316,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     );
   });
   app.addHook('preClose', async () => {
+    if (expirySweep) clearInterval(expirySweep);
     await decisions?.close();
     await service.close();
   });

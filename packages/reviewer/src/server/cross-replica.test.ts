@@ -3,6 +3,7 @@
 // a notification lost while A's listening connection was down is made up for by a re-read.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type StartedPostgres, startPostgres } from '../../../../test/support/embedded-postgres';
+import { decodeProtectedHeader } from 'jose';
 import { http, removeDir, startServer, type Started } from '../testing/fixture';
 import { freshDatabase, runSql } from '../testing/postgres-database';
 import type { ReviewView } from './review-service';
@@ -20,10 +21,10 @@ afterEach(async () => {
 });
 
 /** Replicas A and B on one fresh database; B uses A's keys (they live in the database). */
-async function replicas(): Promise<{ a: Started; b: Started; database: string }> {
+async function replicas(options: Parameters<typeof startServer>[0] = {}): Promise<{ a: Started; b: Started; database: string }> {
   const database = await freshDatabase(pg.url);
-  const a = await startServer({ database });
-  const b = await startServer({ database }, false);
+  const a = await startServer({ ...options, database });
+  const b = await startServer({ ...options, database }, false);
   for (const s of [a, b]) {
     cleanups.push(() => removeDir(s.dataDir));
     cleanups.push(() => s.server.close());
@@ -63,5 +64,26 @@ describe('cross-replica wake-up (PostgreSQL LISTEN/NOTIFY)', () => {
     expect((await http(b.url, 'POST', `/v1/reviews/${r.body.id}/decision`, b.approveKey, { verdict: 'allow' })).status).toBe(200);
     const got = await poll;
     expect(got.body).toMatchObject({ status: 'decided', verdict: 'allow' });
+  }, 20_000);
+
+  it('a signing-key rotation on A is used by B at once: B signs with the new key and serves it in its JWKS', async () => {
+    const { a, b } = await replicas();
+    const rotated = await http(a.url, 'POST', '/v1/admin/signing-keys/rotate', a.adminKey);
+    expect(rotated.status).toBe(200);
+    const kid = rotated.body.kid as string;
+    const jwks = async () => (await http(b.url, 'GET', '/.well-known/jwks.json')).body.keys as Array<{ kid: string }>;
+    for (let keys = await jwks(); keys[0]?.kid !== kid; keys = await jwks()) await new Promise((r) => setTimeout(r, 5));
+    const allowed = await http(b.url, 'POST', '/v1/reviews', b.evalKey, { idempotencyKey: 'k-1', call: { tool: 'transfer', args: { amount: 5 } } });
+    expect(allowed.body.verdict).toBe('allow');
+    expect(decodeProtectedHeader(allowed.body.proof).kid).toBe(kid);
+  }, 20_000);
+
+  it('a review created on a server that then stops is expired by the other one, without anyone reading it', async () => {
+    const { a, b } = await replicas({ pendingTimeoutMs: 300 });
+    const expired = new Promise<ReviewView>((resolve) => b.server.service.events.on('review.decided', (v) => v.decidedBy === 'expiry' && resolve(v)));
+    const r = await http(a.url, 'POST', '/v1/reviews', a.evalKey, { idempotencyKey: 'e-1', call: { tool: 'transfer', args: { amount: 900 } } });
+    expect(r.status).toBe(202);
+    await a.server.close();
+    expect(await expired).toMatchObject({ id: r.body.id, verdict: 'deny', decidedBy: 'expiry' });
   }, 20_000);
 });

@@ -43,11 +43,20 @@ export interface PostgresStore extends ReviewStore {
    * `onReconnect()` after every (re)connection but the first, so the caller can re-read what it waits
    * for (a notification sent while the connection was down is lost).
    */
-  listenDecisions(handlers: { onDecided(id: string, instanceId: string): void; onReconnect?(): void }): Promise<{ close(): Promise<void> }>;
+  listenDecisions(handlers: ListenHandlers): Promise<{ close(): Promise<void> }>;
 }
 
 /** The NOTIFY channel of committed decisions; the payload is `<instanceId> <reviewId>`. */
 export const DECIDED_CHANNEL = 'toolgate_decided';
+/** The NOTIFY channel of signing-key rotations; the payload is the new active kid. */
+export const SIGNING_KEYS_CHANNEL = 'toolgate_signing_keys';
+
+export interface ListenHandlers {
+  onDecided(id: string, instanceId: string): void;
+  /** Another server (or the CLI) rotated the signing key: re-read it. */
+  onSigningKeys?(activeKid: string): void;
+  onReconnect?(): void;
+}
 
 /** Schema versions, applied in order, each once, under an advisory lock (replicas may start together). */
 const MIGRATIONS: readonly string[] = [
@@ -343,6 +352,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
           const now = JSON.parse(cur.rows[0]!.file) as SigningKeyFile;
           if (now.activeKid !== base.activeKid) return now;
           await c.query('UPDATE signing_keys SET file = $1 WHERE one = 1', [JSON.stringify(next)]);
+          // Every server on this database re-reads its signing key at commit (they all sign with the active one).
+          await c.query('SELECT pg_notify($1, $2)', [SIGNING_KEYS_CHANNEL, next.activeKid]);
           return undefined;
         });
         if (done === undefined) return next;
@@ -404,10 +415,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
 }
 
 /** One dedicated connection that LISTENs for decisions, reconnecting (250 ms → 5 s backoff) until closed. */
-async function listenDecisions(
-  url: string,
-  handlers: { onDecided(id: string, instanceId: string): void; onReconnect?(): void },
-): Promise<{ close(): Promise<void> }> {
+async function listenDecisions(url: string, handlers: ListenHandlers): Promise<{ close(): Promise<void> }> {
   let closed = false;
   let started = false;
   let client: pg.Client | undefined;
@@ -416,6 +424,7 @@ async function listenDecisions(
   const connect = async (): Promise<void> => {
     const c = new pg.Client({ connectionString: url, types, connectionTimeoutMillis: 5000 });
     c.on('notification', (m) => {
+      if (m.channel === SIGNING_KEYS_CHANNEL && m.payload) return handlers.onSigningKeys?.(m.payload);
       if (m.channel !== DECIDED_CHANNEL || !m.payload) return;
       const space = m.payload.indexOf(' ');
       if (space > 0) handlers.onDecided(m.payload.slice(space + 1), m.payload.slice(0, space));
@@ -427,7 +436,7 @@ async function listenDecisions(
     });
     try {
       await c.connect();
-      await c.query(`LISTEN ${DECIDED_CHANNEL}`);
+      await c.query(`LISTEN ${DECIDED_CHANNEL}; LISTEN ${SIGNING_KEYS_CHANNEL}`);
     } catch (error) {
       c.removeAllListeners('end');
       await c.end().catch(() => {});
