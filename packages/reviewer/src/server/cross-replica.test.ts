@@ -87,3 +87,26 @@ describe('cross-replica wake-up (PostgreSQL LISTEN/NOTIFY)', () => {
     expect(await expired).toMatchObject({ id: r.body.id, verdict: 'deny', decidedBy: 'expiry' });
   }, 20_000);
 });
+
+describe('the database goes away under a running server', () => {
+  it('requests fail with 503 STORE_UNAVAILABLE (never a 500), /readyz says why, and the server recovers when it returns', async () => {
+    const { a } = await replicas({ apiKeyCacheMs: 0 });
+    const body = { idempotencyKey: 'o-1', call: { tool: 'transfer', args: { amount: 5 } } };
+    await pg.halt();
+    try {
+      const down = await http(a.url, 'POST', '/v1/reviews', a.evalKey, body);
+      expect(down.status).toBe(503);
+      expect(down.body.error.code).toBe('STORE_UNAVAILABLE');
+      const ready = await http(a.url, 'GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body.checks.database).toMatchObject({ ok: false, engine: 'postgres' });
+      expect((await http(a.url, 'GET', '/healthz')).status).toBe(503);
+    } finally {
+      await pg.resume();
+    }
+    const up = await http(a.url, 'POST', '/v1/reviews', a.evalKey, body);
+    expect(up.status).toBe(200);
+    expect(up.body.verdict).toBe('allow');
+    expect((await http(a.url, 'GET', '/readyz')).status).toBe(200);
+  }, 60_000);
+});
