@@ -437,7 +437,9 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     if (sqlite) return createApiKey(sqlite.store, sqlite.audit, options);
     const { row, entry, created } = newApiKey(options);
     // Written before any request is authenticated (see keyWrites); a failed write fails listen().
-    trackKeyWrite(reviewStore.insertKey(row, entry)).catch(() => {});
+    trackKeyWrite(reviewStore.insertKey(row, entry)).catch((error: unknown) =>
+      app.log.error({ err: error, keyId: row.id }, 'storing an API key created with server.keys.create failed: the key will be refused'),
+    );
     return created;
   }
 
