@@ -88,6 +88,33 @@ describe('cross-replica wake-up (PostgreSQL LISTEN/NOTIFY)', () => {
   }, 20_000);
 });
 
+describe('exactly-once across replicas, over HTTP', () => {
+  it('one idempotency key sent to both replicas at once is one review; 50 decisions spread over both leave one; one outcome wins', async () => {
+    const { a, b } = await replicas();
+    const both = [a, b];
+    const body = { idempotencyKey: 'race-1', call: { tool: 'transfer', args: { amount: 800 } } };
+    const submits = await Promise.all(Array.from({ length: 10 }, (_, i) => http(both[i % 2]!.url, 'POST', '/v1/reviews', a.evalKey, body)));
+    const ids = new Set(submits.map((r) => r.body.id as string));
+    expect(ids.size).toBe(1);
+    const [id] = [...ids];
+    expect((await a.server.reviewStore.listReviews({ limit: 100 })).length).toBe(1);
+
+    const decisions = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => http(both[i % 2]!.url, 'POST', `/v1/reviews/${id}/decision`, a.approveKey, { verdict: 'allow', reason: `replica ${i % 2}` })),
+    );
+    expect(decisions.filter((d) => d.status === 200)).toHaveLength(1);
+    expect(decisions.filter((d) => d.status === 409 && d.body.error.code === 'ALREADY_DECIDED')).toHaveLength(49);
+    const audit = await b.server.reviewStore.auditAfter(0, 10_000);
+    expect(audit.filter((r) => r.kind === 'human_decision')).toHaveLength(1);
+
+    const outcomes = await Promise.all(both.map((s) => http(s.url, 'POST', `/v1/reviews/${id}/outcome`, a.evalKey, { status: 'success' })));
+    expect(outcomes.map((o) => o.status).sort()).toEqual([200, 409]);
+    const again = await http(b.url, 'POST', '/v1/reviews', a.evalKey, body);
+    expect(again.body).toMatchObject({ id, code: 'ALREADY_EXECUTED', verdict: 'deny' });
+    expect((await http(a.url, 'GET', '/v1/audit/verify', a.approveKey)).body.ok).toBe(true);
+  }, 30_000);
+});
+
 describe('the database goes away under a running server', () => {
   it('requests fail with 503 STORE_UNAVAILABLE (never a 500), /readyz says why, and the server recovers when it returns', async () => {
     const { a } = await replicas({ apiKeyCacheMs: 0 });
