@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StartedPostgres, startPostgres } from './embedded-postgres.ts';
@@ -29,4 +30,24 @@ describe('embedded PostgreSQL test harness', () => {
     await server.resume();
     expect(await ask()).toBe(1);
   }, 60_000);
+
+  it('takes another port when its port is taken between choosing it and binding it (parallel test files)', async () => {
+    const squatter: Server = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const taken = (squatter.address() as { port: number }).port;
+    const other = await startPostgres({ preferPort: taken });
+    try {
+      expect(other.port).not.toBe(taken);
+      const client = new pg.Client({ connectionString: other.url });
+      await client.connect();
+      try {
+        expect((await client.query<{ one: number }>('select 1 as one')).rows[0]!.one).toBe(1);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await other.stop();
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+  }, 90_000);
 });

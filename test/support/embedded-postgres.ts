@@ -25,6 +25,8 @@ export interface StartedPostgres {
 
 export interface StartPostgresOptions {
   readonly port?: number;
+  /** A port to try first; unlike `port`, another free port is taken when it is in use. */
+  readonly preferPort?: number;
   /** Bound on initdb + start, default 60 s. */
   readonly startTimeoutMs?: number;
 }
@@ -64,11 +66,12 @@ async function withTimeout<T>(what: string, ms: number, work: Promise<T>, log: s
 
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<StartedPostgres> {
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
-  const port = options.port ?? (await freePort());
+  let port = options.port ?? options.preferPort ?? (await freePort());
   const base = await mkdtemp(join(tmpdir(), 'toolgate-pg-'));
   // The postgres user must be able to reach its data dir (and the socket dir) inside this root-made dir.
   await chmod(base, 0o755);
   const log: string[] = [];
+  let portTaken = false;
   const asRoot = userInfo().uid === 0;
   const makeServer = (): EmbeddedPostgres =>
     new EmbeddedPostgres({
@@ -83,10 +86,12 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       // (a test database need not survive a power cut).
       postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off'],
       onLog: (message) => {
+        if (String(message).includes('Address already in use')) portTaken = true;
         log.push(message);
         if (log.length > 200) log.shift();
       },
       onError: (error) => {
+        if (String(error).includes('Address already in use')) portTaken = true;
         log.push(`[error] ${String(error)}\n`);
       },
     });
@@ -122,7 +127,20 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   };
   try {
     await withTimeout('initdb', startTimeoutMs, server.initialise(), log);
-    await withTimeout('start', startTimeoutMs, server.start(), log);
+    // The free port is only free until someone takes it: test files start servers in parallel, so
+    // another process can bind it between freePort() and PostgreSQL's bind. Then take another one.
+    for (let attempt = 1; ; attempt++) {
+      portTaken = false;
+      try {
+        await withTimeout('start', startTimeoutMs, server.start(), log);
+        break;
+      } catch (error) {
+        if (!portTaken || options.port !== undefined || attempt >= 5) throw error;
+        // PostgreSQL has already shut down ("could not create any TCP/IP sockets"): nothing to stop.
+        port = await freePort();
+        server = makeServer();
+      }
+    }
     running = true;
   } catch (error) {
     await stopBounded(server);
