@@ -4,3 +4,4 @@ export { CallCancelledError, McpGovernanceOptionsError } from './errors';
 export { startMcpProxy, type McpProxy, type McpProxyOptions } from './proxy/mcp-proxy';
 export type { UpstreamCommand, UpstreamTarget, UpstreamUrl } from './proxy/upstream-connection';
 export type { PrefixedUpstream } from './proxy/upstream-router';
+export { runProxyCli } from './proxy/run-proxy-cli';

@@ -93,6 +93,8 @@ Commands:
   audit verify [file]        verify an audit file: hash chain, signed checkpoints, database head
   audit export <out>         write the store's audit chain as a JSONL file (verify it offline)
   policy check <file>        validate a policy and show what it decides for sample calls
+  mcp-proxy [options] -- <upstream command...>
+                             gate an MCP server's high-stakes tools (needs @toolgate/mcp; same as toolgate-mcp)
 
 Global options:
   --env-file FILE            read variables from FILE first (repeatable); no .env is read without it.
@@ -183,6 +185,30 @@ Validates a policy file and prints what it decides for sample calls: the calls g
 (repeatable), else one call per tool named in the rules (with empty arguments).`,
 };
 
+/** The proxy's own package, loaded only for this command (an optional peer: the server never needs it). */
+const MCP_PACKAGE = '@toolgate/mcp';
+
+/**
+ * `toolgate mcp-proxy …` is `toolgate-mcp …` from @toolgate/mcp: stdout is the MCP channel, so
+ * nothing is printed there. The proxy owns the process from here: it exits when its client goes
+ * away (or on SIGINT/SIGTERM), so a proxy that started never resolves this promise.
+ */
+async function mcpProxy(argv: readonly string[], io: CliIo): Promise<number> {
+  let mod: { runProxyCli(argv: string[]): Promise<void> };
+  try {
+    mod = (await import(MCP_PACKAGE)) as typeof mod;
+  } catch (error) {
+    if ((error as { code?: string })?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    io.err(`toolgate mcp-proxy needs the @toolgate/mcp package: npm i @toolgate/mcp (its bin toolgate-mcp is the same proxy)\n`);
+    return EXIT.FAIL;
+  }
+  process.exitCode = undefined;
+  await mod.runProxyCli([...argv]);
+  // Help, or options refused before it started: it set the exit code and left nothing running.
+  if (typeof process.exitCode === 'number') return process.exitCode;
+  return new Promise<number>(() => undefined);
+}
+
 /**
  * Runs the `toolgate` CLI with `argv` (without `node` and the script). Returns the exit code.
  * Never calls `process.exit`: the bin does.
@@ -213,6 +239,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return await audit(rest, io);
       case 'policy':
         return await policy(rest, io);
+      case 'mcp-proxy':
+        return await mcpProxy(rest, io);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }

@@ -9,7 +9,7 @@ const packages = new URL('../../../', import.meta.url);
 
 registerHooks({
   resolve(specifier, context, nextResolve) {
-    const workspace = /^@toolgate\/(core|openai-agents|langgraph|ai-sdk|reviewer)(?:\/([a-z-]+))?$/.exec(specifier);
+    const workspace = /^@toolgate\/(core|openai-agents|langgraph|ai-sdk|reviewer|mcp)(?:\/([a-z-]+))?$/.exec(specifier);
     if (workspace) return { url: new URL(`${workspace[1]}/src/${workspace[2] ?? 'index'}.ts`, packages).href, shortCircuit: true };
     if ((specifier.startsWith('./') || specifier.startsWith('../')) && context.parentURL?.endsWith('.ts') && !/\.[cm]?[jt]s$/.test(specifier)) {
       const base = new URL(specifier, context.parentURL);
