@@ -94,6 +94,8 @@ export interface Decision {
   error?: DecisionError;
   /** Set on `canI` answers: a dry run decides nothing, so `resolveReview` refuses to approve one. */
   dryRun?: true;
+  /** On a policy `review` whose rule sets `approvals` / `approverGroups`: how many distinct approvers (and of which groups) must approve. */
+  approvals?: { required: number; groups?: string[] };
   /**
    * The reviewed arguments: a fresh value parsed, on every read, from the exact canonical JSON the
    * digest (and so the reviewer, the proof and the audit record) covers. **Adapters must pass
@@ -166,6 +168,8 @@ export interface ReviewerVerdict {
   abstain?: boolean;
   /** The call digest the reviewer says it decided; when present, the gate denies a mismatch. */
   digest?: string;
+  /** On a `review` from a policy rule with `approvals` / `approverGroups`: who must approve. */
+  approvals?: { required: number; groups?: string[] };
 }
 
 export interface Reviewer {

@@ -88,6 +88,10 @@ export interface CompiledRule {
    * (rules are indexed by tool), so for other rules the entry would add nothing.
    */
   readonly recordsTool: boolean;
+  /** `review` rules: distinct approvers required (undefined: the rule did not say; 1). */
+  readonly approvals: number | undefined;
+  /** `review` rules: the approver groups that count. */
+  readonly approverGroups: ReadonlyArray<string> | undefined;
 }
 
 /** @internal */
@@ -259,6 +263,8 @@ function compileRule(
     textParts,
     alsoTextFirst: `; also ${textParts[0] ?? ''}`,
     alsoFixedReason: fixedReason !== undefined ? `; also ${fixedReason}` : undefined,
+    approvals: rule.approvals,
+    approverGroups: rule.approverGroups,
   };
 }
 

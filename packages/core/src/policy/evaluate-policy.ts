@@ -50,6 +50,12 @@ export interface PolicyResult {
   evaluatedOmitted?: number;
   /** Ids of the matching rules, the deciding rule first, then the others in policy order. */
   matchedRules: string[];
+  /**
+   * On a `review` verdict whose matching review rules set `approvals` or `approverGroups`: how many
+   * distinct approvers must approve, and (optionally) the groups they must belong to. Of several
+   * matching review rules, the one requiring the most approvals decides (the first on a tie).
+   */
+  approvals?: { required: number; groups?: string[] };
 }
 
 export interface EvaluatePolicyOptions {
@@ -306,6 +312,18 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
   }
   const result: PolicyResult = { verdict, reason, conditions, evaluated, matchedRules };
   if (omitted > 0) result.evaluatedOmitted = omitted;
+  if (verdict === 'review' && matchAt !== undefined) {
+    let strictest: CompiledRule | undefined;
+    for (let k = 0; k < matchAt.length; k++) {
+      const rule = rules[matchAt[k]!]!;
+      if (rule.verdict !== 'review' || (rule.approvals === undefined && rule.approverGroups === undefined)) continue;
+      if (strictest === undefined || (rule.approvals ?? 1) > (strictest.approvals ?? 1)) strictest = rule;
+    }
+    if (strictest !== undefined) {
+      result.approvals = { required: strictest.approvals ?? 1 };
+      if (strictest.approverGroups !== undefined) result.approvals.groups = [...strictest.approverGroups];
+    }
+  }
   return result;
 }
 

@@ -68,6 +68,7 @@ export function policyReviewer(policy: Policy | PolicyDefinition | CompiledPolic
         decidedBy: 'policy',
       };
       if (result.verdict === null) answer.abstain = true;
+      if (result.approvals !== undefined) answer.approvals = result.approvals;
       return answer;
     },
   };

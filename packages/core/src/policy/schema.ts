@@ -195,6 +195,16 @@ const RuleSchema = z
     verdict: verdictSchema,
     reason: z.string(msg('expected a text')).min(1, { error: 'empty reason; omit it to get a generated one' }).optional(),
     conditions: conditionList.optional(),
+    /** `review` rules: how many distinct approvers (never the key that asked) must approve. Default 1. */
+    approvals: wholeNumber('approvals').min(1, { error: 'approvals must be at least 1 (the number of distinct approvers)' }).optional(),
+    /** `review` rules: only approver keys in one of these groups count toward `approvals`. */
+    approverGroups: z
+      .array(
+        z.string(msg('expected a group name')).regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: 'group names use letters, digits, "_", "-", "." and ":" (1-64 characters)' }),
+        msg('expected a list of approver group names'),
+      )
+      .min(1, { error: 'empty list: no approver could count; omit approverGroups to let any approver count' })
+      .optional(),
   })
   .superRefine((r, ctx) => {
     checkPatterns(r, ctx);
@@ -211,6 +221,15 @@ const RuleSchema = z
       });
     }
     if (!VERDICTS.has(r.verdict)) return;
+    for (const key of ['approvals', 'approverGroups'] as const) {
+      if (r[key] !== undefined && r.verdict !== 'review') {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${key} only applies to verdict review (this rule says ${r.verdict}): it says who must approve what a human reviews`,
+          path: [key],
+        });
+      }
+    }
     if (r.verdict === 'allow_with_conditions' && r.conditions === undefined) {
       ctx.addIssue({ code: 'custom', message: 'allow_with_conditions needs conditions: ["..."]', path: ['conditions'] });
     }
@@ -280,7 +299,7 @@ export type PolicySchedule = NonNullable<PolicyRule['schedule']>;
 /** The keys each level of the format knows, for "did you mean" hints. */
 export const KEYS_BY_LEVEL: Readonly<Record<'policy' | 'rule' | 'condition' | 'schedule' | 'limit' | 'budget' | 'repeat', ReadonlyArray<string>>> = {
   policy: ['version', 'name', 'description', 'default', 'defaultConditions', 'rules'],
-  rule: ['id', 'name', 'description', 'tools', 'agents', 'when', 'schedule', 'limit', 'budget', 'repeat', 'verdict', 'reason', 'conditions'],
+  rule: ['id', 'name', 'description', 'tools', 'agents', 'when', 'schedule', 'limit', 'budget', 'repeat', 'verdict', 'reason', 'conditions', 'approvals', 'approverGroups'],
   condition: ['field', 'op', 'value', 'flags'],
   schedule: ['days', 'hours', 'tz', 'outside'],
   limit: ['max', 'windowMs', 'per'],
