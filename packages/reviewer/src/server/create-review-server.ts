@@ -118,8 +118,18 @@ export interface ReviewServer {
   keys: {
     /** Creates a key and returns its plaintext (shown once). */
     create(scope: Scope, name?: string): string;
-    /** Same, with the key's id and name. */
+    /**
+     * Same, with the key's id and name. On PostgreSQL the row is written in the background (this API
+     * is synchronous): this server accepts the key at once, other replicas only once it is committed.
+     * Use `createStored` when another replica must accept the key right away.
+     */
     createKey(scope: Scope, name?: string): CreatedKey;
+    /**
+     * Creates a key and resolves once it is committed to the store, so every replica on the same
+     * database accepts it from then on; rejects (e.g. STORE_UNAVAILABLE) if it could not be stored.
+     * On PostgreSQL it first makes the server ready (opens the pool), as `listen()` would.
+     */
+    createStored(scope: Scope, name?: string): Promise<CreatedKey>;
     /** Revokes a key (SQLite only: synchronous; on PostgreSQL it throws, use `revokeKey`). */
     revoke(id: string): boolean;
     /** Revokes a key on either store. */
@@ -443,6 +453,14 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     return created;
   }
 
+  async function createStoredKey(scope: Scope, name?: string): Promise<CreatedKey> {
+    if (sqlite) return createKey(scope, name);
+    await app.ready();
+    const { row, entry, created } = newApiKey({ scope, ...(name ? { name } : {}), by: 'embedded' });
+    await trackKeyWrite(reviewStore.insertKey(row, entry));
+    return created;
+  }
+
   let url = '';
   return {
     app,
@@ -463,6 +481,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     keys: {
       create: (scope, name) => createKey(scope, name).key,
       createKey,
+      createStored: createStoredKey,
       revoke: (id) => {
         if (!sqlite) throw new OptionsError('server.keys.revoke is synchronous and only works on the SQLite store; use await server.keys.revokeKey(id)');
         return revokeApiKey(sqlite.store, sqlite.audit, id, 'embedded');
