@@ -105,7 +105,7 @@ Global options:
 Environment: TOOLGATE_HOST, TOOLGATE_PORT, TOOLGATE_POLICY, TOOLGATE_LOG_LEVEL, TOOLGATE_DATA
 (serve; see 'toolgate serve --help'), TOOLGATE_DATA (keys, audit), TOOLGATE_URL and TOOLGATE_KEY (reviews).
 Run 'toolgate <command> --help' for a command's options.`,
-  serve: `Usage: toolgate serve [--port 7070] [--host 127.0.0.1] [--data .toolgate | --database postgres://…] [--policy policy.yaml] [--log-level info] [--pending-timeout 15m] [--allowed-hosts NAME,...] [--log]
+  serve: `Usage: toolgate serve [--port 7070] [--host 127.0.0.1] [--data .toolgate | --database postgres://… [--database-pool-size 10]] [--policy policy.yaml] [--log-level info] [--pending-timeout 15m] [--allowed-hosts NAME,...] [--log]
 
 Starts the review server. Binds 127.0.0.1 unless --host says otherwise. Logs are JSON lines (pino)
 on stdout, one event a line: the first 'listening' line carries the dashboard URL. Errors that stop
@@ -117,6 +117,7 @@ it before it listens (a port in use, a bad setting) are one plain line on stderr
   --data             TOOLGATE_DATA         .toolgate      data dir: SQLite store, audit.jsonl, signing key
   --database         TOOLGATE_DATABASE_URL (none)       postgres://user:pass@host:5432/db: the PostgreSQL store instead
                                                           of the data dir (several servers on one database are one service)
+  --database-pool-size TOOLGATE_DATABASE_POOL_SIZE  10      connections in this server's PostgreSQL pool (1-1000; with --database)
   --policy           TOOLGATE_POLICY       (none)         policy file (YAML/JSON); without one every call waits for a human
   --log-level        TOOLGATE_LOG_LEVEL    info           ${LOG_LEVELS.join(', ')}
   --pending-timeout                        15m            how long a review may wait for a human before it is denied (90s, 15m, 2h)
@@ -292,6 +293,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
     host: { type: 'string' },
     data: { type: 'string' },
     database: { type: 'string' },
+    'database-pool-size': { type: 'string' },
     policy: { type: 'string' },
     'log-level': { type: 'string' },
     'pending-timeout': { type: 'string' },
@@ -303,6 +305,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
   const server = createReviewServer({
     dataDir: config.dataDir,
     ...(config.database ? { database: config.database } : {}),
+    ...(config.databasePoolSize !== undefined ? { databasePoolSize: config.databasePoolSize } : {}),
     port: config.port,
     host: config.host,
     // Everything on stdout is a JSON line; requests only with --log.
@@ -332,7 +335,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<number> {
       readyz: `${url}/readyz`,
       // Which store, never the database URL (it carries a password).
       store: config.database ? 'postgres' : 'sqlite',
-      ...(config.database ? {} : { data: config.dataDir }),
+      ...(config.database ? { databasePoolSize: config.databasePoolSize ?? 10 /* createReviewServer's default */ } : { data: config.dataDir }),
       policy: config.policy ?? null,
       hint: `open ${url}/ and sign in with an approve key`,
     },

@@ -63,6 +63,32 @@ describe('toolgate serve settings: flags, then TOOLGATE_*, then defaults', () =>
     expect(err({}, { TOOLGATE_DATABASE_URL: 'mysql://root:s3cret@db/toolgate' })).toMatch(/^TOOLGATE_DATABASE_URL is not a PostgreSQL URL: use postgres:\/\//);
     expect(err({ database: 'sqlite:///x?password=s3cret' }, {})).toMatch(/^--database is not a PostgreSQL URL/);
     expect(err({}, { TOOLGATE_DATABASE_URL: 'mysql://root:s3cret@db/toolgate' })).not.toContain('s3cret');
+    // The pool size: a whole number of connections, 1 to 1000, and only with the PostgreSQL store.
+    const pgUrl = { TOOLGATE_DATABASE_URL: 'postgres://u:p@db/tg' };
+    expect(err({ 'database-pool-size': '0' }, pgUrl)).toBe('--database-pool-size "0" is not a pool size: use a whole number of connections from 1 to 1000 (default 10)');
+    expect(err({}, { ...pgUrl, TOOLGATE_DATABASE_POOL_SIZE: '2.5' })).toMatch(/^TOOLGATE_DATABASE_POOL_SIZE "2.5" is not a pool size/);
+    expect(err({ 'database-pool-size': '1001' }, pgUrl)).toMatch(/is not a pool size/);
+    expect(err({ 'database-pool-size': 'ten' }, pgUrl)).toMatch(/is not a pool size/);
+    expect(err({ 'database-pool-size': '5' }, {})).toMatch(/^--database-pool-size sizes the PostgreSQL pool: pass --database postgres:\/\/… \(or TOOLGATE_DATABASE_URL\) with it/);
+  });
+
+  it('reads the PostgreSQL pool size from --database-pool-size, else TOOLGATE_DATABASE_POOL_SIZE', () => {
+    const cwd = project();
+    const env = { TOOLGATE_DATABASE_URL: 'postgres://u:p@db/tg', TOOLGATE_DATABASE_POOL_SIZE: ' 25 ' };
+    expect(resolveServeConfig({}, env, cwd)).toMatchObject({ database: 'postgres://u:p@db/tg', databasePoolSize: 25 });
+    expect(resolveServeConfig({ 'database-pool-size': '4' }, env, cwd).databasePoolSize).toBe(4);
+    expect(resolveServeConfig({}, { ...env, TOOLGATE_DATABASE_POOL_SIZE: '' }, cwd)).not.toHaveProperty('databasePoolSize');
+  });
+
+  it('toolgate serve with a bad pool size: exit 2, one line on stderr, the database URL not echoed', async () => {
+    const cwd = project();
+    const out: string[] = [];
+    const err: string[] = [];
+    const env = { TOOLGATE_DATABASE_URL: 'postgres://tg:s3cr3t-pw@127.0.0.1:1/tg' };
+    const code = await runCli(['serve', '--database-pool-size', '0'], { out: (t) => out.push(t), err: (t) => err.push(t), env, cwd });
+    expect(code).toBe(2);
+    expect(err.join('')).toBe('toolgate: --database-pool-size "0" is not a pool size: use a whole number of connections from 1 to 1000 (default 10)\n');
+    expect(out).toEqual([]);
   });
 
   it('toolgate serve turns a bad setting into exit 2 and one line on stderr, before opening anything', async () => {
@@ -78,7 +104,7 @@ describe('toolgate serve settings: flags, then TOOLGATE_*, then defaults', () =>
   it('serve --help lists every variable', async () => {
     const out: string[] = [];
     expect(await runCli(['serve', '--help'], { out: (t) => out.push(t), err: () => {}, env: {} })).toBe(0);
-    for (const name of ['TOOLGATE_HOST', 'TOOLGATE_PORT', 'TOOLGATE_POLICY', 'TOOLGATE_LOG_LEVEL', 'TOOLGATE_DATA', 'TOOLGATE_DATABASE_URL', '--env-file', '/readyz']) {
+    for (const name of ['TOOLGATE_HOST', 'TOOLGATE_PORT', 'TOOLGATE_POLICY', 'TOOLGATE_LOG_LEVEL', 'TOOLGATE_DATA', 'TOOLGATE_DATABASE_URL', 'TOOLGATE_DATABASE_POOL_SIZE', '--database-pool-size', '--env-file', '/readyz']) {
       expect(out.join('')).toContain(name);
     }
   });

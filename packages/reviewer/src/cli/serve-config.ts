@@ -18,6 +18,8 @@ export const SERVE_ENV = {
   data: 'TOOLGATE_DATA',
   /** `postgres://…`: the PostgreSQL store instead of the data dir's SQLite file (several servers on one database are one service). */
   databaseUrl: 'TOOLGATE_DATABASE_URL',
+  /** Connections in each server's PostgreSQL pool (default 10); only with the PostgreSQL store. */
+  databasePoolSize: 'TOOLGATE_DATABASE_POOL_SIZE',
 } as const;
 
 export const SERVE_DEFAULTS = { host: '127.0.0.1', port: 7070, data: '.toolgate', logLevel: 'info' as LogLevel };
@@ -29,6 +31,7 @@ export interface ServeFlags {
   'log-level'?: string | undefined;
   data?: string | undefined;
   database?: string | undefined;
+  'database-pool-size'?: string | undefined;
 }
 
 export interface ServeConfig {
@@ -41,6 +44,8 @@ export interface ServeConfig {
   dataDir: string;
   /** The PostgreSQL URL (`--database` / TOOLGATE_DATABASE_URL), if any. Never log it: it may hold a password. */
   database?: string;
+  /** `--database-pool-size` / TOOLGATE_DATABASE_POOL_SIZE: connections in the PostgreSQL pool. */
+  databasePoolSize?: number;
 }
 
 /**
@@ -64,6 +69,19 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     throw new ConfigError(
       `${database.source} is not a PostgreSQL URL: use postgres://user:password@host:5432/database, or unset it to keep the SQLite store in the data dir (${SERVE_ENV.data} / --data)`,
     );
+  }
+
+  const poolSize = pick('database-pool-size', SERVE_ENV.databasePoolSize);
+  let poolSizeValue: number | undefined;
+  if (poolSize) {
+    const text = poolSize.value.trim();
+    poolSizeValue = /^\d{1,4}$/.test(text) ? Number(text) : Number.NaN;
+    if (!(poolSizeValue >= 1 && poolSizeValue <= 1000)) {
+      throw new ConfigError(`${poolSize.source} "${poolSize.value}" is not a pool size: use a whole number of connections from 1 to 1000 (default 10)`);
+    }
+    if (!databaseValue) {
+      throw new ConfigError(`${poolSize.source} sizes the PostgreSQL pool: pass --database postgres://… (or ${SERVE_ENV.databaseUrl}) with it, or leave it out with the SQLite store`);
+    }
   }
 
   const host = pick('host', SERVE_ENV.host);
@@ -103,5 +121,5 @@ export function resolveServeConfig(flags: ServeFlags, env: Record<string, string
     throw new ConfigError(`${data?.source ?? '--data'} "${data?.value ?? SERVE_DEFAULTS.data}": ${dataDir} is a file, not a directory; pass a directory for the database, audit trail and signing key`);
   }
 
-  return { host: hostValue, port: portValue, policy: policyPath, logLevel: levelValue, dataDir, ...(databaseValue ? { database: databaseValue } : {}) };
+  return { host: hostValue, port: portValue, policy: policyPath, logLevel: levelValue, dataDir, ...(databaseValue ? { database: databaseValue } : {}), ...(poolSizeValue !== undefined ? { databasePoolSize: poolSizeValue } : {}) };
 }

@@ -1,5 +1,6 @@
 // `toolgate serve` on PostgreSQL (--database / TOOLGATE_DATABASE_URL): two serve processes' worth of
 // servers on one real database are one service, and the URL never reaches the output.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StartedPostgres, startPostgres } from '../../../../test/support/embedded-postgres';
 import { http, removeDir, tempDir } from '../testing/fixture';
@@ -72,6 +73,37 @@ describe('toolgate serve --database', () => {
       expect(output).toContain('"store":"postgres"');
       expect(output).not.toContain(password);
       expect(output).not.toContain(database);
+    }
+  });
+
+  it('--database-pool-size (or TOOLGATE_DATABASE_POOL_SIZE) bounds the connections the server opens', async () => {
+    const database = await freshDatabase(pgServer.url);
+    const evalKey = await createKey(database, 'eval');
+    const backends = async () => {
+      const client = new pg.Client({ connectionString: database });
+      await client.connect();
+      try {
+        const r = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
+        return r.rows[0]!.n;
+      } finally {
+        await client.end();
+      }
+    };
+    for (const [args, env, pool] of [[['--database-pool-size', '2'], {}, 2], [[], { TOOLGATE_DATABASE_POOL_SIZE: '3' }, 3]] as const) {
+      const s = serve(['--database', database, ...args], env);
+      try {
+        const url = await s.url;
+        // A burst wider than the pool: each request needs a connection, idle ones stay open for 10 s.
+        const burst = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+          http(url, 'POST', '/v1/reviews', evalKey, { idempotencyKey: `pool-${pool}-${i}`, call: { tool: 'transfer', args: { amount: 5 } } })));
+        expect(burst.map((r) => r.status)).toEqual(Array(30).fill(202)); // no policy: each waits for a human
+        // The pool, plus the one LISTEN connection for cross-replica wake-ups.
+        expect(await backends()).toBeLessThanOrEqual(pool + 1);
+      } finally {
+        s.stop();
+        expect(await s.exit).toBe(0);
+      }
+      expect(s.output()).toContain(`"databasePoolSize":${pool}`);
     }
   });
 
