@@ -204,6 +204,12 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       return unavailable(error);
     }
     let broken = false;
+    // A checked-out client has no 'error' listener of the pool's: a connection the server drops
+    // (restart, failover) mid-transaction would be an uncaught exception and end the process.
+    const dropped = () => {
+      broken = true;
+    };
+    client.on('error', dropped);
     try {
       await client.query('BEGIN');
       const out = await fn(client);
@@ -217,6 +223,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       }
       return unavailable(error);
     } finally {
+      client.removeListener('error', dropped);
       client.release(broken || undefined);
     }
   };
@@ -395,6 +402,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 
 async function migrate(pool: pg.Pool): Promise<void> {
   const c = await pool.connect();
+  const dropped = () => {};
+  c.on('error', dropped); // see tx(): a dropped connection must not crash the process
   try {
     await c.query('BEGIN');
     await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
@@ -410,6 +419,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
     await c.query('ROLLBACK').catch(() => {});
     throw error;
   } finally {
+    c.removeListener('error', dropped);
     c.release();
   }
 }
