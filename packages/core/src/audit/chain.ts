@@ -346,3 +346,22 @@ export function verifyAuditRecords(records: Iterable<AuditRecord>, options?: Aud
   }
   return v.result();
 }
+
+/**
+ * `verifyAuditRecords` for records that arrive asynchronously, e.g. pages read from a database: the
+ * same result, without holding the whole chain (only what the iterable holds), and it stops reading
+ * at the first broken record.
+ */
+export async function verifyAuditRecordsAsync(
+  records: AsyncIterable<AuditRecord> | Iterable<AuditRecord>,
+  options?: AuditVerifyOptions & { from?: ChainHead | null },
+): Promise<AuditVerifyResult> {
+  const { from, ...rest } = options ?? {};
+  const v = new ChainVerifier(from ?? null, Object.keys(rest).length ? rest : undefined);
+  let line = 0;
+  for await (const r of records) {
+    line++;
+    if (!v.push(r, line)) break;
+  }
+  return v.result();
+}

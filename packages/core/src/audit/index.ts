@@ -18,6 +18,7 @@ export {
   sealLine,
   sealRecord,
   verifyAuditRecords,
+  verifyAuditRecordsAsync,
   type AuditVerifyOptions,
   type AuditVerifyResult,
   type ChainHead,

@@ -5,6 +5,7 @@ import {
   OutcomeRequestSchema,
   verifyAuditLog,
   verifyAuditRecords,
+  verifyAuditRecordsAsync,
   type AuditRecord,
   type CheckpointKeyOptions,
 } from '@toolgate/core';
@@ -262,17 +263,20 @@ export async function verifyTrail(audit: AuditTrail, keys?: CheckpointKeyOptions
 /**
  * `verifyTrail` for a store without a JSONL mirror (PostgreSQL): signs a checkpoint of the head
  * first (when `checkpoint` is given), then verifies the stored chain and its signed checkpoints
- * with `keys`. There is no mirror to compare (`audit export` writes one on demand).
+ * with `keys`. There is no mirror to compare (`audit export` writes one on demand). The chain is
+ * read `pageSize` records at a time and verified as it comes: one page in memory, not the chain,
+ * and no page read past the first broken record.
  */
-export async function verifyStoreTrail(store: ReviewStore, keys?: CheckpointKeyOptions, checkpoint?: () => Promise<unknown>) {
+export async function verifyStoreTrail(store: ReviewStore, keys?: CheckpointKeyOptions, checkpoint?: () => Promise<unknown>, pageSize = 5_000) {
   if (checkpoint) await checkpoint();
-  const records: AuditRecord[] = [];
-  for (let after = 0; ; ) {
-    const page = await store.auditAfter(after, 5_000);
-    if (page.length === 0) break;
-    records.push(...page);
-    after = page[page.length - 1]!.seq;
+  async function* pages(): AsyncGenerator<AuditRecord> {
+    for (let after = 0; ; ) {
+      const page = await store.auditAfter(after, pageSize);
+      if (page.length === 0) return;
+      yield* page;
+      after = page[page.length - 1]!.seq;
+    }
   }
-  const table = verifyAuditRecords(records, keys);
+  const table = await verifyAuditRecordsAsync(pages(), keys);
   return { ok: table.ok, table, heads: { database: table.last ?? null, mirror: null } };
 }
