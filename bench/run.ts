@@ -1,6 +1,6 @@
 /**
  * `pnpm bench`: every benchmark in one run, printed as one table. Numbers are this machine's;
- * see docs/benchmarks.md for what they mean. `--only=micro,peer,scale,http,server,audit,mcp,rss` runs a subset;
+ * see docs/benchmarks.md for what they mean. `--only=micro,peer,scale,http,server,replicas,audit,mcp,rss` runs a subset;
  * `--json=path` also writes the rows as JSON.
  */
 import { writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { mcpProxySuite } from './suites/mcp-proxy.ts';
 import { peerSuite } from './suites/peer.ts';
 import { policyScaleSuite } from './suites/policy-scale.ts';
 import { reviewServerSuite } from './suites/review-server.ts';
+import { replicasSuite } from './suites/replicas.ts';
 import { rssSuite } from './suites/rss.ts';
 
 const suites: Record<string, () => Promise<Row[]>> = {
@@ -21,6 +22,7 @@ const suites: Record<string, () => Promise<Row[]>> = {
   scale: policyScaleSuite,
   http: httpSuite,
   server: reviewServerSuite,
+  replicas: replicasSuite,
   audit: auditSuite,
   mcp: mcpProxySuite,
   rss: () => rssSuite(),
