@@ -157,6 +157,14 @@ export async function replicasSuite(): Promise<Row[]> {
     rows.push(loadRow(`${label}: 1 replica on PostgreSQL (pool 10)`, m1, ''));
     await solo.close();
 
+    // 2b. The same with a pool of 4: does a smaller pool cost throughput when appends serialise on the chain head?
+    const small = await freshDatabase(postgres.url, 'bench_pool4');
+    const solo4 = await startReplicaChild(small, { makeKeys: true, poolSize: 4 });
+    replicas.push(solo4);
+    const m4 = await measure([solo4.url], solo4.evalKey, 'pg1p4', () => decidedIn(small), sumCpu([solo4]), dbCpu);
+    rows.push(loadRow(`${label}: 1 replica on PostgreSQL (pool 4)`, m4, `; ×${(m4.perSecond / m1.perSecond).toFixed(2)} of pool 10`));
+    await solo4.close();
+
     // 3. Two replicas on one PostgreSQL, the load split between them.
     const two = await freshDatabase(postgres.url, 'bench_two');
     const a = await startReplicaChild(two, { makeKeys: true });
