@@ -30,6 +30,12 @@ export const ErrorCodes = {
   GATE_CLOSED: 'GATE_CLOSED',
   /** resolveReview: a human already rejected this call; a later approval does not undo it. */
   REVIEW_ALREADY_DECIDED: 'REVIEW_ALREADY_DECIDED',
+  /** Nobody answered a review before its deadline: its own outcome, never a human rejection, never an approval. */
+  REVIEW_EXPIRED: 'REVIEW_EXPIRED',
+  /** A human's edit named another tool than the one reviewed: an edit changes arguments only. */
+  EDIT_TOOL_CHANGED: 'EDIT_TOOL_CHANGED',
+  /** Re-check at resume: the policy now denies a call a human approved while it was paused. */
+  POLICY_CHANGED: 'POLICY_CHANGED',
   /** The gate's durable ledger (exactly-once across processes) could not be read or written. */
   LEDGER_UNAVAILABLE: 'LEDGER_UNAVAILABLE',
   // other

@@ -13,6 +13,7 @@ export { isAllowed, runGoverned } from './gate/governed';
 export { claimExecution } from './gate/execution-claims';
 export type { GateLedger, LedgerEntry } from './ledger/ledger-types';
 export { reviewedArgs } from './gate/reviewed-args';
+export { humanDecisionOf, editNotice } from './human/index';
 export { compileHighStakes, globToRegExp, type HighStakesMatcher } from './matcher/high-stakes';
 export { callbackReviewer } from './reviewers/callback-reviewer';
 export { chainReviewers } from './reviewers/chain-reviewers';

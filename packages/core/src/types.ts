@@ -94,8 +94,25 @@ export interface Decision {
   error?: DecisionError;
   /** Set on `canI` answers: a dry run decides nothing, so `resolveReview` refuses to approve one. */
   dryRun?: true;
-  /** On a policy `review` whose rule sets `approvals` / `approverGroups`: how many distinct approvers (and of which groups) must approve. */
-  approvals?: { required: number; groups?: string[] };
+  /**
+   * On a policy `review` whose rule sets `approvals` / `approverGroups`: how many distinct approvers
+   * (and of which groups) must approve; `approvers` lists who approved so far (a review server's
+   * answer, or earlier `resolveReview` approvals of this call on this gate).
+   */
+  approvals?: { required: number; groups?: string[]; approvers?: string[] };
+  /**
+   * On a `review`: when the human's answer is due (ISO 8601) — the reviewer's deadline, else the
+   * gate's `reviewTimeoutMs` from when the review was asked. An approval after it is `REVIEW_EXPIRED`.
+   */
+  expiresAt?: string;
+  /**
+   * Set when a human approved the call with edited arguments (an edit is a new call, reviewed again
+   * from the start): `originalDigest` is the digest of the call that was asked about, `digest` the
+   * edited call's (equal to `decision.digest`), `args` a redacted copy of the edited arguments for
+   * display. The tool body runs with `decision.args` (exactly the edited arguments); tell the model
+   * with `editNotice(decision)`.
+   */
+  edited?: { originalDigest: string; digest: string; args: unknown };
   /**
    * The reviewed arguments: a fresh value parsed, on every read, from the exact canonical JSON the
    * digest (and so the reviewer, the proof and the audit record) covers. **Adapters must pass
@@ -122,12 +139,31 @@ export interface Outcome {
   durationMs?: number;
 }
 
-/** A human's answer given through a framework's own human-in-the-loop (onReview: 'pause'). */
-export interface HumanAnswer {
+/** The original shape of a human's answer: still accepted everywhere (`approved: true` approves, anything else rejects). */
+export interface LegacyHumanAnswer {
   approved: boolean;
   reason?: string;
   approver?: string;
 }
+
+/**
+ * A human's answer to a `review` Decision:
+ * - `approve`: run the call as it was asked;
+ * - `edit`: run the **same tool** with these arguments instead. The edit is a new call, reviewed
+ *   again from the start (policy, reviewer, fail mode) with its own digest: a policy deny of the
+ *   edited call stands, and the human's edit only approves what that review leaves to a human.
+ *   `tool` is accepted only to be refused when it names another tool (`EDIT_TOOL_CHANGED`);
+ * - `reject`: deny, with `message` shown to the model;
+ * - `expired`: nobody answered in time (`REVIEW_EXPIRED`, never a human rejection).
+ */
+export type HumanDecision =
+  | { type: 'approve'; approver?: string; reason?: string }
+  | { type: 'edit'; args: unknown; tool?: string; approver?: string; reason?: string }
+  | { type: 'reject'; message?: string; approver?: string }
+  | { type: 'expired' };
+
+/** What `gate.resolveReview` takes: a `HumanDecision`, or the legacy `{ approved, reason?, approver? }`. */
+export type HumanAnswer = LegacyHumanAnswer | HumanDecision;
 
 // ---------------------------------------------------------------------------------------------
 // Reviewers
@@ -168,8 +204,16 @@ export interface ReviewerVerdict {
   abstain?: boolean;
   /** The call digest the reviewer says it decided; when present, the gate denies a mismatch. */
   digest?: string;
-  /** On a `review` from a policy rule with `approvals` / `approverGroups`: who must approve. */
-  approvals?: { required: number; groups?: string[] };
+  /** On a `review` from a policy rule with `approvals` / `approverGroups`: who must approve (and, from a review server, who did). */
+  approvals?: { required: number; groups?: string[]; approvers?: string[] };
+  /** A deny because nobody decided by the review's deadline (not a human rejection): the gate answers `REVIEW_EXPIRED`. */
+  expired?: boolean;
+  /**
+   * A human approved with edited arguments on the reviewer: `args` the edited arguments, `digest`
+   * the digest of `{ tool, args }` (the one the proof binds), `originalDigest` the call asked about.
+   * The gate checks all three against the call before the Decision carries them.
+   */
+  edited?: { args: unknown; digest: string; originalDigest: string };
 }
 
 export interface Reviewer {

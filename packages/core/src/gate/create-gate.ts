@@ -1,4 +1,6 @@
 import { randomUUID } from '../platform/random-uuid';
+import { redact } from '../audit/redact';
+import { auditIdSource, isoClock, isPromiseLike } from '../audit/audit-entry-parts';
 import { redactEntry } from '../audit/redact-entry';
 import { canonicalJson } from '../digest/canonical-json';
 import { sha256 } from '../digest/call-digest';
@@ -29,6 +31,24 @@ import { isAllowed } from './governed';
 import { validateGateOptions, type ResolvedGateOptions } from './options';
 import { proofCheck } from './proof-check';
 import { attachReviewedArgs } from './reviewed-args';
+import { humanDecisionOf } from '../human/human-decision';
+
+/** What the gate keeps about a call it sent for a human review (onReview pause), by idempotency key. */
+interface PendingReview {
+  digest: string;
+  canonicalArgs: string;
+  agent?: AgentInfo;
+  context?: CallContext;
+  /** Epoch ms after which a human answer is too late (REVIEW_EXPIRED). */
+  expiresAt?: number;
+  approvals?: { required: number; groups?: string[] };
+}
+
+/** Internal switches of decide(): the key an edited call is reviewed under, and not handing its `review` to onReview. */
+interface DecideInternal {
+  key?: string;
+  holdReview?: boolean;
+}
 
 const VERDICTS: ReadonlySet<string> = new Set<Verdict>(['allow', 'allow_with_conditions', 'deny', 'review']);
 
@@ -54,9 +74,13 @@ export function createGate(options: GateOptions): Gate {
   const cache = decisionCache(10_000);
   const proofs = proofCheck(o);
   const instanceId = randomUUID();
+  const nextAuditId = auditIdSource();
+  const auditNow = isoClock(() => o.now());
   const ordinals = new Map<string, number>();
-  /** What was sent for a human review, by idempotency key, so resolveReview can check and attach it. */
-  const reviewed = new Map<string, { digest: string; canonicalArgs: string }>();
+  /** What was sent for a human review, by idempotency key, so resolveReview can check, re-check and attach it. */
+  const reviewed = new Map<string, PendingReview>();
+  /** Distinct approvers so far of a pending review that needs more than one (`approvals.required`), by idempotency key. */
+  const approverSets = new Map<string, Set<string>>();
   const pendingAudits = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
 
@@ -133,33 +157,38 @@ export function createGate(options: GateOptions): Gate {
     if (reviewId) d.reviewId = reviewId;
     if (proof) d.proof = proof;
     if (decidedBy) d.decidedBy = decidedBy;
+    const approvals = approvalsOf(v.approvals);
+    if (approvals && d.verdict === 'review') d.approvals = approvals;
+    const expiresAt = text(v.expiresAt);
+    if (expiresAt && d.verdict === 'review' && Number.isFinite(Date.parse(expiresAt))) d.expiresAt = new Date(Date.parse(expiresAt)).toISOString();
     return d;
   }
 
-  async function writeAudit(kind: AuditEntry['kind'], call: Pick<ToolCall, 'tool' | 'callId' | 'runId'> & { agentId?: string; args?: unknown }, decision: Decision | undefined, extra: Partial<AuditEntry> = {}): Promise<string | undefined> {
-    if (o.audit.length === 0) return undefined;
-    const id = randomUUID();
-    const entry: AuditEntry = {
-      id,
-      ts: new Date(o.now()).toISOString(),
-      kind,
-      call: {
-        tool: call.tool,
-        digest: decision?.digest ?? '',
-        ...(call.callId !== undefined ? { callId: call.callId } : {}),
-        ...(call.runId !== undefined ? { runId: call.runId } : {}),
-        ...(call.agentId !== undefined ? { agentId: call.agentId } : {}),
-        ...(call.args !== undefined ? { args: call.args } : {}),
-      },
-      ...extra,
-    };
+  async function writeAudit(kind: AuditEntry['kind'], call: Pick<ToolCall, 'tool' | 'callId' | 'runId'> & { agentId?: string; args?: unknown }, decision: Decision | undefined, extra?: Partial<AuditEntry>): Promise<string | undefined> {
+    const sinks = o.audit;
+    if (sinks.length === 0) return undefined;
+    const id = nextAuditId();
+    // Built field by field, in one shape (no spreads of optional parts): the sinks copy it as they
+    // redact it, so nothing here is copied twice.
+    const entryCall: AuditEntry['call'] = { tool: call.tool, digest: decision?.digest ?? '' };
+    if (call.callId !== undefined) entryCall.callId = call.callId;
+    if (call.runId !== undefined) entryCall.runId = call.runId;
+    if (call.agentId !== undefined) entryCall.agentId = call.agentId;
+    if (call.args !== undefined) entryCall.args = call.args;
+    const entry: AuditEntry = { id, ts: auditNow(), kind, call: entryCall };
+    if (extra !== undefined) Object.assign(entry, extra);
     if (decision) {
-      const { auditId: _omit, ...rest } = decision;
-      entry.decision = rest;
+      // A copy (the caller keeps the Decision), without the id of an earlier record.
+      const copy: Decision = { ...decision };
+      if (copy.auditId !== undefined) delete copy.auditId;
+      entry.decision = copy;
     }
     // Every sink redacts the default secret keys itself; the gate adds its own keys and paths.
     const safe = o.redact ? redactEntry(entry, o.redact) : entry;
-    const p = Promise.all(o.audit.map((sink) => sink.append(safe)));
+    // One sink that writes synchronously (memory, JSONL) is done here: no promise to wait for.
+    const written = sinks.length === 1 ? sinks[0]!.append(safe) : Promise.all(sinks.map((sink) => sink.append(safe)));
+    if (!isPromiseLike(written)) return id;
+    const p = Promise.resolve(written);
     pendingAudits.add(p);
     try {
       await p;
@@ -174,10 +203,10 @@ export function createGate(options: GateOptions): Gate {
    * throws, a bug) is an audited deny, so review/canI/enforce keep their promise never to throw
    * for the call they were handed.
    */
-  async function decideSafely(call: ToolCall, callOptions: ReviewCallOptions | undefined, dryRun: boolean): Promise<Decision> {
+  async function decideSafely(call: ToolCall, callOptions: ReviewCallOptions | undefined, dryRun: boolean, internal?: DecideInternal): Promise<Decision> {
     const started = performance.now();
     try {
-      return await decide(call, callOptions, dryRun);
+      return await decide(call, callOptions, dryRun, internal);
     } catch (error) {
       let tool = '(none)';
       try {
@@ -194,7 +223,7 @@ export function createGate(options: GateOptions): Gate {
   }
 
   /** Shared path of review() and canI(). Never throws for bad input: that is a deny in every fail mode. */
-  async function decide(call: ToolCall, callOptions: ReviewCallOptions | undefined, dryRun: boolean): Promise<Decision> {
+  async function decide(call: ToolCall, callOptions: ReviewCallOptions | undefined, dryRun: boolean, internal?: DecideInternal): Promise<Decision> {
     const started = performance.now();
     const tool: unknown = (call as Partial<ToolCall> | null | undefined)?.tool;
     if (typeof tool !== 'string' || tool.length === 0) {
@@ -261,7 +290,7 @@ export function createGate(options: GateOptions): Gate {
     const auditArgs = (): unknown => (o.audit.length > 0 ? JSON.parse(canonicalArgs) : undefined);
     const signal = callOptions?.signal;
 
-    const key = idempotencyKey(call, digest, dryRun);
+    const key = internal?.key ?? idempotencyKey(call, digest, dryRun);
     const span = o.telemetry ? startSpan(call) : undefined;
     const done = (d: Decision): Decision => {
       if (dryRun) d.dryRun = true;
@@ -334,7 +363,7 @@ export function createGate(options: GateOptions): Gate {
       } else {
         decision = fromVerdict(call, digest, started, key, verdict);
         decision = await proofs.check(decision, (code, msg) => hardDeny(call, digest, started, code, msg, { reviewId: decision.reviewId, proof: decision.proof, idempotencyKey: key }));
-        if (decision.verdict === 'review' && !dryRun && !signal?.aborted) {
+        if (decision.verdict === 'review' && !dryRun && !signal?.aborted && !internal?.holdReview) {
           decision = await onReview(call, digest, started, key, decision, signal);
         }
       }
@@ -360,7 +389,15 @@ export function createGate(options: GateOptions): Gate {
         }
       }
       if (isConclusive(decision)) cache.set(key, decision);
-      else if (decision.verdict === 'review') remember(reviewed, key, { digest, canonicalArgs });
+      else if (decision.verdict === 'review') {
+        // A paused review is due by the reviewer's deadline, else the gate's reviewTimeoutMs from now.
+        decision.expiresAt ??= new Date(o.now() + o.reviewTimeoutMs).toISOString();
+        const entry: PendingReview = { digest, canonicalArgs, expiresAt: Date.parse(decision.expiresAt) };
+        if (agent) entry.agent = agent;
+        if (context) entry.context = context;
+        if (decision.approvals) entry.approvals = decision.approvals;
+        remember(reviewed, key, entry);
+      }
       return done(decision);
     } catch (error) {
       span?.fail(error);
@@ -517,7 +554,7 @@ export function createGate(options: GateOptions): Gate {
     },
   };
 
-  async function resolve(decision: Decision, answer: HumanAnswer): Promise<Decision> {
+  async function resolve(decision: Decision, rawAnswer: HumanAnswer): Promise<Decision> {
     const started = performance.now();
     // Never throws: whatever is handed in, the answer is a Decision, and only a well-formed human
     // yes to a pending review of this very call is an allow.
@@ -536,6 +573,10 @@ export function createGate(options: GateOptions): Gate {
       // canI recorded nothing and asked no one: approving it would skip the real review (its
       // limits, budgets and record) and pre-authorise the call under the same key.
       return refuse(ErrorCodes.INPUT_INVALID, 'resolveReview: a canI (dry run) Decision cannot be approved; review the call first; denied');
+    }
+    let answer = humanDecisionOf(rawAnswer);
+    if (!answer) {
+      return refuse(ErrorCodes.INPUT_INVALID, 'resolveReview: the answer is not a human decision; pass { type: "approve" | "edit" | "reject" | "expired", … } or { approved: true | false }; denied');
     }
     const key = decision.idempotencyKey;
     let ran = key ? cache.get(key) : undefined;
@@ -565,37 +606,185 @@ export function createGate(options: GateOptions): Gate {
     } else if (pending) {
       canonicalArgs = pending.canonicalArgs;
     }
-    const approved = answer?.approved === true;
-    if (approved && ran?.decision.source === 'human' && ran.decision.verdict === 'deny' && ran.decision.digest === decision.digest) {
-      // A human's no is final: a later yes for the same call (a replayed approval) does not undo it.
-      return refuse(ErrorCodes.REVIEW_ALREADY_DECIDED, `a human already rejected this call (${ran.decision.decidedBy ?? 'human'}); denied`);
+
+    // An edit: the same tool with other arguments, as canonical JSON and its digest.
+    let edit: { canonicalArgs: string; digest: string } | undefined;
+    if (answer.type === 'edit') {
+      if (answer.tool !== undefined && answer.tool !== decision.tool) {
+        return refuse(ErrorCodes.EDIT_TOOL_CHANGED, `an edit changes the arguments only: it names "${answer.tool.slice(0, 200)}", the review is for "${decision.tool}"; ask the model for a new call instead; denied`);
+      }
+      try {
+        const ca = canonicalJson(parseArgs(answer.args, o.maxArgsBytes) ?? {});
+        edit = { canonicalArgs: ca, digest: sha256(`{"args":${ca},"tool":${canonicalJson(decision.tool)}}`) };
+      } catch {
+        return refuse(ErrorCodes.INPUT_INVALID, 'resolveReview: the edited arguments are not JSON (pass an object, or a JSON string that parses to one); denied');
+      }
+      if (edit.digest === decision.digest) {
+        // Edited back to what was asked: that is an approval of the call as it stands.
+        answer = { type: 'approve', ...(answer.approver ? { approver: answer.approver } : {}), ...(answer.reason ? { reason: answer.reason } : {}) };
+        edit = undefined;
+      }
     }
-    const approver = typeof answer?.approver === 'string' && answer.approver.length > 0 ? answer.approver.toWellFormed() : 'human';
-    const reason = typeof answer?.reason === 'string' ? answer.reason.toWellFormed() : undefined;
+    const approver = answer.type !== 'expired' && answer.approver ? answer.approver : 'human';
+
+    // What a human already answered for this call (here, or in another process through the ledger).
+    const prior = ran && ran.decision.digest === decision.digest ? priorAnswer(ran.decision) : undefined;
+    if (answer.type === 'approve' || answer.type === 'edit') {
+      if (prior === 'expired') return refuse(ErrorCodes.REVIEW_EXPIRED, 'this review expired before anyone answered; an expired review cannot be approved: let the model ask again; denied');
+      if (prior === 'rejected') {
+        // A human's no is final: a later yes for the same call (a replayed approval) does not undo it.
+        return refuse(ErrorCodes.REVIEW_ALREADY_DECIDED, `a human already rejected this call (${ran?.decision.decidedBy ?? 'human'}); denied`);
+      }
+      if (prior === 'edited' && !(edit && ran?.decision.edited?.digest === edit.digest)) {
+        return refuse(ErrorCodes.REVIEW_ALREADY_DECIDED, `a human already answered this review with an edit (${ran?.decision.decidedBy ?? 'human'}): the edited call runs instead of this one; denied`);
+      }
+      if (prior === 'approved' && edit) {
+        return refuse(ErrorCodes.REVIEW_ALREADY_DECIDED, `a human already approved this call as asked (${ran?.decision.decidedBy ?? 'human'}); an edit now would authorise a second call; denied`);
+      }
+      const due = pending?.expiresAt ?? (typeof decision.expiresAt === 'string' ? Date.parse(decision.expiresAt) : Number.NaN);
+      if (Number.isFinite(due) && o.now() > due) {
+        // Too late: the review is expired, and recorded so (a later approval is refused the same way).
+        return recordHuman(expiredDecision(decision), key, { answer: answer.type, approver, expiredAt: new Date(due).toISOString() }, canonicalArgs);
+      }
+    }
+
+    if (answer.type === 'expired') return recordHuman(expiredDecision(decision), key, { answer: 'expired' }, canonicalArgs);
+    if (answer.type === 'reject') {
+      const resolved: Decision = { ...decision, verdict: 'deny', source: 'human', reason: answer.message ?? `rejected by ${approver}`, decidedBy: `human:${approver}`, latencyMs: decision.latencyMs };
+      return recordHuman(resolved, key, { answer: 'reject', approver }, canonicalArgs);
+    }
+    if (edit) return resolveEdit(decision, edit, approver, answer.type === 'edit' ? answer.reason : undefined, key, pending);
+
+    // approve
+    const required = Math.max(1, pending?.approvals?.required ?? 0, decision.approvals?.required ?? 0);
+    if (required > 1 && key) {
+      // More than one person must say yes: count distinct approvers; the review stays pending until enough did.
+      const set = approverSets.get(key) ?? new Set<string>();
+      set.add(approver);
+      remember(approverSets, key, set);
+      if (set.size < required) {
+        const waiting: Decision = { ...decision, approvals: { ...(decision.approvals ?? pending?.approvals ?? { required }), required, approvers: [...set] }, reason: `${set.size} of ${required} approvals (${[...set].join(', ')}); another approver must approve` };
+        delete waiting.auditId;
+        waiting.auditId = await auditHuman(waiting, { answer: 'approve', approver, approvals: `${set.size} of ${required}` });
+        return canonicalArgs === undefined ? waiting : attachReviewedArgs(waiting, canonicalArgs);
+      }
+    }
+    const reason = answer.type === 'approve' ? answer.reason : undefined;
     const resolved: Decision = {
       ...decision,
-      verdict: approved ? 'allow' : 'deny',
+      verdict: 'allow',
       source: 'human',
-      reason: reason ?? (approved ? `approved by ${approver}` : `rejected by ${approver}`),
+      reason: reason ?? `approved by ${approver}`,
       decidedBy: `human:${approver}`,
       latencyMs: decision.latencyMs,
     };
+    if (required > 1 && key) resolved.approvals = { ...(resolved.approvals ?? { required }), required, approvers: [...(approverSets.get(key) ?? [])] };
+    delete resolved.expiresAt;
+    const done = await recordHuman(resolved, key, { answer: 'approve', approver }, canonicalArgs);
+    if (key && !done.error) approverSets.delete(key);
+    return done;
+
+    async function recordHuman(resolved: Decision, k: string | undefined, meta: Record<string, unknown>, args: string | undefined): Promise<Decision> {
+      delete resolved.proof;
+      if (resolved.error?.code !== ErrorCodes.REVIEW_EXPIRED) delete resolved.error;
+      delete resolved.auditId;
+      resolved.auditId = await auditHuman(resolved, meta);
+      const kept = !auditWriteFailed(resolved);
+      if (k && kept && o.ledger) {
+        // The human's answer, where a resume in another process finds it.
+        const failed = await ledgerRecord(k, resolved);
+        if (failed) return refuse(failed.code, `${failed.message}; the human answer could not be recorded; denied`);
+      }
+      if (k && kept) {
+        cache.set(k, resolved);
+        reviewed.delete(k);
+      }
+      return args === undefined ? resolved : attachReviewedArgs(resolved, args);
+    }
+  }
+
+  /**
+   * A human's edit: a new call (same tool, edited arguments, its own digest and idempotency key
+   * `<key>:edit:<digest prefix>`) reviewed from the start — policy, reviewer, fail mode, audit. A
+   * deny of the edited call stands (the original review stays pending); an allow stands as it is;
+   * a `review` is approved by the human's edit unless it needs more approvers than one.
+   */
+  async function resolveEdit(original: Decision, edit: { canonicalArgs: string; digest: string }, approver: string, reason: string | undefined, key: string | undefined, pending: PendingReview | undefined): Promise<Decision> {
+    const editKey = key ? `${key}:edit:${edit.digest.slice(7, 23)}` : undefined;
+    const call: ToolCall = { tool: original.tool, args: JSON.parse(edit.canonicalArgs) };
+    if (original.callId !== undefined) call.callId = original.callId;
+    if (original.runId !== undefined) call.runId = original.runId;
+    if (pending?.agent) call.agent = pending.agent;
+    if (pending?.context) call.context = pending.context;
+    const r = await decideSafely(call, undefined, false, { ...(editKey ? { key: editKey } : {}), holdReview: true });
+    const edited = { originalDigest: original.digest, digest: edit.digest, args: redact(JSON.parse(edit.canonicalArgs), o.redact, 'args') };
+    const meta = { answer: 'edit', approver, originalDigest: original.digest, editedDigest: edit.digest };
+    if (r.verdict === 'deny') {
+      // The edited call's own review said no (a policy deny, a bad input, a fail-closed outage, or it
+      // already ran): a human edit cannot override that. The original review stays pending.
+      r.edited = edited;
+      r.auditId = await auditHuman(r, { ...meta, refused: r.error?.code ?? r.source }) ?? r.auditId;
+      return r;
+    }
+    if (key) {
+      // The original call is superseded: a later approval of it (a replay) must not run it as well.
+      const superseded: Decision = { ...original, verdict: 'deny', source: 'human', reason: `answered with an edit by ${approver}: the edited call (${edit.digest}) runs instead of this one`, decidedBy: `human:${approver}`, edited };
+      delete superseded.proof;
+      delete superseded.error;
+      delete superseded.auditId;
+      delete superseded.expiresAt;
+      if (o.ledger) {
+        const failed = await ledgerRecord(key, superseded);
+        if (failed) return hardDeny(call, edit.digest, performance.now(), failed.code, `${failed.message}; the edit could not be recorded; denied`, { idempotencyKey: r.idempotencyKey ?? key });
+      }
+      cache.set(key, superseded);
+    }
+    if (r.verdict !== 'review') {
+      // The edited call is allowed without a human (or this is a replay of an approved edit).
+      r.edited = edited;
+      r.auditId = await auditHuman(r, meta) ?? r.auditId;
+      return r;
+    }
+    const required = Math.max(1, r.approvals?.required ?? 1);
+    if (required > 1 && r.idempotencyKey) {
+      // The edit counts as its editor's approval of the edited call; more approvers must follow.
+      const set = new Set<string>([approver]);
+      remember(approverSets, r.idempotencyKey, set);
+      r.edited = edited;
+      r.approvals = { ...(r.approvals ?? { required }), required, approvers: [...set] };
+      r.reason = `1 of ${required} approvals (${approver}, who edited the call); another approver must approve the edited call`;
+      r.auditId = await auditHuman(r, { ...meta, approvals: `1 of ${required}` }) ?? r.auditId;
+      return r;
+    }
+    const resolved: Decision = { ...r, verdict: 'allow', source: 'human', reason: reason ?? `approved with edited arguments by ${approver}`, decidedBy: `human:${approver}`, edited };
     delete resolved.proof;
     delete resolved.error;
     delete resolved.auditId;
-    resolved.auditId = await safeAudit('human_decision', { tool: decision.tool, callId: decision.callId, runId: decision.runId }, resolved);
-    if (key && !resolved.error && o.ledger) {
-      // The human's answer, where a resume in another process finds it.
-      const failed = await ledgerRecord(key, resolved);
-      if (failed) return refuse(failed.code, `${failed.message}; the human answer could not be recorded; denied`);
+    delete resolved.expiresAt;
+    resolved.auditId = await auditHuman(resolved, meta);
+    const editedKey = resolved.idempotencyKey;
+    if (editedKey && !auditWriteFailed(resolved)) {
+      if (o.ledger) {
+        const failed = await ledgerRecord(editedKey, resolved);
+        if (failed) return hardDeny(call, edit.digest, performance.now(), failed.code, `${failed.message}; the human answer could not be recorded; denied`, { idempotencyKey: editedKey });
+      }
+      cache.set(editedKey, resolved);
+      reviewed.delete(editedKey);
     }
-    if (key && !resolved.error) {
-      cache.set(key, resolved);
-      reviewed.delete(key);
-    }
-    return canonicalArgs === undefined ? resolved : attachReviewedArgs(resolved, canonicalArgs);
+    return attachReviewedArgs(resolved, edit.canonicalArgs);
   }
 
+  /** The `human_decision` audit record, with `meta` (who answered what; for an edit, both digests). A failed write turns an allow into a deny. */
+  async function auditHuman(decision: Decision, meta: Record<string, unknown>): Promise<string | undefined> {
+    try {
+      return await writeAudit('human_decision', { tool: decision.tool, callId: decision.callId, runId: decision.runId }, decision, { meta });
+    } catch (error) {
+      const message = `audit write failed (${(error as Error)?.message ?? String(error)}); denied because an unrecorded decision cannot authorise a call`;
+      if (isAllowed(decision) || decision.verdict === 'review') Object.assign(decision, { verdict: 'deny', source: 'fail_closed', reason: message });
+      decision.error = { code: ErrorCodes.AUDIT_WRITE_FAILED, message };
+      return undefined;
+    }
+  }
   async function report(decision: Decision, outcome: Outcome): Promise<void> {
     if (decision.source === 'not_high_stakes') return;
     // The Decision this gate issued under that key, when it has it: a caller's copy (edited or
@@ -677,6 +866,39 @@ function checkPendingDecision(d: unknown): { ok: true } | { ok: false; problem: 
     if (v !== undefined && (typeof v !== 'string' || !v.isWellFormed())) return { ok: false, problem: `the Decision's ${f} is not a well-formed string` };
   }
   return { ok: true };
+}
+
+/** A reviewer's `approvals` as a Decision carries them (copies; anything malformed is dropped). */
+function approvalsOf(v: unknown): Decision['approvals'] | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const a = v as { required?: unknown; groups?: unknown; approvers?: unknown };
+  if (typeof a.required !== 'number' || !Number.isInteger(a.required) || a.required < 1) return undefined;
+  const strings = (x: unknown): string[] | undefined => (Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string').map((s) => s.toWellFormed()) : undefined);
+  const out: NonNullable<Decision['approvals']> = { required: a.required };
+  const groups = strings(a.groups);
+  const approvers = strings(a.approvers);
+  if (groups) out.groups = groups;
+  if (approvers) out.approvers = approvers;
+  return out;
+}
+
+function auditWriteFailed(d: Decision): boolean {
+  return d.error?.code === ErrorCodes.AUDIT_WRITE_FAILED;
+}
+
+/** What a human already answered, judging by the Decision recorded under the call's key. */
+function priorAnswer(d: Decision): 'approved' | 'rejected' | 'edited' | 'expired' | undefined {
+  if (d.error?.code === ErrorCodes.REVIEW_EXPIRED) return 'expired';
+  if (d.source !== 'human') return undefined;
+  if (d.verdict === 'deny') return d.edited ? 'edited' : 'rejected';
+  return isAllowed(d) ? 'approved' : undefined;
+}
+
+/** The Decision for a review nobody answered in time: REVIEW_EXPIRED, never a human rejection. */
+function expiredDecision(pending: Decision): Decision {
+  const message = 'no one answered before the deadline: the review expired and the call was not run';
+  const d: Decision = { ...pending, verdict: 'deny', source: 'fail_closed', reason: message, decidedBy: 'expiry', error: { code: ErrorCodes.REVIEW_EXPIRED, message } };
+  return d;
 }
 
 /** Canonical JSON of arguments, or undefined when they are not plain JSON. */

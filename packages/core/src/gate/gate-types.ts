@@ -32,7 +32,11 @@ export interface GateOptions {
   timeoutMs?: number;
   /** What a `review` verdict does: hand it to the framework (`pause`, default), wait for a human on the reviewer, or deny. */
   onReview?: OnReview;
-  /** With `onReview: 'wait'`: how long to wait for a human. A timeout is a deny. Default 300 000 ms. */
+  /**
+   * How long a human has to answer a review, in ms. Default 300 000. With `onReview: 'wait'`: how
+   * long the gate waits (a timeout is a deny). With `pause`: a `review` Decision's `expiresAt` when
+   * the reviewer gives none; `resolveReview` refuses an approval after it (`REVIEW_EXPIRED`).
+   */
   reviewTimeoutMs?: number;
   circuitBreaker?: CircuitBreakerOptions | false;
   /** Public keys (JWK) that may sign proofs. */
@@ -94,7 +98,12 @@ export interface Gate {
   canI(call: ToolCall, options?: ReviewCallOptions): Promise<Decision>;
   /**
    * Records a human's answer to a `review` Decision given through the framework's own
-   * human-in-the-loop (onReview `pause`). Returns the final Decision (`source: 'human'`).
+   * human-in-the-loop (onReview `pause`): `{ type: 'approve' | 'edit' | 'reject' | 'expired' }`
+   * (see `HumanDecision`) or the legacy `{ approved, reason?, approver? }`. Returns the final
+   * Decision. An approval re-checks the call (a dry run: a policy that now denies wins,
+   * `POLICY_CHANGED`) and is refused after the review's `expiresAt` (`REVIEW_EXPIRED`); an edit is a
+   * new call reviewed from the start, whose Decision carries `edited` and `decision.args` = the
+   * edited arguments; an answer for a call that already ran is `ALREADY_EXECUTED`. Never throws.
    */
   resolveReview(decision: Decision, answer: HumanAnswer): Promise<Decision>;
   /** Reports what happened after an allowed call ran. Never throws. */

@@ -5,4 +5,12 @@ export { loadPolicy, loadPolicySync } from './load-policy';
 export { compilePolicy, isCompiledPolicy, type CompiledPolicy } from './compile-policy';
 export { evaluatePolicy, type PolicyInput, type PolicyResult, type EvaluatePolicyOptions } from './evaluate-policy';
 export { memoryPolicyState, type PolicyStateStore, type MemoryPolicyState } from './memory-policy-state';
+export {
+  evaluatePolicyShared,
+  isSharedPolicyState,
+  type SharedPolicyState,
+  type PolicyCounterRead,
+  type PolicyCounterWrite,
+  type EvaluatePolicySharedOptions,
+} from './shared-policy-state';
 export { policyReviewer, type PolicyReviewerOptions } from './policy-reviewer';

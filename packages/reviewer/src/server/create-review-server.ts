@@ -4,7 +4,6 @@ import {
   compilePolicy,
   createCheckpointSigner,
   createProofSigner,
-  memoryPolicyState,
   loadPolicySync,
   OptionsError,
   type CompiledPolicy,
@@ -12,6 +11,7 @@ import {
   type Policy,
   type PolicyStateStore,
   type ProofSigner,
+  type SharedPolicyState,
   type RedactOptions,
 } from '@toolgate/core';
 import { adminEntry, createApiKey, newApiKey, revokeApiKey, type CreatedKey, type Scope } from '../auth/api-keys';
@@ -24,6 +24,7 @@ import { createGroupCommit } from '../store/group-commit';
 import { openStore, type ApiKeyRow, type Store } from '../store/open-store';
 import { isPostgresUrl, openPostgresStore, type PostgresStore } from '../store/postgres-store';
 import { deferredReviewStore } from '../store/deferred-review-store';
+import { postgresPolicyState } from '../store/postgres-policy-state';
 import type { ReviewStore } from '../store/review-store';
 import { sqlitePolicyState } from '../store/sqlite-policy-state';
 import { sqliteReviewStore } from '../store/sqlite-review-store';
@@ -198,7 +199,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
   let reviewStore: ReviewStore;
   let decisions: { close(): Promise<void> } | undefined;
   let expirySweep: NodeJS.Timeout | undefined;
-  let policyState: PolicyStateStore;
+  let policyState: PolicyStateStore | SharedPolicyState;
   let flushCommits = () => {};
   let resolveOpened: ((store: PostgresStore) => void) | undefined;
   let rejectOpened: ((error: unknown) => void) | undefined;
@@ -227,8 +228,8 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     });
     opened.catch(() => {});
     reviewStore = deferredReviewStore('postgres', opened);
-    // Policy counters are per replica for now (see docs/design-decisions.md).
-    policyState = memoryPolicyState();
+    // Policy counters are shared by every replica on the database, decided in one transaction each.
+    policyState = postgresPolicyState(opened);
   }
 
   const service = new ReviewService({

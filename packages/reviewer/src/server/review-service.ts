@@ -3,6 +3,8 @@ import { EventEmitter } from 'node:events';
 import {
   callDigest,
   evaluatePolicy,
+  evaluatePolicyShared,
+  isSharedPolicyState,
   redactEntry,
   redactText,
   redactValue,
@@ -20,6 +22,7 @@ import {
   type ProofSigner,
   type RedactOptions,
   type ReviewResponse,
+  type SharedPolicyState,
   type Verdict,
 } from '@toolgate/core';
 import type { KeyInfo } from '../auth/api-keys';
@@ -82,7 +85,8 @@ export interface ReviewServiceDeps {
    */
   store: ReviewStore;
   getPolicy(): CompiledPolicy | undefined;
-  policyState: PolicyStateStore;
+  /** Counters of limit/budget/repeat rules: in-process (SQLite, memory) or shared by every replica (PostgreSQL). */
+  policyState: PolicyStateStore | SharedPolicyState;
   getSigner(): ProofSigner;
   metrics: ServerMetrics;
   waiters: Waiters;
@@ -139,7 +143,7 @@ export class ReviewService {
       );
     }
 
-    if (body.dryRun) return { status: 200, review: this.dryRun(body, args, digest, key) };
+    if (body.dryRun) return { status: 200, review: await this.dryRun(body, args, digest, key) };
 
     // Idempotency keys belong to the key that submits: another key's identical idempotency key is
     // a different review, never a way to read, replay or squat someone else's.
@@ -167,8 +171,8 @@ export class ReviewService {
     return this.waitAndAnswer(created.row.id, body.waitMs ?? 0, signal);
   }
 
-  private dryRun(body: CreateReviewRequest, args: unknown, digest: string, key: KeyInfo): ReviewResponse {
-    const r = this.evaluate(body, args, digest, true, key);
+  private async dryRun(body: CreateReviewRequest, args: unknown, digest: string, key: KeyInfo): Promise<ReviewResponse> {
+    const r = await this.evaluate(body, args, digest, true, key);
     const review: ReviewResponse = {
       id: 'dry-run',
       status: r.verdict === 'review' ? 'pending' : 'decided',
@@ -183,7 +187,7 @@ export class ReviewService {
     return review;
   }
 
-  private evaluate(body: CreateReviewRequest, args: unknown, digest: string, dryRun: boolean, key: KeyInfo) {
+  private async evaluate(body: CreateReviewRequest, args: unknown, digest: string, dryRun: boolean, key: KeyInfo) {
     const policy = this.d.getPolicy();
     if (!policy) {
       return {
@@ -195,13 +199,14 @@ export class ReviewService {
         policyVerdict: null as Verdict | null,
       };
     }
-    const r = evaluatePolicy(
-      policy,
-      // Counters (limit, budget, repeat) belong to the authenticated key (the trusted principal),
-      // not the agent id the client chose; rules still match and show the claimed agent.id.
-      { tool: body.call.tool, args, agent: body.agent, context: body.context, digest, principal: `key:${key.id}` },
-      { state: this.d.policyState, now: Date.now(), dryRun },
-    );
+    // Counters (limit, budget, repeat) belong to the authenticated key (the trusted principal),
+    // not the agent id the client chose; rules still match and show the claimed agent.id.
+    const input = { tool: body.call.tool, args, agent: body.agent, context: body.context, digest, principal: `key:${key.id}` };
+    const state = this.d.policyState;
+    // Shared counters (replicas on PostgreSQL) are read, decided and spent in one database transaction.
+    const r = isSharedPolicyState(state)
+      ? await evaluatePolicyShared(policy, input, { state, now: Date.now(), dryRun })
+      : evaluatePolicy(policy, input, { state, now: Date.now(), dryRun });
     const matchedRules = r.matchedRules;
     const verdict: Verdict = r.verdict ?? 'review';
     const reason = r.verdict === null ? `no policy rule matched and the policy has no default: a human decides${r.reason ? ` (${r.reason})` : ''}` : r.reason;
@@ -228,7 +233,7 @@ export class ReviewService {
     // Redacted once, here, before anything is stored: the row, the answer, the audit record, the
     // dashboard, /v1/reviews and webhooks all read this copy (a rule on args.api_key put the raw
     // key into the reason and the checks' actual values).
-    const r = this.redactResult(this.evaluate(body, args, digest, false, key));
+    const r = this.redactResult(await this.evaluate(body, args, digest, false, key));
     const now = Date.now();
     const id = newReviewId(now);
     const row: ReviewRow = {

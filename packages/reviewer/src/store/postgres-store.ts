@@ -29,6 +29,12 @@ export interface PostgresStore extends ReviewStore {
   policyReserve(key: string, atMs: number, amount: number, windowMs: number, limit: number): Promise<boolean>;
   policySum(key: string, sinceMs: number): Promise<number>;
   /**
+   * Runs `fn` in one transaction on a pooled connection, for the shared policy counters
+   * (`postgresPolicyState`): committed when it resolves, rolled back when it throws; a database
+   * that is away is a `StoreUnavailableError` (503).
+   */
+  policyTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T>;
+  /**
    * Appends a signed checkpoint of the chain head (as the SQLite trail does), unless the chain is
    * empty or its head already is a checkpoint. Returns the checkpoint record.
    */
@@ -381,6 +387,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       const r = await q<{ v: number }>('SELECT COALESCE(SUM(amount), 0)::float8 AS v FROM policy_events WHERE key = $1 AND at > $2', [key, sinceMs]);
       return Number(r.rows[0]!.v);
     },
+    policyTransaction: (fn) => tx(fn),
     checkpoint: (signer) =>
       tx(async (c) => {
         const head = await lockHead(c);

@@ -1,0 +1,2 @@
+export { humanDecisionOf } from './human-decision';
+export { editNotice } from './edit-notice';
