@@ -669,6 +669,22 @@ export function createGate(options: GateOptions): Gate {
         return canonicalArgs === undefined ? waiting : attachReviewedArgs(waiting, canonicalArgs);
       }
     }
+    if (canonicalArgs !== undefined) {
+      // Re-check at resume: decide the call again as a dry run (no human asked, nothing recorded or
+      // spent). A policy that now denies it wins over an approval given while it was paused.
+      const call: ToolCall = { tool: decision.tool, args: JSON.parse(canonicalArgs) };
+      if (decision.callId !== undefined) call.callId = decision.callId;
+      if (decision.runId !== undefined) call.runId = decision.runId;
+      if (pending?.agent) call.agent = pending.agent;
+      if (pending?.context) call.context = pending.context;
+      const now = await decideSafely(call, undefined, true);
+      if (now.verdict === 'deny') {
+        if (now.source === 'fail_closed') {
+          return refuse(now.error?.code ?? ErrorCodes.REVIEWER_FAILED, `the call could not be re-checked before it runs (${now.reason}); denied`);
+        }
+        return refuse(ErrorCodes.POLICY_CHANGED, `the policy now denies this call (${now.reason}); an approval given while it was paused does not override it; denied`);
+      }
+    }
     const reason = answer.type === 'approve' ? answer.reason : undefined;
     const resolved: Decision = {
       ...decision,

@@ -205,3 +205,75 @@ describe('resolveReview: approvals that need more than one person', () => {
     expect(t.runs).toHaveLength(1);
   });
 });
+
+describe('resolveReview: re-check at resume and expiry', () => {
+  it('a policy that denies the call by the time it resumes wins over the approval (POLICY_CHANGED)', async () => {
+    let verdict: 'review' | 'deny' = 'review';
+    const t = setup(callbackReviewer(() => ({ verdict, decidedBy: 'policy', reason: verdict === 'deny' ? 'account frozen' : 'big' })));
+    const pending = await t.gate.review(call);
+    verdict = 'deny';
+    const d = await t.gate.resolveReview(pending, { type: 'approve', approver: 'alice' });
+    expect(d).toMatchObject({ verdict: 'deny', error: { code: 'POLICY_CHANGED' } });
+    expect(d.reason).toContain('account frozen');
+    expect(await t.run(d)).toBe('refused');
+    expect(t.runs).toHaveLength(0);
+    // The re-check is a dry run: the reviewer saw it as one, and only the review and the refusal are recorded.
+    expect(t.audit.records.map((r) => r.kind)).toEqual(['review', 'human_decision']);
+  });
+
+  it('the re-check asks the reviewer as a dry run with the call as it was reviewed', async () => {
+    const seen: { dryRun?: boolean; agent?: unknown; context?: unknown }[] = [];
+    const t = setup(callbackReviewer((r) => {
+      seen.push({ dryRun: r.dryRun, agent: r.agent, context: r.context });
+      return { verdict: 'review' };
+    }));
+    const pending = await t.gate.review({ ...call, agent: 'bank-bot', context: { task: 'rent' } });
+    expect(await t.run(await t.gate.resolveReview(pending, { type: 'approve' }))).toBe('ran');
+    expect(seen).toEqual([
+      { dryRun: undefined, agent: { id: 'bank-bot' }, context: { task: 'rent' } },
+      { dryRun: true, agent: { id: 'bank-bot' }, context: { task: 'rent' } },
+    ]);
+  });
+
+  it('a re-check the reviewer cannot answer fails closed', async () => {
+    let down = false;
+    const t = setup(callbackReviewer(() => {
+      if (down) throw new Error('connection refused');
+      return { verdict: 'review' };
+    }));
+    const pending = await t.gate.review(call);
+    down = true;
+    const d = await t.gate.resolveReview(pending, { type: 'approve' });
+    expect(d).toMatchObject({ verdict: 'deny', error: { code: 'REVIEWER_FAILED' } });
+    expect(await t.run(d)).toBe('refused');
+  });
+
+  it('a review carries expiresAt (reviewTimeoutMs from now); approving after it is REVIEW_EXPIRED', async () => {
+    let clock = 1_000_000;
+    const t = setup(bank(), { now: () => clock, reviewTimeoutMs: 60_000 });
+    const pending = await t.gate.review(call);
+    expect(pending.expiresAt).toBe(new Date(1_060_000).toISOString());
+    clock = 1_060_001;
+    const late = await t.gate.resolveReview(pending, { type: 'approve', approver: 'alice' });
+    expect(late).toMatchObject({ verdict: 'deny', decidedBy: 'expiry', error: { code: 'REVIEW_EXPIRED' } });
+    expect(await t.run(late)).toBe('refused');
+    expect(t.runs).toHaveLength(0);
+  });
+
+  it('a copy of the Decision with a later expiresAt does not extend the deadline this gate set', async () => {
+    let clock = 1_000_000;
+    const t = setup(bank(), { now: () => clock, reviewTimeoutMs: 60_000 });
+    const pending = await t.gate.review(call);
+    clock = 1_060_001;
+    const forged: Decision = { ...pending, expiresAt: new Date(9_999_999_999_999).toISOString() };
+    const d = await t.gate.resolveReview(forged, { type: 'edit', args: { amount: 200, to: 'bob' } });
+    expect(d.error?.code).toBe('REVIEW_EXPIRED');
+    expect(await t.run(d)).toBe('refused');
+    expect(t.runs).toHaveLength(0);
+  });
+
+  it("the reviewer's own deadline is the review's expiresAt", async () => {
+    const t = setup(callbackReviewer(() => ({ verdict: 'review', expiresAt: '2030-01-01T00:00:00.000Z' })));
+    expect((await t.gate.review(call)).expiresAt).toBe('2030-01-01T00:00:00.000Z');
+  });
+});
