@@ -100,6 +100,8 @@ describe('policy counters shared by replicas on PostgreSQL', () => {
       reviewer: httpReviewer({ url: proxy.url, apiKey: evalKey }),
       jwksUrl: `${proxy.url}/.well-known/jwks.json`,
       highStakes: ['transfer'],
+      // The whole suite runs in parallel on 2 cores: a gate deadline must not turn a slow answer into a deny.
+      timeoutMs: 30_000,
     });
     cleanups.push(() => gate.close());
     let ran = 0;
