@@ -1,5 +1,8 @@
 export { withGovernance } from './with-governance';
+export { governedOptions, type GovernedCallOptions } from './governed-options';
 export { toolApproval, type ToolApprovalRequestInfo, type GovernedApprovalStatus } from './tool-approval';
+export { editedApprovalResponse, editedChatApproval, readApprovalEdit, type ApprovalEdit, type ReadEdit } from './edit-approval';
+export { isEditedOutput, type EditedToolOutput } from './edited-output';
 export { decisionsOf } from './gate-state';
 export { isGovernanceDenial, type GovernanceDenial } from './denial';
 export { ToolNotGateableError, TOOL_NOT_GATEABLE, ToolNameMismatchError, TOOL_NAME_MISMATCH } from './errors';

@@ -25,6 +25,8 @@ export interface LooseTool {
   needsApproval?: boolean | ((this: unknown, input: unknown, options: NeedsApprovalOptions) => boolean | PromiseLike<boolean>);
   toModelOutput?: (this: unknown, arg: { toolCallId: string; input: unknown; output: unknown }) => unknown;
   onInputAvailable?: (this: unknown, options: InputAvailableOptions) => unknown;
+  /** The tool's input schema (zod, Standard Schema, an AI SDK Schema, or a function returning one). */
+  inputSchema?: unknown;
 }
 
 const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}).constructor as FunctionConstructor;

@@ -5,6 +5,7 @@ import { findApproval } from './approvals';
 import { decideOnce, recordDecision } from './gate-state';
 import { ownNeedsApproval, type LooseTool } from './loose-tool';
 import { resolveOptions, type GovernanceOptions } from './options';
+import { warnSecretProblem } from './secret-warning';
 
 /** What ai@7 passes to a generic `toolApproval` function (the fields used here). */
 export interface ToolApprovalRequestInfo {
@@ -56,6 +57,7 @@ export function toolApproval(gate: Gate, options?: GovernanceOptions): (request:
     const decision = await decideOnce(gate, o, { toolName, toolCallId, input, messages });
     if (decision.verdict === 'review') {
       recordDecision(gate, o, toolName, toolCallId, decision, 'approval');
+      if (o.approvalSecret === undefined) warnSecretProblem(gate, 'no-secret');
       return { type: 'user-approval', reason: denialText(decision) };
     }
     if (!isAllowed(decision)) {

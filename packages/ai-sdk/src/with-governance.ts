@@ -1,8 +1,10 @@
 import type { Decision, Gate } from '@toolgate/core';
-import { claimExecution, GovernanceDeniedError, OptionsError, denialText, isAllowed, runGoverned } from '@toolgate/core';
+import { claimExecution, editNotice, GovernanceDeniedError, OptionsError, denialText, isAllowed, runGoverned } from '@toolgate/core';
 import type { ToolSet } from 'ai';
 import { findApproval, verifyApprovalSignature } from './approvals';
+import { answerReview } from './answer-review';
 import { defaultModelOutput, governanceDenial, isGovernanceDenial } from './denial';
+import { editedOutput, isEditedOutput, withNotice } from './edited-output';
 import { ToolNameMismatchError, ToolNotGateableError } from './errors';
 import { decideOnce, linkTools, recordDecision } from './gate-state';
 import {
@@ -16,6 +18,9 @@ import {
 } from './loose-tool';
 import { resolveOptions, type GovernanceOptions, type ResolvedOptions } from './options';
 import { notReviewedDecision, reviewedInput } from './reviewed-input';
+import { warnSecretProblem } from './secret-warning';
+
+const isPromiseLike = (x: unknown): x is PromiseLike<unknown> => typeof (x as { then?: unknown } | null)?.then === 'function';
 
 /**
  * Puts a gate in front of the high-stakes tools of an AI SDK tool set (ai 6 and 7).
@@ -133,23 +138,24 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
           }).catch(() => false));
         if (trusted) {
           try {
-            decision = await gate.resolveReview(decision, { approved: true, ...(approval.reason ? { reason: approval.reason } : {}) });
+            decision = await answerReview(gate, decision, approval, original.inputSchema);
           } catch (error) {
             note = ` — recording the human approval failed (${error instanceof Error ? error.message : String(error)})`;
           }
+        } else if (o.approvalSecret === undefined) {
+          warnSecretProblem(gate, 'no-secret');
+          note = ' — an approval was found in the messages but withGovernance has no approvalSecret to verify it, so it is not trusted';
         } else {
-          note =
-            o.approvalSecret === undefined
-              ? ' — an approval was found in the messages but withGovernance has no approvalSecret to verify it, so it is not trusted'
-              : ' — the approval in the messages has a missing or invalid signature, so it is not trusted';
+          if (approval.signature === undefined) warnSecretProblem(gate, 'unsigned-request');
+          note = ' — the approval in the messages has a missing or invalid signature, so it is not trusted';
         }
       }
     }
     // The review may have started in needsApproval/toolApproval, which get no abort signal; a run
     // aborted meanwhile must not run the body, whatever the (possibly fail-open) Decision says.
     if (options.abortSignal?.aborted && isAllowed(decision)) throw options.abortSignal.reason ?? new Error('aborted');
-    // The body gets exactly what was reviewed: a getter, a toJSON or a mutation of the SDK's
-    // input object after the review cannot reach it.
+    // The body gets exactly what was reviewed (for a human edit: exactly the edited input): a
+    // getter, a toJSON or a mutation of the SDK's input object after the review cannot reach it.
     let bodyInput: unknown;
     if (isAllowed(decision)) {
       const reviewed = reviewedInput(decision, input);
@@ -189,8 +195,12 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
       const started = performance.now();
       let outcome: 'success' | 'error' | 'failure' = 'failure';
       let message = 'the tool stream was closed before it finished';
+      let last: unknown;
       try {
-        yield* body;
+        for await (const part of body) {
+          last = part;
+          yield part;
+        }
         outcome = 'success';
       } catch (error) {
         outcome = 'error';
@@ -200,12 +210,15 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
         const durationMs = performance.now() - started;
         void gate.reportOutcome(a.decision, outcome === 'success' ? { status: outcome, durationMs } : { status: outcome, message, durationMs });
       }
+      // The last value is the tool's output; with a human's edit, it goes out once more with the notice.
+      const notice = editNotice(a.decision);
+      if (notice && a.decision.edited) yield editedOutput(last, notice, a.decision.edited);
     } as LooseTool['execute'];
   } else {
     wrapped.execute = async function (this: unknown, input: unknown, options: ExecuteOptions) {
       const a = await authorize(input, options);
       if (!isAllowed(a.decision)) return refuse(a);
-      return runGoverned(gate, a.decision, async () => {
+      const output = await runGoverned(gate, a.decision, async () => {
         const result = await execute.call(this, a.input, options);
         if (!isAsyncIterable(result)) return result;
         // A plain function returning an iterable: the wrapper is async, so return the final value.
@@ -213,6 +226,9 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
         for await (const part of result) last = part;
         return last;
       });
+      // Ran with a human's edited input: the model must be told, or it asks for the original again.
+      const notice = editNotice(a.decision);
+      return notice && a.decision.edited ? editedOutput(output, notice, a.decision.edited) : output;
     };
   }
 
@@ -223,6 +239,7 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
     const decision = await decideOnce(gate, o, { toolName: name, toolCallId: options.toolCallId, input, messages: options.messages });
     if (decision.verdict === 'review') {
       recordDecision(gate, o, name, options.toolCallId, decision, 'approval');
+      if (o.approvalSecret === undefined) warnSecretProblem(gate, 'no-secret');
       return true;
     }
     // deny cannot be said here; execute enforces it. allow: the tool's own rule still applies.
@@ -245,6 +262,11 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
 
   wrapped.toModelOutput = function (this: unknown, arg: { toolCallId: string; input: unknown; output: unknown }) {
     if (isGovernanceDenial(arg.output)) return { type: 'execution-denied', reason: arg.output.reason };
+    if (isEditedOutput(arg.output)) {
+      const { notice, output } = arg.output;
+      const inner: unknown = toModelOutput ? toModelOutput.call(this, { ...arg, output }) : defaultModelOutput(output);
+      return isPromiseLike(inner) ? Promise.resolve(inner).then((r) => withNotice(r, notice)) : withNotice(inner, notice);
+    }
     if (toModelOutput) return toModelOutput.call(this, arg);
     return defaultModelOutput(arg.output);
   };

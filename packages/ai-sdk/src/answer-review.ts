@@ -1,0 +1,44 @@
+import { ErrorCodes, type Decision, type Gate, type HumanDecision } from '@toolgate/core';
+import type { ApprovalPair } from './approvals';
+import { readApprovalEdit } from './edit-approval';
+import { validateEditedInput } from './edited-input';
+import { firstDeadline } from './gate-state';
+
+/**
+ * Turns a trusted (signed) human approval of a `review` into the gate's Decision: an approval, or
+ * an approval with edited input (re-reviewed by the gate as a new call of the same tool), or
+ * expired when it came after the first review's deadline. An edit that cannot be read, or whose
+ * input the tool's schema rejects, is a deny: the call runs neither as asked nor as edited.
+ */
+export async function answerReview(gate: Gate, decision: Decision, approval: ApprovalPair, inputSchema: unknown): Promise<Decision> {
+  const read = readApprovalEdit(approval.reason);
+  if (read.kind === 'invalid') return refused(decision, `the approval's edit cannot be read (${read.problem})`);
+  if (read.kind === 'edit' && read.approvalId !== approval.approvalId) {
+    return refused(decision, `the approval's edit is for approval ${JSON.stringify(read.approvalId.slice(0, 80))}, not this one (${approval.approvalId})`);
+  }
+  const due = firstDeadline(gate, decision);
+  if (due !== undefined && Date.now() > due) return gate.resolveReview(decision, { type: 'expired' });
+  let answer: HumanDecision;
+  if (read.kind === 'none') {
+    answer = { type: 'approve', ...(approval.reason ? { reason: approval.reason } : {}) };
+  } else {
+    const checked = await validateEditedInput(inputSchema, read.edit.input);
+    if (!checked.ok) return refused(decision, `the edited input does not match the tool's inputSchema (${checked.problem})`);
+    answer = {
+      type: 'edit',
+      args: checked.value,
+      ...(read.edit.toolName !== undefined ? { tool: read.edit.toolName } : {}),
+      ...(read.edit.reason ? { reason: read.edit.reason } : {}),
+    };
+  }
+  return gate.resolveReview(decision, answer);
+}
+
+/** A deny for a human answer the adapter cannot pass on; the review stays pending. */
+function refused(decision: Decision, why: string): Decision {
+  const reason = `${why}; nothing ran. Send edits with editedApprovalResponse() / editedChatApproval() from @toolgate/ai-sdk`;
+  const d: Decision = { ...decision, verdict: 'deny', source: 'fail_closed', reason, error: { code: ErrorCodes.INPUT_INVALID, message: reason } };
+  delete d.proof;
+  delete d.expiresAt;
+  return d;
+}
