@@ -2,9 +2,9 @@ import { canonicalJson } from '../digest/canonical-json';
 import { sha256 } from '../digest/call-digest';
 import { AuditError, ErrorCodes } from '../errors';
 import type { AuditEntry, AuditRecord } from '../types';
-import { redactEntry } from './redact-entry';
+import { redactCall, redactDecision, redactOutcome } from './redact-entry';
 import { CheckpointKeys, checkpointOf, type CheckpointKeyOptions, type SignedCheckpoint } from './audit-checkpoint';
-import type { RedactOptions } from './redact';
+import { redact, type RedactOptions } from './redact';
 
 /** `prevHash` of the first record of every chain: `"sha256:"` + 64 zeros. */
 export const GENESIS_HASH = `sha256:${'0'.repeat(64)}`;
@@ -141,17 +141,23 @@ export function sealLine(entry: AuditEntry, prev: ChainHead | null, redactOption
       'audit entry is malformed: it needs string `id`, `ts`, `kind` and a `call` object',
     );
   }
-  const clean = redactEntry(entry, redactOptions);
-  const seq = prev ? prev.seq + 1 : 1;
-  const prevHash = prev ? prev.hash : GENESIS_HASH;
-  const record = { id: clean.id, seq, ts: clean.ts, prevHash, kind: clean.kind, call: clean.call } as AuditRecord;
-  if (clean.decision !== undefined) record.decision = clean.decision;
-  if (clean.outcome !== undefined) record.outcome = clean.outcome;
-  if (clean.meta !== undefined) record.meta = clean.meta;
+  // The record is built here, each part redacted as it is copied (as `redactEntry` does), so the
+  // entry is copied once.
+  const record: Omit<AuditRecord, 'hash'> & { hash?: string } = {
+    id: entry.id,
+    seq: prev ? prev.seq + 1 : 1,
+    ts: entry.ts,
+    prevHash: prev ? prev.hash : GENESIS_HASH,
+    kind: entry.kind,
+    call: redactCall(entry.call, redactOptions),
+  };
+  if (entry.decision !== undefined) record.decision = redactDecision(entry.decision, redactOptions);
+  if (entry.outcome !== undefined) record.outcome = redactOutcome(entry.outcome);
+  if (entry.meta !== undefined) record.meta = redact(entry.meta, redactOptions, 'meta') as Record<string, unknown>;
   const text = jsonText(record);
   const hash = sha256(text);
   record.hash = hash;
-  return { record, line: `${text.slice(0, -1)},"hash":"${hash}"}` };
+  return { record: record as AuditRecord, line: `${text.slice(0, -1)},"hash":"${hash}"}` };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { AuditEntry, EvaluatedCheck } from '../types';
-import { isSecretField, redact, redactText, REDACTED, type RedactOptions } from './redact';
+import { compileRedaction, redact, redactText, REDACTED, type CompiledRedaction, type RedactOptions } from './redact';
 
 /**
  * Returns a redacted copy of an audit entry (the input is not mutated):
@@ -16,26 +16,49 @@ import { isSecretField, redact, redactText, REDACTED, type RedactOptions } from 
  * The proof (a signed JWS) is kept: it holds no secrets and lets anyone verify the record offline.
  */
 export function redactEntry(entry: AuditEntry, options?: RedactOptions): AuditEntry {
-  const out: AuditEntry = { ...entry, call: { ...entry.call } };
-  if (entry.call.args !== undefined) out.call.args = redact(entry.call.args, options, 'args');
-  if (entry.decision) {
-    const d = { ...entry.decision };
-    if (Array.isArray(d.evaluated)) d.evaluated = d.evaluated.map((check) => redactCheck(check, options));
-    if (typeof d.reason === 'string') d.reason = redactText(d.reason);
-    if (Array.isArray(d.conditions)) d.conditions = d.conditions.map((c) => (typeof c === 'string' ? redactText(c) : c));
-    if (d.error) d.error = { ...d.error, message: redactText(String(d.error.message)) };
-    out.decision = d;
-  }
-  if (entry.outcome) {
-    out.outcome = { ...entry.outcome };
-    if (typeof entry.outcome.message === 'string') out.outcome.message = redactText(entry.outcome.message);
-  }
+  const c = compileRedaction(options);
+  const out: AuditEntry = { ...entry, call: redactCall(entry.call, options) };
+  if (entry.decision) out.decision = redactDecision(entry.decision, options, c);
+  if (entry.outcome) out.outcome = redactOutcome(entry.outcome);
   if (entry.meta !== undefined) out.meta = redact(entry.meta, options, 'meta') as Record<string, unknown>;
   return out;
 }
 
-function redactCheck(check: EvaluatedCheck, options: RedactOptions | undefined): EvaluatedCheck {
-  if (isSecretField(check.field, options)) {
+/** @internal A redacted copy of an entry's `call` (its `args` redacted deeply, at `args`). */
+export function redactCall(call: AuditEntry['call'], options: RedactOptions | undefined): AuditEntry['call'] {
+  const out = { ...call };
+  if (call.args !== undefined) out.args = redact(call.args, options, 'args');
+  return out;
+}
+
+/** @internal A redacted copy of an entry's `decision` (checks, reason, conditions, error message). */
+export function redactDecision(decision: NonNullable<AuditEntry['decision']>, options: RedactOptions | undefined, c: CompiledRedaction = compileRedaction(options)): NonNullable<AuditEntry['decision']> {
+  const d = { ...decision };
+  const evaluated: unknown = d.evaluated;
+  if (Array.isArray(evaluated)) {
+    const checks = new Array<EvaluatedCheck>(evaluated.length);
+    for (let i = 0; i < checks.length; i++) {
+      const check: unknown = evaluated[i];
+      checks[i] = typeof check === 'object' && check !== null ? redactCheck(check as EvaluatedCheck, options, c) : (redact(check, options) as EvaluatedCheck);
+    }
+    d.evaluated = checks;
+  }
+  if (typeof d.reason === 'string') d.reason = redactText(d.reason);
+  if (Array.isArray(d.conditions) && d.conditions.length > 0) d.conditions = d.conditions.map((x) => (typeof x === 'string' ? redactText(x) : x));
+  if (d.error) d.error = { ...d.error, message: redactText(String(d.error.message)) };
+  return d;
+}
+
+/** @internal A redacted copy of an entry's `outcome` (credentials in its message). */
+export function redactOutcome(outcome: NonNullable<AuditEntry['outcome']>): NonNullable<AuditEntry['outcome']> {
+  const out = { ...outcome };
+  if (typeof outcome.message === 'string') out.message = redactText(outcome.message);
+  return out;
+}
+
+function redactCheck(check: EvaluatedCheck, options: RedactOptions | undefined, c: CompiledRedaction): EvaluatedCheck {
+  const field: unknown = check.field;
+  if (typeof field === 'string' && field !== '' && c.isSecretField(field)) {
     return {
       ...check,
       ...(check.actual === undefined || check.actual === null ? {} : { actual: REDACTED }),
@@ -44,8 +67,8 @@ function redactCheck(check: EvaluatedCheck, options: RedactOptions | undefined):
         : { expected: REDACTED }),
     };
   }
-  return {
-    ...check,
-    actual: redact(check.actual, options, typeof check.field === 'string' ? check.field : undefined),
-  };
+  const a: unknown = check.actual;
+  // Numbers, booleans and null are copied as `redact` would (a non-finite number becomes null).
+  const actual = a === null || typeof a === 'boolean' ? a : typeof a === 'number' ? (Number.isFinite(a) ? a : null) : redact(a, options, typeof field === 'string' ? field : undefined);
+  return { ...check, actual };
 }

@@ -129,6 +129,8 @@ function looksLikeToken(tok: string): boolean {
 /** Options compiled once (cached per options object). */
 export interface CompiledRedaction {
   isSecretKey(key: string): boolean;
+  /** `isSecretField(field, options)` for these options, memoised (fields repeat from record to record). */
+  isSecretField(field: string): boolean;
   /** Compiled `paths`, split on dots. */
   paths: ReadonlyArray<ReadonlyArray<string>>;
   maxDepth: number;
@@ -182,7 +184,18 @@ function compile(options: RedactOptions | undefined): CompiledRedaction {
   };
   const paths = (options?.paths ?? []).filter((p) => typeof p === 'string' && p !== '').map((p) => p.split('.'));
   const maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
-  return { isSecretKey, paths, maxDepth };
+  const compiled: CompiledRedaction = { isSecretKey, isSecretField: (field) => false, paths, maxDepth };
+  const fieldMemo = new Map<string, boolean>();
+  compiled.isSecretField = (field: string): boolean => {
+    let hit = fieldMemo.get(field);
+    if (hit === undefined) {
+      hit = field.split('.').some((seg) => isSecretKey(seg)) || startCursors(compiled, field).hit;
+      if (fieldMemo.size >= 10_000) fieldMemo.clear();
+      fieldMemo.set(field, hit);
+    }
+    return hit;
+  };
+  return compiled;
 }
 
 /** Compiles redaction options once; repeated calls with the same object are free. */
@@ -199,7 +212,11 @@ export function compileRedaction(options?: RedactOptions): CompiledRedaction {
 /** A cursor into the compiled paths: pattern index and how many segments already matched. */
 type PathCursor = readonly [pattern: number, matched: number];
 
+/** No configured paths: nothing to follow (shared, never mutated). */
+const NO_CURSORS: { cursors: PathCursor[]; hit: boolean } = { cursors: [], hit: false };
+
 function startCursors(c: CompiledRedaction, at: string | undefined): { cursors: PathCursor[]; hit: boolean } {
+  if (c.paths.length === 0) return NO_CURSORS;
   let cursors: PathCursor[] = c.paths.map((_, i) => [i, 0] as const);
   if (!at) return { cursors, hit: false };
   for (const seg of at.split('.')) {
@@ -229,9 +246,7 @@ function advance(c: CompiledRedaction, cursors: ReadonlyArray<PathCursor>, seg: 
  */
 export function isSecretField(field: string, options?: RedactOptions): boolean {
   if (typeof field !== 'string' || field === '') return false;
-  const c = compileRedaction(options);
-  if (field.split('.').some((seg) => c.isSecretKey(seg))) return true;
-  return startCursors(c, field).hit;
+  return compileRedaction(options).isSecretField(field);
 }
 
 /**
@@ -250,6 +265,8 @@ export function isSecretField(field: string, options?: RedactOptions): boolean {
  */
 export function redactText(text: string): string {
   if (typeof text !== 'string') return text;
+  // Every credential pattern needs at least 5 characters (`otp=1`): shorter text is kept as is.
+  if (text.length < 5) return text;
   // Most texts (reasons such as `rule "small-transfer" (allow)`, ids, memos) hold no credential
   // marker and, if they quote or assign anything, no secret-looking name: one or two scans.
   let named: boolean | undefined;
@@ -319,17 +336,18 @@ export function redact(value: unknown, options?: RedactOptions, at?: string): un
   const c = compileRedaction(options);
   const start = startCursors(c, at);
   if (start.hit) return isEmpty(value) ? value : REDACTED;
-  return copy(value, c, start.cursors, 0, new Set());
+  return copy(value, c, start.cursors, 0, []);
 }
 
 function isEmpty(v: unknown): boolean {
   return v === null || v === undefined;
 }
 
-function copy(value: unknown, c: CompiledRedaction, cursors: ReadonlyArray<PathCursor>, depth: number, ancestors: Set<object>): unknown {
+function copy(value: unknown, c: CompiledRedaction, cursors: ReadonlyArray<PathCursor>, depth: number, ancestors: object[]): unknown {
   switch (typeof value) {
     case 'string':
-      return AUTH_VALUE.test(value) ? REDACTED : redactText(value);
+      // `Basic x` needs 7 characters; redactText screens short text itself.
+      return value.length >= 7 && AUTH_VALUE.test(value) ? REDACTED : redactText(value);
     case 'number':
       return Number.isFinite(value) ? value : null;
     case 'boolean':
@@ -342,7 +360,8 @@ function copy(value: unknown, c: CompiledRedaction, cursors: ReadonlyArray<PathC
       return undefined; // undefined, function, symbol
   }
   if (value === null) return null;
-  if (ancestors.has(value)) return CIRCULAR;
+  // The ancestors are at most maxDepth (+ toJSON wrappers) long: a scan beats a Set's add/delete.
+  if (ancestors.includes(value)) return CIRCULAR;
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') {
     let json: unknown;
@@ -352,16 +371,16 @@ function copy(value: unknown, c: CompiledRedaction, cursors: ReadonlyArray<PathC
       return '[Unserializable]';
     }
     if (json !== value) {
-      ancestors.add(value);
+      ancestors.push(value);
       try {
         return copy(json, c, cursors, depth, ancestors);
       } finally {
-        ancestors.delete(value);
+        ancestors.pop();
       }
     }
   }
   if (depth >= c.maxDepth) return MAX_DEPTH;
-  ancestors.add(value);
+  ancestors.push(value);
   try {
     if (Array.isArray(value)) {
       const out: unknown[] = new Array<unknown>(value.length);
@@ -392,7 +411,7 @@ function copy(value: unknown, c: CompiledRedaction, cursors: ReadonlyArray<PathC
     }
     return out;
   } finally {
-    ancestors.delete(value);
+    ancestors.pop();
   }
 }
 
