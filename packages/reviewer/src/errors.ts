@@ -13,6 +13,12 @@ export const ServerErrorCodes = {
   DIGEST_MISMATCH: 'DIGEST_MISMATCH',
   IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',
   ALREADY_DECIDED: 'ALREADY_DECIDED',
+  /** The same approver key approved this review (these arguments) already: it counts once. */
+  ALREADY_APPROVED: 'ALREADY_APPROVED',
+  /** Edit-and-approve: the server's policy denies the edited call (the review stays pending). */
+  EDIT_DENIED: 'EDIT_DENIED',
+  /** The review's rule names approver groups and this key is in none of them. */
+  NOT_IN_APPROVER_GROUP: 'NOT_IN_APPROVER_GROUP',
   REVIEW_PENDING: 'REVIEW_PENDING',
   OUTCOME_EXISTS: 'OUTCOME_EXISTS',
   ALREADY_EXECUTED: 'ALREADY_EXECUTED',

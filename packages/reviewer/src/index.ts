@@ -1,8 +1,10 @@
-export { createReviewServer, type ReviewServer, type ReviewServerLogOptions, type ReviewServerOptions } from './server/create-review-server';
+export { createReviewServer, type KeyCreateOptions, type ReviewServer, type ReviewServerLogOptions, type ReviewServerOptions } from './server/create-review-server';
 export type { Readiness, ReadinessCheck } from './server/readiness';
 export {
   ReviewService,
   type Actor,
+  type ApprovalState,
+  type HumanDecisionInput,
   type ReviewEvents,
   type ReviewView,
   type SubmitResult,
@@ -29,6 +31,7 @@ export {
   SCOPES,
   type CreatedKey,
   type KeyInfo,
+  type NewKeyOptions,
   type Scope,
 } from './auth/api-keys';
 export {

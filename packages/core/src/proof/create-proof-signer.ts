@@ -75,6 +75,8 @@ export async function createProofSigner(options: ProofSignerOptions): Promise<Pr
       };
       if (input.callId !== undefined) tg.callId = input.callId;
       if (input.idempotencyKey !== undefined) tg.idk = input.idempotencyKey;
+      if (input.approvers !== undefined) tg.approvers = [...input.approvers];
+      if (input.originalDigest !== undefined) tg.originalDigest = input.originalDigest;
       const claims: ProofClaims = { iss: issuer, aud: PROOF_AUDIENCE, jti: input.reviewId, iat, exp: iat + lifetime, tg };
       if (input.agentId !== undefined) claims.sub = input.agentId;
       const signingInput = `${header}.${b64(JSON.stringify(claims))}`;
@@ -102,6 +104,10 @@ function assertInput(input: ProofSignInput): void {
     throw new OptionsError('sign: idempotencyKey must be a non-empty string');
   }
   if (input.agentId !== undefined && typeof input.agentId !== 'string') throw new OptionsError('sign: agentId must be a string');
+  if (input.approvers !== undefined && (!Array.isArray(input.approvers) || input.approvers.some((c) => typeof c !== 'string'))) {
+    throw new OptionsError('sign: approvers must be an array of strings');
+  }
+  if (input.originalDigest !== undefined && typeof input.originalDigest !== 'string') throw new OptionsError('sign: originalDigest must be a string');
   if (input.conditions !== undefined && (!Array.isArray(input.conditions) || input.conditions.some((c) => typeof c !== 'string'))) {
     throw new OptionsError('sign: conditions must be an array of strings');
   }

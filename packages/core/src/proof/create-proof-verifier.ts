@@ -28,6 +28,8 @@ const claimsSchema = z.object({
     verdict: z.enum(['allow', 'allow_with_conditions', 'deny', 'review']),
     conditions: z.array(z.string()),
     decidedBy: z.string(),
+    approvers: z.array(z.string()).optional(),
+    originalDigest: z.string().optional(),
   }),
 });
 

@@ -32,6 +32,10 @@ export interface ProofDecisionClaim {
   verdict: Verdict;
   conditions: string[];
   decidedBy: string;
+  /** Every approver (API key name) whose approval made this decision, when humans approved on a review server. */
+  approvers?: string[];
+  /** Set when an approver edited the arguments: the digest of the call that was asked about (`digest` is the edited call's). */
+  originalDigest?: string;
 }
 
 /** The verified claims of a proof. */
@@ -101,6 +105,10 @@ export interface ProofSignInput {
   verdict: Verdict;
   conditions?: string[];
   decidedBy: string;
+  /** Signed as `tg.approvers`: every approver whose approval made this decision. */
+  approvers?: string[];
+  /** Signed as `tg.originalDigest`: the call asked about, when the decision is for an edited call (`digest`). */
+  originalDigest?: string;
   /** Overrides the signer's lifetime for this proof, in whole seconds (tests may pass a negative value to mint an expired proof). */
   ttlSeconds?: number;
 }

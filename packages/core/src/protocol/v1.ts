@@ -67,14 +67,56 @@ export const ReviewResponseSchema = z.object({
   digest: z.string().optional(),
   tool: z.string().optional(),
   executed: z.boolean().optional(),
+  /** Verdict `deny` because nobody decided by the deadline (`decidedBy: 'expiry'`): not a human rejection. */
+  expired: z
+    .boolean()
+    .optional()
+    .describe("true: nobody decided before the deadline (verdict deny, decidedBy 'expiry'). An expired review is not a human rejection and is never approved later."),
+  /**
+   * An approver approved with edited arguments (`POST /v1/reviews/{id}/decision` with `args`): the
+   * edited call (same tool) was reviewed again by the server's policy; `digest` is the digest of
+   * `{ tool, args: edited }`, the one the proof binds; `originalDigest` the call that was asked about.
+   * `args` is the stored copy (redacted like every stored argument).
+   */
+  edited: z
+    .object({
+      args: z.unknown().describe('The edited arguments as stored (redacted like every stored argument).'),
+      digest: z.string().describe('Digest of { tool, args: edited }: the review\'s `digest` and the one the proof binds (tg.digest).'),
+      originalDigest: z.string().describe('Digest of the call that was submitted (also signed as tg.originalDigest).'),
+    })
+    .optional()
+    .describe('Set when an approver approved with edited arguments (edit-and-approve). Run the same tool with exactly the edited args, never the original.'),
+  /** Distinct approvals this review needs (`required`) and the approvers who approved so far (names). */
+  approvals: z
+    .object({
+      required: z.number().int().min(1).describe('Distinct approver keys that must approve (a policy rule\'s `approvals: N`; 1 by default). Never the submitting key.'),
+      approvers: z.array(z.string()).describe('Names of the approver keys that approved so far (signed as tg.approvers once decided).'),
+      groups: z.array(z.string()).optional().describe('Only approvers in one of these groups count (a policy rule\'s `approverGroups`).'),
+    })
+    .optional()
+    .describe('Two-person (N-person) approvals: how many distinct approvers the review needs and who approved so far. A pending review with fewer approvers than required stays pending.'),
 });
 export type ReviewResponse = z.infer<typeof ReviewResponseSchema>;
 
 /** `POST /v1/reviews/{id}/decision` body (approver scope only). */
-export const DecisionRequestSchema = z.object({
-  verdict: z.enum(['allow', 'deny']),
-  reason: z.string().max(2000).optional(),
-});
+export const DecisionRequestSchema = z
+  .object({
+    verdict: z.enum(['allow', 'deny']),
+    reason: z.string().max(2000).optional(),
+    /**
+     * Edit-and-approve (only with `verdict: 'allow'`): approve the same tool with these arguments
+     * instead. The edited call is reviewed again by the server's policy (a policy deny refuses the
+     * edit: 422 EDIT_DENIED, the review stays pending); otherwise this counts as the approver's
+     * approval of the edited call, whose digest the proof binds.
+     */
+    args: z
+      .unknown()
+      .optional()
+      .describe(
+        "Edit-and-approve, only with verdict 'allow': approve the same tool with these arguments instead. The edited call is reviewed again by the server's policy: a policy deny refuses the edit (422 EDIT_DENIED, the review stays pending); otherwise this is the approver's approval of the edited call (which may need more approvers by its own rule). The answer carries `edited` and the edited call's digest, which the proof binds.",
+      ),
+  })
+  .refine((d) => d.args === undefined || d.verdict === 'allow', { error: 'args (edit-and-approve) only goes with verdict allow', path: ['args'] });
 export type DecisionRequest = z.infer<typeof DecisionRequestSchema>;
 
 /** `POST /v1/reviews/{id}/outcome` body. */

@@ -17,7 +17,7 @@ import {
   type Policy,
 } from '@toolgate/core';
 import { request } from 'undici';
-import { createApiKey, isScope, newApiKey, revokeApiKey, SCOPES } from '../auth/api-keys';
+import { createApiKey, groupsOf, isScope, newApiKey, normalizeGroups, revokeApiKey, SCOPES, type CreatedKey } from '../auth/api-keys';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import { createReviewServer } from '../server/create-review-server';
 import { jwksOf, readSigningKeys, rotateSigningKeys } from '../signing/signing-keys';
@@ -137,12 +137,14 @@ Sets up a project in dir (default: the current directory):
   .toolgate/    the data dir, with a fresh eval key (for your agent's gate) and approve key (for you)
   .env          both keys and the server settings (mode 0600; keep it out of version control)
 then prints the next three commands. Refuses, without writing anything, if any of them exists.`,
-  'keys create': `Usage: toolgate keys create --scope eval|approve|admin [--name NAME] [--data DIR | --database URL]
+  'keys create': `Usage: toolgate keys create --scope eval|approve|admin [--name NAME] [--group NAME ...] [--data DIR | --database URL]
 
 Creates an API key and prints it once (only its SHA-256 is stored).
   eval     agents/gates: submit reviews, read them, report outcomes
   approve  humans: list and decide reviews, read the audit trail
-  admin    everything, plus signing key rotation`,
+  admin    everything, plus signing key rotation
+--group NAME (repeatable) puts the key in an approver group: a policy rule with
+approverGroups: [NAME] counts only approvals of keys in one of its groups.`,
   'keys list': `Usage: toolgate keys list [--data DIR | --database URL] [--json]
 
 Lists the API keys in the data dir: id, name, scope, created, revoked. The keys themselves are never
@@ -389,31 +391,46 @@ async function init(args: readonly string[], io: CliIo): Promise<number> {
 async function keys(args: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'create') {
-    const { values } = parse(rest, { scope: { type: 'string' }, name: { type: 'string' }, data: { type: 'string' }, database: { type: 'string' }, json: { type: 'boolean' } });
+    const { values } = parse(rest, {
+      scope: { type: 'string' },
+      name: { type: 'string' },
+      group: { type: 'string', multiple: true },
+      data: { type: 'string' },
+      database: { type: 'string' },
+      json: { type: 'boolean' },
+    });
     if (values.help) return help('keys create', io);
     if (!isScope(values.scope)) throw new UsageError(`--scope must be one of ${SCOPES.join(', ')}`);
+    let groups: string[] | undefined;
+    try {
+      groups = normalizeGroups(values.group);
+    } catch (error) {
+      throw new UsageError(`--group: ${(error as Error).message}`);
+    }
+    const options = { scope: values.scope, ...(values.name ? { name: values.name } : {}), ...(groups ? { groups } : {}), by: 'cli' };
+    const shown = (k: CreatedKey) => JSON.stringify({ id: k.id, name: k.name, scope: k.scope, ...(k.groups ? { groups: k.groups } : {}), key: k.key });
+    const inGroups = (k: CreatedKey) => (k.groups ? ` in group${k.groups.length > 1 ? 's' : ''} ${k.groups.join(', ')}` : '');
     const database = databaseOf(values.database, io);
     if (database) {
-      const scope = values.scope;
       const k = await withPostgres(database, async (store) => {
-        const made = newApiKey({ scope, ...(values.name ? { name: values.name } : {}), by: 'cli' });
+        const made = newApiKey(options);
         await store.insertKey(made.row, made.entry);
         return made.created;
       });
-      if (values.json) io.out(`${JSON.stringify({ id: k.id, name: k.name, scope: k.scope, key: k.key })}\n`);
+      if (values.json) io.out(`${shown(k)}\n`);
       else io.out(`${k.key}\n`);
-      io.err(`created ${k.scope} key ${k.name} (${k.id}) in the PostgreSQL database; it is shown only this once\n`);
+      io.err(`created ${k.scope} key ${k.name} (${k.id})${inGroups(k)} in the PostgreSQL database; it is shown only this once\n`);
       return EXIT.OK;
     }
     const dataDir = dataDirOf(values.data, io);
     const store = openStore(dataDir);
     const trail = openAuditTrail(store);
     try {
-      const k = createApiKey(store, trail, { scope: values.scope, ...(values.name ? { name: values.name } : {}), by: 'cli' });
+      const k = createApiKey(store, trail, options);
       await trail.flush();
-      if (values.json) io.out(`${JSON.stringify({ id: k.id, name: k.name, scope: k.scope, key: k.key })}\n`);
+      if (values.json) io.out(`${shown(k)}\n`);
       else io.out(`${k.key}\n`);
-      io.err(`created ${k.scope} key ${k.name} (${k.id}) in ${dataDir}; it is shown only this once\n`);
+      io.err(`created ${k.scope} key ${k.name} (${k.id})${inGroups(k)} in ${dataDir}; it is shown only this once\n`);
     } finally {
       await trail.close();
       store.close();
@@ -427,9 +444,12 @@ async function keys(args: readonly string[], io: CliIo): Promise<number> {
     const store = database ? undefined : openStore(dataDirOf(values.data, io));
     try {
       const stored = store ? store.listKeys() : await withPostgres(database!, (pgStore) => pgStore.listKeys());
-      const rows = stored.map((k) => ({ id: k.id, name: k.name, scope: k.scope, createdAt: new Date(k.created_at).toISOString(), revokedAt: k.revoked_at === null ? null : new Date(k.revoked_at).toISOString() }));
+      const rows = stored.map((k) => {
+        const groups = groupsOf(k);
+        return { id: k.id, name: k.name, scope: k.scope, ...(groups ? { groups } : {}), createdAt: new Date(k.created_at).toISOString(), revokedAt: k.revoked_at === null ? null : new Date(k.revoked_at).toISOString() };
+      });
       if (values.json) io.out(`${JSON.stringify(rows)}\n`);
-      else for (const r of rows) io.out(`${r.id}  ${r.scope.padEnd(7)}  ${r.name}  created ${r.createdAt}${r.revokedAt ? `  REVOKED ${r.revokedAt}` : ''}\n`);
+      else for (const r of rows) io.out(`${r.id}  ${r.scope.padEnd(7)}  ${r.name}${r.groups ? `  groups ${r.groups.join(',')}` : ''}  created ${r.createdAt}${r.revokedAt ? `  REVOKED ${r.revokedAt}` : ''}\n`);
     } finally {
       store?.close();
     }

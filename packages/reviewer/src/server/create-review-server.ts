@@ -107,6 +107,12 @@ export interface ReviewServerLogOptions {
   requests?: boolean;
 }
 
+/** Options of a key made with `server.keys.create` / `createKey` / `createStored`. */
+export interface KeyCreateOptions {
+  /** Approver groups of the key: a policy rule with `approverGroups` counts only approvers in one of them. */
+  groups?: readonly string[];
+}
+
 /** An embeddable review server. */
 export interface ReviewServer {
   readonly app: FastifyInstance;
@@ -117,20 +123,20 @@ export interface ReviewServer {
   /** Stops: wakes long-polls, finishes in-flight requests, flushes the audit mirror, closes the store. */
   close(): Promise<void>;
   keys: {
-    /** Creates a key and returns its plaintext (shown once). */
-    create(scope: Scope, name?: string): string;
+    /** Creates a key and returns its plaintext (shown once). `groups`: its approver groups (see a policy rule's `approverGroups`). */
+    create(scope: Scope, name?: string, options?: KeyCreateOptions): string;
     /**
      * Same, with the key's id and name. On PostgreSQL the row is written in the background (this API
      * is synchronous): this server accepts the key at once, other replicas only once it is committed.
      * Use `createStored` when another replica must accept the key right away.
      */
-    createKey(scope: Scope, name?: string): CreatedKey;
+    createKey(scope: Scope, name?: string, options?: KeyCreateOptions): CreatedKey;
     /**
      * Creates a key and resolves once it is committed to the store, so every replica on the same
      * database accepts it from then on; rejects (e.g. STORE_UNAVAILABLE) if it could not be stored.
      * On PostgreSQL it first makes the server ready (opens the pool), as `listen()` would.
      */
-    createStored(scope: Scope, name?: string): Promise<CreatedKey>;
+    createStored(scope: Scope, name?: string, options?: KeyCreateOptions): Promise<CreatedKey>;
     /** Revokes a key (SQLite only: synchronous; on PostgreSQL it throws, use `revokeKey`). */
     revoke(id: string): boolean;
     /** Revokes a key on either store. */
@@ -443,8 +449,8 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     });
   }
 
-  function createKey(scope: Scope, name?: string): CreatedKey {
-    const options = { scope, ...(name ? { name } : {}), by: 'embedded' };
+  function createKey(scope: Scope, name?: string, extra: KeyCreateOptions = {}): CreatedKey {
+    const options = { scope, ...(name ? { name } : {}), ...(extra.groups ? { groups: extra.groups } : {}), by: 'embedded' };
     if (sqlite) return createApiKey(sqlite.store, sqlite.audit, options);
     const { row, entry, created } = newApiKey(options);
     // Written before any request is authenticated (see keyWrites); a failed write fails listen().
@@ -454,10 +460,10 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
     return created;
   }
 
-  async function createStoredKey(scope: Scope, name?: string): Promise<CreatedKey> {
-    if (sqlite) return createKey(scope, name);
+  async function createStoredKey(scope: Scope, name?: string, extra: KeyCreateOptions = {}): Promise<CreatedKey> {
+    if (sqlite) return createKey(scope, name, extra);
     await app.ready();
-    const { row, entry, created } = newApiKey({ scope, ...(name ? { name } : {}), by: 'embedded' });
+    const { row, entry, created } = newApiKey({ scope, ...(name ? { name } : {}), ...(extra.groups ? { groups: extra.groups } : {}), by: 'embedded' });
     await trackKeyWrite(reviewStore.insertKey(row, entry));
     return created;
   }
@@ -480,7 +486,7 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
       await app.close();
     },
     keys: {
-      create: (scope, name) => createKey(scope, name).key,
+      create: (scope, name, options) => createKey(scope, name, options).key,
       createKey,
       createStored: createStoredKey,
       revoke: (id) => {

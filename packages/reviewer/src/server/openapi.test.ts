@@ -109,6 +109,25 @@ describe('OpenAPI document generated from the registered routes', () => {
     for (const key of Object.keys(ROUTE_SCOPES)) expect(v1.map((r) => `${r.method} ${r.url}`), `ROUTE_SCOPES ${key} is a route`).toContain(key);
   });
 
+  it('documents two-person approvals and edit-and-approve: args, 202, 422, expired, edited, approvals and the new error codes', async () => {
+    const { doc } = await documented();
+    const decide = operation(doc, { method: 'POST', url: '/v1/reviews/:id/decision', hidden: false })!;
+    expect(jsonSchemaOf(decide, '202')).toEqual({ $ref: '#/components/schemas/ReviewResponse' });
+    expect(jsonSchemaOf(decide, '422')).toEqual({ $ref: '#/components/schemas/ErrorResponse' });
+    const text = (status: string) => (decide.responses?.[status] as OpenAPIV3_1.ResponseObject).description;
+    expect(text('422')).toContain('EDIT_DENIED');
+    expect(text('409')).toContain('ALREADY_APPROVED');
+    expect(text('403')).toContain('NOT_IN_APPROVER_GROUP');
+    expect(decide.description).toContain('edit-and-approve');
+    const schemas = doc.components!.schemas! as Record<string, OpenAPIV3_1.SchemaObject>;
+    const args = schemas.DecisionRequestInput!.properties!.args as OpenAPIV3_1.SchemaObject;
+    expect(args.description).toContain('422 EDIT_DENIED');
+    const review = schemas.ReviewResponse!.properties! as Record<string, OpenAPIV3_1.SchemaObject>;
+    expect(review.expired!.description).toContain('not a human rejection');
+    expect(Object.keys(review.edited!.properties!)).toEqual(['args', 'digest', 'originalDigest']);
+    expect(Object.keys(review.approvals!.properties!)).toEqual(['required', 'approvers', 'groups']);
+  });
+
   it('the served document is valid OpenAPI 3.1 (swagger-parser)', async () => {
     const { doc } = await documented();
     expect(doc.openapi).toBe('3.1.0');

@@ -18,8 +18,25 @@ import { z } from 'zod';
  * the API (the dashboard's pages) is marked `hide: true`; every other route is in the document.
  */
 
+/**
+ * Metadata of the document's schemas: the registry's own (component ids), else the description a
+ * protocol schema carries from `.describe()` (zod's global registry), so fields such as
+ * DecisionRequest.args and ReviewResponse.approvals are documented where they are defined. The
+ * document is generated with the components registry as its only metadata source (the input and
+ * output copies `fastify-type-provider-zod` makes read through to this map).
+ */
+class OwnOrGlobalDescription extends WeakMap<z.core.$ZodType, { id?: string; description?: string }> {
+  override get(schema: z.core.$ZodType) {
+    const own = super.get(schema);
+    if (own) return own;
+    const description = z.globalRegistry.get(schema)?.description;
+    return description === undefined ? undefined : { description };
+  }
+}
+
 /** Named components: `#/components/schemas/<id>` (request bodies as `<id>Input`). */
-const components = z.registry<{ id: string }>();
+const components = z.registry<{ id?: string; description?: string }>();
+components._map = new OwnOrGlobalDescription();
 components.add(CreateReviewRequestSchema, { id: 'CreateReviewRequest' });
 components.add(ReviewResponseSchema, { id: 'ReviewResponse' });
 components.add(DecisionRequestSchema, { id: 'DecisionRequest' });
@@ -29,11 +46,12 @@ components.add(ErrorResponseSchema, { id: 'ErrorResponse' });
 const ERROR_TEXT: Record<number, string> = {
   400: 'INVALID_REQUEST (schema, lone surrogates, nesting over 64 levels) / INVALID_JSON / DIGEST_MISMATCH',
   401: 'UNAUTHORIZED: missing or unknown key',
-  403: 'FORBIDDEN (scope) / SELF_APPROVAL / HOST_NOT_ALLOWED (Host header not in the allow-list)',
+  403: 'FORBIDDEN (scope) / SELF_APPROVAL (the submitting key can never decide its review) / NOT_IN_APPROVER_GROUP (the rule names approverGroups this key is in none of) / HOST_NOT_ALLOWED (Host header not in the allow-list)',
   404: 'NOT_FOUND',
-  409: 'IDEMPOTENCY_CONFLICT / ALREADY_DECIDED / REVIEW_PENDING / OUTCOME_EXISTS',
+  409: 'IDEMPOTENCY_CONFLICT / ALREADY_DECIDED / ALREADY_APPROVED (this approver already approved; the same approver counts once) / REVIEW_PENDING / OUTCOME_EXISTS',
   413: 'BODY_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'EDIT_DENIED: the policy denies the edited call (args); the review stays pending',
   503: 'STORE_UNAVAILABLE (busy, locked, full or closed: retry) / SHUTTING_DOWN',
 };
 
@@ -115,11 +133,17 @@ export const ROUTE_SCHEMAS = {
     response: { 200: json(ReviewList, 'Reviews'), ...errors(400, 401) },
   },
   decideReview: {
-    summary: 'Decide a pending review (scope approve; never the submitting key)',
+    summary: 'Decide a pending review (scope approve; never the submitting key): deny ends it; allow is one approval; allow with args approves an edited call',
+    description:
+      "`deny` ends the review at once (any rejection does). `allow` is one approval: the review is decided when `approvals.required` distinct approver keys (in `approvals.groups`, if set) approved the same call; until then the answer is 202 with `approvals.approvers`. With `args` (edit-and-approve) the edited call (same tool) is reviewed again by the policy: a policy deny is 422 EDIT_DENIED and the review stays pending; otherwise it counts as this approver's approval of the edited call, and a decision answers with `edited` and the edited call's digest, which the proof binds.",
     security: bearer,
     params: idParams,
     body: DecisionRequestSchema,
-    response: { 200: json(ReviewResponseSchema, 'Decided'), ...errors(400, 401, 404, 409, 413, 415) },
+    response: {
+      200: json(ReviewResponseSchema, 'Decided (the last approval needed, or a rejection); with edited args: `edited` is set and `digest` is the edited call\'s'),
+      202: json(ReviewResponseSchema, 'Approval recorded; the review still waits for more approvers (`approvals`)'),
+      ...errors(400, 401, 404, 409, 413, 415, 422),
+    },
   },
   reportOutcome: {
     summary: 'Report what happened after the call ran (once; closes the review)',

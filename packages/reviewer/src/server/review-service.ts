@@ -28,7 +28,7 @@ import {
 import type { KeyInfo } from '../auth/api-keys';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import type { ReviewRow } from '../store/open-store';
-import type { ReviewStore } from '../store/review-store';
+import type { DecideInput, ReviewStore } from '../store/review-store';
 import type { ServerMetrics } from './metrics';
 import { newReviewId } from './review-id';
 import { hasHiddenCharacters } from './visible-text';
@@ -63,6 +63,31 @@ export interface ReviewView extends ReviewResponse {
    * as escapes and flag the review.
    */
   hiddenCharacters?: true;
+  /**
+   * Edited calls approvers proposed on this pending review (edit-and-approve with N approvals):
+   * each with its digest, stored (redacted) args, the approvals it needs and who approved it.
+   */
+  edits?: Array<{ digest: string; args: unknown; required: number; approvers: string[]; verdict: 'allow' | 'allow_with_conditions' | 'review' }>;
+}
+
+/**
+ * A review's approvals as stored (`reviews.approvals_json`): how many distinct approvers the
+ * original call needs (and of which groups), every approval given (by key, for one digest), and
+ * the edited calls approvers proposed, each re-reviewed by the policy (its own requirement).
+ */
+export interface ApprovalState {
+  required: number;
+  groups?: string[];
+  approvals: Array<{ keyId: string; name: string; digest: string; at: number }>;
+  edits?: Record<string, { args: unknown; by: string; at: number; required: number; groups?: string[]; verdict: 'allow' | 'allow_with_conditions' | 'review'; conditions?: string[] }>;
+}
+
+/** A human decision as the routes, the dashboard and the CLI pass it. */
+export interface HumanDecisionInput {
+  verdict: 'allow' | 'deny';
+  reason?: string;
+  /** Edit-and-approve: the same tool with these arguments (only with `allow`). */
+  args?: unknown;
 }
 
 /** Events a dashboard can subscribe to. */
@@ -70,6 +95,8 @@ export interface ReviewEvents {
   'review.created': [ReviewView];
   'review.decided': [ReviewView];
   'review.outcome': [ReviewView];
+  /** An approval was recorded and the review still waits for more (two-person approvals). */
+  'review.approved': [ReviewView];
 }
 
 /** Who decides (an authenticated approver key; `via` says through what). */
@@ -197,6 +224,7 @@ export class ReviewService {
         evaluated: [] as EvaluatedCheck[],
         matchedRules: [] as string[],
         policyVerdict: null as Verdict | null,
+        approvals: undefined as { required: number; groups?: string[] } | undefined,
       };
     }
     // Counters (limit, budget, repeat) belong to the authenticated key (the trusted principal),
@@ -210,7 +238,7 @@ export class ReviewService {
     const matchedRules = r.matchedRules;
     const verdict: Verdict = r.verdict ?? 'review';
     const reason = r.verdict === null ? `no policy rule matched and the policy has no default: a human decides${r.reason ? ` (${r.reason})` : ''}` : r.reason;
-    return { verdict, reason, conditions: [...(r.conditions ?? [])], evaluated: [...(r.evaluated ?? [])], matchedRules, policyVerdict: r.verdict };
+    return { verdict, reason, conditions: [...(r.conditions ?? [])], evaluated: [...(r.evaluated ?? [])], matchedRules, policyVerdict: r.verdict, approvals: r.approvals };
   }
 
   /** The policy result as it may be stored and shown: reason and checks redacted like an audit record. */
@@ -265,6 +293,11 @@ export class ReviewService {
       executed: 0,
       outcome_json: null,
     };
+    if (r.verdict === 'review' && r.approvals) {
+      const state: ApprovalState = { required: r.approvals.required, approvals: [] };
+      if (r.approvals.groups) state.groups = r.approvals.groups;
+      row.approvals_json = JSON.stringify(state);
+    }
 
     if (r.verdict === 'review') {
       row.expires_at = now + this.d.pendingTimeoutMs;
@@ -413,6 +446,17 @@ export class ReviewService {
     if (row.decider_key_id !== null) v.decidedByKeyId = row.decider_key_id;
     if (row.decided_at !== null) v.decidedAt = new Date(row.decided_at).toISOString();
     if (row.outcome_json !== null) v.outcome = JSON.parse(row.outcome_json) as Outcome;
+    if (row.approvals_json) {
+      const state = approvalStateOf(row);
+      const edits = Object.entries(state.edits ?? {}).map(([digest, e]) => ({
+        digest,
+        args: e.args,
+        required: e.required,
+        approvers: state.approvals.filter((a) => a.digest === digest).map((a) => a.name),
+        verdict: e.verdict,
+      }));
+      if (edits.length) v.edits = edits;
+    }
     if (hasHiddenCharacters(v)) v.hiddenCharacters = true;
     return v;
   }
@@ -430,8 +474,15 @@ export class ReviewService {
    * A human decision (`POST /v1/reviews/{id}/decision`, the dashboard, the CLI). The key that
    * submitted the review can never decide it: that attempt is refused with 403 SELF_APPROVAL and
    * written to the audit trail, flagged.
+   *
+   * `deny` ends the review at once (any rejection does). `allow` is one approval: the review is
+   * decided when the approvals of ONE digest reach what it requires (`approvals: N` in the policy
+   * rule, distinct approver keys; the same key twice is 409 ALREADY_APPROVED). With `args`
+   * (edit-and-approve) the edited call (same tool) is reviewed again by the policy first: a policy
+   * deny refuses the edit (422 EDIT_DENIED, the review stays pending), otherwise this is the
+   * approver's approval of the edited call, which needs what its own review says.
    */
-  async decide(id: string, decision: { verdict: 'allow' | 'deny'; reason?: string }, actor: Actor): Promise<ReviewResponse> {
+  async decide(id: string, decision: HumanDecisionInput, actor: Actor): Promise<ReviewResponse> {
     let row = await this.d.store.getReview(id);
     if (!row) throw notFound(id);
     if (row.submitter_key_id === actor.id) {
@@ -456,19 +507,20 @@ export class ReviewService {
     }
     row = await this.current(id);
     if (row.status !== 'pending') throw alreadyDecided(row);
+    if (decision.verdict === 'allow') return this.approve(row, decision, actor);
     const decidedBy = `human:${actor.name}`;
     const now = Date.now();
     const given = decision.reason?.trim();
-    const reason = given ? redactText(given) : decision.verdict === 'allow' ? `approved by ${actor.name}` : `denied by ${actor.name}`;
+    const reason = given ? redactText(given) : `denied by ${actor.name}`;
     const agentId = row.agent_id ?? `key:${row.submitter_key_id}`;
-    const proof = await this.d.getSigner().sign(this.claims(row, decision.verdict, [], decidedBy, agentId));
+    const proof = await this.d.getSigner().sign(this.claims(row, 'deny', [], decidedBy, agentId));
     const pending = row;
     // The store decides only a review still pending (one decision however many race) and appends
     // the audit record in the same transaction.
     const ok = await this.d.store.decideReview(
       {
         id,
-        verdict: decision.verdict,
+        verdict: 'deny',
         source: 'human',
         reason,
         decidedBy,
@@ -479,7 +531,7 @@ export class ReviewService {
       },
       {
         ...this.auditEntry('human_decision', { ...pending, decided_by: decidedBy, proof }, {
-          verdict: decision.verdict,
+          verdict: 'deny',
           source: 'human',
           reason,
           conditions: [],
@@ -491,11 +543,164 @@ export class ReviewService {
     );
     const after = (await this.d.store.getReview(id))!;
     if (!ok) throw alreadyDecided(after);
-    this.d.metrics.approvals.inc({ status: decision.verdict === 'allow' ? 'approved' : 'denied' });
-    this.d.metrics.reviews.inc({ verdict: decision.verdict, source: 'human' });
+    this.d.metrics.approvals.inc({ status: 'denied' });
+    this.d.metrics.reviews.inc({ verdict: 'deny', source: 'human' });
     this.d.metrics.decisionLatency.observe({ source: 'human' }, (now - after.created_at) / 1000);
     this.afterDecided(after);
     return this.response(after);
+  }
+
+  /**
+   * One approval (see `decide`). Written compare-and-set on the review's approvals: when another
+   * approver (on this server or another replica) got there first, the state is read again and the
+   * approval re-applied to it, so exactly one writer makes the deciding Nth approval.
+   */
+  private async approve(first: ReviewRow, decision: HumanDecisionInput, actor: Actor): Promise<ReviewResponse> {
+    const edit = decision.args === undefined ? undefined : await this.reviewEdit(first, decision.args, actor);
+    const given = decision.reason?.trim();
+    let row = first;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) {
+        row = await this.current(row.id);
+        if (row.status !== 'pending') throw alreadyDecided(row);
+      }
+      if (attempt >= 100) throw new ReviewServerError(503, ServerErrorCodes.STORE_UNAVAILABLE, `review ${row.id}: too many concurrent approvals; try again`);
+      const state = approvalStateOf(row);
+      const target = edit && edit.digest !== row.digest ? edit.digest : row.digest;
+      const proposal = target === row.digest ? undefined : (edit?.proposal ?? state.edits?.[target]);
+      const groups = proposal ? proposal.groups : state.groups;
+      if (groups && !groups.some((g) => actor.groups?.includes(g))) {
+        await this.d.store.appendAudit({
+          id: `aud_${randomUUID()}`,
+          ts: new Date().toISOString(),
+          kind: 'human_decision',
+          call: this.auditCall(row),
+          meta: { flagged: 'approver_not_in_group', refused: true, reviewId: row.id, keyId: actor.id, keyName: actor.name, groups, keyGroups: actor.groups ?? [], via: actor.via ?? 'api' },
+        });
+        throw new ReviewServerError(
+          403,
+          ServerErrorCodes.NOT_IN_APPROVER_GROUP,
+          `review ${row.id} needs approvers of group ${groups.join(' or ')}; key ${actor.name} is in ${actor.groups?.length ? actor.groups.join(', ') : 'no group'}`,
+        );
+      }
+      if (state.approvals.some((a) => a.keyId === actor.id && a.digest === target)) {
+        throw new ReviewServerError(
+          409,
+          ServerErrorCodes.ALREADY_APPROVED,
+          `key ${actor.name} already approved review ${row.id}${target === row.digest ? '' : ' with these arguments'}; the same approver counts once (another approver must approve)`,
+        );
+      }
+      const now = Date.now();
+      const next: ApprovalState = { ...state, approvals: [...state.approvals, { keyId: actor.id, name: actor.name, digest: target, at: now }] };
+      if (proposal && edit && target === edit.digest) {
+        // The fresh re-review's requirement; who proposed it first stays on record.
+        const earlier = state.edits?.[target];
+        next.edits = { ...state.edits, [target]: earlier ? { ...edit.proposal, by: earlier.by, at: earlier.at } : edit.proposal };
+      }
+      const required = proposal ? proposal.required : state.required;
+      const approvers = next.approvals.filter((a) => a.digest === target).map((a) => a.name);
+      const final = approvers.length >= required;
+      const editMeta = proposal ? { originalDigest: row.digest, editedDigest: target } : {};
+      const meta = { reviewId: row.id, keyId: actor.id, keyName: actor.name, via: actor.via ?? 'api', approvals: approvers.length, required, approvers, ...editMeta };
+      const call = proposal ? this.editedCall(row, target, proposal.args) : this.auditCall(row);
+      let decide: DecideInput | undefined;
+      let entry: AuditEntry;
+      let editedJson = row.edited_json ?? null;
+      if (!final) {
+        entry = { id: `aud_${randomUUID()}`, ts: new Date(now).toISOString(), kind: 'human_decision', call, meta: { ...meta, approval: 'recorded' } };
+      } else {
+        const verdict: Verdict = proposal?.verdict === 'allow_with_conditions' ? 'allow_with_conditions' : 'allow';
+        const conditions = verdict === 'allow_with_conditions' ? [...(proposal?.conditions ?? [])] : [];
+        const decidedBy = `human:${approvers.join(', ')}`;
+        const by = approvers.length === 1 ? approvers[0] : `${approvers.slice(0, -1).join(', ')} and ${approvers.at(-1)}`;
+        const reason = given ? redactText(given) : `approved by ${by}${proposal ? ' with edited arguments' : ''}`;
+        const claims = this.claims(row, verdict, conditions, decidedBy, row.agent_id ?? `key:${row.submitter_key_id}`);
+        claims.digest = target;
+        claims.approvers = approvers;
+        if (proposal) claims.originalDigest = row.digest;
+        const proof = await this.d.getSigner().sign(claims);
+        decide = { id: row.id, verdict, source: 'human', reason, decidedBy, deciderKeyId: actor.id, proof, proofExpiresAt: now + this.d.proofTtlSeconds * 1000, decidedAt: now };
+        editedJson = proposal ? JSON.stringify({ args: proposal.args, digest: target, originalDigest: row.digest }) : null;
+        const base = this.auditEntry('human_decision', { ...row, digest: target, decided_by: decidedBy, proof }, {
+          verdict,
+          source: 'human',
+          reason,
+          conditions,
+          evaluated: row.evaluated_json ? (JSON.parse(row.evaluated_json) as EvaluatedCheck[]) : [],
+          latencyMs: now - row.created_at,
+        });
+        entry = { ...base, call, meta };
+      }
+      const ok = await this.d.store.recordApproval(
+        { id: row.id, expected: row.approvals_json ?? null, approvalsJson: JSON.stringify(next), editedJson, ...(decide ? { decide } : {}) },
+        entry,
+      );
+      if (!ok) continue;
+      const after = (await this.d.store.getReview(row.id))!;
+      if (!final) {
+        this.d.metrics.approvals.inc({ status: 'approval_recorded' });
+        this.events.emit('review.approved', this.view(after));
+        return this.response(after);
+      }
+      this.d.metrics.approvals.inc({ status: 'approved' });
+      this.d.metrics.reviews.inc({ verdict: decide!.verdict, source: 'human' });
+      this.d.metrics.decisionLatency.observe({ source: 'human' }, (now - after.created_at) / 1000);
+      this.afterDecided(after);
+      return this.response(after);
+    }
+  }
+
+  /**
+   * Edit-and-approve: the edited call (same tool, the approver's args) reviewed again by the
+   * server's policy, as the submitter's call (its counters, its agent), without spending counters
+   * (a human-approved call spends none). A policy deny refuses the edit: 422 EDIT_DENIED, audited,
+   * and the review stays pending.
+   */
+  private async reviewEdit(row: ReviewRow, args: unknown, actor: Actor): Promise<{ digest: string; proposal: NonNullable<ApprovalState['edits']>[string] }> {
+    let digest: string;
+    try {
+      digest = callDigest(row.tool, args);
+    } catch (error) {
+      throw new ReviewServerError(400, ServerErrorCodes.INVALID_REQUEST, `args cannot be digested: ${(error as Error).message}`);
+    }
+    const body: CreateReviewRequest = { idempotencyKey: 'edit', call: { tool: row.tool, args } };
+    if (row.agent_json !== null) body.agent = JSON.parse(row.agent_json) as CreateReviewRequest['agent'];
+    if (row.context_json !== null) body.context = JSON.parse(row.context_json) as CreateReviewRequest['context'];
+    const r = this.redactResult(await this.evaluate(body, args, digest, true, { id: row.submitter_key_id, name: '', scope: 'eval' }));
+    const storedArgs = redactValue(args, this.d.redact, 'args');
+    if (r.verdict === 'deny') {
+      await this.d.store.appendAudit({
+        id: `aud_${randomUUID()}`,
+        ts: new Date().toISOString(),
+        kind: 'human_decision',
+        call: this.editedCall(row, digest, storedArgs),
+        meta: { flagged: 'edit_denied', refused: true, reviewId: row.id, keyId: actor.id, keyName: actor.name, originalDigest: row.digest, editedDigest: digest, policyReason: r.reason, via: actor.via ?? 'api' },
+      });
+      this.d.metrics.approvals.inc({ status: 'edit_denied' });
+      throw new ReviewServerError(
+        422,
+        ServerErrorCodes.EDIT_DENIED,
+        `the policy denies the edited call, so the edit cannot be approved (review ${row.id} stays pending): ${r.reason}`,
+      );
+    }
+    const verdict = r.verdict === 'allow' || r.verdict === 'allow_with_conditions' ? r.verdict : 'review';
+    const proposal: NonNullable<ApprovalState['edits']>[string] = {
+      args: storedArgs,
+      by: actor.name,
+      at: Date.now(),
+      // A call the policy itself allows needs no more than this approver; one it sends to a human
+      // needs what its own rule says.
+      required: verdict === 'review' ? (r.approvals?.required ?? 1) : 1,
+      verdict,
+    };
+    if (verdict === 'review' && r.approvals?.groups) proposal.groups = r.approvals.groups;
+    if (verdict === 'allow_with_conditions') proposal.conditions = r.conditions;
+    return { digest, proposal };
+  }
+
+  /** The audit `call` of an edited call: the edited digest and its stored (redacted) args. */
+  private editedCall(row: ReviewRow, digest: string, storedArgs: unknown): AuditEntry['call'] {
+    return { ...this.auditCall(row), digest, args: storedArgs };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -666,6 +871,25 @@ export class ReviewService {
       conditions: row.conditions_json ? (JSON.parse(row.conditions_json) as string[]) : [],
       evaluated: row.evaluated_json ? (JSON.parse(row.evaluated_json) as EvaluatedCheck[]) : [],
     };
+    // A decision for an edited call answers with that call's digest (the one the proof binds).
+    if (row.edited_json) {
+      const edited = JSON.parse(row.edited_json) as NonNullable<ReviewResponse['edited']>;
+      r.edited = edited;
+      r.digest = edited.digest;
+    }
+    if (row.status === 'decided' && row.source === 'expiry') r.expired = true;
+    if (row.approvals_json) {
+      const state = approvalStateOf(row);
+      const digest = r.digest!;
+      const edit = digest !== row.digest ? state.edits?.[digest] : undefined;
+      const approvals: NonNullable<ReviewResponse['approvals']> = {
+        required: edit ? edit.required : state.required,
+        approvers: state.approvals.filter((a) => a.digest === digest).map((a) => a.name),
+      };
+      const groups = edit ? edit.groups : state.groups;
+      if (groups) approvals.groups = groups;
+      r.approvals = approvals;
+    }
     if (row.reason !== null) r.reason = row.reason;
     if (row.decided_by !== null) r.decidedBy = row.decided_by;
     if (row.proof !== null) r.proof = row.proof;
@@ -725,6 +949,11 @@ export function scopedIdempotencyKey(keyId: string, idempotencyKey: string): str
 export function publicIdempotencyKey(stored: string): string {
   const i = stored.indexOf('\u001f');
   return i < 0 ? stored : stored.slice(i + 1);
+}
+
+/** A review's stored approvals (none yet: one approval of the original call needed). */
+export function approvalStateOf(row: ReviewRow): ApprovalState {
+  return row.approvals_json ? (JSON.parse(row.approvals_json) as ApprovalState) : { required: 1, approvals: [] };
 }
 
 function notFound(id: string): ReviewServerError {

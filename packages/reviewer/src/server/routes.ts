@@ -16,7 +16,7 @@ import { ReviewServerError, ServerErrorCodes } from '../errors';
 import type { AuditTrail } from '../store/audit-trail';
 import type { ReviewStore } from '../store/review-store';
 import type { ServerMetrics } from './metrics';
-import type { ReviewService } from './review-service';
+import type { HumanDecisionInput, ReviewService } from './review-service';
 import { apiRoute, ROUTE_SCHEMAS } from './openapi';
 import { assertStorableJson } from './request-guard';
 import type { Readiness } from './readiness';
@@ -166,12 +166,15 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
     return { reviews, next: reviews.length === limit && last ? Date.parse(last.createdAt) : null };
   });
 
-  app.post<IdParams>('/v1/reviews/:id/decision', apiRoute(ROUTE_SCHEMAS.decideReview), async (request) => {
+  app.post<IdParams>('/v1/reviews/:id/decision', apiRoute(ROUTE_SCHEMAS.decideReview), async (request, reply) => {
     const key = keyFor(request, 'approve');
     const body = parse(DecisionRequestSchema, request.body);
-    const decision: { verdict: 'allow' | 'deny'; reason?: string } = { verdict: body.verdict };
+    const decision: HumanDecisionInput = { verdict: body.verdict };
     if (body.reason !== undefined) decision.reason = body.reason;
-    return service.decide(request.params.id, decision, { ...key, via: 'api' });
+    if (body.args !== undefined) decision.args = body.args;
+    const review = await service.decide(request.params.id, decision, { ...key, via: 'api' });
+    // 202: the approval was recorded and the review still waits for more approvers.
+    return reply.code(review.status === 'pending' ? 202 : 200).send(review);
   });
 
   app.post<IdParams>('/v1/reviews/:id/outcome', apiRoute(ROUTE_SCHEMAS.reportOutcome), async (request) => {

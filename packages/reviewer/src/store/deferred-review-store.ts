@@ -2,7 +2,7 @@ import type { ReviewStore } from './review-store';
 
 type Methods = Exclude<keyof ReviewStore, 'kind'>;
 const METHODS: readonly Methods[] = [
-  'createReview', 'getReview', 'getReviewByIdem', 'decideReview', 'setOutcome', 'appendAudit', 'auditAfter', 'auditHead',
+  'createReview', 'getReview', 'getReviewByIdem', 'decideReview', 'recordApproval', 'setOutcome', 'appendAudit', 'auditAfter', 'auditHead',
   'listReviews', 'pendingDueBefore', 'nextPendingExpiry', 'countPending', 'insertKey', 'keyByHash', 'listKeys', 'revokeKey',
   'signingKeys', 'rotateSigningKeys', 'ping', 'close',
 ];

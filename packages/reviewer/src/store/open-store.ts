@@ -39,6 +39,14 @@ export interface ReviewRow {
   expires_at: number | null;
   executed: number;
   outcome_json: string | null;
+  /**
+   * Two-person (N-person) approvals: `{ required, groups?, approvals: [{ keyId, name, digest, at }],
+   * edits? }` (see `ApprovalState` in review-service.ts); null until the policy asked for more than
+   * one approver or someone approved. Written compare-and-set (`recordApproval`).
+   */
+  approvals_json?: string | null;
+  /** The decided edit, `{ args (redacted), digest, originalDigest }`, when an approver edited. */
+  edited_json?: string | null;
 }
 
 export interface ApiKeyRow {
@@ -48,6 +56,8 @@ export interface ApiKeyRow {
   hash: string;
   created_at: number;
   revoked_at: number | null;
+  /** Approver groups of the key, a JSON array of names (null: none). */
+  groups_json?: string | null;
 }
 
 export interface AuditRow {
@@ -85,7 +95,9 @@ CREATE TABLE IF NOT EXISTS reviews (
   decided_at INTEGER,
   expires_at INTEGER,
   executed INTEGER NOT NULL DEFAULT 0,
-  outcome_json TEXT
+  outcome_json TEXT,
+  approvals_json TEXT,
+  edited_json TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS reviews_status_created ON reviews(status, created_at);
 CREATE INDEX IF NOT EXISTS reviews_pending_expiry ON reviews(expires_at) WHERE status = 'pending';
@@ -95,7 +107,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
   scope TEXT NOT NULL,
   hash TEXT NOT NULL UNIQUE,
   created_at INTEGER NOT NULL,
-  revoked_at INTEGER
+  revoked_at INTEGER,
+  groups_json TEXT
 ) STRICT;
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY,
@@ -115,7 +128,20 @@ CREATE INDEX IF NOT EXISTS policy_events_expires ON policy_events(expires);
 
 const REVIEW_COLUMNS = `id, idem_key, submitter_key_id, tool, digest, call_id, run_id, agent_id, agent_json, context_json,
   args_json, status, verdict, source, reason, conditions_json, evaluated_json, policy_json, decided_by, decider_key_id,
-  proof, proof_expires_at, created_at, decided_at, expires_at, executed, outcome_json`;
+  proof, proof_expires_at, created_at, decided_at, expires_at, executed, outcome_json, approvals_json, edited_json`;
+
+/** The fields a decision writes. */
+export interface DecideFields {
+  id: string;
+  verdict: Verdict;
+  source: string;
+  reason: string;
+  decidedBy: string;
+  deciderKeyId: string | null;
+  proof: string | null;
+  proofExpiresAt: number | null;
+  decidedAt: number;
+}
 
 /** The SQLite store of a review server: one file in the data dir, WAL, prepared statements. */
 export interface Store {
@@ -143,6 +169,11 @@ export interface Store {
   }): boolean;
   /** Marks a decided review executed with its outcome; false if it already had one. */
   setOutcome(id: string, outcomeJson: string): boolean;
+  /**
+   * Compare-and-set of a pending review's approvals (`approvals_json` must still be `expected`),
+   * deciding it too when `decide` is given; false (nothing written) if it changed or was decided.
+   */
+  recordApproval(c: { id: string; expected: string | null; approvalsJson: string; editedJson: string | null; decide?: DecideFields }): boolean;
   listReviews(q: { status?: 'pending' | 'decided'; tool?: string; limit: number; before?: number }): ReviewRow[];
   pendingDueBefore(at: number): ReviewRow[];
   nextPendingExpiry(): number | undefined;
@@ -170,6 +201,11 @@ export function openStore(dataDir: string): Store {
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
   db.exec(SCHEMA);
+  // Data dirs made before two-person approvals: add the columns (SQLite has no ADD COLUMN IF NOT EXISTS).
+  const columns = new Set((db.prepare('PRAGMA table_info(reviews)').all() as Array<{ name: string }>).map((c) => c.name));
+  for (const c of ['approvals_json', 'edited_json']) if (!columns.has(c)) db.exec(`ALTER TABLE reviews ADD COLUMN ${c} TEXT`);
+  const keyColumns = new Set((db.prepare('PRAGMA table_info(api_keys)').all() as Array<{ name: string }>).map((c) => c.name));
+  if (!keyColumns.has('groups_json')) db.exec('ALTER TABLE api_keys ADD COLUMN groups_json TEXT');
 
   const s = (sql: string): StatementSync => db.prepare(sql);
   const begin = s('BEGIN IMMEDIATE');
@@ -182,13 +218,18 @@ export function openStore(dataDir: string): Store {
   const decide = s(`UPDATE reviews SET status = 'decided', verdict = $verdict, source = $source, reason = $reason,
     decided_by = $decided_by, decider_key_id = $decider_key_id, proof = $proof, proof_expires_at = $proof_expires_at,
     decided_at = $decided_at WHERE id = $id AND status = 'pending'`);
+  const approve = s(`UPDATE reviews SET approvals_json = $approvals_json, edited_json = $edited_json
+    WHERE id = $id AND status = 'pending' AND approvals_json IS $expected`);
+  const approveAndDecide = s(`UPDATE reviews SET approvals_json = $approvals_json, edited_json = $edited_json, status = 'decided',
+    verdict = $verdict, source = $source, reason = $reason, decided_by = $decided_by, decider_key_id = $decider_key_id, proof = $proof,
+    proof_expires_at = $proof_expires_at, decided_at = $decided_at WHERE id = $id AND status = 'pending' AND approvals_json IS $expected`);
   const setOutcome = s(`UPDATE reviews SET executed = 1, outcome_json = ? WHERE id = ? AND outcome_json IS NULL AND status = 'decided'`);
   const dueBefore = s(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT 500`);
   const nextExpiry = s(`SELECT MIN(expires_at) AS at FROM reviews WHERE status = 'pending'`);
   const countPending = s(`SELECT COUNT(*) AS n FROM reviews WHERE status = 'pending'`);
-  const insertKey = s('INSERT INTO api_keys (id, name, scope, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)');
-  const keyByHash = s('SELECT id, name, scope, hash, created_at, revoked_at FROM api_keys WHERE hash = ?');
-  const listKeys = s('SELECT id, name, scope, hash, created_at, revoked_at FROM api_keys ORDER BY created_at');
+  const insertKey = s('INSERT INTO api_keys (id, name, scope, hash, created_at, revoked_at, groups_json) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const keyByHash = s('SELECT id, name, scope, hash, created_at, revoked_at, groups_json FROM api_keys WHERE hash = ?');
+  const listKeys = s('SELECT id, name, scope, hash, created_at, revoked_at, groups_json FROM api_keys ORDER BY created_at');
   const revokeKey = s('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   const lastAudit = s('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
   const insertAudit = s('INSERT INTO audit (seq, id, hash, record) VALUES (?, ?, ?, ?)');
@@ -223,6 +264,7 @@ export function openStore(dataDir: string): Store {
         r.id, r.idem_key, r.submitter_key_id, r.tool, r.digest, r.call_id, r.run_id, r.agent_id, r.agent_json, r.context_json,
         r.args_json, r.status, r.verdict, r.source, r.reason, r.conditions_json, r.evaluated_json, r.policy_json, r.decided_by,
         r.decider_key_id, r.proof, r.proof_expires_at, r.created_at, r.decided_at, r.expires_at, r.executed, r.outcome_json,
+        r.approvals_json ?? null, r.edited_json ?? null,
       );
     },
     getReview: (id) => getReview.get(id) as ReviewRow | undefined,
@@ -242,6 +284,24 @@ export function openStore(dataDir: string): Store {
       return Number(r.changes) === 1;
     },
     setOutcome: (id, json) => Number(setOutcome.run(json, id).changes) === 1,
+    recordApproval(c) {
+      const base = { $id: c.id, $expected: c.expected, $approvals_json: c.approvalsJson, $edited_json: c.editedJson };
+      const d = c.decide;
+      const r = d
+        ? approveAndDecide.run({
+            ...base,
+            $verdict: d.verdict,
+            $source: d.source,
+            $reason: d.reason,
+            $decided_by: d.decidedBy,
+            $decider_key_id: d.deciderKeyId,
+            $proof: d.proof,
+            $proof_expires_at: d.proofExpiresAt,
+            $decided_at: d.decidedAt,
+          })
+        : approve.run(base);
+      return Number(r.changes) === 1;
+    },
     listReviews(q) {
       const where: string[] = [];
       if (q.status) where.push('status = $status');
@@ -269,7 +329,7 @@ export function openStore(dataDir: string): Store {
       return keyGeneration;
     },
     insertKey(k) {
-      insertKey.run(k.id, k.name, k.scope, k.hash, k.created_at, k.revoked_at);
+      insertKey.run(k.id, k.name, k.scope, k.hash, k.created_at, k.revoked_at, k.groups_json ?? null);
       keyGeneration++;
     },
     keyByHash: (h) => keyByHash.get(h) as ApiKeyRow | undefined,

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import { newSigningKeyFile, rotatedKeyFile, type SigningKeyFile } from '../signing/signing-keys';
 import type { ApiKeyRow, ReviewRow } from './open-store';
-import type { DecideInput, ListQuery, ReviewStore } from './review-store';
+import type { ApprovalWrite, DecideInput, ListQuery, ReviewStore } from './review-store';
 
 /** The database cannot be reached (or went away mid-request): 503, never a 500 a gate could misread. */
 export class StoreUnavailableError extends ReviewServerError {
@@ -129,6 +129,10 @@ const MIGRATIONS: readonly string[] = [
     one INTEGER PRIMARY KEY CHECK (one = 1),
     file TEXT NOT NULL
   );`,
+  // 2: two-person approvals and edit-and-approve (issue 11): a review's approvals and decided edit,
+  // an API key's approver groups.
+  `ALTER TABLE reviews ADD COLUMN approvals_json TEXT, ADD COLUMN edited_json TEXT;
+  ALTER TABLE api_keys ADD COLUMN groups_json TEXT;`,
 ];
 
 /** `pg_advisory_xact_lock` key of the migrations ("toolgate" in ASCII). */
@@ -136,9 +140,9 @@ const MIGRATION_LOCK = 0x746f6f6c67617465n;
 
 const REVIEW_COLUMNS = `id, idem_key, submitter_key_id, tool, digest, call_id, run_id, agent_id, agent_json, context_json,
   args_json, status, verdict, source, reason, conditions_json, evaluated_json, policy_json, decided_by, decider_key_id,
-  proof, proof_expires_at, created_at, decided_at, expires_at, executed, outcome_json`;
+  proof, proof_expires_at, created_at, decided_at, expires_at, executed, outcome_json, approvals_json, edited_json`;
 const REVIEW_PARAMS = REVIEW_COLUMNS.split(',').map((_, i) => `$${i + 1}`).join(', ');
-const KEY_COLUMNS = 'id, name, scope, hash, created_at, revoked_at';
+const KEY_COLUMNS = 'id, name, scope, hash, created_at, revoked_at, groups_json';
 
 // BIGINT columns hold ms timestamps (< 2^53): read them as numbers, not strings.
 const types = {
@@ -251,6 +255,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     r.id, r.idem_key, r.submitter_key_id, r.tool, r.digest, r.call_id, r.run_id, r.agent_id, r.agent_json, r.context_json,
     r.args_json, r.status, r.verdict, r.source, r.reason, r.conditions_json, r.evaluated_json, r.policy_json, r.decided_by,
     r.decider_key_id, r.proof, r.proof_expires_at, r.created_at, r.decided_at, r.expires_at, r.executed, r.outcome_json,
+    r.approvals_json ?? null, r.edited_json ?? null,
   ];
   const one = async (sql: string, params: unknown[]): Promise<ReviewRow | undefined> => (await q<ReviewRow>(sql, params)).rows[0];
 
@@ -284,6 +289,28 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         await append(c, entry);
         // Delivered at commit, to every server listening on this database (long-polls, dashboards).
         await c.query('SELECT pg_notify($1, $2)', [DECIDED_CHANNEL, `${instanceId} ${d.id}`]);
+        return true;
+      }),
+    recordApproval: (a: ApprovalWrite, entry) =>
+      tx(async (c) => {
+        // One UPDATE, compare-and-set on approvals_json: two approvers racing on two servers both
+        // read the same state; the second UPDATE waits on the row lock, re-checks the WHERE against
+        // the first one's committed row, matches nothing, and that approver reads again.
+        const d = a.decide;
+        const r = d
+          ? await c.query(
+              `UPDATE reviews SET approvals_json = $3, edited_json = $4, status = 'decided', verdict = $5, source = $6, reason = $7,
+                 decided_by = $8, decider_key_id = $9, proof = $10, proof_expires_at = $11, decided_at = $12
+               WHERE id = $1 AND status = 'pending' AND approvals_json IS NOT DISTINCT FROM $2`,
+              [a.id, a.expected, a.approvalsJson, a.editedJson, d.verdict, d.source, d.reason, d.decidedBy, d.deciderKeyId, d.proof, d.proofExpiresAt, d.decidedAt],
+            )
+          : await c.query(
+              `UPDATE reviews SET approvals_json = $3, edited_json = $4 WHERE id = $1 AND status = 'pending' AND approvals_json IS NOT DISTINCT FROM $2`,
+              [a.id, a.expected, a.approvalsJson, a.editedJson],
+            );
+        if (r.rowCount !== 1) return false;
+        await append(c, entry);
+        if (d) await c.query('SELECT pg_notify($1, $2)', [DECIDED_CHANNEL, `${instanceId} ${a.id}`]);
         return true;
       }),
     setOutcome: (id, json, entry) =>
@@ -325,7 +352,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     },
     insertKey: (k, entry) =>
       tx(async (c) => {
-        await c.query(`INSERT INTO api_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`, [k.id, k.name, k.scope, k.hash, k.created_at, k.revoked_at]);
+        await c.query(`INSERT INTO api_keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+          k.id, k.name, k.scope, k.hash, k.created_at, k.revoked_at, k.groups_json ?? null,
+        ]);
         if (entry) await append(c, entry);
       }),
     async keyByHash(h) {

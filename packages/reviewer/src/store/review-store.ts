@@ -15,6 +15,17 @@ export interface DecideInput {
   decidedAt: number;
 }
 
+/** One approval written compare-and-set (see `ReviewStore.recordApproval`). */
+export interface ApprovalWrite {
+  id: string;
+  /** The review's `approvals_json` as read before (null: none yet). */
+  expected: string | null;
+  approvalsJson: string;
+  editedJson: string | null;
+  /** Decide the review in the same step (this approval is the last one needed). */
+  decide?: DecideInput;
+}
+
 export interface ListQuery {
   status?: 'pending' | 'decided';
   tool?: string;
@@ -38,6 +49,12 @@ export interface ReviewStore {
   getReviewByIdem(idemKey: string): Promise<ReviewRow | undefined>;
   /** Decides a pending review and appends `entry`; false (and nothing written) if it was no longer pending. */
   decideReview(d: DecideInput, entry: AuditEntry): Promise<boolean>;
+  /**
+   * Records an approval of a pending review, compare-and-set: `approvals_json` must still equal
+   * `expected` (else false, nothing written: another approver got there first, read again). With
+   * `decide`, the same step decides the review (the Nth approval); `entry` is appended either way.
+   */
+  recordApproval(c: ApprovalWrite, entry: AuditEntry): Promise<boolean>;
   /** Records the one outcome of a decided review and appends `entry`; false if it already had one. */
   setOutcome(id: string, outcomeJson: string, entry: AuditEntry): Promise<boolean>;
   /** Appends one record to the hash chain (e.g. a refused self-approval, an admin action). */

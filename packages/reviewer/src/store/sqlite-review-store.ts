@@ -50,6 +50,14 @@ export function sqliteReviewStore(store: Store, audit: AuditTrail, commits: Grou
           return true;
         }),
       ),
+    recordApproval: (c, entry) =>
+      sync(() =>
+        store.transaction(() => {
+          if (!store.recordApproval(c)) return false;
+          audit.append(entry);
+          return true;
+        }),
+      ),
     setOutcome: (id, json, entry) =>
       sync(() =>
         store.transaction(() => {

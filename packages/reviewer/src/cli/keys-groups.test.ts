@@ -1,0 +1,71 @@
+// `toolgate keys create --group NAME` (repeatable) on both stores: the groups are stored with the
+// key, listed, and a running server counts the key for a policy rule's approverGroups.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Policy } from '@toolgate/core';
+import { startPostgres, type StartedPostgres } from '../../../../test/support/embedded-postgres';
+import { http, removeDir, startServer, TEST_POLICY, type Started } from '../testing/fixture';
+import { freshDatabase } from '../testing/postgres-database';
+import { runCli } from './run-cli';
+
+const POLICY: Policy = { ...TEST_POLICY, rules: [...TEST_POLICY.rules, { id: 'payouts', tools: ['payout'], verdict: 'review', approverGroups: ['finance'] }] };
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t), env: {} },
+    get stdout() {
+      return out.join('');
+    },
+    get stderr() {
+      return err.join('');
+    },
+  };
+}
+
+let pgServer: StartedPostgres | undefined;
+afterAll(async () => {
+  await pgServer?.stop();
+}, 30_000);
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+describe.each(['sqlite', 'postgres'] as const)('keys create --group on %s', (engine) => {
+  beforeAll(async () => {
+    if (engine === 'postgres') pgServer ??= await startPostgres();
+  }, 90_000);
+
+  it('stores the groups, lists them, and the server counts the key only for its groups', async () => {
+    const database = engine === 'postgres' ? await freshDatabase(pgServer!.url) : undefined;
+    const s: Started = await startServer({ policy: POLICY, apiKeyCacheMs: 0, ...(database ? { database } : {}) });
+    cleanups.push(() => removeDir(s.dataDir));
+    cleanups.push(() => s.server.close());
+    const where = database ? ['--database', database] : ['--data', s.dataDir];
+
+    const made = io();
+    expect(await runCli(['keys', 'create', '--scope', 'approve', '--name', 'fin', '--group', 'finance', '--group', 'ops', '--group', 'finance', '--json', ...where], made.io)).toBe(0);
+    const key = JSON.parse(made.stdout) as { id: string; key: string; groups: string[] };
+    expect(key.groups).toEqual(['finance', 'ops']);
+    expect(made.stderr).toContain('in groups finance, ops');
+
+    const listed = io();
+    expect(await runCli(['keys', 'list', '--json', ...where], listed.io)).toBe(0);
+    const rows = JSON.parse(listed.stdout) as Array<{ id: string; name: string; groups?: string[] }>;
+    expect(rows.find((r) => r.id === key.id)?.groups).toEqual(['finance', 'ops']);
+    expect(rows.find((r) => r.name === 'alice')?.groups).toBeUndefined();
+
+    const bad = io();
+    expect(await runCli(['keys', 'create', '--scope', 'approve', '--group', 'two words', ...where], bad.io)).toBe(2);
+    expect(bad.stderr).toContain('--group');
+
+    const r = await http(s.url, 'POST', '/v1/reviews', s.evalKey, { idempotencyKey: 'g-1', call: { tool: 'payout', args: { to: 'acme' } } });
+    expect(r.body).toMatchObject({ status: 'pending', approvals: { required: 1, groups: ['finance'] } });
+    const outsider = await http(s.url, 'POST', `/v1/reviews/${r.body.id}/decision`, s.approveKey, { verdict: 'allow' });
+    expect(outsider.body.error.code).toBe('NOT_IN_APPROVER_GROUP');
+    const member = await http(s.url, 'POST', `/v1/reviews/${r.body.id}/decision`, key.key, { verdict: 'allow' });
+    expect(member.status).toBe(200);
+    expect(member.body).toMatchObject({ verdict: 'allow', decidedBy: 'human:fin', approvals: { required: 1, approvers: ['fin'], groups: ['finance'] } });
+  });
+});
