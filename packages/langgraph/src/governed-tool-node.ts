@@ -5,7 +5,7 @@ import { ToolNode, type ToolNodeOptions } from '@langchain/langgraph/prebuilt';
 import { callDigest, ErrorCodes, isAllowed, type Decision, type Gate } from '@toolgate/core';
 import { assertGate, assertOneOf } from './options';
 import { claimExecution, decidedFor, mayBeHighStakes, snapshotArgs } from './reviewed-args';
-import { decisionsOf, denialMessage, toGateCall, type CallBuildOptions } from './tool-calls';
+import { decisionsOf, denialMessage, toGateCall, withEditNotice, type CallBuildOptions } from './tool-calls';
 
 /** Options of `governedToolNode`. */
 export interface GovernedToolNodeOptions extends ToolNodeOptions, CallBuildOptions {
@@ -68,7 +68,7 @@ export class GovernedToolNode extends ToolNode {
       const failed = ToolMessage.isInstance(result) && result.status === 'error';
       const outcome = { status: failed ? ('error' as const) : ('success' as const), durationMs: performance.now() - started };
       void this.gate.reportOutcome(decision, failed ? { ...outcome, message: contentText(result) } : outcome);
-      return result;
+      return failed ? result : withEditNotice(result, decision);
     } catch (error) {
       void this.gate.reportOutcome(decision, {
         status: 'error',

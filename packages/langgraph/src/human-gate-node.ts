@@ -1,9 +1,10 @@
-import type { BaseMessage, ToolMessage } from '@langchain/core/messages';
+import { AIMessage, type BaseMessage, type ToolMessage } from '@langchain/core/messages';
 import { interrupt } from '@langchain/langgraph';
-import { isAllowed, redact, type Decision, type Gate, type HumanAnswer, type RedactOptions } from '@toolgate/core';
+import { isAllowed, OptionsError, redact, type Decision, type Gate, type HumanAnswer, type RedactOptions } from '@toolgate/core';
 import type { DecisionMap } from './governance-state';
+import { answersFromResume, DEFAULT_ALLOWED_DECISIONS, hitlParts, type HitlDecisionType, type HitlRequest } from './hitl';
 import { assertGate, missingChannelError } from './options';
-import { denialMessage, messagesOf, unansweredCalls } from './tool-calls';
+import { denialMessage, lastAIMessage, messagesOf, unansweredCalls } from './tool-calls';
 
 /** `kind` of toolgate's interrupt payload, to tell it from other interrupts in the same graph. */
 export const REVIEW_INTERRUPT_KIND = 'toolgate_review';
@@ -22,13 +23,18 @@ export interface ReviewRequestItem {
   digest: string;
 }
 
-/** The value of toolgate's (single, batched) `interrupt()`. */
-export interface HumanReviewInterrupt {
+/**
+ * The value of toolgate's (single, batched) `interrupt()`. It IS a LangChain `HITLRequest`
+ * (`actionRequests` / `reviewConfigs`, as `humanInTheLoopMiddleware` produces, so Agent Chat UI
+ * and apps built for it render it unchanged) plus toolgate's own `kind` and `requests` (with the
+ * `tool_call_id`, reason and digest of each call, same order as `actionRequests`).
+ */
+export interface HumanReviewInterrupt extends HitlRequest {
   kind: typeof REVIEW_INTERRUPT_KIND;
   requests: ReviewRequestItem[];
 }
 
-/** A human's answer for one call. */
+/** A human's answer for one call (toolgate's first resume shape; a LangChain `HITLResponse` works too). */
 export interface HumanReviewAnswer {
   approved: boolean;
   reason?: string;
@@ -44,9 +50,10 @@ export interface HumanReviewAnswer {
 }
 
 /**
- * The resume value: answers keyed by `tool_call_id`.
+ * toolgate's resume value: answers keyed by `tool_call_id`.
  * `graph.invoke(new Command({ resume: { call_1: { approved: true } } satisfies HumanReviewResume }), config)`.
- * A call with no (valid) answer is rejected: fail closed.
+ * A LangChain `HITLResponse` (`{ decisions: [...] }`, one per action request, in order) is
+ * accepted as well. A call with no (valid) answer is rejected: fail closed.
  */
 export type HumanReviewResume = Record<string, HumanReviewAnswer>;
 
@@ -56,6 +63,11 @@ export interface HumanGateNodeOptions {
   redact?: RedactOptions;
   /** Approver recorded when an answer names none. Default `'human'`. */
   approver?: string;
+  /**
+   * The decisions offered in each `reviewConfigs[i].allowedDecisions` (default all three:
+   * `approve`, `edit`, `reject`). A decision not offered is a rejection.
+   */
+  allowedDecisions?: readonly HitlDecisionType[];
 }
 
 /** What the human gate node reads. */
@@ -66,7 +78,8 @@ export interface HumanGateNodeInput {
 
 /** What the human gate node writes. */
 export interface HumanGateNodeUpdate {
-  messages?: ToolMessage[];
+  /** Denials as error ToolMessages; for an approved edit, the AIMessage with that call's args replaced by the edited ones. */
+  messages?: Array<ToolMessage | AIMessage>;
   toolgateDecisions?: DecisionMap;
 }
 
@@ -75,11 +88,16 @@ export interface HumanGateNodeUpdate {
  * batched `interrupt()`, and applies the answers.
  *
  * It is a pure function of the state and the resume value (LangGraph re-runs a node from its
- * first line on resume): it never calls the reviewer. After the answer it records each one with
- * `gate.resolveReview`; a rejection becomes an error ToolMessage (artifact: the Decision), an
- * approval turns the Decision into an allow with `source: 'human'`.
+ * first line on resume): it never asks for a review. After the answer it records each one with
+ * `gate.resolveReview`; a rejection (or an expired review, or an edit the policy denies) becomes
+ * an error ToolMessage (artifact: the Decision), an approval turns the Decision into an allow with
+ * `source: 'human'`. An approved edit is a new call reviewed again by the gate; it replaces the
+ * call's args in the AIMessage (as `humanInTheLoopMiddleware` does), and the tool node tells the
+ * model the call ran with edited arguments.
  *
- * Resume with `new Command({ resume: { [tool_call_id]: { approved, reason? } } })`.
+ * The interrupt value is a LangChain `HITLRequest` (plus toolgate's `kind` and `requests`).
+ * Resume with a LangChain `HITLResponse` — `new Command({ resume: { decisions: [{ type: 'approve' }] } })`
+ * — or with toolgate's `new Command({ resume: { [tool_call_id]: { approved, reason? } } })`.
  * Needs a checkpointer and a `thread_id`.
  *
  * @example
@@ -88,6 +106,7 @@ export interface HumanGateNodeUpdate {
 export function humanGateNode(gate: Gate, options: HumanGateNodeOptions = {}) {
   assertGate(gate, 'humanGateNode');
   const defaultApprover = options.approver ?? 'human';
+  const allowed = allowedDecisionsOption(options.allowedDecisions, 'humanGateNode');
 
   return async function toolgateHumanGate(state: HumanGateNodeInput): Promise<HumanGateNodeUpdate> {
     const known = state.toolgateDecisions;
@@ -98,27 +117,77 @@ export function humanGateNode(gate: Gate, options: HumanGateNodeOptions = {}) {
     });
     if (waiting.length === 0) return {};
 
-    const payload: HumanReviewInterrupt = {
-      kind: REVIEW_INTERRUPT_KIND,
-      requests: waiting.map(({ call, decision }) => reviewItem(call.id, decision, call.args, options.redact)),
-    };
+    const payload = reviewInterrupt(
+      waiting.map(({ call, decision }) => ({ id: call.id, decision, args: call.args })),
+      options.redact,
+      allowed,
+    );
     // Everything above is recomputed identically on resume; nothing above has side effects.
     const resume: unknown = interrupt<HumanReviewInterrupt, unknown>(payload);
 
+    const answers = answersFromResume(resume, waiting.map(({ call, decision }) => ({ id: call.id, decision, args: call.args })), defaultApprover, allowed);
     const resolved = await Promise.all(
-      waiting.map(async ({ call, decision }) => ({
+      waiting.map(async ({ call, decision }, i) => ({
         call,
-        decision: await gate.resolveReview(decision, answerFor(resume, call.id, defaultApprover, decision.digest)),
+        decision: await gate.resolveReview(decision, answers[i] as HumanAnswer),
       })),
     );
     const decisions: DecisionMap = {};
-    const messages: ToolMessage[] = [];
+    const messages: Array<ToolMessage | AIMessage> = [];
+    const editedArgs = new Map<string, Record<string, unknown>>();
     for (const { call, decision } of resolved) {
       decisions[call.id] = decision;
       if (!isAllowed(decision)) messages.push(denialMessage(call, decision));
+      else if (decision.edited) editedArgs.set(call.id, decision.args as Record<string, unknown>);
     }
+    const rewritten = editedArgs.size > 0 ? withEditedArgs(lastAIMessage(messagesOf(state)), editedArgs) : undefined;
+    if (rewritten) messages.unshift(rewritten);
     return messages.length > 0 ? { messages, toolgateDecisions: decisions } : { toolgateDecisions: decisions };
   };
+}
+
+/** The interrupt value for calls waiting for a human: a LangChain `HITLRequest` plus toolgate's `kind` and `requests`. */
+export function reviewInterrupt(
+  waiting: ReadonlyArray<{ id: string; decision: Decision; args: unknown }>,
+  redactOptions: RedactOptions | undefined,
+  allowed: readonly HitlDecisionType[],
+): HumanReviewInterrupt {
+  const requests = waiting.map(({ id, decision, args }) => reviewItem(id, decision, args, redactOptions));
+  const parts = requests.map((r, i) => hitlParts(waiting[i]!.decision, r.args, allowed));
+  return {
+    actionRequests: parts.map((p) => p.action),
+    reviewConfigs: parts.map((p) => p.config),
+    kind: REVIEW_INTERRUPT_KIND,
+    requests,
+  };
+}
+
+/**
+ * The AIMessage with the edited calls' args replaced by exactly the edited args (same message id,
+ * so the messages reducer replaces it): what the tool node runs and checks against the edited
+ * Decision's digest, and what the model's history shows, as with `humanInTheLoopMiddleware`.
+ */
+function withEditedArgs(message: AIMessage | undefined, edited: Map<string, Record<string, unknown>>): AIMessage | undefined {
+  if (!message?.id) return undefined;
+  return new AIMessage({
+    id: message.id,
+    content: message.content,
+    name: message.name,
+    additional_kwargs: message.additional_kwargs,
+    response_metadata: message.response_metadata,
+    ...(message.usage_metadata ? { usage_metadata: message.usage_metadata } : {}),
+    invalid_tool_calls: message.invalid_tool_calls ?? [],
+    tool_calls: (message.tool_calls ?? []).map((c) => (c.id && edited.has(c.id) ? { ...c, args: edited.get(c.id)! } : c)),
+  });
+}
+
+/** Validates the `allowedDecisions` option. */
+export function allowedDecisionsOption(value: unknown, where: string): readonly HitlDecisionType[] {
+  if (value === undefined) return DEFAULT_ALLOWED_DECISIONS;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => v === 'approve' || v === 'edit' || v === 'reject')) {
+    throw new OptionsError(`${where}: allowedDecisions must be a non-empty array of 'approve', 'edit', 'reject'; got ${JSON.stringify(value)}`);
+  }
+  return [...new Set(value as HitlDecisionType[])];
 }
 
 /** The interrupt payload entry for one call. */
@@ -132,20 +201,4 @@ export function reviewItem(toolCallId: string, decision: Decision, args: unknown
   };
   if (decision.reviewId) item.reviewId = decision.reviewId;
   return item;
-}
-
-/** Reads the human's answer for one call from a resume value; anything missing or malformed rejects. */
-export function answerFor(resume: unknown, toolCallId: string, defaultApprover: string, digest?: string): HumanAnswer {
-  const raw = typeof resume === 'object' && resume !== null ? (resume as Record<string, unknown>)[toolCallId] : undefined;
-  const a = raw as Partial<HumanReviewAnswer> | undefined;
-  const approver = typeof a?.approver === 'string' && a.approver.length > 0 ? a.approver : defaultApprover;
-  if (typeof a !== 'object' || a === null || typeof a.approved !== 'boolean') {
-    return { approved: false, approver, reason: `no valid answer for tool call ${toolCallId} in the resume value; rejected` };
-  }
-  if (a.digest !== undefined && (typeof a.digest !== 'string' || a.digest !== digest)) {
-    return { approved: false, approver, reason: `the answer for tool call ${toolCallId} was given for other arguments than the call now waiting (the call changed after the human looked); rejected` };
-  }
-  const answer: HumanAnswer = { approved: a.approved, approver };
-  if (typeof a.reason === 'string' && a.reason.length > 0) answer.reason = a.reason;
-  return answer;
 }

@@ -21,8 +21,10 @@ export function defaultPolicy(request: ReviewRequest): ReviewerVerdict {
 export interface Harness {
   gate: Gate;
   audit: ReturnType<typeof memoryAudit>;
-  /** Every request the reviewer received. */
+  /** Every review the reviewer received (not the dry-run re-checks core makes when a human approves at resume). */
   reviewed: ReviewRequest[];
+  /** The dry-run re-checks (`request.dryRun`): core decides an approved call again before it runs. */
+  rechecked: ReviewRequest[];
   /** Every tool body that ran, e.g. `transfer(5)`. */
   ran: string[];
   tools: ReturnType<typeof makeTools>;
@@ -53,22 +55,25 @@ export function makeTools(ran: string[]) {
   return [transfer, shell, lookup];
 }
 
-export function harness(options: { policy?: (r: ReviewRequest) => ReviewerVerdict; failMode?: 'open' | 'closed' } = {}): Harness {
+export function harness(options: { policy?: (r: ReviewRequest) => ReviewerVerdict; failMode?: 'open' | 'closed'; now?: () => number; reviewTimeoutMs?: number } = {}): Harness {
   const reviewed: ReviewRequest[] = [];
+  const rechecked: ReviewRequest[] = [];
   const ran: string[] = [];
   const audit = memoryAudit();
   const policy = options.policy ?? defaultPolicy;
   const gate = createGate({
     reviewer: callbackReviewer((request) => {
-      reviewed.push(request);
+      (request.dryRun ? rechecked : reviewed).push(request);
       return policy(request);
     }),
     highStakes: HIGH_STAKES,
     failMode: options.failMode ?? 'closed',
     audit,
     telemetry: false,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.reviewTimeoutMs !== undefined ? { reviewTimeoutMs: options.reviewTimeoutMs } : {}),
   });
-  return { gate, audit, reviewed, ran, tools: makeTools(ran) };
+  return { gate, audit, reviewed, rechecked, ran, tools: makeTools(ran) };
 }
 
 export const GovernedState = Annotation.Root({ ...MessagesAnnotation.spec, ...GovernanceAnnotation.spec });

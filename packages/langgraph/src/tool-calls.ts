@@ -1,7 +1,7 @@
 import { AIMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { ToolCall as LcToolCall } from '@langchain/core/messages/tool';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
-import { denialText, type Decision, type ToolCall } from '@toolgate/core';
+import { denialText, editNotice, type Decision, type ToolCall } from '@toolgate/core';
 import type { DecisionMap } from './governance-state';
 
 /** A LangChain tool call that has an id (every call toolgate governs has one). */
@@ -80,4 +80,29 @@ export function messagesOf(state: unknown): BaseMessage[] {
   if (Array.isArray(state)) return state as BaseMessage[];
   const m = (state as { messages?: unknown } | null | undefined)?.messages;
   return Array.isArray(m) ? (m as BaseMessage[]) : [];
+}
+
+/**
+ * The tool's ToolMessage with core's `editNotice` appended when the call ran with arguments a
+ * human edited ("The call ran with edited arguments: {…}. Do not repeat the original call."), so
+ * the model's next turn does not repeat the original call. Anything else is returned as it is.
+ */
+export function withEditNotice<R>(result: R, decision: Decision): R {
+  const notice = editNotice(decision);
+  if (!notice || !ToolMessage.isInstance(result)) return result;
+  const content = result.content;
+  const next =
+    typeof content === 'string'
+      ? `${content}\n\n${notice}`
+      : [...content, { type: 'text' as const, text: notice }];
+  return new ToolMessage({
+    tool_call_id: result.tool_call_id,
+    ...(result.name !== undefined ? { name: result.name } : {}),
+    ...(result.id !== undefined ? { id: result.id } : {}),
+    status: result.status ?? 'success',
+    content: next as ToolMessage['content'],
+    artifact: result.artifact,
+    additional_kwargs: result.additional_kwargs,
+    response_metadata: result.response_metadata,
+  }) as R;
 }

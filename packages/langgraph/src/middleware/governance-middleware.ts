@@ -3,10 +3,11 @@ import { Command, interrupt, task, type LangGraphRunnableConfig } from '@langcha
 import { GovernanceDeniedError, isAllowed, type Decision, type Gate, type RedactOptions, type ToolCall } from '@toolgate/core';
 import { createMiddleware } from 'langchain';
 import { GovernanceState } from '../governance-state';
-import { answerFor, REVIEW_INTERRUPT_KIND, reviewItem, type HumanReviewInterrupt } from '../human-gate-node';
+import { answersFromResume, type HitlDecisionType } from '../hitl';
+import { allowedDecisionsOption, reviewInterrupt, type HumanReviewInterrupt } from '../human-gate-node';
 import { assertGate, assertOneOf } from '../options';
 import { claimExecution, decidedFor, ErrorCodes, mayBeHighStakes, refused, snapshotArgs } from '../reviewed-args';
-import { denialMessage, toGateCall, type CallBuildOptions, type IdentifiedToolCall } from '../tool-calls';
+import { denialMessage, toGateCall, withEditNotice, type CallBuildOptions, type IdentifiedToolCall } from '../tool-calls';
 
 /** Options of `governanceMiddleware`. */
 export interface GovernanceMiddlewareOptions extends CallBuildOptions {
@@ -20,6 +21,8 @@ export interface GovernanceMiddlewareOptions extends CallBuildOptions {
   redact?: RedactOptions;
   /** Approver recorded when an answer names none. Default `'human'`. */
   approver?: string;
+  /** The decisions offered in `reviewConfigs[0].allowedDecisions` (default `approve`, `edit`, `reject`). A decision not offered is a rejection. */
+  allowedDecisions?: readonly HitlDecisionType[];
   /** Middleware name (must be unique in the agent). Default `'toolgate'`. */
   name?: string;
 }
@@ -32,10 +35,14 @@ export interface GovernanceMiddlewareOptions extends CallBuildOptions {
  *   task re-runs from the top) the checkpointed Decision is replayed: the reviewer is asked once.
  * - deny / fail-closed: an error ToolMessage (`content: denialText`, `artifact: decision`); the
  *   tool does not run.
- * - review: `interrupt({ kind: 'toolgate_review', requests: [one item] })`, one per call. Resume
- *   ALL of them at once with `new Command({ resume: { [tool_call_id]: { approved, reason? } } })`
- *   — a plain (non interrupt-id) resume value reaches every pending interrupt, and each call
- *   reads its own answer. A call with no answer is rejected.
+ * - review: one `interrupt()` per call whose value is a LangChain `HITLRequest` with one action
+ *   request (plus toolgate's `kind` and `requests`). Answer it with a LangChain `HITLResponse`
+ *   (`{ decisions: [{ type: 'approve' | 'edit' | 'reject', … }] }`): with several calls waiting,
+ *   address each interrupt by its id (`new Command({ resume: { [interrupt.id]: { decisions: [d] } } })`),
+ *   because a plain resume value reaches every pending interrupt. Or answer them all at once with
+ *   toolgate's `new Command({ resume: { [tool_call_id]: { approved, reason? } } })`. A call with no
+ *   answer is rejected. An edit is a new call the gate reviews again; the tool runs with exactly
+ *   the edited args and the model is told so (`editNotice`).
  * - allowed: runs the tool, reports the outcome, and writes the Decision to
  *   `state.toolgateDecisions[tool_call_id]` next to the ToolMessage.
  *
@@ -52,6 +59,7 @@ export function governanceMiddleware(gate: Gate, options: GovernanceMiddlewareOp
   const onDeny = options.onDeny ?? 'message';
   const approver = options.approver ?? 'human';
   const name = options.name ?? 'toolgate';
+  const allowed = allowedDecisionsOption(options.allowedDecisions, 'governanceMiddleware');
 
   // Checkpointed per tool-call task: replayed, not re-run, when the task resumes after interrupt().
   const reviewTask = task(`${name}_review`, async (call: ToolCall): Promise<Decision> => gate.review(call));
@@ -75,26 +83,29 @@ export function governanceMiddleware(gate: Gate, options: GovernanceMiddlewareOp
         return deny(refused({ tool: call.name, callId: id }, ErrorCodes.ARGS_NOT_JSON, 'the tool call arguments are not JSON, so they cannot be reviewed'));
       }
       const args = snapshot.args as typeof call.args;
-      const reviewed = { ...request, toolCall: { ...call, args } };
-      if (!gate.isHighStakes(call.name, args)) return handler(reviewed);
+      if (!gate.isHighStakes(call.name, args)) return handler({ ...request, toolCall: { ...call, args } });
       const config = { configurable: request.runtime.configurable } as LangGraphRunnableConfig;
 
       let decision = await reviewTask(toGateCall({ ...identified, args }, config, options));
       if (decision.verdict === 'review') {
-        const payload: HumanReviewInterrupt = {
-          kind: REVIEW_INTERRUPT_KIND,
-          requests: [reviewItem(id, decision, args, options.redact)],
-        };
-        const resume: unknown = interrupt<HumanReviewInterrupt, unknown>(payload);
-        decision = await gate.resolveReview(decision, answerFor(resume, id, approver, decision.digest));
+        const waiting = [{ id, decision, args }];
+        const resume: unknown = interrupt<HumanReviewInterrupt, unknown>(reviewInterrupt(waiting, options.redact, allowed));
+        const [answer] = answersFromResume(resume, waiting, approver, allowed);
+        decision = await gate.resolveReview(decision, answer!);
       }
 
       if (!isAllowed(decision)) return deny(decision);
       // On a resume the review is replayed from the checkpoint while the call comes from state,
-      // which `graph.updateState` (or another node) may have changed since the human looked.
-      if (!decidedFor(decision, call.name, args)) {
+      // which `graph.updateState` (or another node) may have changed since the human looked. An
+      // edited Decision was taken for the call the human saw (its originalDigest) and runs with
+      // exactly the edited args the gate reviewed again (decision.args).
+      const asked = decision.edited ? { ...decision, digest: decision.edited.originalDigest } : decision;
+      if (!decidedFor(asked, call.name, args)) {
         return deny(refused(decision, ErrorCodes.DENIED, 'the tool call arguments changed after the review (the Decision is for a different tool or different arguments); denied'));
       }
+      const runArgs = decision.edited ? snapshotArgs(decision.args) : { args };
+      if (!runArgs) return deny(refused(decision, ErrorCodes.ARGS_NOT_JSON, 'the edited arguments are not JSON; denied'));
+      const reviewed = { ...request, toolCall: { ...call, args: runArgs.args as typeof call.args } };
       const claimRefused = await claimExecution(gate, decision);
       if (claimRefused) return deny(claimRefused);
 
@@ -112,7 +123,7 @@ export function governanceMiddleware(gate: Gate, options: GovernanceMiddlewareOp
         durationMs: performance.now() - started,
         ...(failed && ToolMessage.isInstance(result) ? { message: typeof result.content === 'string' ? result.content : JSON.stringify(result.content) } : {}),
       });
-      return ToolMessage.isInstance(result) ? record(result, id, decision) : result;
+      return ToolMessage.isInstance(result) ? record(failed ? result : withEditNotice(result, decision), id, decision) : result;
     },
   });
 }
