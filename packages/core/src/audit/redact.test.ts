@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../types';
-import { redact, redactText, redactValue } from './redact';
+import { isSecretField, redact, redactText, redactValue } from './redact';
 import { redactEntry } from './redact-entry';
 
 describe('redact', () => {
@@ -264,5 +264,31 @@ describe('redactEntry', () => {
     const out = redactEntry(entry);
     expect((out.call.args as { card: { number: string } }).card.number).toBe('4111');
     expect(out.decision!.evaluated[1]!.actual).toBe('4111');
+  });
+});
+
+describe('redaction fast paths (short text, memoised fields, no paths)', () => {
+  it('the shortest credentials are still found: otp=1, "Basic x", pwd=x', () => {
+    expect(redactText('otp=1')).toBe('otp=[REDACTED]');
+    expect(redactText('pwd=x')).toBe('pwd=[REDACTED]');
+    expect(redact({ h: 'Basic x' })).toEqual({ h: '[REDACTED]' });
+    expect(redactText('a=b')).toBe('a=b');
+  });
+
+  it('a field is secret or not per options, asked twice (memoised) with the same answer', () => {
+    const opts = { paths: ['args.card.number'] };
+    for (let i = 0; i < 2; i++) {
+      expect(isSecretField('args.card.number', opts)).toBe(true);
+      expect(isSecretField('args.card.number')).toBe(false);
+      expect(isSecretField('args.db_password')).toBe(true);
+      expect(isSecretField('args.amount', opts)).toBe(false);
+    }
+  });
+
+  it('the same object twice is copied twice; a cycle is still [Circular]', () => {
+    const shared = { a: 1 };
+    const cyclic: Record<string, unknown> = { shared, list: [shared] };
+    cyclic.self = cyclic;
+    expect(redact(cyclic)).toEqual({ shared: { a: 1 }, list: [{ a: 1 }], self: '[Circular]' });
   });
 });
