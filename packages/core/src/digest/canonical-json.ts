@@ -2,23 +2,138 @@ import canonicalize from 'canonicalize';
 import { ErrorCodes, ToolgateError } from '../errors';
 
 /**
- * RFC 8785 (JCS) canonical JSON of `value`, by `canonicalize` (the RFC author's implementation).
- * Throws a ToolgateError with code `ARGS_NOT_JSON` for values JSON cannot represent faithfully:
- * cycles, BigInt, non-finite numbers, lone surrogates (the library refuses these), and functions
- * or symbols (which JSON would silently drop, so the digest would not cover what the tool gets).
+ * RFC 8785 (JCS) canonical JSON of `value`: the output of `canonicalize` (the RFC author's
+ * implementation), which is also what it falls back to for values nested deeper than
+ * `FAST_MAX_DEPTH`. Throws a ToolgateError with code `ARGS_NOT_JSON` for values JSON cannot
+ * represent faithfully: cycles, BigInt, non-finite numbers, lone surrogates, and functions or
+ * symbols (which JSON would silently drop, so the digest would not cover what the tool gets).
+ *
+ * One walk over the value does it all (serialising, and noticing a function or symbol that JSON
+ * would drop); the library plus a second walk for dropped values cost twice as much per call.
  */
 export function canonicalJson(value: unknown): string {
   let out: string | undefined;
+  const walk: Walk = { dropped: false, ancestors: [] };
+  let deep = false;
   try {
-    out = canonicalize(value);
+    try {
+      out = fast(value, walk, 0);
+    } catch (cause) {
+      if (cause !== TOO_DEEP) throw cause;
+      deep = true;
+      out = canonicalize(value);
+    }
   } catch (cause) {
     throw notJson((cause as Error)?.message ?? String(cause), cause);
   }
   if (out === undefined) throw notJson('the value has no JSON representation (undefined, a function or a symbol)');
-  // The library has walked the value, so it is acyclic: a plain recursive check is safe here.
-  const path = droppedValuePath(value, '$');
-  if (path) throw notJson(`a ${path.kind} at ${path.at}`);
+  if (walk.dropped || deep) {
+    // The walk has finished, so the value is acyclic: a plain recursive check is safe here.
+    const path = droppedValuePath(value, '$');
+    if (path) throw notJson(`a ${path.kind} at ${path.at}`);
+  }
   return out;
+}
+
+/** Nesting past which the iterative library serialises instead (no deep recursion here). */
+const FAST_MAX_DEPTH = 64;
+
+/** Thrown by `fast` past FAST_MAX_DEPTH: the library serialises the value instead. */
+const TOO_DEEP: unique symbol = Symbol('too deep');
+
+interface Walk {
+  /** A function or symbol was left out (an object member) or written as null (an array item). */
+  dropped: boolean;
+  /** The containers (and toJSON wrappers) being serialised: a value met again is a cycle. */
+  ancestors: object[];
+}
+
+/**
+ * The canonical text of `value`, or undefined where JSON has no representation (undefined, a
+ * function, a symbol — noted in `walk.dropped` — or a toJSON that returns one). The same text and
+ * the same errors as `canonicalize`: toJSON() is called, boxed primitives unwrapped, keys sorted by
+ * UTF-16 code units, numbers written as ECMAScript does (`JSON.stringify`).
+ */
+function fast(input: unknown, walk: Walk, depth: number): string | undefined {
+  let value = input;
+  switch (typeof value) {
+    case 'string':
+      return str(value);
+    case 'number':
+      return num(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    case 'function':
+    case 'symbol':
+      walk.dropped = true;
+      return undefined;
+    case 'bigint':
+      // The library's message: JSON.stringify's TypeError.
+      return JSON.stringify(value);
+    default:
+      return undefined;
+  }
+  if (value === null) return 'null';
+  const ancestors = walk.ancestors;
+  const base = ancestors.length;
+  try {
+    while (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+      if (ancestors.includes(value)) throw new Error('Circular reference detected');
+      ancestors.push(value);
+      value = (value as { toJSON: () => unknown }).toJSON();
+    }
+    if (value instanceof Number || value instanceof String || value instanceof Boolean) value = value.valueOf();
+    if (value === null || typeof value !== 'object') {
+      // A toJSON result (or an unwrapped box) is serialised as the library does: no drop is noted
+      // for a function returned by toJSON (JSON leaves it out as well).
+      if (typeof value === 'function' || typeof value === 'symbol' || value === undefined) return undefined;
+      return fast(value, walk, depth);
+    }
+    if (depth >= FAST_MAX_DEPTH) throw TOO_DEEP;
+    if (ancestors.includes(value)) throw new Error('Circular reference detected');
+    ancestors.push(value);
+    if (Array.isArray(value)) {
+      const list = value as unknown[];
+      let text = '[';
+      for (let i = 0; i < list.length; i++) {
+        if (i > 0) text += ',';
+        const item = list[i];
+        const t = item === undefined ? undefined : fast(item, walk, depth + 1);
+        text += t === undefined ? 'null' : t;
+      }
+      return `${text}]`;
+    }
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj);
+    if (keys.length > 1) keys.sort();
+    let text = '{';
+    let first = true;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const item = obj[key];
+      if (item === undefined) continue;
+      const t = fast(item, walk, depth + 1);
+      if (t === undefined) continue;
+      text += first ? `${str(key)}:${t}` : `,${str(key)}:${t}`;
+      first = false;
+    }
+    return `${text}}`;
+  } finally {
+    ancestors.length = base;
+  }
+}
+
+function str(value: string): string {
+  if (!value.isWellFormed()) throw new Error('Lone surrogate is not allowed');
+  return JSON.stringify(value);
+}
+
+function num(value: number): string {
+  if (Number.isNaN(value)) throw new Error('NaN is not allowed');
+  if (!Number.isFinite(value)) throw new Error('Infinity is not allowed');
+  return JSON.stringify(value);
 }
 
 /** Where a function or symbol sits (JSON would drop it silently), or undefined. */
