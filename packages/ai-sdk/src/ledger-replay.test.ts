@@ -10,6 +10,7 @@ import type { ModelMessage } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { GovernanceOptions } from './options';
+import { editedApprovalResponse } from './edit-approval';
 import { approvalResponse, harnesses, toolMessageSeen, type Harness } from './test-harness';
 import { toolApproval } from './tool-approval';
 import { withGovernance } from './with-governance';
@@ -76,5 +77,32 @@ describe.each(harnesses)('ai-sdk with a gate ledger ($name)', (h) => {
     const seen = toolMessageSeen(replay, 0)[0]?.output;
     expect(seen?.type).toBe('execution-denied');
     expect(seen?.reason).toContain('already ran');
+  });
+
+  it.each([false, true])('an edited approval replayed in a new process runs once, with the edited input (streaming tool: %s)', async (streaming) => {
+    const path = ledgerFile();
+    const ran: number[] = [];
+    const p1 = processWith(h, path, ran, streaming);
+    const messages: ModelMessage[] = [{ role: 'user', content: 'send 25 000' }];
+    const model = h.script([{ calls: [{ tool: 'transfer', input: { amount: 25_000, to: 'eve' }, id: 'call-1' }] }, { text: 'sent' }]);
+    const r1 = await h.generate({ model, tools: p1.tools, messages, approvalSecret: SECRET, toolApproval: p1.approval });
+    messages.push(...r1.responseMessages, { role: 'tool', content: [editedApprovalResponse({ approvalId: r1.approvalRequests[0]!.approvalId, input: { amount: 2_500, to: 'eve' } })] });
+
+    const p2 = processWith(h, path, ran, streaming);
+    await h.generate({ model, tools: p2.tools, messages: [...messages], approvalSecret: SECRET, toolApproval: p2.approval });
+    expect(ran).toEqual([2_500]);
+    expect(JSON.stringify(toolMessageSeen(model, 1)[0]?.output)).toContain('The call ran with edited arguments: {\\"amount\\":2500,\\"to\\":\\"eve\\"}');
+
+    // The same edited continuation in a third process, and the original approved there instead.
+    const p3 = processWith(h, path, ran, streaming);
+    const replay = h.script([{ text: 'again' }]);
+    await h.generate({ model: replay, tools: p3.tools, messages: [...messages], approvalSecret: SECRET, toolApproval: p3.approval });
+    expect(ran).toEqual([2_500]);
+    expect(toolMessageSeen(replay, 0)[0]?.output?.type).toBe('execution-denied');
+
+    const asked = [...messages.slice(0, -1), approvalResponse(r1.approvalRequests, true)];
+    const p4 = processWith(h, path, ran, streaming);
+    await h.generate({ model: h.script([{ text: 'again' }]), tools: p4.tools, messages: asked, approvalSecret: SECRET, toolApproval: p4.approval });
+    expect(ran).toEqual([2_500]);
   });
 });

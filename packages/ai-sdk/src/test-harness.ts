@@ -65,6 +65,8 @@ export interface Harness {
   script: (turns: Turn[]) => ScriptedModel;
   scriptStream: (turns: Turn[]) => ScriptedModel;
   generate: (args: RunArgs) => Promise<RunResult>;
+  /** streamText, read to the end; the same view of the run as `generate`. */
+  streamRun: (args: RunArgs) => Promise<RunResult>;
   /** streamText; resolves with the stream part types and the text (or the rejection). */
   stream: (args: RunArgs) => Promise<{ types: string[]; text: string | Error; errors: unknown[] }>;
 }
@@ -109,6 +111,27 @@ function makeHarness(name: 'ai@6' | 'ai@7'): Harness {
         text: r.text,
         parts,
         responseMessages: v7 ? (r.responseMessages ?? []) : r.response.messages,
+        approvalRequests: parts
+          .filter((p) => p.type === 'tool-approval-request' && !p.isAutomatic)
+          .map((p) => ({ approvalId: p.approvalId as string, toolCallId: (p.toolCall as { toolCallId: string }).toolCallId, reason: p.reason as string | undefined })),
+      };
+    },
+    async streamRun(a) {
+      const r = api.streamText(callArgs(a)) as {
+        fullStream: AsyncIterable<{ type: string }>;
+        text: PromiseLike<string>;
+        steps: PromiseLike<Array<{ content: RunResult['parts'] }>>;
+        responseMessages?: PromiseLike<ModelMessage[]>;
+        response: PromiseLike<{ messages: ModelMessage[] }>;
+      };
+      for await (const _ of r.fullStream) {
+        // read to the end
+      }
+      const parts = (await r.steps).flatMap((s) => s.content);
+      return {
+        text: await r.text,
+        parts,
+        responseMessages: v7 ? ((await r.responseMessages) ?? []) : (await r.response).messages,
         approvalRequests: parts
           .filter((p) => p.type === 'tool-approval-request' && !p.isAutomatic)
           .map((p) => ({ approvalId: p.approvalId as string, toolCallId: (p.toolCall as { toolCallId: string }).toolCallId, reason: p.reason as string | undefined })),
