@@ -15,6 +15,7 @@ import {
   type AuditVerifyResult,
   type CheckpointKeyOptions,
   type Policy,
+  type ReviewResponse,
 } from '@toolgate/core';
 import { request } from 'undici';
 import { createApiKey, groupsOf, isScope, newApiKey, normalizeGroups, revokeApiKey, SCOPES, type CreatedKey } from '../auth/api-keys';
@@ -162,8 +163,11 @@ public half stays in signing-keys.json to verify old audit checkpoints). With --
 server rotates (and uses the new key at once); with --data the key file is rotated offline (restart
 the server to use it).`,
   reviews: `Usage: toolgate reviews list [--status pending|decided] [--tool NAME] [--limit N] [--json]
-       toolgate reviews approve <id> [--reason TEXT]
+       toolgate reviews approve <id> [--reason TEXT] [--args JSON]
        toolgate reviews deny <id> [--reason TEXT]
+approve is one approval: a review whose policy rule needs approvals: N stays pending until N
+distinct approvers approved. --args approves the same tool with these arguments instead (the edited
+call is reviewed again by the server's policy; a policy deny refuses it and the review stays pending).
 Options: --url (default $TOOLGATE_URL or ${DEFAULT_URL}), --key (default $TOOLGATE_KEY; an approve key)`,
   'audit verify': `Usage: toolgate audit verify [file] [--data DIR] [--jwks FILE] [--json]
 
@@ -537,6 +541,7 @@ async function reviews(args: readonly string[], io: CliIo): Promise<number> {
       tool: { type: 'string' },
       limit: { type: 'string' },
       reason: { type: 'string' },
+      args: { type: 'string' },
       json: { type: 'boolean' },
     },
     true,
@@ -574,10 +579,24 @@ async function reviews(args: readonly string[], io: CliIo): Promise<number> {
   if (sub === 'approve' || sub === 'deny') {
     const id = positionals[0];
     if (!id) throw new UsageError(`reviews ${sub} needs a review id`);
-    const body: { verdict: 'allow' | 'deny'; reason?: string } = { verdict: sub === 'approve' ? 'allow' : 'deny' };
+    const body: { verdict: 'allow' | 'deny'; reason?: string; args?: unknown } = { verdict: sub === 'approve' ? 'allow' : 'deny' };
     if (values.reason) body.reason = values.reason;
-    const res = (await api(io, values, 'POST', `/v1/reviews/${encodeURIComponent(id)}/decision`, body)) as { verdict: string; decidedBy?: string };
-    io.out(`${visibleText(id)}: ${visibleText(String(res.verdict))} (${visibleText(res.decidedBy ?? '')})\n`);
+    if (values.args !== undefined) {
+      if (sub !== 'approve') throw new UsageError('--args (approve with edited arguments) only goes with reviews approve');
+      try {
+        body.args = JSON.parse(values.args) as unknown;
+      } catch {
+        throw new UsageError('--args must be JSON, e.g. --args \'{"amount":100}\'');
+      }
+    }
+    const res = (await api(io, values, 'POST', `/v1/reviews/${encodeURIComponent(id)}/decision`, body)) as ReviewResponse;
+    if (res.status === 'pending' && res.approvals) {
+      const a = res.approvals;
+      io.out(`${visibleText(id)}: approval recorded, ${a.approvers.length} of ${a.required} approvals (${visibleText(a.approvers.join(', '))}); still pending\n`);
+      return EXIT.OK;
+    }
+    const edited = res.edited ? ` with edited arguments ${visibleText(JSON.stringify(res.edited.args))}` : '';
+    io.out(`${visibleText(id)}: ${visibleText(String(res.verdict))}${edited} (${visibleText(res.decidedBy ?? '')})\n`);
     return EXIT.OK;
   }
   throw new UsageError(`unknown reviews command "${sub}" (list, approve, deny)`);
