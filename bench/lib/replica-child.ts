@@ -17,9 +17,9 @@ export interface ReplicaChild {
   close(): Promise<void>;
 }
 
-async function serve(database: string, makeKeys: boolean, poolSize: number): Promise<void> {
+async function serve(database: string, makeKeys: boolean, poolSize: number, policy: unknown): Promise<void> {
   const { createReviewServer } = await import('@toolgate/reviewer');
-  const server = createReviewServer({ database, databasePoolSize: poolSize, policy: BENCH_POLICY as never, port: 0, defaultMetrics: false, dashboard: false });
+  const server = createReviewServer({ database, databasePoolSize: poolSize, policy: policy as never, port: 0, defaultMetrics: false, dashboard: false });
   const keys = makeKeys ? { evalKey: server.keys.create('eval', 'bench-agent'), approveKey: server.keys.create('approve', 'bench-human') } : { evalKey: '', approveKey: '' };
   // listen() waits for the keys' rows to be committed.
   const url = await server.listen();
@@ -37,9 +37,10 @@ async function serve(database: string, makeKeys: boolean, poolSize: number): Pro
   process.on('SIGTERM', stop);
 }
 
-/** Starts one replica on `database` in a child process. */
-export async function startReplicaChild(database: string, options: { makeKeys: boolean; poolSize?: number }): Promise<ReplicaChild> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--replica', database, options.makeKeys ? 'keys' : 'nokeys', String(options.poolSize ?? 10)], {
+/** Starts one replica on `database` in a child process (`policy`: default `BENCH_POLICY`). */
+export async function startReplicaChild(database: string, options: { makeKeys: boolean; poolSize?: number; policy?: unknown }): Promise<ReplicaChild> {
+  const policy = JSON.stringify(options.policy ?? BENCH_POLICY);
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--replica', database, options.makeKeys ? 'keys' : 'nokeys', String(options.poolSize ?? 10), policy], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const next = () =>
@@ -70,4 +71,4 @@ export async function startReplicaChild(database: string, options: { makeKeys: b
 }
 
 const at = process.argv.indexOf('--replica');
-if (at !== -1) void serve(process.argv[at + 1]!, process.argv[at + 2] === 'keys', Number(process.argv[at + 3]));
+if (at !== -1) void serve(process.argv[at + 1]!, process.argv[at + 2] === 'keys', Number(process.argv[at + 3]), JSON.parse(process.argv[at + 4]!));

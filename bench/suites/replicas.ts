@@ -13,12 +13,18 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { startPostgres, type StartedPostgres } from '../../test/support/embedded-postgres.ts';
 import { startReplicaChild, type ReplicaChild } from '../lib/replica-child.ts';
-import { startReviewServerChild } from '../lib/review-server-child.ts';
+import { BENCH_POLICY, startReviewServerChild } from '../lib/review-server-child.ts';
 import { ms, percentile, rate, type Row } from '../lib/stats.ts';
 
 const DURATION_S = 10;
 const CONNECTIONS = 64;
 const APPROVALS = 200;
+
+/** BENCH_POLICY with a daily budget on every transfer that never runs out: every decision reads and spends it. */
+const BUDGET_POLICY = {
+  ...BENCH_POLICY,
+  rules: [{ id: 'daily-budget', tools: ['transfer'], budget: { field: 'args.amount', max: 1e12, windowMs: 86_400_000, per: 'agent' }, verdict: 'deny' }, ...BENCH_POLICY.rules],
+};
 
 const load1 = () => loadavg()[0]!.toFixed(2);
 
@@ -172,6 +178,16 @@ export async function replicasSuite(): Promise<Row[]> {
     replicas.push(a, b);
     const m2 = await measure([a.url, b.url], a.evalKey, 'pg2', () => decidedIn(two), sumCpu([a, b]), dbCpu);
     rows.push(loadRow(`${label}: 2 replicas on one PostgreSQL (pool 10 each)`, m2, `; ×${(m2.perSecond / m1.perSecond).toFixed(2)} of 1 replica`));
+
+    // 3b. The same two replicas' load with a budget rule on every call: one counter shared by both
+    // replicas (the one API key), read, decided and spent in one transaction under its lock.
+    const budget = await freshDatabase(postgres.url, 'bench_budget');
+    const ba = await startReplicaChild(budget, { makeKeys: true, policy: BUDGET_POLICY });
+    const bb = await startReplicaChild(budget, { makeKeys: false, policy: BUDGET_POLICY });
+    replicas.push(ba, bb);
+    const mb = await measure([ba.url, bb.url], ba.evalKey, 'pg2budget', () => decidedIn(budget), sumCpu([ba, bb]), dbCpu);
+    rows.push(loadRow(`${label}: 2 replicas on one PostgreSQL, a budget rule on every call (one counter shared by both)`, mb, `; ×${(mb.perSecond / m2.perSecond).toFixed(2)} of 2 replicas without it`));
+    await Promise.all([ba.close(), bb.close()]);
 
     // 4. Cross-replica approval → resume: the gate long-polls A, the human approves on B.
     const gate = createGate({
