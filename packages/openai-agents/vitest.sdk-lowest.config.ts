@@ -12,11 +12,12 @@ export default defineConfig({
       // Every entry point (`@openai/agents`, `/testing`, `/utils`) from the same release.
       { find: /^@openai\/agents(\/[a-z/]+)?$/, replacement: '@openai/agents-lowest$1' },
       { find: /^@toolgate\/core$/, replacement: here('../core/src/index.ts') },
+      { find: /^@toolgate\/core\/([a-z-]+)$/, replacement: here('../core/src/$1.ts') },
     ],
   },
   test: {
     root: here('.'),
-    include: ['src/attacks.test.ts', 'src/governance-hooks.test.ts', 'src/mcp.test.ts'],
+    include: ['src/attacks.test.ts', 'src/governance-hooks.test.ts', 'src/mcp.test.ts', 'src/human-loop.test.ts'],
     testTimeout: 30_000,
     pool: 'forks',
   },

@@ -13,7 +13,8 @@ function setup(answer: Answer | ((req: ReviewRequest) => Answer | Promise<Answer
   const asked: ReviewRequest[] = [];
   const audit = memoryAudit();
   const reviewer = callbackReviewer(async (req) => {
-    asked.push(req);
+    // Reviews only: core re-checks an approved call at resume as a dry run (req.dryRun), which is no second review.
+    if (!req.dryRun) asked.push(req);
     const a = typeof answer === 'function' ? await answer(req) : answer;
     if (a === 'down') throw new Error('reviewer unreachable');
     return a;

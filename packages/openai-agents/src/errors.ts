@@ -8,6 +8,8 @@ export const AgentsErrorCodes = {
   ALREADY_GOVERNED: 'ALREADY_GOVERNED',
   /** A call the gate sent for review ran into an SDK approval no human gave to it (e.g. `alwaysApprove`). */
   HUMAN_ANSWER_MISSING: 'HUMAN_ANSWER_MISSING',
+  /** An `approveWithEdits` answer for a call that was not awaiting a review (nothing ran, neither the original nor the edit). */
+  EDIT_NOT_APPLIED: 'EDIT_NOT_APPLIED',
 } as const;
 
 /**

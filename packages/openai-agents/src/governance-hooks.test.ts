@@ -35,7 +35,8 @@ function setup(answer: Answer | ((req: ReviewRequest) => Answer), extra: Partial
   const asked: ReviewRequest[] = [];
   const audit = memoryAudit();
   const reviewer = callbackReviewer((req) => {
-    asked.push(req);
+    // Reviews only: core re-checks an approved call at resume as a dry run (req.dryRun), which is no second review.
+    if (!req.dryRun) asked.push(req);
     const a = typeof answer === 'function' ? answer(req) : answer;
     if (a === 'down') throw new Error('reviewer unreachable');
     return a;

@@ -2,7 +2,7 @@ import { Runner, type Agent, type RunState } from '@openai/agents';
 import type { Decision, Gate } from '@toolgate/core';
 import { OptionsError } from '@toolgate/core';
 import { Governor } from './governor';
-import { checkGraph, governStatically, installAgent, patchRunnerClass } from './install';
+import { checkGraph, governStatically, installAgent, patchRunnerClass, recordHumanAnswers } from './install';
 import { resolveOptions, type GovernanceOptions } from './options';
 import { addRunnerGovernor } from './scope';
 
@@ -79,11 +79,11 @@ export class GovernanceHooks<TContext = unknown> {
   }
 
   /**
-   * Records on the gate the human answers (`state.approve` / `state.reject`) in `state`. An
-   * attached runner (or a governed agent's run) does this itself before resuming.
+   * Records on the gate the human answers (`state.approve`, `state.reject`, `approveWithEdits`) in
+   * `state`. An attached runner (or a governed agent's run) does this itself before resuming.
    */
   recordHumanDecisions(state: RunState<unknown, AnyAgent>): Promise<void> {
-    return this.#governor.recordHumanDecisions(state as unknown as RunState<unknown, never>);
+    return recordHumanAnswers([this.#governor], state as unknown as RunState<unknown, never>);
   }
 
   /** @internal */

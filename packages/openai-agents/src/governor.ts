@@ -1,6 +1,7 @@
 import { createCustomSpan, getCurrentTrace, type RunContext, type RunState, type RunToolApprovalItem, type Tool } from '@openai/agents';
-import { callDigest, claimExecution, isAllowed, parseArgs as parseToolArgs, type Decision, type Gate, type ToolCall } from '@toolgate/core';
+import { callDigest, claimExecution, editNotice, isAllowed, parseArgs as parseToolArgs, type Decision, type Gate, type HumanAnswer, type ToolCall } from '@toolgate/core';
 import { recordDecision } from './decisions';
+import { itemKey, type EditRecord } from './edits';
 import { AgentsErrorCodes, UngateableToolError } from './errors';
 import type { ResolvedOptions } from './options';
 import { declaredSpellings } from './tool-names';
@@ -31,6 +32,8 @@ export class Governor {
   private readonly warned = new Set<string>();
   /** Decisions whose call ran: a replay goes back to the gate, which answers ALREADY_EXECUTED. */
   private readonly executed = new WeakSet<Decision>();
+  /** Edits the gate allowed on resume, by tool + callId: the digest of the call that was edited and the edited call's Decision. */
+  private readonly edits = new Map<string, { originalDigest: string; decision: Decision }>();
 
   constructor(gate: Gate, options: ResolvedOptions) {
     this.gate = gate;
@@ -83,6 +86,8 @@ export class Governor {
   async functionApproval(toolName: string, ctx: AnyContext, input: unknown, callId?: string, alternatives: readonly string[] = []): Promise<'allow' | 'deny' | 'review' | 'pass'> {
     const name = this.reviewName(toolName, input, alternatives);
     if (!name) return 'pass';
+    // An edit the gate allowed on resume: the input guardrail runs the edited call.
+    if (callId && this.edits.has(key(toolName, callId))) return 'review';
     const d = await this.decide(ctx, { key: callId ? key(toolName, callId) : undefined, tool: name, args: input, callId });
     if (d.verdict === 'review') {
       if (callId) this.markShown(key(toolName, callId), d.digest);
@@ -97,11 +102,15 @@ export class Governor {
     const name = this.reviewName(toolName, args, [...alternatives, callName]);
     if (!name) return { allowed: true };
     const k = key(toolName, callId);
-    let d = await this.decide(ctx, { key: k, tool: name, args, callId, agentName });
-    if (d.verdict === 'review') {
+    const edit = this.editFor(k, name, args);
+    let d = edit ?? (await this.decide(ctx, { key: k, tool: name, args, callId, agentName }));
+    if (edit) {
+      this.edits.delete(k);
+      recordDecision(ctx, edit);
+    } else if (d.verdict === 'review') {
       const answer = this.humanAnswer(ctx, callName, callId, k, d);
       if (answer === 'preapproval') return { decision: d, allowed: true }; // preApprovalInputGuardrails: the interruption comes next
-      d = answer === undefined ? d : answer === 'missing' ? humanAnswerMissing(d) : await this.resolveHuman(ctx, k, d, answer);
+      d = answer === undefined ? d : answer === 'missing' ? humanAnswerMissing(d) : await this.resolveHuman(ctx, k, d, answer, rejectionMessage(ctx, callName, callId));
       if (answer === 'missing') recordDecision(ctx, d);
     }
     this.span(d);
@@ -116,6 +125,28 @@ export class Governor {
     if (this.running.size >= MAX_ENTRIES) this.running.clear(); // calls of aborted runs never report back
     this.running.set(k, { decision: d, started: performance.now() });
     return { decision: d, allowed: true };
+  }
+
+  /** The edited call's Decision for this call, when a human's edit of exactly these arguments was allowed on resume. */
+  private editFor(k: string, tool: string, args: unknown): Decision | undefined {
+    const e = this.edits.get(k);
+    if (!e) return undefined;
+    let digest: string | undefined;
+    try {
+      digest = callDigest(tool, parseToolArgs(args));
+    } catch {
+      digest = undefined;
+    }
+    if (digest === e.originalDigest && !this.executed.has(e.decision)) return e.decision;
+    this.edits.delete(k); // a reused call id: this edit was for another call
+    return undefined;
+  }
+
+  /** Right before the body: the edited arguments (JSON) and the notice for the model, when the running call is an edited one. */
+  editedRun(toolName: string, callId: string): { input: string; notice: string } | undefined {
+    const d = this.running.get(key(toolName, callId))?.decision;
+    if (!d?.edited || !isAllowed(d)) return undefined;
+    return { input: JSON.stringify(d.args ?? {}), notice: editNotice(d) ?? '' };
   }
 
   /** The output guardrail / agent_tool_end: the call ran; report it, and let a replay ask the gate again. */
@@ -196,19 +227,27 @@ export class Governor {
     return approved ? 'missing' : false;
   }
 
-  /** Records a human's state.approve / state.reject on the gate (once per call) and returns the final Decision. */
-  async resolveHuman(ctx: AnyContext, k: string, pending: Decision, approved: boolean): Promise<Decision> {
+  /** Who answers for this run: the hooks' `approver` option. */
+  private approverOf(ctx: AnyContext): string | undefined {
+    return typeof this.options.approver === 'function' ? this.options.approver(ctx) : this.options.approver;
+  }
+
+  /**
+   * Records a human's state.approve / state.reject on the gate (once per call) and returns the
+   * final Decision. A rejection's message (`state.reject(item, { message })`, which the model sees)
+   * is the recorded reason.
+   */
+  async resolveHuman(ctx: AnyContext, k: string, pending: Decision, approved: boolean, message?: string): Promise<Decision> {
     const current = this.byKey.get(k);
     if (current && current.verdict !== 'review' && current.digest === pending.digest && !this.executed.has(current)) return current;
     let p = this.resolving.get(k);
     if (!p) {
-      const approver = typeof this.options.approver === 'function' ? this.options.approver(ctx) : this.options.approver;
+      const approver = this.approverOf(ctx);
+      const answer: HumanAnswer = approved
+        ? { type: 'approve', ...(approver ? { approver } : {}), reason: 'approved through RunState.approve' }
+        : { type: 'reject', ...(approver ? { approver } : {}), message: message ?? 'rejected through RunState.reject' };
       p = this.gate
-        .resolveReview(current?.verdict === 'review' ? current : pending, {
-          approved,
-          ...(approver ? { approver } : {}),
-          reason: approved ? `approved through RunState.approve` : `rejected through RunState.reject`,
-        })
+        .resolveReview(current?.verdict === 'review' ? current : pending, answer)
         .then((d) => {
           this.remember(k, d);
           this.awaitingHuman.delete(k);
@@ -226,7 +265,8 @@ export class Governor {
    * to a high-stakes call in its interruptions — the calls a human was shown. A rejected call never
    * reaches the tool, so this is where its rejection is recorded.
    */
-  async recordHumanDecisions(state: RunState<unknown, never>): Promise<void> {
+  async recordHumanDecisions(state: RunState<unknown, never>, edits?: ReadonlyMap<string, { edit: EditRecord }>): Promise<Map<string, Decision>> {
+    const outcomes = new Map<string, Decision>();
     const ctx = state._context as AnyContext;
     const items = state.getInterruptions() as RunToolApprovalItem[];
     const pendingPerTool = new Map<string, number>();
@@ -244,6 +284,12 @@ export class Governor {
       const name = this.reviewName(sdkName, args, qualified);
       if (!name) continue;
       const k = key(sdkName, callId);
+      const edit = edits?.get(itemKey(item))?.edit;
+      if (edit) {
+        const d = await this.resolveEdit(ctx, { k, tool: name, sdkNames: [sdkName, ...qualified], args, callId, agentName: item.agent?.name }, edit);
+        outcomes.set(itemKey(item), d);
+        continue;
+      }
       const approved = ctx.isToolApproved({ toolName: sdkName, callId });
       if (approved !== true && approved !== false) continue;
       // A sticky alwaysApprove does not say which of several pending calls the human looked at.
@@ -254,8 +300,53 @@ export class Governor {
       // saw the schema-parsed input, which may differ by defaults). The SDK binds an approval to the
       // item's invocation, so an edited state is refused by the SDK itself.
       this.markShown(k, d.digest);
-      this.span(await this.resolveHuman(ctx, k, d, approved));
+      this.span(await this.resolveHuman(ctx, k, d, approved, approved ? undefined : rejectionMessage(ctx, sdkName, callId)));
     }
+    return outcomes;
+  }
+
+  /**
+   * A human's `approveWithEdits` answer, read back from a resumed RunState: the gate reviews the
+   * edited call from the start (`resolveReview` with `{ type: 'edit' }`). An allowed edit is kept
+   * for the input guardrail, which runs it instead of the original; anything else is the Decision
+   * the model is shown. A replay of an edit already answered goes back to the gate too (which
+   * answers ALREADY_EXECUTED once the edited call ran).
+   */
+  private async resolveEdit(ctx: AnyContext, c: { k: string; tool: string; sdkNames: string[]; args: unknown; callId: string; agentName?: string }, edit: EditRecord): Promise<Decision> {
+    const d = await this.decide(ctx, { key: c.k, tool: c.tool, args: c.args, callId: c.callId, agentName: c.agentName });
+    const approver = edit.approver ?? this.approverOf(ctx);
+    // The edit names a tool only to be refused by the gate when it is not this one (EDIT_TOOL_CHANGED).
+    const sameTool = edit.tool === c.tool || c.sdkNames.includes(edit.tool);
+    const answer: HumanAnswer = {
+      type: 'edit',
+      args: edit.args,
+      ...(sameTool ? {} : { tool: edit.tool }),
+      ...(approver ? { approver } : {}),
+      ...(edit.reason ? { reason: edit.reason } : {}),
+    };
+    let r: Decision;
+    if (d.verdict === 'review') {
+      this.markShown(c.k, d.digest);
+      r = await this.gate.resolveReview(d, answer);
+    } else if (d.source === 'human' && d.edited && d.verdict === 'deny' && !d.error) {
+      // This review was already answered with an edit (an earlier resume of the same state): the
+      // gate decides whether the edited call may still run (it may not, once it ran).
+      r = await this.gate.resolveReview({ ...d, verdict: 'review' }, answer);
+    } else if (!isAllowed(d)) {
+      r = d;
+    } else {
+      r = editNotApplied(d);
+    }
+    if (isAllowed(r) && r.edited) {
+      if (this.edits.size >= MAX_ENTRIES) this.edits.clear();
+      this.edits.set(c.k, { originalDigest: d.digest, decision: r });
+    } else if (isAllowed(r)) {
+      r = editNotApplied(r);
+    }
+    this.remember(c.k, r);
+    recordDecision(ctx, r);
+    this.span(r);
+    return r;
   }
 
   // ----------------------------------------------------------------------------------------
@@ -338,6 +429,24 @@ function humanAnswerMissing(d: Decision): Decision {
   const out: Decision = { ...d, verdict: 'deny', source: 'fail_closed', reason, error: { code: AgentsErrorCodes.HUMAN_ANSWER_MISSING, message: reason } };
   delete out.proof;
   return out;
+}
+
+/** An edit given to a call that is not awaiting a human review: nothing runs, neither the original nor the edit. */
+function editNotApplied(d: Decision): Decision {
+  const reason = `the human's edit was not applied: this call is not awaiting a review (it was ${d.verdict}, ${d.source}); nothing ran. Ask for a new call with the arguments you need`;
+  const out: Decision = { ...d, verdict: 'deny', source: 'fail_closed', reason, error: { code: AgentsErrorCodes.EDIT_NOT_APPLIED, message: reason } };
+  delete out.proof;
+  return out;
+}
+
+/** The message of a `state.reject(item, { message })` for this call, if one was given. */
+function rejectionMessage(ctx: AnyContext, toolName: string, callId: string): string | undefined {
+  try {
+    const m = ctx.getRejectionMessage(toolName, callId);
+    return typeof m === 'string' && m ? m : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when a cached Decision was made for this very call: same tool, arguments and run. */

@@ -4,3 +4,4 @@ export { governTool } from './govern-tool';
 export { getDecisions, type DecisionSource } from './decisions';
 export { UngateableToolError, AlreadyGovernedError, AgentsErrorCodes, governanceErrorFrom } from './errors';
 export type { GovernanceOptions } from './options';
+export { approveWithEdits, type ApproveWithEditsOptions, type ApprovableState } from './edits';

@@ -14,6 +14,7 @@ import {
 } from '@openai/agents';
 import { getFunctionToolDisplayName } from '@openai/agents/utils';
 import { denialText, GovernanceDeniedError, isAllowed, runGoverned, type Decision } from '@toolgate/core';
+import { readEdits, settleEdits, withNotice } from './edits';
 import { currentAgent, parseArgs, ungateableKind, type AnyContext, type Governor } from './governor';
 import { bindContext, governorsFor, governorsOfRun, objectGovernor, runInScope, setObjectGovernor } from './scope';
 
@@ -84,7 +85,7 @@ export function patchRunnerClass(runner: object): void {
       for (const g of governors) checkGraph(g, agent);
       if (input instanceof RunState) {
         bindContext((input as { _context?: object })._context, governors);
-        for (const g of governors) await g.recordHumanDecisions(input as RunState<unknown, never>);
+        await recordHumanAnswers(governors, input as RunState<unknown, never>);
       }
       const result = await original.call(this, agent, input, ...rest);
       // A streamed run goes on after this returns; its context keeps the governors either way.
@@ -92,6 +93,18 @@ export function patchRunnerClass(runner: object): void {
       return result;
     });
   };
+}
+
+/**
+ * Before a RunState resumes: the human answers in its interruptions, recorded on every governor's
+ * gate. Edits (`approveWithEdits`) are read once, before any governor turns one into an SDK
+ * approval, reviewed by each gate, then settled: approved in the SDK only if every gate allowed it.
+ */
+export async function recordHumanAnswers(governors: readonly Governor[], state: RunState<unknown, never>): Promise<void> {
+  const edits = readEdits(state as unknown as Parameters<typeof readEdits>[0]);
+  const outcomes = [];
+  for (const g of governors) outcomes.push(await g.recordHumanDecisions(state, edits));
+  if (edits.size > 0) settleEdits(state, edits, outcomes);
 }
 
 /** Refuses (or warns about) high-stakes tools in the graph that cannot be stopped before they run. */
@@ -213,7 +226,48 @@ function otherNames(tool: AnyFunctionTool): string[] {
   return display && display !== tool.name ? [display] : [];
 }
 
+/** Calls whose edited Decision the input guardrail allowed, per tool object, until their body starts. */
+const armedEdits = new WeakMap<object, Set<string>>();
+
+/**
+ * `tool.invoke` becomes an accessor: the SDK's own function, except while an edited call of this
+ * tool is between its input guardrail and its body — then a wrapper that hands the body exactly the
+ * edited arguments and appends the edit notice to what the model sees. Swapping only then keeps the
+ * SDK's per-invoke input parser (keyed by the function) for every other call.
+ */
+function installEditedInvoke(tool: AnyFunctionTool): void {
+  let current = tool.invoke;
+  const edited: AnyFunctionTool['invoke'] = async function editedInvoke(this: unknown, ctx, input, details) {
+    const callId = (details as { toolCall?: { callId?: string } } | undefined)?.toolCall?.callId;
+    const armed = callId ? armedEdits.get(tool) : undefined;
+    if (!callId || !armed?.has(callId)) return current.call(this, ctx, input, details);
+    armed.delete(callId);
+    let run: { input: string; notice: string } | undefined;
+    for (const g of governorsFor(tool, ctx)) run ??= g.editedRun(tool.name, callId);
+    // Fail closed: an armed call whose edited Decision is gone must not run with the original arguments.
+    if (!run) throw new Error(`toolgate: the edited call ${callId} of "${tool.name}" lost its Decision before it ran; nothing ran`);
+    const out: unknown = await current.call(this, ctx, run.input, details);
+    return withNotice(out, run.notice) as Awaited<ReturnType<AnyFunctionTool['invoke']>>;
+  };
+  Object.defineProperty(tool, 'invoke', {
+    configurable: true,
+    enumerable: true,
+    get: () => ((armedEdits.get(tool)?.size ?? 0) > 0 ? edited : current),
+    set: (fn: AnyFunctionTool['invoke']) => {
+      current = fn;
+    },
+  });
+}
+
+function armEdit(tool: AnyFunctionTool, callId: string): void {
+  let set = armedEdits.get(tool);
+  if (!set) armedEdits.set(tool, (set = new Set()));
+  if (set.size >= 10_000) set.clear();
+  set.add(callId);
+}
+
 function installFunctionTool(tool: AnyFunctionTool): void {
+  installEditedInvoke(tool);
   const original = tool.needsApproval;
   tool.needsApproval = async (ctx: AnyContext, input: unknown, callId?: string) => {
     const governors = governorsFor(tool, ctx);
@@ -242,6 +296,8 @@ function installFunctionTool(tool: AnyFunctionTool): void {
           return Guard.rejectContent(denialText(r.decision), info([r.decision]));
         }
       }
+      // A human's edit: the body must get the edited arguments (the SDK would pass the model's).
+      if (decisions.some((d) => d.edited && isAllowed(d))) armEdit(tool, toolCall.callId);
       return Guard.allow(info(decisions));
     },
   });
