@@ -71,6 +71,26 @@ async function freshDatabase(serverUrl: string, name: string): Promise<string> {
   return url.toString();
 }
 
+const LIVE_ENTRIES = 50_000;
+
+/** Adds `n` entries (amount 0, inside the last hour) to the one budget counter the load has been spending. */
+async function addLiveEntries(database: string, n: number): Promise<void> {
+  const client = new pg.Client({ connectionString: database });
+  await client.connect();
+  try {
+    const keys = (await client.query<{ key: string }>(`SELECT DISTINCT key FROM policy_events WHERE key LIKE 'budget:%'`)).rows;
+    if (keys.length !== 1) throw new Error(`expected one budget counter, found ${keys.length}`);
+    const now = Date.now();
+    await client.query(
+      `INSERT INTO policy_events (key, at, amount, expires) SELECT $1, $2::bigint - g * 60, 0, $2::bigint - g * 60 + 86400000 FROM generate_series(1, $3::int) AS g`,
+      [keys[0]!.key, now, n],
+    );
+    await client.query('ANALYZE policy_events');
+  } finally {
+    await client.end();
+  }
+}
+
 async function decidedIn(database: string): Promise<number> {
   const client = new pg.Client({ connectionString: database });
   await client.connect();
@@ -187,6 +207,10 @@ export async function replicasSuite(): Promise<Row[]> {
     replicas.push(ba, bb);
     const mb = await measure([ba.url, bb.url], ba.evalKey, 'pg2budget', () => decidedIn(budget), sumCpu([ba, bb]), dbCpu);
     rows.push(loadRow(`${label}: 2 replicas on one PostgreSQL, a budget rule on every call (one counter shared by both)`, mb, `; ×${(mb.perSecond / m2.perSecond).toFixed(2)} of 2 replicas without it`));
+    // 3c. The same counter with 50,000 more live entries in its window: a read sums the window's entries.
+    await addLiveEntries(budget, LIVE_ENTRIES);
+    const mw = await measure([ba.url, bb.url], ba.evalKey, 'pg2budget50k', () => decidedIn(budget), sumCpu([ba, bb]), dbCpu);
+    rows.push(loadRow(`${label}: 2 replicas on one PostgreSQL, the same budget with ${LIVE_ENTRIES.toLocaleString('en')} more live entries in its window`, mw, `; ×${(mw.perSecond / mb.perSecond).toFixed(2)} of the budget row`));
     await Promise.all([ba.close(), bb.close()]);
 
     // 4. Cross-replica approval → resume: the gate long-polls A, the human approves on B.
