@@ -16,3 +16,12 @@ export { governedToolNode, GovernedToolNode, type GovernedToolNodeOptions } from
 export { addGovernance, type AddGovernanceOptions, type GraphBuilderLike } from './add-governance';
 export { decisionsOf, type CallBuildOptions, type IdentifiedToolCall } from './tool-calls';
 export { pendingReviews } from './pending-reviews';
+export {
+  DEFAULT_ALLOWED_DECISIONS,
+  type HitlActionRequest,
+  type HitlDecision,
+  type HitlDecisionType,
+  type HitlRequest,
+  type HitlResponse,
+  type HitlReviewConfig,
+} from './hitl';
