@@ -81,6 +81,8 @@ export function createGate(options: GateOptions): Gate {
   const reviewed = new Map<string, PendingReview>();
   /** Distinct approvers so far of a pending review that needs more than one (`approvals.required`), by idempotency key. */
   const approverSets = new Map<string, Set<string>>();
+  /** Canonical JSON of arguments a human edited on the reviewer, by the edited call's digest (what decision.args reads). */
+  const editedArgs = new Map<string, string>();
   const pendingAudits = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
 
@@ -158,7 +160,7 @@ export function createGate(options: GateOptions): Gate {
     if (proof) d.proof = proof;
     if (decidedBy) d.decidedBy = decidedBy;
     const approvals = approvalsOf(v.approvals);
-    if (approvals && d.verdict === 'review') d.approvals = approvals;
+    if (approvals && (d.verdict === 'review' || approvals.approvers)) d.approvals = approvals;
     const expiresAt = text(v.expiresAt);
     if (expiresAt && d.verdict === 'review' && Number.isFinite(Date.parse(expiresAt))) d.expiresAt = new Date(Date.parse(expiresAt)).toISOString();
     return d;
@@ -294,7 +296,10 @@ export function createGate(options: GateOptions): Gate {
     const span = o.telemetry ? startSpan(call) : undefined;
     const done = (d: Decision): Decision => {
       if (dryRun) d.dryRun = true;
-      return attachReviewedArgs(span?.end(d) ?? d, canonicalArgs);
+      const ended = span?.end(d) ?? d;
+      // A human's edit on the reviewer answers for another digest: its arguments are the edited ones.
+      const args = ended.digest === digest ? canonicalArgs : editedArgs.get(ended.digest);
+      return args === undefined ? ended : attachReviewedArgs(ended, args);
     };
     const aborted = (d: Decision): Decision =>
       hardDeny(call, digest, started, ErrorCodes.REVIEWER_ABORTED, `review cancelled by the caller (${abortReason(signal)}); denied`, { idempotencyKey: key, ...(d.reviewId ? { reviewId: d.reviewId } : {}) });
@@ -358,6 +363,9 @@ export function createGate(options: GateOptions): Gate {
         decision = hardDeny(call, digest, started, verdict.code, `${verdict.message}; denied whatever the fail mode`, { idempotencyKey: key });
       } else if (verdict instanceof ToolgateError) {
         decision = failDecision(call, digest, started, verdict, key);
+      } else if (verdict.expired === true || verdict.edited !== undefined) {
+        // A human answered on the reviewer already (an expired review, or an approval with edits).
+        decision = await fromHumanOnReviewer(call, digest, started, key, verdict, undefined);
       } else if (verdict.digest !== undefined && verdict.digest !== digest) {
         decision = hardDeny(call, digest, started, ErrorCodes.VERDICT_INVALID, `reviewer "${o.reviewer.name}" answered for another call (digest ${String(verdict.digest).slice(0, 80)}); denied whatever the fail mode`, { idempotencyKey: key });
       } else {
@@ -372,7 +380,8 @@ export function createGate(options: GateOptions): Gate {
       decision.latencyMs = performance.now() - started;
       if (dryRun) return done(decision);
 
-      decision.auditId = await safeAudit('review', { ...auditCall, args: auditArgs() }, decision);
+      const recordedArgs = decision.digest !== digest && editedArgs.has(decision.digest) ? (o.audit.length > 0 ? JSON.parse(editedArgs.get(decision.digest)!) : undefined) : auditArgs();
+      decision.auditId = await safeAudit('review', { ...auditCall, args: recordedArgs }, decision);
       if (decision.error?.code === ErrorCodes.AUDIT_WRITE_FAILED) return done(decision);
       if (signal?.aborted && decision.verdict !== 'deny') {
         // Cancelled while the allow was being written: record the deny the caller gets, too.
@@ -476,6 +485,9 @@ export function createGate(options: GateOptions): Gate {
     try {
       const v = await raceAbort(o.reviewer.waitForDecision(pending.reviewId, { signal: scope.signal, deadline: scope.deadline }), scope.signal);
       if (!isVerdict(v)) throw invalidVerdict(v, o.reviewer.name);
+      if ((v.reviewId === undefined || v.reviewId === pending.reviewId) && (v.expired === true || v.edited !== undefined)) {
+        return await fromHumanOnReviewer(call, digest, started, key, v, pending.reviewId);
+      }
       if ((v.digest !== undefined && v.digest !== digest) || (v.reviewId !== undefined && v.reviewId !== pending.reviewId)) {
         // A human decision for another review or another call is no decision for this one.
         return hardDeny(call, digest, started, ErrorCodes.VERDICT_INVALID, `the decision received while waiting is for another ${v.reviewId !== undefined && v.reviewId !== pending.reviewId ? 'review' : 'call'}; denied`, { reviewId: pending.reviewId, idempotencyKey: key });
@@ -494,6 +506,45 @@ export function createGate(options: GateOptions): Gate {
     } finally {
       scope.dispose();
     }
+  }
+
+  /**
+   * A human's answer given on the reviewer: `expired` is REVIEW_EXPIRED (never a rejection);
+   * `edited` is an approval of the same tool with other arguments, accepted only when it is
+   * consistent — `originalDigest` is this call's digest, `digest` is the digest of `{ tool, args }`,
+   * the verdict allows, and the proof (when keys are configured) binds the edited digest. Anything
+   * else is a deny whatever the fail mode. The Decision then carries `edited`, and `decision.args`
+   * reads the edited arguments.
+   */
+  async function fromHumanOnReviewer(call: ToolCall, digest: string, started: number, key: string, v: ReviewerVerdict, reviewId: string | undefined): Promise<Decision> {
+    const rid = typeof v.reviewId === 'string' && v.reviewId.length > 0 ? v.reviewId : reviewId;
+    const ids: Partial<Decision> = { idempotencyKey: key, ...(rid ? { reviewId: rid } : {}) };
+    if (v.expired === true) {
+      const message = 'no one answered before the deadline: the review expired and the call was not run';
+      return hardDeny(call, digest, started, ErrorCodes.REVIEW_EXPIRED, message, { ...ids, decidedBy: 'expiry' });
+    }
+    const bad = (what: string): Decision => hardDeny(call, digest, started, ErrorCodes.INPUT_INVALID, `the reviewer's edited answer ${what}; denied whatever the fail mode`, ids);
+    const e: unknown = v.edited;
+    if (typeof e !== 'object' || e === null) return bad('is not an object');
+    const { args, digest: editedDigest, originalDigest } = e as { args?: unknown; digest?: unknown; originalDigest?: unknown };
+    if (originalDigest !== digest) return bad('is for another call (its originalDigest is not this call\'s digest)');
+    if (v.verdict !== 'allow' && v.verdict !== 'allow_with_conditions') return bad(`has verdict ${JSON.stringify(String(v.verdict)).slice(0, 40)}: only an approval carries edited arguments`);
+    if (typeof args === 'string') return bad('carries its arguments as a string, not as JSON');
+    let ca: string;
+    try {
+      ca = canonicalJson(args ?? {});
+    } catch {
+      return bad('carries arguments that are not JSON');
+    }
+    if (ca.length > o.maxArgsBytes) return bad(`carries arguments over maxArgsBytes (${o.maxArgsBytes})`);
+    const computed = sha256(`{"args":${ca},"tool":${canonicalJson(call.tool)}}`);
+    if (computed !== editedDigest) return bad('does not match its digest (the arguments are not the ones the digest covers; were they redacted by the reviewer?)');
+    if (v.digest !== undefined && v.digest !== computed) return bad('names another digest than the edited call\'s');
+    const edited = fromVerdict({ ...call, args: undefined }, computed, started, key, { ...v, ...(rid ? { reviewId: rid } : {}) });
+    edited.edited = { originalDigest: digest, digest: computed, args: redact(JSON.parse(ca) as unknown, o.redact, 'args') };
+    const checked = await proofs.check(edited, (code, msg) => hardDeny(call, digest, started, code, msg, { ...ids, ...(edited.proof ? { proof: edited.proof } : {}) }), { originalDigest: digest });
+    if (checked.digest === computed) remember(editedArgs, computed, ca);
+    return checked;
   }
 
   /** Audit, and turn a failed write into a deny: an unrecorded decision must not authorise anything. */

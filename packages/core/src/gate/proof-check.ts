@@ -37,7 +37,8 @@ export function proofCheck(o: ResolvedGateOptions) {
   if (o.jwksUrl) void getVerifier().catch(() => {});
 
   return {
-    async check(decision: Decision, deny: Deny): Promise<Decision> {
+    /** `bound.originalDigest`: for a human's edit, the call asked about; a proof that names another `tg.originalDigest` is refused. */
+    async check(decision: Decision, deny: Deny, bound?: { originalDigest?: string }): Promise<Decision> {
       if (!decision.proof) {
         if (o.requireProof && isAllowed(decision)) {
           return deny(ErrorCodes.PROOF_INVALID, `proof missing: trusted keys are configured (requireProof) and the reviewer's ${decision.verdict} carried no proof; denied whatever the fail mode`);
@@ -58,6 +59,10 @@ export function proofCheck(o: ResolvedGateOptions) {
         const claims = await v.verify(decision.proof, expected);
         if (decision.reviewId && claims.jti !== decision.reviewId) {
           return deny(ErrorCodes.PROOF_INVALID, `proof rejected (signed for review ${claims.jti}, answered as review ${decision.reviewId}); denied whatever the fail mode`);
+        }
+        const signedOriginal: unknown = (claims.tg as { originalDigest?: unknown }).originalDigest;
+        if (bound?.originalDigest !== undefined && signedOriginal !== undefined && signedOriginal !== bound.originalDigest) {
+          return deny(ErrorCodes.PROOF_INVALID, 'proof rejected (signed for an edit of another call: tg.originalDigest); denied whatever the fail mode');
         }
         // The signed conditions, not the response body's: a relay must not be able to strip them.
         if (Array.isArray(claims.tg.conditions)) decision.conditions = [...claims.tg.conditions];
