@@ -44,16 +44,16 @@ interface Replicas {
   database: string;
 }
 
-async function replica(database: string): Promise<{ server: ReviewServer; url: string }> {
-  const server = createReviewServer({ policy: POLICY, port: 0, defaultMetrics: false, database });
+async function replica(database: string, apiKeyCacheMs?: number): Promise<{ server: ReviewServer; url: string }> {
+  const server = createReviewServer({ policy: POLICY, port: 0, defaultMetrics: false, database, ...(apiKeyCacheMs === undefined ? {} : { apiKeyCacheMs }) });
   cleanups.push(() => server.close());
   return { server, url: await server.listen() };
 }
 
-async function replicas(): Promise<Replicas> {
+async function replicas(apiKeyCacheMs?: number): Promise<Replicas> {
   const database = await freshDatabase(postgres.url);
-  const a = await replica(database);
-  const b = await replica(database);
+  const a = await replica(database, apiKeyCacheMs);
+  const b = await replica(database, apiKeyCacheMs);
   const evalKey = (await a.server.keys.createStored('eval', 'agent')).key;
   return { a: a.server, b: b.server, urls: [a.url, b.url], evalKey, database };
 }
@@ -151,6 +151,30 @@ describe('policy counters shared by replicas on PostgreSQL', () => {
     // Other arguments are another call.
     expect((await http(urls[1], 'POST', '/v1/reviews', evalKey, { idempotencyKey: 'other', call: { tool: 'lookup', args: { q: 'other' } } })).body.verdict).toBe('allow');
   }, 60_000);
+
+  it('while the database is away a counted call is 503 STORE_UNAVAILABLE on either replica (never a 500, never an allow) and spends nothing', async () => {
+    // Keys stay cached, so requests are not refused before the policy step.
+    const { urls, evalKey, database } = await replicas(60_000);
+    expect((await burst(urls, evalKey, 9, 'o', () => ({ tool: 'transfer', args: { amount: 1 } }))).every((r) => r.body.verdict === 'allow')).toBe(true);
+    await postgres.halt();
+    try {
+      const down = await burst(urls, evalKey, 4, 'o-down', () => ({ tool: 'transfer', args: { amount: 1 } }));
+      for (const r of down) expect([r.status, r.body.error?.code]).toEqual([503, 'STORE_UNAVAILABLE']);
+      // A dry run reads the counters before anything else touches the database: the counter step itself fails closed.
+      for (const url of urls) {
+        const dry = await http(url, 'POST', '/v1/reviews', evalKey, { idempotencyKey: 'o-dry', dryRun: true, call: { tool: 'transfer', args: { amount: 1 } } });
+        expect([dry.status, dry.body.error?.code]).toEqual([503, 'STORE_UNAVAILABLE']);
+      }
+    } finally {
+      await postgres.resume();
+    }
+    // Nothing was spent while it was away: exactly one unit is left.
+    const after = await burst(urls, evalKey, 3, 'o-up', () => ({ tool: 'transfer', args: { amount: 1 } }));
+    expect(after.filter((r) => r.body.verdict === 'allow')).toHaveLength(1);
+    expect(after.filter((r) => r.body.verdict === 'deny')).toHaveLength(2);
+    const [spent] = await sql<{ total: number }>(database, "SELECT SUM(amount)::float8 AS total FROM policy_events WHERE key LIKE 'budget:%'");
+    expect(spent!.total).toBe(10);
+  }, 90_000);
 
   it('counters survive the replicas: after both restart, the spent budget and limit are still spent', async () => {
     const { a, b, urls, evalKey, database } = await replicas();
