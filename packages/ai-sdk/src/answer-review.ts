@@ -42,3 +42,16 @@ function refused(decision: Decision, why: string): Decision {
   delete d.expiresAt;
   return d;
 }
+
+/**
+ * A deny for a human edit of a call the gate no longer holds for review (it now allows the call as
+ * asked): neither the original (the human asked for other input) nor the edit (not reviewed) runs.
+ */
+export function editNotPending(decision: Decision): Decision {
+  const reason =
+    'a human approved this call with edited input, but the gate no longer holds it for review (it now answers ' +
+    `${decision.verdict} from ${decision.source} for the input as the model asked it); neither the original nor the edit ran — ask for the call again`;
+  const d: Decision = { ...decision, verdict: 'deny', source: 'fail_closed', reason, error: { code: ErrorCodes.INPUT_INVALID, message: reason } };
+  delete d.proof;
+  return d;
+}

@@ -219,5 +219,18 @@ describe.each(harnesses)('the human loop through the AI SDK ($name)', (h) => {
       expect(env.ran).toEqual([]);
       expect(toolMessageSeen(model, 0)[0]?.output?.reason).toContain('missing or invalid signature');
     });
-  });
+  
+    it('an edit of a call the gate now allows as asked (the policy changed meanwhile) runs neither the original nor the edit', async () => {
+      const env = setup(h);
+      const p = await pause(h, mode, env, [{ text: 'x' }]);
+      // A gate whose policy now allows everything, on the same tools' continuation (a fresh process).
+      const now = createGate({ reviewer: callbackReviewer(() => ({ verdict: 'allow', reason: 'no limits today' })), highStakes: ['transfer'], telemetry: false });
+      const ran: unknown[] = [];
+      const tools = withGovernance({ transfer: h.tool({ inputSchema: z.object({ amount: z.number(), to: z.string() }), execute: async (i: unknown) => void ran.push(i) }) }, now, { approvalSecret: SECRET });
+      p.messages.push({ role: 'tool', content: [editedApprovalResponse({ approvalId: p.request.approvalId, input: { amount: 2_500, to: 'acme' } })] });
+      await p.run({ model: p.model, tools, messages: [...p.messages], approvalSecret: SECRET, toolApproval: toolApproval(now, { approvalSecret: SECRET }) });
+      expect(ran).toEqual([]);
+      expect(toolMessageSeen(p.model, 1)[0]?.output?.reason).toContain('no longer holds it for review');
+    });
+});
 });

@@ -2,7 +2,8 @@ import type { Decision, Gate } from '@toolgate/core';
 import { claimExecution, editNotice, GovernanceDeniedError, OptionsError, denialText, isAllowed, runGoverned } from '@toolgate/core';
 import type { ToolSet } from 'ai';
 import { findApproval, verifyApprovalSignature } from './approvals';
-import { answerReview } from './answer-review';
+import { answerReview, editNotPending } from './answer-review';
+import { readApprovalEdit } from './edit-approval';
 import { defaultModelOutput, governanceDenial, isGovernanceDenial } from './denial';
 import { editedOutput, isEditedOutput, withNotice } from './edited-output';
 import { ToolNameMismatchError, ToolNotGateableError } from './errors';
@@ -150,6 +151,11 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
           note = ' — the approval in the messages has a missing or invalid signature, so it is not trusted';
         }
       }
+    } else if (isAllowed(decision) && decision.source !== 'not_high_stakes') {
+      // The gate now allows the call as the model asked it, but the human approved something else:
+      // running the original would go against the human, running the edit would skip its review.
+      const approval = findApproval(messages, toolCallId);
+      if (approval?.approved && readApprovalEdit(approval.reason).kind !== 'none') decision = editNotPending(decision);
     }
     // The review may have started in needsApproval/toolApproval, which get no abort signal; a run
     // aborted meanwhile must not run the body, whatever the (possibly fail-open) Decision says.
