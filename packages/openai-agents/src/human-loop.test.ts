@@ -95,6 +95,34 @@ describe('human loop on a RunState', () => {
     expect(result.finalOutput).toBe('done');
   });
 
+  it('an edit the policy allows outright runs once with it (source policy), and the model is told', async () => {
+    const w = world();
+    const { state, item } = await interrupted(w);
+    approveWithEdits(state, item, { to: 'bob', amount: 500 });
+    const result = await w.runner.run(w.agent, state);
+    expect(w.ran).toEqual([{ to: 'bob', amount: 500 }]);
+    expect(getDecisions(result).get('call_1')).toMatchObject({ verdict: 'allow', source: 'policy', edited: { args: { to: 'bob', amount: 500 } } });
+    expect(modelSaw(w.model)).toContain('The call ran with edited arguments');
+  });
+
+  it('two pending calls of one tool, one edited and one approved: each runs once, with its own arguments', async () => {
+    const w = world({
+      script: [
+        [functionCall('transfer', { to: 'bob', amount: 25_000 }, { callId: 'call_1' }), functionCall('transfer', { to: 'carol', amount: 3_000 }, { callId: 'call_2' })],
+        [assistantMessage('done')],
+      ],
+    });
+    const first = await w.runner.run(w.agent, 'pay both');
+    expect(first.interruptions).toHaveLength(2);
+    const byCall = (id: string) => first.interruptions.find((i) => (i.rawItem as { callId?: string }).callId === id)!;
+    approveWithEdits(first.state, byCall('call_1'), { to: 'bob', amount: 2_500 });
+    first.state.approve(byCall('call_2'));
+    const result = await w.runner.run(w.agent, await RunState.fromString(w.agent, first.state.toString()));
+    expect([...w.ran].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([{ to: 'bob', amount: 2_500 }, { to: 'carol', amount: 3_000 }]);
+    expect(getDecisions(result).get('call_1')).toMatchObject({ verdict: 'allow', edited: { args: { to: 'bob', amount: 2_500 } } });
+    expect(getDecisions(result).get('call_2')?.edited).toBeUndefined();
+  });
+
   it('an edit the policy denies never runs; the model sees the denial', async () => {
     const w = world();
     const { state, item } = await interrupted(w);
