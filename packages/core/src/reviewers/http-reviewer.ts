@@ -44,7 +44,12 @@ export function httpReviewer(options: HttpReviewerOptions): Reviewer {
   const name = options.name ?? `http(${base.host})`;
 
   const toVerdict = (r: ReviewResponse, digest?: string): ReviewerVerdict => {
-    if (digest && r.digest && r.digest !== digest) {
+    // The human-loop fields (protocol v1, issue 11), read structurally: the gate checks them all.
+    const human = r as { expired?: unknown; edited?: unknown; approvals?: unknown };
+    const editedFrom = (human.edited as { originalDigest?: unknown } | undefined)?.originalDigest;
+    // An approval with edited arguments answers with the edited call's digest; the gate checks that
+    // it is the digest of the edited arguments and that the edit is of the call it asked about.
+    if (digest && r.digest && r.digest !== digest && editedFrom !== digest) {
       // The reviewer was reached and answered — for another call. That is no answer for this one.
       throw new ReviewerError(ErrorCodes.VERDICT_INVALID, `reviewer answered for another call (digest ${r.digest}, asked ${digest})`);
     }
@@ -56,6 +61,10 @@ export function httpReviewer(options: HttpReviewerOptions): Reviewer {
     if (r.proof) v.proof = r.proof;
     if (r.decidedBy) v.decidedBy = r.decidedBy;
     if (r.expiresAt) v.expiresAt = r.expiresAt;
+    // Expired is its own outcome (REVIEW_EXPIRED at the gate), never read as a human's "no".
+    if (human.expired === true) v.expired = true;
+    if (human.edited !== undefined) v.edited = human.edited as NonNullable<ReviewerVerdict['edited']>;
+    if (human.approvals !== undefined) v.approvals = human.approvals as NonNullable<ReviewerVerdict['approvals']>;
     return v;
   };
 
