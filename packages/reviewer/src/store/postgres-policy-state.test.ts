@@ -70,6 +70,16 @@ describe('postgresPolicyState (two pools on one database = two replicas)', () =>
     ]);
   });
 
+  it('any whole-number window works, as on SQLite (1e300 ms: a since far below BIGINT), and a fractional clock', async () => {
+    const [a] = await twoStores();
+    const state = postgresPolicyState(a);
+    const huge = compilePolicy(parsePolicy({ version: 1, default: 'allow', rules: [{ id: 'once', limit: { max: 1, windowMs: 1e300, per: 'global' }, verdict: 'deny' }] }));
+    expect((await evaluatePolicyShared(huge, pay('a0', 1), { state, now: T0 + 0.5 })).verdict).toBe('allow');
+    const second = await evaluatePolicyShared(huge, pay('a0', 2), { state, now: T0 + 1 });
+    expect(second.verdict).toBe('deny');
+    expect(second.reason).toBe('rule "once" (deny): limit(global) gt 1 (actual 2)');
+  });
+
   it('a decision that throws writes nothing and releases its locks', async () => {
     const [a] = await twoStores();
     const state = postgresPolicyState(a);

@@ -25,11 +25,18 @@ const READ_SQL = `SELECT CASE WHEN r.kind = 'sum'
     THEN (SELECT COALESCE(SUM(e.amount), 0) FROM policy_events e WHERE e.key = r.key AND e.at > r.since)
     ELSE (SELECT COUNT(*) FROM policy_events e WHERE e.key = r.key AND e.at > r.since)::float8
   END AS v
-  FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS r(kind, key, since, i)
+  FROM unnest($1::text[], $2::text[], $3::float8[]) WITH ORDINALITY AS r(kind, key, since, i)
   ORDER BY r.i`;
 
 const INSERT_SQL = `INSERT INTO policy_events (key, at, amount, expires)
   SELECT * FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::bigint[])`;
+
+/**
+ * A time as the BIGINT columns hold it. A policy may set any whole-number window (`1e300` too) and
+ * `sinceMs` is read as float8, so no window makes a call fail; expiries past 2^53 are kept as 2^53
+ * (beyond any clock), and a fractional time (a caller's clock) is rounded down.
+ */
+const storedMs = (ms: number): number => Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.floor(ms)));
 
 const PRUNE_SQL = `DELETE FROM policy_events WHERE ctid = ANY (ARRAY(
   SELECT ctid FROM policy_events WHERE expires < $1 LIMIT $2
@@ -67,7 +74,7 @@ export function postgresPolicyState(store: PostgresStore | Promise<PostgresStore
         const decided = decide(got.rows.map((row) => Number(row.v)));
         wrote = decided.writes;
         if (wrote.length > 0) {
-          await c.query(INSERT_SQL, [wrote.map((w) => w.key), wrote.map((w) => w.atMs), wrote.map((w) => w.amount), wrote.map((w) => w.atMs + w.windowMs)]);
+          await c.query(INSERT_SQL, [wrote.map((w) => w.key), wrote.map((w) => storedMs(w.atMs)), wrote.map((w) => w.amount), wrote.map((w) => storedMs(w.atMs + w.windowMs))]);
         }
         return decided.result;
       });
