@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { request } from 'undici';
-import { callDigest, createGate, httpReviewer, verifyProof, type Decision, type Gate, type JWK } from '@toolgate/core';
-import { http, removeDir, startServer, type Started } from '../testing/fixture';
+import { callDigest, createGate, httpReviewer, verifyProof, type Decision, type Gate, type JWK, type Policy } from '@toolgate/core';
+import { http, removeDir, startServer, TEST_POLICY, type Started } from '../testing/fixture';
 import { launchBrowser } from '../testing/launch-browser';
 
 /**
@@ -59,7 +59,9 @@ async function signIn(p: Page, key: string): Promise<void> {
 describe('dashboard in headless Chromium', () => {
   beforeAll(async () => {
     // TEST_POLICY: transfers of 100 or less are allowed, over 10000 denied, the rest (the default) go to a human.
-    s = await startServer({ pendingTimeoutMs: 10 * 60_000 });
+    // Plus: wires need two distinct approvers (two-person rule).
+    const policy: Policy = { ...TEST_POLICY, rules: [...TEST_POLICY.rules, { id: 'two-person-wire', tools: ['wire'], verdict: 'review', approvals: 2 }] };
+    s = await startServer({ pendingTimeoutMs: 10 * 60_000, policy });
     gate = createGate({
       reviewer: httpReviewer({ url: s.url, apiKey: s.evalKey }),
       highStakes: ['transfer'],
@@ -247,6 +249,119 @@ describe('dashboard in headless Chromium', () => {
     } finally {
       await admin.close();
     }
+  }, 60_000);
+
+  it('two-person rule: a card shows "1 of 2 approvals" and who approved (live, and after approving here); the call runs only after the second approval', async () => {
+    const bob = (await s.server.keys.createStored('approve', 'bob')).key;
+    const wireGate = createGate({
+      reviewer: httpReviewer({ url: s.url, apiKey: s.evalKey }),
+      highStakes: ['wire'],
+      onReview: 'wait',
+      reviewTimeoutMs: 30_000,
+      jwksUrl: `${s.url}/.well-known/jwks.json`,
+      requireProof: true,
+    });
+    let wires = 0;
+    const wire = (to: string, callId: string) =>
+      wireGate.review({ tool: 'wire', args: { amount: 70_000, to }, callId, agent: { id: 'agent-7' } }).then((d) => {
+        if (d.verdict === 'allow') wires++;
+        return d;
+      });
+    try {
+      // bob approves through the API first: alice's card says so, live.
+      const first = wire('Big Corp', 'call-2p-1');
+      const card = page.locator('article.card', { hasText: 'Big Corp' });
+      await card.waitFor(WAIT);
+      await card.locator('p.approvals', { hasText: '0 of 2 approvals' }).waitFor(WAIT);
+      const id = (await card.getAttribute('data-review-id'))!;
+      expect((await http(s.url, 'POST', `/v1/reviews/${id}/decision`, bob, { verdict: 'allow' })).status).toBe(202);
+      await card.locator('p.approvals', { hasText: '1 of 2 approvals · approved by bob' }).waitFor(WAIT);
+      expect(wires).toBe(0);
+      await screenshot(page, 'dashboard-two-person.png');
+      await card.getByRole('button', { name: 'Approve', exact: true }).click();
+      const d = await first;
+      expect(d).toMatchObject({ verdict: 'allow', source: 'human', decidedBy: 'human:bob, alice' });
+      expect(wires).toBe(1);
+      const claims = await verifyProof(d.proof!, { keys: await jwks(), expected: { tool: 'wire', digest: callDigest('wire', { amount: 70_000, to: 'Big Corp' }), verdict: 'allow' } });
+      expect(claims.tg.approvers).toEqual(['bob', 'alice']);
+      await card.waitFor({ state: 'detached', ...WAIT });
+
+      // alice approves here first: the card stays, "1 of 2 approvals · approved by alice"; her second click counts once.
+      const second = wire('Other Corp', 'call-2p-2');
+      const card2 = page.locator('article.card', { hasText: 'Other Corp' });
+      await card2.waitFor(WAIT);
+      await card2.getByRole('button', { name: 'Approve', exact: true }).click();
+      await card2.locator('p.approvals', { hasText: '1 of 2 approvals · approved by alice' }).waitFor(WAIT);
+      const id2 = (await card2.getAttribute('data-review-id'))!;
+      expect(await s.server.service.viewById(id2)).toMatchObject({ status: 'pending', approvals: { required: 2, approvers: ['alice'] } });
+      await card2.getByRole('button', { name: 'Approve', exact: true }).click();
+      await card2.getByRole('alert').filter({ hasText: 'ALREADY_APPROVED' }).waitFor(WAIT);
+      // Any rejection ends it: bob denies, the call never runs.
+      expect((await http(s.url, 'POST', `/v1/reviews/${id2}/decision`, bob, { verdict: 'deny', reason: 'not without a contract' })).status).toBe(200);
+      expect(await second).toMatchObject({ verdict: 'deny', source: 'human', reason: 'not without a contract' });
+      expect(wires).toBe(1);
+      await card2.waitFor({ state: 'detached', ...WAIT });
+      await page.locator(`#history-body tr[data-review-id="${id}"]`, { hasText: 'human:bob, alice' }).waitFor(WAIT);
+    } finally {
+      await wireGate.close();
+    }
+  }, 90_000);
+
+  it('approve with edited arguments: prefilled JSON, the policy re-reviews the edit (a denied edit is refused and the review stays pending), the decision and its proof bind the edited call', async () => {
+    // Submitted over HTTP: the gate's side of an edit decided on the server (httpReviewer reading
+    // `edited`) is core's, and tested there; this is what the dashboard and the server do.
+    const original = { amount: 5000, currency: 'EUR', to: 'Edit GmbH' };
+    const submitted = await http(s.url, 'POST', '/v1/reviews', s.evalKey, { idempotencyKey: 'edit-1', call: { tool: 'transfer', args: original, callId: 'call-edit' } });
+    expect(submitted.status).toBe(202);
+    const id = submitted.body.id as string;
+    const card = page.locator(`article.card[data-review-id="${id}"]`);
+    await card.waitFor(WAIT);
+    await card.getByText('Approve with edited arguments').click();
+    const box = card.getByLabel('Edited arguments (JSON)');
+    expect(JSON.parse(await box.inputValue())).toEqual(original);
+
+    await box.fill('{ "amount": 4000,');
+    await card.getByRole('button', { name: 'Approve with these arguments' }).click();
+    await card.getByRole('alert').filter({ hasText: 'not JSON' }).waitFor(WAIT);
+
+    await box.fill(JSON.stringify({ ...original, amount: 20_000 }));
+    await card.getByRole('button', { name: 'Approve with these arguments' }).click();
+    await card.getByRole('alert').filter({ hasText: 'EDIT_DENIED' }).waitFor(WAIT);
+    expect((await s.server.service.viewById(id)).status).toBe('pending');
+
+    const edited = { ...original, amount: 4000 };
+    await box.fill(JSON.stringify(edited, null, 2));
+    await card.getByRole('button', { name: 'Approve with these arguments' }).click();
+    await card.waitFor({ state: 'detached', ...WAIT });
+    const digest = callDigest('transfer', edited);
+    const answer = await http(s.url, 'GET', `/v1/reviews/${id}`, s.evalKey);
+    expect(answer.body).toMatchObject({
+      status: 'decided',
+      verdict: 'allow',
+      decidedBy: 'human:alice',
+      digest,
+      edited: { args: edited, digest, originalDigest: callDigest('transfer', original) },
+    });
+    const claims = await verifyProof(answer.body.proof as string, { keys: await jwks(), expected: { tool: 'transfer', digest, callId: 'call-edit', verdict: 'allow' } });
+    expect(claims.tg).toMatchObject({ originalDigest: callDigest('transfer', original), approvers: ['alice'] });
+    const row = page.locator(`#history-body tr[data-review-id="${id}"]`);
+    await row.filter({ hasText: 'edited' }).waitFor(WAIT);
+    await row.getByRole('button', { name: 'Details' }).click();
+    await page.locator('#history-body tr.detail-row:not([hidden])', { hasText: 'Approved with edited arguments' }).waitFor(WAIT);
+  }, 90_000);
+
+  it('shows an expired review as expired, not as denied', async () => {
+    const submitted = await http(s.url, 'POST', '/v1/reviews', s.evalKey, { idempotencyKey: 'exp-1', call: { tool: 'transfer', args: { amount: 650, to: 'Late Ltd' }, callId: 'c-exp' } });
+    const id = submitted.body.id as string;
+    await page.locator(`article.card[data-review-id="${id}"]`).waitFor(WAIT);
+    // Past every pending deadline, without waiting on a clock.
+    await s.server.service.expireDue(Date.now() + 60 * 60_000);
+    await page.locator(`article.card[data-review-id="${id}"]`).waitFor({ state: 'detached', ...WAIT });
+    const row = page.locator(`#history-body tr[data-review-id="${id}"]`);
+    await row.waitFor(WAIT);
+    expect(await row.locator('.verdict').innerText()).toBe('expired');
+    expect(await row.innerText()).toContain('nobody decided in time');
+    expect(await row.locator('.verdict-deny').count()).toBe(0);
   }, 60_000);
 
   it('signs out: the old session cookie no longer works', async () => {

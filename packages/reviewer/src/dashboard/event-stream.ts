@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { ReviewEvents, ReviewService, ReviewView } from '../server/review-service';
 import { visibleValue } from '../server/visible-text';
 
-const EVENTS = ['review.created', 'review.decided', 'review.outcome'] as const satisfies ReadonlyArray<keyof ReviewEvents>;
+const EVENTS = ['review.created', 'review.approved', 'review.decided', 'review.outcome'] as const satisfies ReadonlyArray<keyof ReviewEvents>;
 
 export interface EventHub {
   /** Streams review events to `res` (already hijacked) until the client leaves, the session ends or the hub closes. */

@@ -7,7 +7,7 @@ import { ReviewServerError, ServerErrorCodes } from '../errors';
 import type { ServerMetrics } from '../server/metrics';
 import { assertStorableJson } from '../server/request-guard';
 import { visibleValue } from '../server/visible-text';
-import type { ReviewService } from '../server/review-service';
+import type { HumanDecisionInput, ReviewService } from '../server/review-service';
 import type { AuditTrail } from '../store/audit-trail';
 import type { ApiKeyRow, Store } from '../store/open-store';
 import { DASHBOARD_CSS } from './assets/dashboard-css';
@@ -24,7 +24,7 @@ import { createSessionStore, type DashboardSession } from './session-store';
 const FORM_ROUTES: ReadonlySet<string> = new Set(['/dashboard/login', '/dashboard/logout']);
 
 export interface DashboardDeps {
-  /** Reviews: `list({ status, tool, limit, before })`, `view(id)`, `decide(id, { verdict, reason }, actor)`, and `events` ('review.created' | 'review.decided' | 'review.outcome', each with a ReviewView). */
+  /** Reviews: `list({ status, tool, limit, before })`, `view(id)`, `decide(id, { verdict, reason, args }, actor)`, and `events` ('review.created' | 'review.approved' | 'review.decided' | 'review.outcome', each with a ReviewView). */
   service: ReviewService;
   /** Checks a presented API key (plaintext) and returns who it is, or null. */
   authenticate(key: string): KeyInfo | null | Promise<KeyInfo | null>;
@@ -318,14 +318,19 @@ export function createDashboard(options: DashboardOptions = {}): DashboardRegist
       return visibleValue(await service.viewById(request.params.id));
     });
 
-    app.post<{ Params: { id: string } }>('/dashboard/api/reviews/:id/decision', async (request) => {
+    app.post<{ Params: { id: string } }>('/dashboard/api/reviews/:id/decision', async (request, reply) => {
       const s = await requireSession(request);
       assertStorableJson(request.body);
       const parsed = DecisionRequestSchema.safeParse(request.body);
-      if (!parsed.success) throw badRequest(`send { verdict: "allow" | "deny", reason?: string (≤ 2000 chars) }: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-      const decision: { verdict: 'allow' | 'deny'; reason?: string } = { verdict: parsed.data.verdict };
+      if (!parsed.success) {
+        throw badRequest(`send { verdict: "allow" | "deny", reason?: string (≤ 2000 chars), args?: edited arguments (allow only) }: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      }
+      const decision: HumanDecisionInput = { verdict: parsed.data.verdict };
       if (parsed.data.reason !== undefined) decision.reason = parsed.data.reason;
-      return visibleValue(await service.decide(request.params.id, decision, { ...s.key, via: 'dashboard' }));
+      if (parsed.data.args !== undefined) decision.args = parsed.data.args;
+      // The same service as the API: one approval of several is 202 and the review stays pending.
+      const review = await service.decide(request.params.id, decision, { ...s.key, via: 'dashboard' });
+      return reply.code(review.status === 'pending' ? 202 : 200).send(visibleValue(review));
     });
 
     app.get('/dashboard/api/audit', async (request) => {

@@ -81,7 +81,7 @@ export function appPage(p: { csrf: string; key: KeyInfo }): string {
   <section class="panel" aria-labelledby="pending-title">
     <div class="panel-head">
       <h1 id="pending-title">Pending reviews <span id="pending-count" class="count">0</span></h1>
-      <p class="muted">Tool calls waiting for a human. The agent is blocked until you decide or the review expires (expiry is a deny).</p>
+      <p class="muted">Tool calls waiting for a human. The agent is blocked until you decide or the review expires (an expired review does not run and is shown as expired). Some reviews need two approvers: each card says how many have approved..</p>
     </div>
     <p id="pending-empty" class="empty">Nothing is waiting for a decision.</p>
     <div id="pending-list" class="cards"></div>

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import {
   callDigest,
+  canonicalJson,
   evaluatePolicy,
   evaluatePolicyShared,
   isSharedPolicyState,
   redactEntry,
   redactText,
   redactValue,
+  REDACTED,
   type AgentInfo,
   type AuditEntry,
   type CallContext,
@@ -666,8 +668,25 @@ export class ReviewService {
     const body: CreateReviewRequest = { idempotencyKey: 'edit', call: { tool: row.tool, args } };
     if (row.agent_json !== null) body.agent = JSON.parse(row.agent_json) as CreateReviewRequest['agent'];
     if (row.context_json !== null) body.context = JSON.parse(row.context_json) as CreateReviewRequest['context'];
-    const r = this.redactResult(await this.evaluate(body, args, digest, true, { id: row.submitter_key_id, name: '', scope: 'eval' }));
+    // The gate runs exactly the edited args it reads back, and checks them against the digest the
+    // proof binds; the server stores (and answers with) args redacted. So an edit must survive
+    // redaction unchanged, and must not carry the redaction marker of the args it was copied from.
     const storedArgs = redactValue(args, this.d.redact, 'args');
+    if (canonicalJson(args).includes(REDACTED)) {
+      throw new ReviewServerError(
+        400,
+        ServerErrorCodes.INVALID_REQUEST,
+        `the edited args still contain ${REDACTED} (copied from the redacted call): the tool would receive that text; approve or deny the call as asked instead`,
+      );
+    }
+    if (canonicalJson(storedArgs) !== canonicalJson(args)) {
+      throw new ReviewServerError(
+        400,
+        ServerErrorCodes.INVALID_REQUEST,
+        'the edited args contain values the server redacts (secrets, tokens): it could not hand the exact edited call to the gate; edit only fields without secrets, or approve or deny the call as asked',
+      );
+    }
+    const r = this.redactResult(await this.evaluate(body, args, digest, true, { id: row.submitter_key_id, name: '', scope: 'eval' }));
     if (r.verdict === 'deny') {
       await this.d.store.appendAudit({
         id: `aud_${randomUUID()}`,

@@ -230,6 +230,17 @@ describe.each(ENGINES)('two-person approvals on $name', (e) => {
     const withDeny = await decide(s, s.approveKey, id, { verdict: 'deny', args: { amount: 1 } });
     expect(withDeny.status).toBe(400);
     expect(withDeny.body.error.code).toBe('INVALID_REQUEST');
+    // The gate runs exactly the edited args it reads back: an edit the server would store redacted,
+    // or one still carrying the redaction marker of the shown args, is refused (nothing recorded).
+    const secret = await decide(s, s.approveKey, id, { verdict: 'allow', args: { amount: 600, apiKey: 'sk-live-0123456789abcdef0123' } });
+    expect(secret.status).toBe(400);
+    expect(secret.body.error.message).toContain('redacts');
+    const marker = await decide(s, s.approveKey, id, { verdict: 'allow', args: { amount: 600, apiKey: '[REDACTED]' } });
+    expect(marker.status).toBe(400);
+    expect(marker.body.error.message).toContain('[REDACTED]');
+    const still = (await http(s.url, 'GET', `/v1/reviews/${id}`, s.approveKey)).body;
+    expect(still.status).toBe('pending');
+    expect(still.approvals).toBeUndefined();
     // The same approver can still approve the call as asked.
     expect((await decide(s, s.approveKey, id, { verdict: 'allow' })).status).toBe(200);
   });

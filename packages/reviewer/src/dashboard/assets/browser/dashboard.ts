@@ -43,6 +43,14 @@ interface ReviewView {
   executed?: boolean;
   outcome?: { status: string; message?: string };
   hiddenCharacters?: boolean;
+  /** Nobody decided before the deadline (verdict deny, decidedBy expiry): not a human rejection. */
+  expired?: boolean;
+  /** Two-person (N-person) approvals: how many distinct approvers, who approved so far. */
+  approvals?: { required: number; approvers: string[]; groups?: string[] };
+  /** Decided with edited arguments: those args and the edited call's digest. */
+  edited?: { args: unknown; digest: string; originalDigest: string };
+  /** Edited calls approvers proposed on a pending review, each with its own approvals. */
+  edits?: Array<{ digest: string; args: unknown; required: number; approvers: string[]; verdict: string }>;
 }
 
 interface ReviewPage {
@@ -146,8 +154,30 @@ function agentLabel(v: ReviewView): string {
   if (!v.agent) return 'unknown agent';
   return v.agent.name ? v.agent.name + ' (' + v.agent.id + ')' : String(v.agent.id);
 }
-function verdictBadge(verdict: string | null | undefined): HTMLElement {
+function verdictBadge(verdict: string | null | undefined, expired?: boolean): HTMLElement {
+  // An expired review is its own outcome: nobody answered in time; it is not a human's denial.
+  if (expired) return h('span', { class: 'verdict verdict-expired', title: 'Nobody decided before the deadline', text: 'expired' });
   return h('span', { class: 'verdict verdict-' + (verdict === 'allow' || verdict === 'deny' ? verdict : 'review'), text: verdict || '?' });
+}
+/** "1 of 2 approvals · approved by alice" (and the groups that count); null when one approval decides and none is given yet. */
+function approvalsText(v: ReviewView): string | null {
+  const a = v.approvals;
+  if (!a || (a.required <= 1 && a.approvers.length === 0 && !a.groups)) return null;
+  let t = a.approvers.length + ' of ' + a.required + ' approval' + (a.required === 1 ? '' : 's');
+  t += a.approvers.length ? ' · approved by ' + a.approvers.join(', ') : ' · nobody has approved yet';
+  if (a.groups && a.groups.length) t += ' · approvers of group ' + a.groups.join(' or ');
+  return t;
+}
+/** The edited calls proposed on a pending review: their args and approvals (each needs its own). */
+function editsBlock(v: ReviewView): HTMLElement | null {
+  if (!v.edits || !v.edits.length) return null;
+  return h('div', { class: 'edits' }, [
+    h('h4', { text: 'Edited arguments proposed' }),
+    v.edits.map((e) => h('div', { class: 'edit-proposal', 'data-digest': e.digest }, [
+      h('p', { class: 'edit-approvals', text: e.approvers.length + ' of ' + e.required + ' approval' + (e.required === 1 ? '' : 's') + ' · approved by ' + (e.approvers.join(', ') || 'nobody yet') + ' · approving the same arguments counts for them' }),
+      jsonBlock(pretty(e.args)),
+    ])),
+  ]);
 }
 function announce(text: string): void {
   const a = $('announcer');
@@ -273,51 +303,87 @@ function renderCard(v: ReviewView): HTMLElement {
   const reason = h('textarea', { id: reasonId, name: 'reason', rows: 2, maxlength: 2000, placeholder: 'Why? Recorded in the audit trail and returned to the agent.' });
   const approve = h('button', { type: 'submit', name: 'verdict', value: 'allow', class: 'btn btn-approve', text: 'Approve' });
   const deny = h('button', { type: 'submit', name: 'verdict', value: 'deny', class: 'btn btn-deny', text: 'Deny' });
+  // Edit-and-approve: the same tool with other arguments, reviewed again by the server's policy.
+  const argsId = 'rv' + n + '-args';
+  const editArgs = h('textarea', { id: argsId, name: 'args', rows: 8, spellcheck: 'false', class: 'edit-args' });
+  editArgs.value = pretty(v.args);
+  const approveEdited = h('button', { type: 'submit', name: 'verdict', value: 'edit', class: 'btn btn-approve', text: 'Approve with these arguments' });
+  const editBox = h('details', { class: 'edit' }, [
+    h('summary', { text: 'Approve with edited arguments' }),
+    h('p', { class: 'muted', text: 'Same tool, other arguments (JSON). The server reviews the edited call again with its policy: an edit the policy denies is refused and the review stays pending. Values shown as [REDACTED] cannot be edited here.' }),
+    h('label', { for: argsId, text: 'Edited arguments (JSON)' }),
+    editArgs,
+    h('div', { class: 'actions' }, [approveEdited]),
+  ]);
+  const approvalsLine = h('p', { class: 'approvals', 'aria-live': 'polite' });
   const self = v.submittedBy && v.submittedBy.keyId === MY_KEY;
   const form = h('form', { class: 'decide', 'aria-label': 'Decide on ' + v.tool }, [
     h('label', { for: reasonId, text: 'Reason' }),
     reason,
     self ? h('p', { class: 'self-note', text: 'Your key submitted this review, so the server will refuse your decision (no self-approval). Another approver must decide.' }) : null,
     h('div', { class: 'actions' }, [approve, deny]),
+    editBox,
     err,
   ]);
+  const buttons = [approve, deny, approveEdited];
   form.addEventListener('submit', (ev: SubmitEvent) => {
     ev.preventDefault();
     const submitter = ev.submitter as HTMLButtonElement | null;
-    const verdict = submitter ? submitter.value : '';
-    if (verdict !== 'allow' && verdict !== 'deny') return;
-    approve.disabled = true; deny.disabled = true; err.hidden = true;
-    const body: { verdict: string; reason?: string } = { verdict };
+    const choice = submitter ? submitter.value : '';
+    if (choice !== 'allow' && choice !== 'deny' && choice !== 'edit') return;
+    err.hidden = true;
+    const verdict = choice === 'deny' ? 'deny' : 'allow';
+    const body: { verdict: string; reason?: string; args?: unknown } = { verdict };
+    if (choice === 'edit') {
+      try {
+        body.args = JSON.parse(editArgs.value) as unknown;
+      } catch (e) {
+        err.textContent = 'The edited arguments are not JSON (' + (e as Error).message + '). Fix them, or approve the call as asked.';
+        err.hidden = false;
+        return;
+      }
+    }
+    buttons.forEach((b) => { b.disabled = true; });
     if (reason.value.trim()) body.reason = reason.value.trim();
     void api('/dashboard/api/reviews/' + encodeURIComponent(v.id) + '/decision', {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-csrf-token': CSRF },
       body: JSON.stringify(body),
     }).then((r) => {
+      if (r.status === 202 && r.body) {
+        // One approval of several: recorded; the review waits for the others.
+        const got = r.body as unknown as ReviewView;
+        showApprovals(card, got);
+        announce('Your approval of ' + v.tool + ' is recorded: ' + (approvalsText(got) || 'more approvals needed') + '.');
+        buttons.forEach((b) => { b.disabled = false; });
+        void refreshCard(v.id);
+        return;
+      }
       if (r.ok) {
         gone.add(v.id);
         removePending(v.id);
-        announce((verdict === 'allow' ? 'Approved ' : 'Denied ') + v.tool + '.');
+        announce((verdict === 'allow' ? (choice === 'edit' ? 'Approved with edited arguments: ' : 'Approved ') : 'Denied ') + v.tool + '.');
         refreshSoon();
         return;
       }
       err.textContent = errorText(r);
       err.hidden = false;
-      if (r.status === 409) {
+      if (r.status === 409 && !(r.body && r.body.error && r.body.error.code === 'ALREADY_APPROVED')) {
         err.textContent += ' Refreshing the list…';
         window.setTimeout(loadPending, 4000);
         return;
       }
-      approve.disabled = false; deny.disabled = false;
+      buttons.forEach((b) => { b.disabled = false; });
     });
   });
 
-  return h('article', { class: 'card', 'data-review-id': v.id, 'aria-labelledby': titleId }, [
+  const card = h('article', { class: 'card', 'data-review-id': v.id, 'aria-labelledby': titleId }, [
     h('div', { class: 'card-head' }, [
       h('h3', { id: titleId }, h('code', { text: v.tool })),
       h('span', { class: 'agent', text: 'by ' + agentLabel(v) }),
       h('span', { class: 'expires', 'data-expires': v.expiresAt || '' }),
     ]),
+    approvalsLine,
     hiddenFlag(v),
     metaList([
       ['Review', code(v.id)],
@@ -334,8 +400,32 @@ function renderCard(v: ReviewView): HTMLElement {
       h('div', null, [h('h4', { text: 'Context' }), jsonBlock(v.context ? pretty(v.context) : '(none)')]),
     ]),
     policyBlock(v),
+    h('div', { class: 'edits-slot' }, editsBlock(v)),
     form,
   ]);
+  showApprovals(card, v);
+  return card;
+}
+
+/** Updates a pending card's approvals line and proposed edits in place (keeps what the approver is typing). */
+function showApprovals(card: HTMLElement, v: ReviewView): void {
+  const line = card.querySelector<HTMLElement>('p.approvals');
+  if (line) {
+    const t = approvalsText(v);
+    line.textContent = t ? visible(t) : '';
+    line.hidden = !t;
+  }
+  const slot = card.querySelector<HTMLElement>('.edits-slot');
+  if (slot) slot.replaceChildren(...[editsBlock(v)].filter((x): x is HTMLElement => x !== null));
+  const p = pending.get(v.id);
+  if (p) p.view = v;
+}
+/** Reads a pending review again and shows its approvals (after this approver's 202: the view has the proposed edits). */
+function refreshCard(id: string): Promise<void> {
+  return api<ReviewView>('/dashboard/api/reviews/' + encodeURIComponent(id)).then((r) => {
+    const p = pending.get(id);
+    if (r.ok && r.body && p && r.body.status === 'pending') showApprovals(p.el, r.body);
+  });
 }
 
 function tick(): void {
@@ -346,7 +436,7 @@ function tick(): void {
     const at = expiryOf(p.view);
     if (at === Number.MAX_SAFE_INTEGER) { e.textContent = ''; return; }
     const left = at - now;
-    e.textContent = left > 0 ? 'expires in ' + remaining(left) : 'expired: will be denied';
+    e.textContent = left > 0 ? 'expires in ' + remaining(left) : 'expired: nobody decided in time';
     e.classList.toggle('soon', left < 60000);
   });
 }
@@ -366,8 +456,8 @@ function historyRows(v: ReviewView): HTMLElement[] {
     h('td', { class: 'when' }, timeEl(v.createdAt)),
     h('td', null, [h('code', { text: v.tool }), v.hiddenCharacters ? h('span', { class: 'hidden-chars-mark', title: 'contains hidden/control characters', text: ' (hidden characters)' }) : null]),
     h('td', { text: agentLabel(v) }),
-    h('td', null, verdictBadge(v.verdict)),
-    h('td', { text: v.decidedBy || '—' }),
+    h('td', null, verdictBadge(v.verdict, v.expired)),
+    h('td', { text: v.expired ? 'expired (nobody decided in time)' : v.edited ? (v.decidedBy || '—') + ' · edited' : v.decidedBy || '—' }),
     h('td', { class: 'reason', text: v.reason || '' }),
     h('td', { text: v.outcome ? v.outcome.status : v.executed ? 'executed' : '—' }),
     h('td', null, toggle),
@@ -381,12 +471,18 @@ function historyRows(v: ReviewView): HTMLElement[] {
         ['Digest', code(v.digest)],
         ['Call id', code(v.callId)],
         ['Run id', code(v.runId)],
-        ['Source', v.source],
+        ['Source', v.expired ? 'expired: nobody decided before the deadline' : v.source],
+        ['Approvers', v.approvals && v.approvals.approvers.length ? v.approvals.approvers.join(', ') + ' (' + v.approvals.approvers.length + ' of ' + v.approvals.required + ')' : null],
+        ['Edited digest', v.edited ? code(v.edited.digest) : null],
         ['Decided', timeEl(v.decidedAt)],
         ['Outcome', v.outcome ? v.outcome.status + (v.outcome.message ? ': ' + v.outcome.message : '') : null],
       ]),
     ]),
-    h('div', { class: 'detail' }, [h('h4', { text: 'Arguments (redacted)' }), jsonBlock(pretty(v.args))]),
+    h('div', { class: 'detail' }, [
+      h('h4', { text: v.edited ? 'Arguments asked about (redacted)' : 'Arguments (redacted)' }),
+      jsonBlock(pretty(v.args)),
+      v.edited ? [h('h4', { text: 'Approved with edited arguments' }), jsonBlock(pretty(v.edited.args))] : null,
+    ]),
     h('div', { class: 'detail span-all' }, policyBlock(v)),
   ])));
   toggle.addEventListener('click', () => {
@@ -478,6 +574,13 @@ function connect(): void {
     if (!v) return;
     upsertPending(v);
     if (v.status === 'pending') announce('New review: ' + v.tool + ' by ' + agentLabel(v) + '.');
+  });
+  es.addEventListener('review.approved', (e: MessageEvent<string>) => {
+    const v = parse(e.data);
+    const p = v ? pending.get(v.id) : undefined;
+    if (!v || !p) return;
+    showApprovals(p.el, v);
+    announce(v.tool + ': ' + (approvalsText(v) || 'approval recorded') + '.');
   });
   es.addEventListener('review.decided', (e: MessageEvent<string>) => {
     const v = parse(e.data);
