@@ -60,7 +60,7 @@ export function postgresPolicyState(store: PostgresStore | Promise<PostgresStore
 
   const prune = async (nowMs: number, batch = 10_000): Promise<number> => {
     const s = await store;
-    const r = await s.pool.query(PRUNE_SQL, [nowMs, batch]);
+    const r = await s.pool.query(PRUNE_SQL, [storedMs(nowMs), batch]);
     return r.rowCount ?? 0;
   };
 
