@@ -44,12 +44,9 @@ export function httpReviewer(options: HttpReviewerOptions): Reviewer {
   const name = options.name ?? `http(${base.host})`;
 
   const toVerdict = (r: ReviewResponse, digest?: string): ReviewerVerdict => {
-    // The human-loop fields (protocol v1, issue 11), read structurally: the gate checks them all.
-    const human = r as { expired?: unknown; edited?: unknown; approvals?: unknown };
-    const editedFrom = (human.edited as { originalDigest?: unknown } | undefined)?.originalDigest;
     // An approval with edited arguments answers with the edited call's digest; the gate checks that
     // it is the digest of the edited arguments and that the edit is of the call it asked about.
-    if (digest && r.digest && r.digest !== digest && editedFrom !== digest) {
+    if (digest && r.digest && r.digest !== digest && r.edited?.originalDigest !== digest) {
       // The reviewer was reached and answered — for another call. That is no answer for this one.
       throw new ReviewerError(ErrorCodes.VERDICT_INVALID, `reviewer answered for another call (digest ${r.digest}, asked ${digest})`);
     }
@@ -62,9 +59,10 @@ export function httpReviewer(options: HttpReviewerOptions): Reviewer {
     if (r.decidedBy) v.decidedBy = r.decidedBy;
     if (r.expiresAt) v.expiresAt = r.expiresAt;
     // Expired is its own outcome (REVIEW_EXPIRED at the gate), never read as a human's "no".
-    if (human.expired === true) v.expired = true;
-    if (human.edited !== undefined) v.edited = human.edited as NonNullable<ReviewerVerdict['edited']>;
-    if (human.approvals !== undefined) v.approvals = human.approvals as NonNullable<ReviewerVerdict['approvals']>;
+    if (r.expired === true) v.expired = true;
+    // The gate checks every part of an edit (both digests, the arguments, the proof) before it counts.
+    if (r.edited) v.edited = { args: r.edited.args, digest: r.edited.digest, originalDigest: r.edited.originalDigest };
+    if (r.approvals) v.approvals = { required: r.approvals.required, approvers: [...r.approvals.approvers], ...(r.approvals.groups ? { groups: [...r.approvals.groups] } : {}) };
     return v;
   };
 
