@@ -53,6 +53,16 @@ export function findApproval(messages: ReadonlyArray<ModelMessage> | undefined, 
   return found;
 }
 
+/**
+ * True when the last message is a tool message with an approval response: the only shape in which
+ * the SDK executes approved calls (it collects approvals from the last message alone). A cheap
+ * check for the allowed path, which must not scan the whole history on every call.
+ */
+export function endsWithApprovalResponse(messages: ReadonlyArray<ModelMessage> | undefined): boolean {
+  const last = Array.isArray(messages) ? messages[messages.length - 1] : undefined;
+  return last?.role === 'tool' && partsOf(last).some((p) => p.type === 'tool-approval-response');
+}
+
 const encoder = new TextEncoder();
 
 /** The AI SDK's canonical JSON for approval signatures: sorted keys, JSON.stringify leaves. */

@@ -1,7 +1,7 @@
 import type { Decision, Gate } from '@toolgate/core';
 import { claimExecution, editNotice, GovernanceDeniedError, OptionsError, denialText, isAllowed, runGoverned } from '@toolgate/core';
 import type { ToolSet } from 'ai';
-import { findApproval, verifyApprovalSignature } from './approvals';
+import { endsWithApprovalResponse, findApproval, verifyApprovalSignature } from './approvals';
 import { answerReview, editNotPending } from './answer-review';
 import { readApprovalEdit } from './edit-approval';
 import { defaultModelOutput, governanceDenial, isGovernanceDenial } from './denial';
@@ -151,7 +151,7 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
           note = ' — the approval in the messages has a missing or invalid signature, so it is not trusted';
         }
       }
-    } else if (isAllowed(decision) && decision.source !== 'not_high_stakes') {
+    } else if (isAllowed(decision) && decision.source !== 'not_high_stakes' && endsWithApprovalResponse(messages)) {
       // The gate now allows the call as the model asked it, but the human approved something else:
       // running the original would go against the human, running the edit would skip its review.
       const approval = findApproval(messages, toolCallId);
