@@ -6,6 +6,7 @@ import type { Decision } from '@toolgate/core';
 import { describe, expect, it } from 'vitest';
 import type { HitlResponse } from './hitl';
 import type { HumanReviewInterrupt } from './human-gate-node';
+import { hitlResume } from './pending-reviews';
 import { graphWith, hitlHarness, lastToolMessage } from './hitl-test-support';
 import { governedGraph, human, scripted, threadConfig } from './test-harness';
 
@@ -179,5 +180,16 @@ describe('StateGraph human gate speaks LangChain HITLRequest / HITLResponse', ()
     expect(h.calls).toEqual([{ amount: 500 }, { amount: 70 }]);
     const tools = seenBy(model).filter((m): m is ToolMessage => ToolMessage.isInstance(m));
     expect(String(tools.find((m) => m.tool_call_id === 'b')?.content)).toContain('edited arguments: {"amount":70}');
+  });
+
+  it('hitlResume addresses the one batched interrupt by its id', async () => {
+    const h = hitlHarness();
+    const graph = governedGraph(h, scripted([transfer(500, 'a'), transfer(700, 'b')]));
+    const config = threadConfig('hitl-resume-helper');
+    const paused = await graph.invoke(human('pay'), config);
+    const value = hitlResume(paused, [{ type: 'approve' }, { type: 'reject' }]);
+    expect(Object.values(value)).toEqual([{ decisions: [{ type: 'approve' }, { type: 'reject' }] }]);
+    await graph.invoke(new Command({ resume: value }), config);
+    expect(h.calls).toEqual([{ amount: 500 }]);
   });
 });

@@ -15,7 +15,7 @@ export { routeAfterGovernance, type GovernanceRouteNames } from './route-after-g
 export { governedToolNode, GovernedToolNode, type GovernedToolNodeOptions } from './governed-tool-node';
 export { addGovernance, type AddGovernanceOptions, type GraphBuilderLike } from './add-governance';
 export { decisionsOf, type CallBuildOptions, type IdentifiedToolCall } from './tool-calls';
-export { pendingReviews } from './pending-reviews';
+export { hitlResume, pendingReviews } from './pending-reviews';
 export {
   DEFAULT_ALLOWED_DECISIONS,
   type HitlActionRequest,

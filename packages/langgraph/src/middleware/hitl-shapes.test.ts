@@ -7,6 +7,7 @@ import { createAgent, type HITLResponse } from 'langchain';
 import { describe, expect, it } from 'vitest';
 import type { HitlResponse } from '../hitl';
 import { hitlHarness, lastToolMessage, type HitlHarness } from '../hitl-test-support';
+import { hitlResume, pendingReviews } from '../pending-reviews';
 import type { HumanReviewInterrupt } from '../human-gate-node';
 import { human, scripted, threadConfig, type ScriptedModel } from '../test-harness';
 import { governanceMiddleware, type GovernanceMiddlewareOptions } from './governance-middleware';
@@ -108,5 +109,19 @@ describe('governanceMiddleware speaks LangChain HITLRequest / HITLResponse', () 
     expect(String(byId.get('b')?.content)).toContain('edited arguments: {"amount":70}');
     await agent.invoke(new Command({ resume }), config).catch(() => undefined);
     expect(h.calls).toHaveLength(2);
+  });
+
+  it('hitlResume: decisions in pendingReviews() order reach exactly their own call; a wrong count throws before anything resumes', async () => {
+    const h = hitlHarness();
+    const agent = agentFor(h, scripted([transfer(500, 'a'), transfer(5, 'small'), transfer(700, 'b')]));
+    const config = threadConfig('mw-hitl-resume-helper');
+    const paused = await agent.invoke(human('pay'), config);
+    const waiting = pendingReviews(paused);
+    expect(waiting.map((r) => r.tool_call_id).sort()).toEqual(['a', 'b']);
+    expect(() => hitlResume(paused, [{ type: 'approve' }])).toThrow(/1 decision\(s\) for 2 waiting call\(s\)/);
+    const decisions = waiting.map((r) => (r.tool_call_id === 'a' ? { type: 'reject' as const, message: 'not a' } : { type: 'edit' as const, editedAction: { name: 'transfer', args: { amount: 7 } } }));
+    const done = await agent.invoke(new Command({ resume: hitlResume(paused, decisions) }), config);
+    expect(h.calls).toEqual([{ amount: 5 }, { amount: 7 }]);
+    expect([decisionsIn(done).a?.reason, decisionsIn(done).b?.verdict]).toEqual(['not a', 'allow']);
   });
 });
