@@ -1,11 +1,12 @@
 /**
  * `pnpm bench`: every benchmark in one run, printed as one table. Numbers are this machine's;
- * see docs/benchmarks.md for what they mean. `--only=micro,peer,scale,http,server,replicas,audit,mcp,rss` runs a subset;
+ * see docs/benchmarks.md for what they mean. `--only=micro,peer,scale,http,server,replicas,audit,mcp,aisdk,rss` runs a subset;
  * `--json=path` also writes the rows as JSON.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { renderTable, type Row } from './lib/stats.ts';
+import { aiSdkAdapterSuite } from './suites/ai-sdk-adapter.ts';
 import { auditSuite } from './suites/audit.ts';
 import { httpSuite } from './suites/http-reviewer.ts';
 import { microSuite } from './suites/micro.ts';
@@ -25,6 +26,7 @@ const suites: Record<string, () => Promise<Row[]>> = {
   replicas: replicasSuite,
   audit: auditSuite,
   mcp: mcpProxySuite,
+  aisdk: () => aiSdkAdapterSuite(),
   rss: () => rssSuite(),
 };
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
