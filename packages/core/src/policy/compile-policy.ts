@@ -42,56 +42,66 @@ export interface CompiledCounter {
   readonly textHead: string;
 }
 
-/** @internal */
-export interface CompiledRule {
-  readonly id: string;
-  readonly verdict: Verdict;
-  readonly rank: number;
+/** @internal The parts of a rule read only when it is reported or merged; rules with the same ones share one. */
+export interface RuleCold {
   readonly reason: string | undefined;
+  readonly agents: ReadonlyArray<string> | undefined;
   readonly conditions: ReadonlyArray<string>;
   readonly tools: ReadonlyArray<string> | undefined;
   readonly matchesTool: (tool: string) => boolean;
-  readonly agents: ReadonlyArray<string> | undefined;
-  readonly matchesAgent: ((agentId: string) => boolean) | undefined;
-  readonly when: ReadonlyArray<CompiledCondition>;
-  /**
-   * Per `when` condition, the slot of its field in the per-evaluation read cache, or -1 for a field
-   * no other condition tests (read directly: no cache for a policy without shared fields).
-   */
-  readonly whenSlots: ReadonlyArray<number>;
-  readonly schedule: CompiledSchedule | undefined;
-  readonly repeat: CompiledCounter | undefined;
-  readonly limit: CompiledCounter | undefined;
-  readonly budget: CompiledCounter | undefined;
-  readonly stateful: boolean;
+  /** `review` rules: distinct approvers required (undefined: the rule did not say; 1). */
+  readonly approvals: number | undefined;
+  /** `review` rules: the approver groups that count. */
+  readonly approverGroups: ReadonlyArray<string> | undefined;
+}
+
+/** @internal Constant texts of a rule's part of a reason, built the first time the rule is in one. */
+export interface RuleTexts {
   /** `rule "id" (verdict)`: the start of this rule's part of a reason. */
   readonly head: string;
   /** `rule "id" (verdict): <reason>` when the rule has a `reason`. */
   readonly fixedReason: string | undefined;
-  /** Constant text starts of the tool and agent scope checks (for a rule without other checks). */
-  readonly toolTextHead: string;
-  readonly agentTextHead: string;
-  /** How many checks besides its scope a matching rule records (its conditions and counters). */
-  readonly checkCount: number;
+  readonly alsoFixedReason: string | undefined;
   /**
    * The constant text around the actual values of a matching rule's checks, so a reason only
    * formats the actual values: `rule "x" (deny): args.amount gt 1000 (actual `, then
    * `), args.currency in ["EUR"] (actual ` per further check (empty without checks).
    */
   readonly textParts: ReadonlyArray<string>;
-  /** `textParts[0]` and `fixedReason` after `; also `, for the rules listed after the deciding one. */
+  /** `textParts[0]` after `; also `, for the rules listed after the deciding one. */
   readonly alsoTextFirst: string;
-  readonly alsoFixedReason: string | undefined;
+  /** Constant text starts of the tool and agent scope checks (for a rule without other checks). */
+  readonly toolTextHead: string;
+  readonly agentTextHead: string;
+}
+
+/**
+ * @internal A compiled rule. Compact, because large policies hold tens of thousands and are
+ * evaluated from memory rather than cache: the fields every evaluated rule reads are its own
+ * (in the order they are read), the cold parts are shared among rules that have the same ones,
+ * and the reason texts are built on first use.
+ */
+export interface CompiledRule extends RuleCold, RuleTexts {
+  readonly id: string;
   /**
    * Record the tool scope in `evaluated`: only for a rule that has `tools` and no conditions, whose
    * scope is the whole reason it matched. Every evaluated rule already passed its tool scope
    * (rules are indexed by tool), so for other rules the entry would add nothing.
    */
   readonly recordsTool: boolean;
-  /** `review` rules: distinct approvers required (undefined: the rule did not say; 1). */
-  readonly approvals: number | undefined;
-  /** `review` rules: the approver groups that count. */
-  readonly approverGroups: ReadonlyArray<string> | undefined;
+  readonly matchesAgent: ((agentId: string) => boolean) | undefined;
+  readonly agents: ReadonlyArray<string> | undefined;
+  /** The `when` conditions; each carries its field's read-cache slot. */
+  readonly when: ReadonlyArray<CompiledCondition>;
+  readonly schedule: CompiledSchedule | undefined;
+  readonly stateful: boolean;
+  readonly rank: number;
+  readonly verdict: Verdict;
+  readonly repeat: CompiledCounter | undefined;
+  readonly limit: CompiledCounter | undefined;
+  readonly budget: CompiledCounter | undefined;
+  /** How many checks besides its scope a matching rule records (its conditions and counters). */
+  readonly checkCount: number;
 }
 
 /** @internal */
@@ -135,25 +145,18 @@ export function compilePolicy(policy: Policy | PolicyDefinition): CompiledPolicy
   // Identical conditions (same field, op, value, flags) share one compiled condition: stateless,
   // and ~900 B each (field path, tester, shown expected value, text head).
   const conditions = new Map<string, CompiledCondition>();
-  const rules = valid.rules.map((rule) => compileRule(rule, slots, matchers, conditions));
-  const wildcard = rules.every((r) => r.tools === undefined);
-  const cache = new Map<string, ReadonlyArray<CompiledRule>>();
-  const candidates = wildcard
-    ? () => rules
-    : (tool: string) => {
-        let hit = cache.get(tool);
-        if (hit === undefined) {
-          hit = rules.filter((r) => r.matchesTool(tool));
-          if (cache.size >= MAX_CACHED_TOOLS) cache.clear();
-          cache.set(tool, hit);
-        }
-        return hit;
-      };
-  const compiled: CompiledPolicy = Object.freeze({
-    policy: valid,
-    stateful: rules.some((r) => r.stateful),
-    ruleIds: Object.freeze(rules.map((r) => r.id)),
-  });
+  const parts: SharedParts = { slots, matchers, conditions, fields: new Map(), colds: new Map() };
+  const rules: CompiledRule[] = [];
+  for (const rule of valid.rules) rules.push(compileRule(rule, parts));
+  // Built in a function of its own: a closure here would keep this scope (the sharing maps and
+  // their keys) alive as long as the policy.
+  const candidates = candidateIndex(rules);
+  const compiled: CompiledPolicy = Object.freeze(
+    Object.defineProperties(
+      { stateful: rules.some((r) => r.stateful), ruleIds: Object.freeze(rules.map((r) => r.id)) },
+      { policy: { get: sourceOf(valid), enumerable: true } },
+    ) as CompiledPolicy,
+  );
   internals.set(compiled, {
     rules,
     candidates,
@@ -162,6 +165,21 @@ export function compilePolicy(policy: Policy | PolicyDefinition): CompiledPolicy
     fieldCount: slots.size,
   });
   return compiled;
+}
+
+/** Rules whose `tools` match a tool, in policy order, cached per tool name. */
+function candidateIndex(rules: ReadonlyArray<CompiledRule>): (tool: string) => ReadonlyArray<CompiledRule> {
+  if (rules.every((r) => r.tools === undefined)) return () => rules;
+  const cache = new Map<string, ReadonlyArray<CompiledRule>>();
+  return (tool: string) => {
+    let hit = cache.get(tool);
+    if (hit === undefined) {
+      hit = rules.filter((r) => r.matchesTool(tool));
+      if (cache.size >= MAX_CACHED_TOOLS) cache.clear();
+      cache.set(tool, hit);
+    }
+    return hit;
+  };
 }
 
 /** A cache slot for every `when` field path that more than one condition of the policy tests. */
@@ -173,32 +191,38 @@ function sharedFieldSlots(policy: Policy): Map<string, number> {
   return slots;
 }
 
-function compileRule(
-  rule: Policy['rules'][number],
-  slots: ReadonlyMap<string, number>,
-  matchers: Map<string, (name: string) => boolean>,
-  conditions: Map<string, CompiledCondition>,
-): CompiledRule {
-  const sharedCondition = (c: NonNullable<Policy['rules'][number]['when']>[number]): CompiledCondition => {
+/** What the rules of one policy share as they are compiled. */
+interface SharedParts {
+  readonly slots: ReadonlyMap<string, number>;
+  readonly matchers: Map<string, (name: string) => boolean>;
+  readonly conditions: Map<string, CompiledCondition>;
+  readonly fields: Map<string, CompiledField>;
+  readonly colds: Map<string, RuleCold>;
+}
+
+type PolicyRuleDef = Policy['rules'][number];
+
+function compileRule(rule: PolicyRuleDef, parts: SharedParts): CompiledRule {
+  const sharedCondition = (c: NonNullable<PolicyRuleDef['when']>[number]): CompiledCondition => {
     let key: string | undefined;
     try {
       key = JSON.stringify([c.field, c.op, c.value, (c as { flags?: unknown }).flags], conditionKeyPart);
     } catch {
       key = undefined; // not JSON (the schema should not allow it): compile it on its own
     }
-    let compiledCondition = key === undefined ? undefined : conditions.get(key);
+    let compiledCondition = key === undefined ? undefined : parts.conditions.get(key);
     if (compiledCondition === undefined) {
-      compiledCondition = compileCondition(c);
-      if (key !== undefined) conditions.set(key, compiledCondition);
+      compiledCondition = compileCondition(c, parts.fields, parts.slots.get(c.field) ?? -1);
+      if (key !== undefined) parts.conditions.set(key, compiledCondition);
     }
     return compiledCondition;
   };
   const sharedMatcher = (names: ReadonlyArray<string>): ((name: string) => boolean) => {
     const key = names.join('\u0000');
-    let m = matchers.get(key);
+    let m = parts.matchers.get(key);
     if (m === undefined) {
       m = nameMatcher(names);
-      matchers.set(key, m);
+      parts.matchers.set(key, m);
     }
     return m;
   };
@@ -226,46 +250,175 @@ function compileRule(
     const issue = `rules.${rule.id}.when: ${(error as Error).message}`;
     throw new PolicyError(`invalid toolgate policy: ${issue}`, [issue], { cause: error });
   }
-  const whenSlots = when.length > 0 ? when.map((c) => slots.get(c.field.path) ?? -1) : EMPTY;
   const schedule = rule.schedule ? compileSchedule(rule.schedule) : undefined;
-  const checkTextHeads = when.map((c) => c.textHead);
-  if (schedule !== undefined) checkTextHeads.push(checkTextHead('schedule', schedule.outside ? 'outside' : 'within', schedule.label));
-  for (const c of [repeat, limit, budget]) if (c !== undefined) checkTextHeads.push(c.textHead);
-  const head = `rule "${rule.id}" (${rule.verdict})`;
-  const textParts = checkTextHeads.length > 0 ? checkTextHeads.map((h, i) => (i === 0 ? `${head}: ${h}` : `), ${h}`)) : EMPTY;
-  const fixedReason = rule.reason !== undefined ? `${head}: ${rule.reason}` : undefined;
-  // Fields read for every evaluated rule come first, so a rule that fails its first check touches
-  // one or two cache lines of its object (large policies are evaluated from memory, not cache).
-  return {
-    id: rule.id,
-    recordsTool: rule.tools !== undefined && checkTextHeads.length === 0,
-    matchesAgent: rule.agents ? sharedMatcher(rule.agents) : undefined,
-    when,
-    whenSlots,
-    schedule,
-    stateful: repeat !== undefined || limit !== undefined || budget !== undefined,
-    rank: VERDICT_RANK[rule.verdict],
-    verdict: rule.verdict,
-    reason: rule.reason,
-    conditions: rule.conditions ?? EMPTY,
-    tools: rule.tools,
-    matchesTool: rule.tools ? sharedMatcher(rule.tools) : MATCH_ANY,
-    agents: rule.agents,
-    repeat,
-    limit,
-    budget,
-    head,
-    fixedReason,
-    // Only a rule without other checks spells out its scope (see describeScope).
-    toolTextHead: checkTextHeads.length === 0 && rule.tools !== undefined ? checkTextHead('tool', 'glob', rule.tools) : '',
-    agentTextHead: checkTextHeads.length === 0 && rule.agents !== undefined ? checkTextHead('agent.id', 'glob', rule.agents) : '',
-    checkCount: checkTextHeads.length,
-    textParts,
-    alsoTextFirst: `; also ${textParts[0] ?? ''}`,
-    alsoFixedReason: fixedReason !== undefined ? `; also ${fixedReason}` : undefined,
-    approvals: rule.approvals,
-    approverGroups: rule.approverGroups,
-  };
+  const coldKey = JSON.stringify([rule.reason, rule.conditions, rule.tools, rule.agents, rule.approvals, rule.approverGroups]);
+  let cold = parts.colds.get(coldKey);
+  if (cold === undefined) {
+    cold = {
+      reason: rule.reason,
+      agents: rule.agents,
+      conditions: rule.conditions ?? EMPTY,
+      tools: rule.tools,
+      matchesTool: rule.tools ? sharedMatcher(rule.tools) : MATCH_ANY,
+      approvals: rule.approvals,
+      approverGroups: rule.approverGroups,
+    };
+    parts.colds.set(coldKey, cold);
+  }
+  return new Rule(rule, cold, rule.agents ? sharedMatcher(rule.agents) : undefined, when, schedule, repeat, limit, budget);
+}
+
+/** One shape for every compiled rule; the cold parts and the texts are read through the prototype. */
+class Rule implements CompiledRule {
+  readonly id: string;
+  readonly recordsTool: boolean;
+  readonly matchesAgent: ((agentId: string) => boolean) | undefined;
+  readonly when: ReadonlyArray<CompiledCondition>;
+  readonly schedule: CompiledSchedule | undefined;
+  readonly stateful: boolean;
+  readonly rank: number;
+  readonly repeat: CompiledCounter | undefined;
+  readonly limit: CompiledCounter | undefined;
+  readonly budget: CompiledCounter | undefined;
+  readonly cold: RuleCold;
+  /** The reason texts, built the first time the rule is in a reason. */
+  private texts: RuleTexts | undefined;
+
+  constructor(
+    rule: PolicyRuleDef,
+    cold: RuleCold,
+    matchesAgent: ((agentId: string) => boolean) | undefined,
+    when: ReadonlyArray<CompiledCondition>,
+    schedule: CompiledSchedule | undefined,
+    repeat: CompiledCounter | undefined,
+    limit: CompiledCounter | undefined,
+    budget: CompiledCounter | undefined,
+  ) {
+    // Fields read for every evaluated rule come first, so a rule that fails its first check touches
+    // one cache line of its object. What can be derived is derived on the prototype.
+    this.id = rule.id;
+    this.recordsTool = rule.tools !== undefined && when.length === 0 && schedule === undefined && repeat === undefined && limit === undefined && budget === undefined;
+    this.matchesAgent = matchesAgent;
+    this.when = when;
+    this.schedule = schedule;
+    this.stateful = repeat !== undefined || limit !== undefined || budget !== undefined;
+    this.rank = VERDICT_RANK[rule.verdict];
+    this.repeat = repeat;
+    this.limit = limit;
+    this.budget = budget;
+    this.cold = cold;
+    this.texts = undefined;
+  }
+
+  get verdict(): Verdict {
+    return VERDICTS_BY_RANK[this.rank]!;
+  }
+  get checkCount(): number {
+    return this.when.length + (this.schedule !== undefined ? 1 : 0) + (this.repeat !== undefined ? 1 : 0) + (this.limit !== undefined ? 1 : 0) + (this.budget !== undefined ? 1 : 0);
+  }
+  get agents(): ReadonlyArray<string> | undefined {
+    return this.cold.agents;
+  }
+  get reason(): string | undefined {
+    return this.cold.reason;
+  }
+  get conditions(): ReadonlyArray<string> {
+    return this.cold.conditions;
+  }
+  get tools(): ReadonlyArray<string> | undefined {
+    return this.cold.tools;
+  }
+  get matchesTool(): (tool: string) => boolean {
+    return this.cold.matchesTool;
+  }
+  get approvals(): number | undefined {
+    return this.cold.approvals;
+  }
+  get approverGroups(): ReadonlyArray<string> | undefined {
+    return this.cold.approverGroups;
+  }
+  get head(): string {
+    return (this.texts ??= this.buildTexts()).head;
+  }
+  get fixedReason(): string | undefined {
+    return (this.texts ??= this.buildTexts()).fixedReason;
+  }
+  get alsoFixedReason(): string | undefined {
+    return (this.texts ??= this.buildTexts()).alsoFixedReason;
+  }
+  get textParts(): ReadonlyArray<string> {
+    return (this.texts ??= this.buildTexts()).textParts;
+  }
+  get alsoTextFirst(): string {
+    return (this.texts ??= this.buildTexts()).alsoTextFirst;
+  }
+  get toolTextHead(): string {
+    return (this.texts ??= this.buildTexts()).toolTextHead;
+  }
+  get agentTextHead(): string {
+    return (this.texts ??= this.buildTexts()).agentTextHead;
+  }
+
+  private buildTexts(): RuleTexts {
+    const heads = this.when.map((c) => c.textHead);
+    const schedule = this.schedule;
+    if (schedule !== undefined) heads.push(checkTextHead('schedule', schedule.outside ? 'outside' : 'within', schedule.label));
+    for (const c of [this.repeat, this.limit, this.budget]) if (c !== undefined) heads.push(c.textHead);
+    const head = `rule "${this.id}" (${this.verdict})`;
+    const textParts = heads.length > 0 ? heads.map((h, i) => (i === 0 ? `${head}: ${h}` : `), ${h}`)) : EMPTY;
+    const reason = this.cold.reason;
+    const fixedReason = reason !== undefined ? `${head}: ${reason}` : undefined;
+    const tools = this.cold.tools;
+    return {
+      head,
+      fixedReason,
+      alsoFixedReason: fixedReason !== undefined ? `; also ${fixedReason}` : undefined,
+      textParts,
+      alsoTextFirst: `; also ${textParts[0] ?? ''}`,
+      // Only a rule without other checks spells out its scope (see describeScope).
+      toolTextHead: heads.length === 0 && tools !== undefined ? checkTextHead('tool', 'glob', tools) : '',
+      agentTextHead: heads.length === 0 && this.agents !== undefined ? checkTextHead('agent.id', 'glob', this.agents) : '',
+    };
+  }
+}
+
+const VERDICTS_BY_RANK: ReadonlyArray<Verdict> = ['allow', 'allow_with_conditions', 'review', 'deny'];
+
+/**
+ * `compiled.policy`: the validated policy, kept as its JSON text (a third of the objects' size)
+ * and parsed again on each read, so a caller editing what it got cannot change what the compiled
+ * rules say they were compiled from. A policy JSON cannot hold exactly is kept as it is.
+ */
+function sourceOf(valid: Policy): () => Policy {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(valid);
+    if (!sameJson(JSON.parse(text), valid)) text = undefined;
+  } catch {
+    text = undefined;
+  }
+  // Two functions: one closure capturing `valid` would keep the objects alive next to the text.
+  return text === undefined ? keepObject(valid) : keepText(text);
+}
+
+function keepObject(valid: Policy): () => Policy {
+  return () => valid;
+}
+
+function keepText(text: string): () => Policy {
+  return () => JSON.parse(text) as Policy;
+}
+
+/** Structural equality of a JSON value and a validated policy value (own keys, no undefined members). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return !(typeof b === 'number' && Object.is(b, -0));
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  const ob = b as Record<string, unknown>;
+  return ka.every((k) => Object.hasOwn(ob, k) && sameJson((a as Record<string, unknown>)[k], ob[k]));
 }
 
 const MATCH_ANY = (): boolean => true;

@@ -4,7 +4,11 @@ import type { PolicyCondition, PolicyOp } from './schema';
 import { isSecretField } from '../audit/redact';
 import { checkTextHead, shownExpected } from './show-value';
 
-/** A `when` condition compiled once: its field split, its RegExp built, its `in` list as a Set. */
+/**
+ * A `when` condition compiled once: its field split, its RegExp built, its `in` list as a Set.
+ * Compact: no closure per condition for the ops tested inline, and the reason text built on
+ * demand (large policies hold thousands of these).
+ */
 export interface CompiledCondition {
   readonly field: CompiledField;
   /** `field.path`, one load closer for the evaluator's hot loop. */
@@ -18,17 +22,68 @@ export interface CompiledCondition {
   /** The field names a secret (`args.api_key`): its actual value is reported as `[REDACTED]`. */
   readonly secret: boolean;
   /** True when the condition holds for `actual`. Never throws. */
-  readonly test: (actual: unknown) => boolean;
+  test(actual: unknown): boolean;
   /** `exists` reports whether the field exists as `actual`, not its value. */
   readonly reportsExistence: boolean;
-  /** Constant start of this check's text in a reason, built once: `args.amount gt 1000 (actual `. */
+  /** Constant start of this check's text in a reason: `args.amount gt 1000 (actual `. */
   readonly textHead: string;
-  /** @internal How `conditionHolds` tests this condition inline (`OP_CALL`: through `test`). */
+  /** @internal How `conditionHolds` tests this condition inline (`OP_CALL`: through the tester in `operand`). */
   readonly code: number;
-  /** @internal The operand of an inline test: a number, a primitive, or a short list of primitives. */
+  /** @internal The operand of an inline test (a number, a primitive, a short list), or the tester for `OP_CALL`. */
   readonly operand: unknown;
+  /**
+   * @internal The slot of the field in an evaluation's read cache (a field several conditions of
+   * the policy test is read once per evaluation), or -1: read directly.
+   */
+  readonly slot: number;
   /** For `matches`: the pattern, compiled once for RE2 (linear time in the input). */
   readonly pattern?: LinearPattern | undefined;
+}
+
+/** The compiled pattern of each `matches` condition (few have one: no field on every condition). */
+const patterns = new WeakMap<CompiledCondition, LinearPattern>();
+
+/** The one shape of compiled conditions (fields in the constructor, methods on the prototype). */
+class Condition implements CompiledCondition {
+  readonly field: CompiledField;
+  readonly op: PolicyOp;
+  readonly expected: unknown;
+  readonly secret: boolean;
+  readonly code: number;
+  readonly operand: unknown;
+  readonly slot: number;
+  constructor(field: CompiledField, op: PolicyOp, value: unknown, slot: number) {
+    this.field = field;
+    this.op = op;
+    this.slot = slot;
+    this.secret = isSecretField(field.path);
+    this.expected = shownExpected(this.secret, op, op === 'exists' ? (value ?? true) : value);
+    const inlined = inline(op, value);
+    this.code = inlined.code;
+    this.operand = inlined.operand;
+  }
+
+  // Derived on the prototype rather than stored: a policy of 10,000 rules holds as many conditions.
+  get path(): string {
+    return this.field.path;
+  }
+
+  get reportsExistence(): boolean {
+    return this.op === 'exists';
+  }
+
+  get pattern(): LinearPattern | undefined {
+    return this.op === 'matches' ? patterns.get(this) : undefined;
+  }
+
+  test(actual: unknown): boolean {
+    // The general testers, not the inline switch: the two agree (conditions.test.ts checks it).
+    return this.code === OP_CALL ? (this.operand as (a: unknown) => boolean)(actual) : tester(this.op, this.operand)(actual);
+  }
+
+  get textHead(): string {
+    return checkTextHead(this.path, this.op, this.expected);
+  }
 }
 
 // Inline op codes. One switch in a single function keeps the evaluator's call site monomorphic:
@@ -77,7 +132,7 @@ export function conditionHolds(c: CompiledCondition, actual: unknown): boolean {
       return found === (c.code === OP_IN);
     }
     default:
-      return c.test(actual);
+      return (c.operand as (a: unknown) => boolean)(actual);
   }
 }
 
@@ -105,28 +160,27 @@ function inline(op: PolicyOp, value: unknown): { code: number; operand: unknown 
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);
 
-/** Compiles one (schema-validated) condition. */
-export function compileCondition(condition: PolicyCondition): CompiledCondition {
+/**
+ * Compiles one (schema-validated) condition. `fields` shares one compiled field path among the
+ * conditions of a policy; `slot` is the field's read-cache slot (see `CompiledCondition.slot`).
+ */
+export function compileCondition(condition: PolicyCondition, fields?: Map<string, CompiledField>, slot = -1): CompiledCondition {
   const { op } = condition;
   const value = condition.value;
-  const field = compileField(condition.field);
-  const secret = isSecretField(field.path);
-  const expected = shownExpected(secret, op, op === 'exists' ? (value ?? true) : value);
-  const { code, operand } = inline(op, value);
-  const pattern = op === 'matches' ? compileLinearPattern(value as string, condition.flags ?? '') : undefined;
-  return {
-    field,
-    path: field.path,
-    op,
-    expected,
-    secret,
-    test: pattern !== undefined ? (a) => typeof a === 'string' && pattern.test(a) : tester(op, value),
-    reportsExistence: op === 'exists',
-    textHead: checkTextHead(field.path, op, expected),
-    code,
-    operand,
-    pattern,
-  };
+  let field = fields?.get(condition.field);
+  if (field === undefined) {
+    field = compileField(condition.field);
+    fields?.set(condition.field, field);
+  }
+  const c = new Condition(field, op, value, slot);
+  if (op === 'matches') {
+    const pattern = compileLinearPattern(value as string, condition.flags ?? '');
+    patterns.set(c, pattern);
+    (c as { operand: unknown }).operand = (a: unknown) => typeof a === 'string' && pattern.test(a);
+  } else if (c.code === OP_CALL) {
+    (c as { operand: unknown }).operand = tester(op, value);
+  }
+  return c;
 }
 
 function tester(op: PolicyOp, value: unknown): (actual: unknown) => boolean {

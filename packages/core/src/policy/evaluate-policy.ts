@@ -151,12 +151,11 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput, opt
     }
     let ok = true;
     const when = rule.when;
-    const whenSlots = rule.whenSlots;
     for (let i = 0; i < when.length; i++) {
       const c = when[i]!;
       // Each field is read once per evaluation: cheaper when rules test the same fields, and every
       // rule sees the same value even if reading has side effects (a getter, a Proxy).
-      const slot = whenSlots[i]!;
+      const slot = c.slot;
       let actual: unknown;
       // What `evaluated` reports, redacted (a secret field's value, credentials inside text) and
       // bounded: it and the reason built from it reach the audit, the server's database, its API
