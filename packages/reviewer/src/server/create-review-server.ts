@@ -309,6 +309,10 @@ export function createReviewServer(options: ReviewServerOptions): ReviewServer {
           if (from === own) return;
           service.decidedElsewhere(id).catch((error: unknown) => app.log.warn({ err: error, reviewId: id }, 'reading a decision made on another server failed'));
         },
+        onApproved: (id, from) => {
+          if (from === own) return;
+          service.approvedElsewhere(id).catch((error: unknown) => app.log.warn({ err: error, reviewId: id }, 'reading an approval made on another server failed'));
+        },
         onSigningKeys: (kid) => {
           if (kid !== keyFile?.activeKid) refreshSigningKeys();
         },

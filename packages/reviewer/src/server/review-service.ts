@@ -856,6 +856,16 @@ export class ReviewService {
   }
 
   /**
+   * An approval recorded by another server on a review that still waits for more approvers
+   * (PostgreSQL NOTIFY): tells this server's dashboards ("1 of 2 approvals"). Nobody waits on it.
+   */
+  async approvedElsewhere(id: string): Promise<void> {
+    if (this.events.listenerCount('review.approved') === 0) return;
+    const row = await this.d.store.getReview(id);
+    if (row && row.status === 'pending') this.events.emit('review.approved', this.view(row));
+  }
+
+  /**
    * After the notification connection was re-established: decisions announced while it was down
    * were lost, so every review waited on here is read again and its waiters woken if decided.
    */

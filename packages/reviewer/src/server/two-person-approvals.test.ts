@@ -320,6 +320,13 @@ describe('two-person approvals across PostgreSQL replicas', () => {
     }
     const bob = (await a.server.keys.createStored('approve', 'bob')).key;
     const carol = (await a.server.keys.createStored('approve', 'carol')).key;
+
+    // An approval recorded on B reaches A's dashboards ("1 of 2 approvals"), over NOTIFY.
+    const first = await submit(a, a.evalKey, 'xr-notify', 'transfer', { amount: 2999 });
+    const heard = new Promise<{ id: string; approvals?: { approvers: string[] } }>((resolve) => a.server.service.events.once('review.approved', resolve));
+    expect((await decide(b, bob, first.body.id as string, { verdict: 'allow' })).status).toBe(202);
+    expect(await heard).toMatchObject({ id: first.body.id, approvals: { required: 2, approvers: ['bob'] } });
+
     for (let i = 0; i < 8; i++) {
       const r = await submit(a, a.evalKey, `xr-${i}`, 'transfer', { amount: 3000 + i });
       const id = r.body.id as string;

@@ -54,11 +54,15 @@ export interface PostgresStore extends ReviewStore {
 
 /** The NOTIFY channel of committed decisions; the payload is `<instanceId> <reviewId>`. */
 export const DECIDED_CHANNEL = 'toolgate_decided';
+/** The NOTIFY channel of approvals recorded on a review that still waits for more; payload as DECIDED_CHANNEL. */
+export const APPROVED_CHANNEL = 'toolgate_approved';
 /** The NOTIFY channel of signing-key rotations; the payload is the new active kid. */
 export const SIGNING_KEYS_CHANNEL = 'toolgate_signing_keys';
 
 export interface ListenHandlers {
   onDecided(id: string, instanceId: string): void;
+  /** Another server recorded an approval of a review that still waits for more approvers (dashboards show "1 of 2"). */
+  onApproved?(id: string, instanceId: string): void;
   /** Another server (or the CLI) rotated the signing key: re-read it. */
   onSigningKeys?(activeKid: string): void;
   onReconnect?(): void;
@@ -310,7 +314,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
             );
         if (r.rowCount !== 1) return false;
         await append(c, entry);
-        if (d) await c.query('SELECT pg_notify($1, $2)', [DECIDED_CHANNEL, `${instanceId} ${a.id}`]);
+        await c.query('SELECT pg_notify($1, $2)', [d ? DECIDED_CHANNEL : APPROVED_CHANNEL, `${instanceId} ${a.id}`]);
         return true;
       }),
     setOutcome: (id, json, entry) =>
@@ -471,9 +475,11 @@ async function listenDecisions(url: string, handlers: ListenHandlers): Promise<{
     const c = new pg.Client({ connectionString: url, types, connectionTimeoutMillis: 5000 });
     c.on('notification', (m) => {
       if (m.channel === SIGNING_KEYS_CHANNEL && m.payload) return handlers.onSigningKeys?.(m.payload);
-      if (m.channel !== DECIDED_CHANNEL || !m.payload) return;
+      if ((m.channel !== DECIDED_CHANNEL && m.channel !== APPROVED_CHANNEL) || !m.payload) return;
       const space = m.payload.indexOf(' ');
-      if (space > 0) handlers.onDecided(m.payload.slice(space + 1), m.payload.slice(0, space));
+      if (space <= 0) return;
+      if (m.channel === DECIDED_CHANNEL) handlers.onDecided(m.payload.slice(space + 1), m.payload.slice(0, space));
+      else handlers.onApproved?.(m.payload.slice(space + 1), m.payload.slice(0, space));
     });
     c.on('error', () => {});
     c.on('end', () => {
@@ -482,7 +488,7 @@ async function listenDecisions(url: string, handlers: ListenHandlers): Promise<{
     });
     try {
       await c.connect();
-      await c.query(`LISTEN ${DECIDED_CHANNEL}; LISTEN ${SIGNING_KEYS_CHANNEL}`);
+      await c.query(`LISTEN ${DECIDED_CHANNEL}; LISTEN ${APPROVED_CHANNEL}; LISTEN ${SIGNING_KEYS_CHANNEL}`);
     } catch (error) {
       c.removeAllListeners('end');
       await c.end().catch(() => {});
