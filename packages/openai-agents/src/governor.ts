@@ -399,7 +399,10 @@ export class Governor {
 
   /** A custom span per gated call, under the SDK's current span (the tool's function span when inside a guardrail). */
   span(d: Decision): void {
-    if (!this.options.traceSpans || !getCurrentTrace()) return;
+    if (!this.options.traceSpans) return;
+    const trace = getCurrentTrace();
+    // Tracing disabled (the SDK's NoopTrace): a custom span would be built and dropped.
+    if (!trace || trace.traceId === 'no-op') return;
     const data: Record<string, unknown> = {
       'gen_ai.tool.name': d.tool,
       'toolgate.verdict': d.verdict,
@@ -453,10 +456,42 @@ function rejectionMessage(ctx: AnyContext, toolName: string, callId: string): st
 function sameCall(d: Decision, tool: string, args: unknown, runId: string | undefined): boolean {
   if (d.tool !== tool || (d.runId ?? undefined) !== (runId || undefined)) return false;
   try {
+    // The arguments the gate reviewed, structurally equal to these (plain JSON only, stricter than
+    // canonical JSON): the same digest, without hashing the call again. Anything else is digested.
+    if (Object.hasOwn(d, 'args') && plainJsonEqual(d.args, args, 0)) return true;
     return d.digest === callDigest(tool, parseToolArgs(args));
   } catch {
     return false;
   }
+}
+
+/**
+ * Strict equality of two plain JSON values (plain objects, arrays, strings, finite numbers other
+ * than -0, booleans, null). False for anything else, so a caller falls back to the digest: equal
+ * here implies the same canonical JSON.
+ */
+function plainJsonEqual(a: unknown, b: unknown, depth: number): boolean {
+  if (typeof a !== 'object' || a === null) {
+    if (typeof a === 'number') return typeof b === 'number' && Number.isFinite(a) && a === b && !Object.is(a, -0) && !Object.is(b, -0);
+    return (typeof a === 'string' || typeof a === 'boolean' || a === null) && a === b;
+  }
+  if (typeof b !== 'object' || b === null || depth > 32) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!Object.hasOwn(b, i) || !plainJsonEqual(a[i], b[i], depth + 1)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const pa: unknown = Object.getPrototypeOf(a);
+  const pb: unknown = Object.getPrototypeOf(b);
+  if ((pa !== Object.prototype && pa !== null) || (pb !== Object.prototype && pb !== null)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k)) return false;
+    if (!plainJsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
 }
 
 export function key(tool: string, callId: string): string {

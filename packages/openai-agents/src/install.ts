@@ -153,6 +153,8 @@ export function installAgent(agent: AnyAgent, seen = new Set<AnyAgent>()): void 
       const own = objectGovernor(agent);
       const governors = governorsFor(agent, args[0]);
       for (const tool of tools) {
+        // A function tool already installed and governed as it should be: nothing to do (the common case, every turn).
+        if (installed.has(tool) && (!own || objectGovernor(tool))) continue;
         if (own && !objectGovernor(tool)) setObjectGovernor(tool, own, `tool "${tool.name}"`);
         for (const g of governors) g.checkUngateable(tool as Tool<unknown>, agent.name);
         installTool(tool as Tool<unknown>);
@@ -230,8 +232,9 @@ function otherNames(tool: AnyFunctionTool): string[] {
 const armedEdits = new WeakMap<object, Set<string>>();
 
 /**
- * `tool.invoke` becomes an accessor: the SDK's own function, except while an edited call of this
- * tool is between its input guardrail and its body — then a wrapper that hands the body exactly the
+ * `tool.invoke` becomes an accessor (the first time a call of the tool is edited, right after its
+ * input guardrail allowed it and before the SDK reads `invoke`): the SDK's own function, except
+ * while an edited call of this tool is between its input guardrail and its body — then a wrapper that hands the body exactly the
  * edited arguments and appends the edit notice to what the model sees. Swapping only then keeps the
  * SDK's per-invoke input parser (keyed by the function) for every other call.
  */
@@ -259,7 +262,14 @@ function installEditedInvoke(tool: AnyFunctionTool): void {
   });
 }
 
+/** Tools whose `invoke` is the accessor: made so the first time one of their calls is edited. */
+const editableInvoke = new WeakSet<object>();
+
 function armEdit(tool: AnyFunctionTool, callId: string): void {
+  if (!editableInvoke.has(tool)) {
+    editableInvoke.add(tool);
+    installEditedInvoke(tool);
+  }
   let set = armedEdits.get(tool);
   if (!set) armedEdits.set(tool, (set = new Set()));
   if (set.size >= 10_000) set.clear();
@@ -267,7 +277,6 @@ function armEdit(tool: AnyFunctionTool, callId: string): void {
 }
 
 function installFunctionTool(tool: AnyFunctionTool): void {
-  installEditedInvoke(tool);
   const original = tool.needsApproval;
   tool.needsApproval = async (ctx: AnyContext, input: unknown, callId?: string) => {
     const governors = governorsFor(tool, ctx);
