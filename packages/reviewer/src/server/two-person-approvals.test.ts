@@ -191,6 +191,47 @@ describe.each(ENGINES)('two-person approvals on $name', (e) => {
     expect(claims.tg.approvers).toEqual(['alice', 'bob']);
   });
 
+  it('a waiting gate: an edit the policy denies leaves it waiting (body 0 runs); an accepted edit runs the body once with exactly the edited args', async () => {
+    const s = await started();
+    const gate = gateFor(s);
+    const runs: unknown[] = [];
+    const original = { amount: 750, to: 'acme' };
+    const created = new Promise<string>((resolve) => s.server.service.events.once('review.created', (v) => resolve(v.id)));
+    const pending = gate.review({ tool: 'transfer', args: original, callId: 'call-gate-edit', runId: 'run-e', agent: 'agent-1' }).then((d) => {
+      if (d.verdict === 'allow') runs.push(d.args);
+      return d;
+    });
+    const id = await created;
+    const refused = await decide(s, s.approveKey, id, { verdict: 'allow', args: { amount: 50_000, to: 'acme' } });
+    expect(refused.status).toBe(422);
+    expect(runs).toEqual([]);
+    const edited = { amount: 700, to: 'acme' };
+    expect((await decide(s, s.approveKey, id, { verdict: 'allow', args: edited })).status).toBe(200);
+    const d = await pending;
+    const digest = callDigest('transfer', edited);
+    expect(d).toMatchObject({ verdict: 'allow', source: 'human', reviewId: id, digest, edited: { originalDigest: callDigest('transfer', original), digest } });
+    expect(runs).toEqual([edited]);
+  });
+
+  it('a waiting gate sees an expired review as REVIEW_EXPIRED, not as a human rejection, and the body never runs', async () => {
+    const s = await started();
+    const gate = gateFor(s);
+    let ran = 0;
+    const created = new Promise<string>((resolve) => s.server.service.events.once('review.created', (v) => resolve(v.id)));
+    const pending = gate.review({ tool: 'transfer', args: { amount: 4000 }, callId: 'call-exp', runId: 'run-x', agent: 'agent-1' }).then((d) => {
+      if (d.verdict === 'allow') ran++;
+      return d;
+    });
+    const id = await created;
+    expect((await decide(s, s.approveKey, id, { verdict: 'allow' })).status).toBe(202);
+    // Past the deadline, without waiting on a clock.
+    await s.server.service.expireDue(Date.now() + 24 * 60 * 60_000);
+    const d = await pending;
+    expect(d).toMatchObject({ verdict: 'deny', error: { code: 'REVIEW_EXPIRED' } });
+    expect(d.source).not.toBe('human');
+    expect(ran).toBe(0);
+  });
+
   it('edit-and-approve: the edited call is reviewed again; the answer carries edited and its digest, the proof binds it', async () => {
     const s = await started();
     const r = await submit(s, s.evalKey, 'ed-1', 'transfer', { amount: 500, to: 'acme' });
