@@ -2,7 +2,8 @@
  * Policy at scale: per-rule evaluation cost at 1,000 and 10,000 rules that all apply to the call
  * (a third match: 2 checks each), their ratio (no cliff: ≤ 1.5×), compiled memory per rule, and
  * the size of `evaluated[]`. Sizes are measured interleaved, rounds alternating; with
- * `BENCH_BASELINE_CORE` (see peer.ts) an older core build is measured in the same rounds.
+ * `BENCH_BASELINE_CORE` (see peer.ts) an older core build is measured in the same rounds. Also the
+ * call digest of ~1 MB of object-heavy arguments against `JSON.stringify` of the same (≤ 3×).
  */
 import { pathToFileURL } from 'node:url';
 import * as current from '@toolgate/core';
@@ -85,6 +86,31 @@ export async function policyScaleSuite(): Promise<Row[]> {
         met: side === 'toolgate' ? (i === 1 ? ratio <= 1.5 && (mem ?? Infinity) <= 500 : (mem ?? Infinity) <= 500) : null,
       });
     }
+  }
+  rows.push(...(await digestRows(cores)));
+  return rows;
+}
+
+/**
+ * The call digest of ~1 MB of object-heavy arguments (10,000 small objects) against
+ * `JSON.stringify` of the same value, interleaved: the goal is ≤ 3× (the digest is canonical
+ * JSON — sorted keys, checked values — plus SHA-256 of it).
+ */
+async function digestRows(cores: Record<string, Core>): Promise<Row[]> {
+  const args = { items: Array.from({ length: 10_000 }, (_, i) => ({ sku: `sku-${i}`, qty: i % 7, price: i * 1.25, tags: ['a', 'bb'], meta: { ok: i % 2 === 0, note: null } })) };
+  const bytes = JSON.stringify(args).length;
+  const p50s: Record<string, number[]> = {};
+  for (let r = 0; r < ROUNDS; r++) {
+    const sides: Array<[string, () => unknown]> = [['JSON.stringify', () => JSON.stringify(args)], ...Object.entries(cores).map(([side, core]) => [side, () => core.callDigest('bulk', args)] as [string, () => unknown])];
+    if (r % 2 === 1) sides.reverse();
+    for (const [side, fn] of sides) (p50s[side] ??= []).push((await measure(() => do_not_optimize(fn()), { min_cpu_time: 300 * 1e6 })).p50);
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const base = med(p50s['JSON.stringify']!);
+  const rows: Row[] = [{ group: 'digest', name: `JSON.stringify of ${(bytes / 2 ** 20).toFixed(2)} MiB of object-heavy args (10,000 objects)`, p50: ns(base), p99: '', extra: `${(base / bytes).toFixed(1)} ns/B`, target: '', met: null }];
+  for (const side of Object.keys(cores)) {
+    const p = med(p50s[side]!);
+    rows.push({ group: 'digest', name: `callDigest of the same args — ${side}`, p50: ns(p), p99: '', extra: `${(p / base).toFixed(2)}× JSON.stringify; ${(p / bytes).toFixed(1)} ns/B`, target: side === 'toolgate' ? '≤ 3× JSON.stringify' : '', met: side === 'toolgate' ? p / base <= 3 : null });
   }
   return rows;
 }

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { compilePolicy } from './compile-policy';
 import { evaluatePolicy } from './evaluate-policy';
 import { parsePolicy } from './parse-policy';
+import type { PolicyDefinition } from './schema';
 
-const doc = {
+const doc: PolicyDefinition = {
   version: 1,
   default: 'deny',
   rules: [
