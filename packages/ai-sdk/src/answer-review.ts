@@ -10,7 +10,7 @@ import { firstDeadline } from './gate-state';
  * expired when it came after the first review's deadline. An edit that cannot be read, or whose
  * input the tool's schema rejects, is a deny: the call runs neither as asked nor as edited.
  */
-export async function answerReview(gate: Gate, decision: Decision, approval: ApprovalPair, inputSchema: unknown): Promise<Decision> {
+export async function answerReview(gate: Gate, decision: Decision, approval: ApprovalPair, inputSchema: unknown, approver?: string): Promise<Decision> {
   const read = readApprovalEdit(approval.reason);
   if (read.kind === 'invalid') return refused(decision, `the approval's edit cannot be read (${read.problem})`);
   if (read.kind === 'edit' && read.approvalId !== approval.approvalId) {
@@ -20,7 +20,7 @@ export async function answerReview(gate: Gate, decision: Decision, approval: App
   if (due !== undefined && Date.now() > due) return gate.resolveReview(decision, { type: 'expired' });
   let answer: HumanDecision;
   if (read.kind === 'none') {
-    answer = { type: 'approve', ...(approval.reason ? { reason: approval.reason } : {}) };
+    answer = { type: 'approve', ...(approver ? { approver } : {}), ...(approval.reason ? { reason: approval.reason } : {}) };
   } else {
     const checked = await validateEditedInput(inputSchema, read.edit.input);
     if (!checked.ok) return refused(decision, `the edited input does not match the tool's inputSchema (${checked.problem})`);
@@ -28,6 +28,7 @@ export async function answerReview(gate: Gate, decision: Decision, approval: App
       type: 'edit',
       args: checked.value,
       ...(read.edit.toolName !== undefined ? { tool: read.edit.toolName } : {}),
+      ...(approver ? { approver } : {}),
       ...(read.edit.reason ? { reason: read.edit.reason } : {}),
     };
   }

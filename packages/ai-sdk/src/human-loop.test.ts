@@ -232,5 +232,15 @@ describe.each(harnesses)('the human loop through the AI SDK ($name)', (h) => {
       expect(ran).toEqual([]);
       expect(toolMessageSeen(p.model, 1)[0]?.output?.reason).toContain('no longer holds it for review');
     });
+
+    it('the approver option names who answered (the SDK response carries no identity): the audit and the Decision say so', async () => {
+      const env = setup(h, { approvalSecret: SECRET, approver: ({ toolCallId }) => (toolCallId === 'call-1' ? 'alice@example.com' : undefined) });
+      const p = await pause(h, mode, env, [{ text: 'sent' }]);
+      p.messages.push({ role: 'tool', content: [editedApprovalResponse({ approvalId: p.request.approvalId, input: { amount: 2_500, to: 'acme' } })] });
+      await p.run({ model: p.model, tools: env.tools, messages: [...p.messages], approvalSecret: SECRET, toolApproval: env.approval });
+      expect(env.ran).toEqual([{ amount: 2_500, to: 'acme' }]);
+      expect(decisionsOf(env.tools).get('call-1')?.decidedBy).toBe('human:alice@example.com');
+      expect(env.audit.records.find((e) => e.kind === 'human_decision')?.meta).toMatchObject({ answer: 'edit', approver: 'alice@example.com' });
+    });
 });
 });

@@ -63,6 +63,13 @@ export interface GovernanceOptions {
   govern?: 'matching' | 'all';
   /** Called once per Decision (see DecisionEvent.phase). Errors thrown here are ignored. */
   onDecision?: (event: DecisionEvent) => void;
+  /**
+   * Who answers the approvals of this call: your authenticated user, recorded by the gate as the
+   * approver of an approval or edit given through the SDK (the audit record's `approver`,
+   * `decidedBy: 'human:<approver>'`). The SDK's approval response carries no identity, and the
+   * client's word is not one; without this option the approver is `human`.
+   */
+  approver?: string | ((info: ToolCallInfo) => string | undefined);
 }
 
 export interface ResolvedOptions {
@@ -71,6 +78,7 @@ export interface ResolvedOptions {
   call: (info: ToolCallInfo) => CallDetails | undefined;
   govern: 'matching' | 'all';
   onDecision: ((event: DecisionEvent) => void) | undefined;
+  approver: (info: ToolCallInfo) => string | undefined;
 }
 
 const ON_DENY = new Set(['return', 'throw', 'abort']);
@@ -97,6 +105,10 @@ export function resolveOptions(options: GovernanceOptions | undefined, where: st
   if (o.onDecision !== undefined && typeof o.onDecision !== 'function') {
     throw new OptionsError(`${where}: onDecision must be a function`);
   }
+  const approver = o.approver;
+  if (approver !== undefined && typeof approver !== 'function' && (typeof approver !== 'string' || approver.length === 0)) {
+    throw new OptionsError(`${where}: approver must be a non-empty string (your authenticated user) or a function returning one`);
+  }
   const call = o.call;
   if (call !== undefined && typeof call !== 'function' && (typeof call !== 'object' || call === null)) {
     throw new OptionsError(`${where}: call must be { runId?, agent?, context? } or a function returning one`);
@@ -107,5 +119,6 @@ export function resolveOptions(options: GovernanceOptions | undefined, where: st
     call: typeof call === 'function' ? call : () => call,
     govern,
     onDecision: o.onDecision,
+    approver: typeof approver === 'function' ? approver : () => approver,
   };
 }

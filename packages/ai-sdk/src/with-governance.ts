@@ -17,9 +17,19 @@ import {
   type LooseTool,
   type NeedsApprovalOptions,
 } from './loose-tool';
-import { resolveOptions, type GovernanceOptions, type ResolvedOptions } from './options';
+import { resolveOptions, type GovernanceOptions, type ResolvedOptions, type ToolCallInfo } from './options';
 import { notReviewedDecision, reviewedInput } from './reviewed-input';
 import { warnSecretProblem } from './secret-warning';
+
+/** The `approver` option's answer; a throwing or empty one is no name (the gate records `human`). */
+function safeApprover(o: ResolvedOptions, info: ToolCallInfo): string | undefined {
+  try {
+    const a = o.approver(info);
+    return typeof a === 'string' && a.length > 0 ? a : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const isPromiseLike = (x: unknown): x is PromiseLike<unknown> => typeof (x as { then?: unknown } | null)?.then === 'function';
 
@@ -139,7 +149,8 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
           }).catch(() => false));
         if (trusted) {
           try {
-            decision = await answerReview(gate, decision, approval, original.inputSchema);
+            const approver = safeApprover(o, { toolName: name, toolCallId, input, messages });
+            decision = await answerReview(gate, decision, approval, original.inputSchema, approver);
           } catch (error) {
             note = ` — recording the human approval failed (${error instanceof Error ? error.message : String(error)})`;
           }
