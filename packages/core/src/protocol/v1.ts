@@ -12,8 +12,10 @@ export const EvaluatedCheckSchema = z.object({
   rule: z.string(),
   field: z.string(),
   op: z.string(),
-  expected: z.unknown(),
-  actual: z.unknown(),
+  // Either may be absent: a condition on a field the call does not have has no `actual`, and JSON
+  // has no undefined, so the server's answer leaves the key out.
+  expected: z.unknown().optional(),
+  actual: z.unknown().optional(),
   passed: z.boolean(),
 });
 

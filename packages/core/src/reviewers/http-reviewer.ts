@@ -54,7 +54,8 @@ export function httpReviewer(options: HttpReviewerOptions): Reviewer {
     if (r.digest) v.digest = r.digest;
     if (r.reason !== undefined) v.reason = r.reason;
     if (r.conditions) v.conditions = r.conditions;
-    if (r.evaluated) v.evaluated = r.evaluated;
+    // A check on a field the call lacks comes without `actual` (JSON has no undefined).
+    if (r.evaluated) v.evaluated = r.evaluated.map((c) => ({ ...c, expected: c.expected, actual: c.actual }));
     if (r.proof) v.proof = r.proof;
     if (r.decidedBy) v.decidedBy = r.decidedBy;
     if (r.expiresAt) v.expiresAt = r.expiresAt;
