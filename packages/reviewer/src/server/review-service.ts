@@ -659,6 +659,11 @@ export class ReviewService {
    * and the review stays pending.
    */
   private async reviewEdit(row: ReviewRow, args: unknown, actor: Actor): Promise<{ digest: string; proposal: NonNullable<ApprovalState['edits']>[string] }> {
+    // The gate refuses edited args that are null or a string (it runs JSON arguments, not text
+    // that may hold JSON): refuse them here, before anything is recorded.
+    if (args === null || typeof args === 'string') {
+      throw new ReviewServerError(400, ServerErrorCodes.INVALID_REQUEST, 'args must be the edited arguments as JSON (e.g. an object), not null or a string; omit args to approve the call as asked');
+    }
     let digest: string;
     try {
       digest = callDigest(row.tool, args);

@@ -268,6 +268,11 @@ describe.each(ENGINES)('two-person approvals on $name', (e) => {
     expect(denied.body.error.code).toBe('EDIT_DENIED');
     expect(denied.body.error.message).toContain('stays pending');
     expect((await http(s.url, 'GET', `/v1/reviews/${id}`, s.approveKey)).body).toMatchObject({ status: 'pending', verdict: 'review' });
+    for (const args of [null, '{"amount":1}']) {
+      const odd = await decide(s, s.approveKey, id, { verdict: 'allow', args });
+      expect(odd.status).toBe(400);
+      expect(odd.body.error.message).toContain('not null or a string');
+    }
     const withDeny = await decide(s, s.approveKey, id, { verdict: 'deny', args: { amount: 1 } });
     expect(withDeny.status).toBe(400);
     expect(withDeny.body.error.code).toBe('INVALID_REQUEST');
