@@ -399,7 +399,13 @@ export function createGate(options: GateOptions): Gate {
       }
       if (isConclusive(decision)) cache.set(key, decision);
       else if (decision.verdict === 'review') {
-        // A paused review is due by the reviewer's deadline, else the gate's reviewTimeoutMs from now.
+        // A paused review is due by the reviewer's deadline, else the gate's reviewTimeoutMs from when
+        // it was first asked: a framework resume asks again for the same call, and that must not
+        // move the deadline (a review that is asked again would otherwise never expire).
+        const earlier = reviewed.get(key);
+        if (decision.expiresAt === undefined && earlier?.digest === digest && earlier.expiresAt !== undefined) {
+          decision.expiresAt = new Date(earlier.expiresAt).toISOString();
+        }
         decision.expiresAt ??= new Date(o.now() + o.reviewTimeoutMs).toISOString();
         const entry: PendingReview = { digest, canonicalArgs, expiresAt: Date.parse(decision.expiresAt) };
         if (agent) entry.agent = agent;
