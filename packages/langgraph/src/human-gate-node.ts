@@ -167,7 +167,7 @@ export function reviewInterrupt(
  * so the messages reducer replaces it): what the tool node runs and checks against the edited
  * Decision's digest, and what the model's history shows, as with `humanInTheLoopMiddleware`.
  */
-function withEditedArgs(message: AIMessage | undefined, edited: Map<string, Record<string, unknown>>): AIMessage | undefined {
+export function withEditedArgs(message: AIMessage | undefined, edited: Map<string, Record<string, unknown>>): AIMessage | undefined {
   if (!message?.id) return undefined;
   return new AIMessage({
     id: message.id,

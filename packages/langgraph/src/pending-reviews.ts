@@ -56,9 +56,10 @@ export function pendingReviews(paused: unknown): ReviewRequestItem[] {
 /**
  * The resume value for LangChain HITL decisions given in the order of `pendingReviews(paused)`
  * (one per waiting call): a `HITLResponse` per toolgate interrupt, addressed by interrupt id, so
- * each decision reaches exactly the call it was made for — also with the `createAgent`
- * middleware, where each waiting call is its own interrupt and a plain resume value would reach
- * all of them. Throws an `OptionsError` (nothing is resumed) when the count does not match.
+ * each decision reaches exactly the call it was made for and no other interrupt pending in the
+ * same graph. toolgate raises one interrupt per model turn (StateGraph and `createAgent`
+ * middleware alike), so a plain `{ decisions }` is exact too; this helper also checks the count
+ * first. Throws an `OptionsError` (nothing is resumed) when the count does not match.
  *
  * @example
  * const paused = await agent.invoke(input, config);

@@ -13,7 +13,7 @@ function agentFor(h: Harness, model: ScriptedModel, options: GovernanceMiddlewar
 }
 const decisionsIn = (state: unknown) => (state as { toolgateDecisions: Record<string, Decision> }).toolgateDecisions;
 
-describe('governanceMiddleware (langchain createAgent, wrapToolCall)', () => {
+describe('governanceMiddleware (langchain createAgent, afterModel + wrapToolCall)', () => {
   it('allow: runs once; Decision in state; outcome recorded', async () => {
     const h = harness();
     const result = await agentFor(h, scripted([{ name: 'transfer', args: { amount: 5 }, id: 'c1' }])).invoke(human('pay'), threadConfig('mw-allow'));
@@ -65,14 +65,15 @@ describe('governanceMiddleware (langchain createAgent, wrapToolCall)', () => {
     const pending = pendingReviews(paused);
     expect(pending.map((r) => r.tool_call_id).sort()).toEqual(['big1', 'big2']);
     expect(pending.find((r) => r.tool_call_id === 'big1')?.args).toEqual({ amount: 500, apiKey: '[REDACTED]' });
-    expect([...h.ran].sort()).toEqual(['lookup(x)', 'transfer(5)']);
+    // Reviewed in afterModel, before any tool runs (as humanInTheLoopMiddleware): nothing ran yet.
+    expect(h.ran).toEqual([]);
     expect(h.reviewed).toHaveLength(4);
 
     const done = await agent.invoke(
       new Command({ resume: { big1: { approved: true }, big2: { approved: false, reason: 'over limit' } } satisfies HumanReviewResume }),
       config,
     );
-    expect([...h.ran].sort()).toEqual(['lookup(x)', 'transfer(5)', 'transfer(500)']); // transfer(5) did not run again
+    expect([...h.ran].sort()).toEqual(['lookup(x)', 'transfer(5)', 'transfer(500)']); // each once
     expect(h.reviewed).toHaveLength(4); // the task() replayed the reviews of the resumed calls
     const byId = toolMessagesById(done.messages);
     expect(Object.fromEntries([...byId].map(([id, m]) => [id, m.status]))).toEqual({

@@ -1,13 +1,14 @@
 import { ToolMessage } from '@langchain/core/messages';
-import { Command, interrupt, task, type LangGraphRunnableConfig } from '@langchain/langgraph';
+import { Command, task, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { GovernanceDeniedError, isAllowed, type Decision, type Gate, type RedactOptions, type ToolCall } from '@toolgate/core';
 import { createMiddleware } from 'langchain';
 import { GovernanceState } from '../governance-state';
-import { answersFromResume, type HitlDecisionType } from '../hitl';
-import { allowedDecisionsOption, reviewInterrupt, type HumanReviewInterrupt } from '../human-gate-node';
+import type { HitlDecisionType } from '../hitl';
+import { allowedDecisionsOption } from '../human-gate-node';
 import { assertGate, assertOneOf } from '../options';
 import { claimExecution, decidedFor, ErrorCodes, mayBeHighStakes, refused, snapshotArgs } from '../reviewed-args';
-import { denialMessage, toGateCall, withEditNotice, type CallBuildOptions, type IdentifiedToolCall } from '../tool-calls';
+import { decisionsOf, denialMessage, toGateCall, withEditNotice, type CallBuildOptions, type IdentifiedToolCall } from '../tool-calls';
+import { reviewTurn } from './review-turn';
 
 /** Options of `governanceMiddleware`. */
 export interface GovernanceMiddlewareOptions extends CallBuildOptions {
@@ -21,34 +22,41 @@ export interface GovernanceMiddlewareOptions extends CallBuildOptions {
   redact?: RedactOptions;
   /** Approver recorded when an answer names none. Default `'human'`. */
   approver?: string;
-  /** The decisions offered in `reviewConfigs[0].allowedDecisions` (default `approve`, `edit`, `reject`). A decision not offered is a rejection. */
+  /** The decisions offered in each `reviewConfigs[i].allowedDecisions` (default `approve`, `edit`, `reject`). A decision not offered is a rejection. */
   allowedDecisions?: readonly HitlDecisionType[];
   /** Middleware name (must be unique in the agent). Default `'toolgate'`. */
   name?: string;
 }
 
 /**
- * langchain `createAgent` middleware that governs every tool call in `wrapToolCall`.
+ * langchain `createAgent` middleware that governs every tool call: reviewed in `afterModel`,
+ * enforced in `wrapToolCall`.
  *
- * - Not high-stakes: straight to the tool.
- * - The review runs inside a LangGraph `task()`, so when a paused tool call is resumed (its
- *   task re-runs from the top) the checkpointed Decision is replayed: the reviewer is asked once.
- * - deny / fail-closed: an error ToolMessage (`content: denialText`, `artifact: decision`); the
- *   tool does not run.
- * - review: one `interrupt()` per call whose value is a LangChain `HITLRequest` with one action
- *   request (plus toolgate's `kind` and `requests`). Answer it with a LangChain `HITLResponse`
- *   (`{ decisions: [{ type: 'approve' | 'edit' | 'reject', … }] }`): with several calls waiting,
- *   address each interrupt by its id (`new Command({ resume: { [interrupt.id]: { decisions: [d] } } })`),
- *   because a plain resume value reaches every pending interrupt. Or answer them all at once with
- *   toolgate's `new Command({ resume: { [tool_call_id]: { approved, reason? } } })`. A call with no
- *   answer is rejected. An edit is a new call the gate reviews again; the tool runs with exactly
- *   the edited args and the model is told so (`editNotice`).
- * - allowed: runs the tool, reports the outcome, and writes the Decision to
- *   `state.toolgateDecisions[tool_call_id]` next to the ToolMessage.
+ * - Not high-stakes: straight to the tool (no review, no interrupt).
+ * - `afterModel` (as `humanInTheLoopMiddleware`, before any tool of the turn runs): every
+ *   high-stakes call of the model's turn is reviewed inside a LangGraph `task()`, so when the hook
+ *   resumes the checkpointed Decision is replayed: the reviewer is asked once per call. When any
+ *   call needs a human, ONE `interrupt()` asks about all of them: a LangChain `HITLRequest` whose
+ *   `actionRequests[i]` is the i-th waiting call (plus toolgate's `kind` and `requests`). Answer
+ *   with a LangChain `HITLResponse` — `new Command({ resume: { decisions: [d0, d1] } })`, one
+ *   decision per action request, in order (what Agent Chat UI sends); a count mismatch rejects
+ *   every waiting call — or with toolgate's `{ [tool_call_id]: { approved, reason? } }`. A call
+ *   with no answer is rejected. An edit is a new call the gate reviews again; it replaces the
+ *   call's args in the AIMessage (as `humanInTheLoopMiddleware` does). The Decisions go to
+ *   `state.toolgateDecisions`.
+ * - `wrapToolCall` enforces the stored Decision of the call (for this tool and exactly these
+ *   args, or the args the human edited): deny / fail-closed / rejected / expired → an error
+ *   ToolMessage (`content: denialText`, `artifact: decision`), the tool does not run; allowed →
+ *   runs once, with exactly the edited args after an edit (the model is told: `editNotice`), and
+ *   the outcome is reported. A high-stakes call with no stored Decision (added after `afterModel`,
+ *   e.g. by `graph.updateState` or a middleware listed before this one) is reviewed there; if it
+ *   needs a human it is denied (`REVIEW_REQUIRED`) instead of raising an interrupt of its own,
+ *   since a second interrupt would be answered by the same plain resume value.
  *
- * Put it FIRST in `middleware` (outermost, so it also governs retries) and keep `createAgent`'s
- * default `version: 'v2'`: in `v1` every resume re-runs the tool calls that already finished.
- * Needs a checkpointer and a `thread_id`.
+ * Put it FIRST in `middleware` (outermost: its `afterModel` runs last, after every other
+ * middleware changed the calls, and its `wrapToolCall` also governs retries) and keep
+ * `createAgent`'s default `version: 'v2'`: in `v1` every resume re-runs the tool calls that
+ * already finished. Needs a checkpointer and a `thread_id`.
  *
  * @example
  * const agent = createAgent({ model, tools, middleware: [governanceMiddleware(gate)], checkpointer: new MemorySaver() });
@@ -61,12 +69,15 @@ export function governanceMiddleware(gate: Gate, options: GovernanceMiddlewareOp
   const name = options.name ?? 'toolgate';
   const allowed = allowedDecisionsOption(options.allowedDecisions, 'governanceMiddleware');
 
-  // Checkpointed per tool-call task: replayed, not re-run, when the task resumes after interrupt().
-  const reviewTask = task(`${name}_review`, async (call: ToolCall): Promise<Decision> => gate.review(call));
+  // Checkpointed: replayed, not re-run, when the hook (or tool call) resumes after interrupt().
+  const turnReviewTask = task(`${name}_turn_review`, async (call: ToolCall): Promise<Decision> => gate.review(call));
+  const lateReviewTask = task(`${name}_review`, async (call: ToolCall): Promise<Decision> => gate.review(call));
+  const turn = { gate, review: async (call: ToolCall): Promise<Decision> => await turnReviewTask(call), options, approver, allowed };
 
   return createMiddleware({
     name,
     stateSchema: GovernanceState,
+    afterModel: (state, runtime) => reviewTurn(state, runtime.configurable, turn),
     wrapToolCall: async (request, handler) => {
       const call = request.toolCall;
       if (!mayBeHighStakes(gate, call.name)) return handler(request);
@@ -84,27 +95,33 @@ export function governanceMiddleware(gate: Gate, options: GovernanceMiddlewareOp
       }
       const args = snapshot.args as typeof call.args;
       if (!gate.isHighStakes(call.name, args)) return handler({ ...request, toolCall: { ...call, args } });
-      const config = { configurable: request.runtime.configurable } as LangGraphRunnableConfig;
 
-      let decision = await reviewTask(toGateCall({ ...identified, args }, config, options));
-      if (decision.verdict === 'review') {
-        const waiting = [{ id, decision, args }];
-        const resume: unknown = interrupt<HumanReviewInterrupt, unknown>(reviewInterrupt(waiting, options.redact, allowed));
-        const [answer] = answersFromResume(resume, waiting, approver, allowed);
-        decision = await gate.resolveReview(decision, answer!);
+      // The Decision afterModel stored for this call (reviewer and human answers included).
+      const stored = decisionsOf(request.state)[id];
+      let decision: Decision;
+      if (stored && stored.verdict !== 'review') {
+        decision = stored;
+      } else {
+        const config = { configurable: request.runtime.configurable } as LangGraphRunnableConfig;
+        decision = await lateReviewTask(toGateCall({ ...identified, args }, config, options));
+        if (decision.verdict === 'review') {
+          return deny(refused(decision, ErrorCodes.REVIEW_REQUIRED, 'this call needs a human but was not in the model turn toolgate reviewed (it was added after the afterModel review, e.g. by graph.updateState or a middleware listed before toolgate); denied — put governanceMiddleware first and let the model ask again'));
+        }
       }
 
       if (!isAllowed(decision)) return deny(decision);
-      // On a resume the review is replayed from the checkpoint while the call comes from state,
-      // which `graph.updateState` (or another node) may have changed since the human looked. An
-      // edited Decision was taken for the call the human saw (its originalDigest) and runs with
-      // exactly the edited args the gate reviewed again (decision.args).
-      const asked = decision.edited ? { ...decision, digest: decision.edited.originalDigest } : decision;
-      if (!decidedFor(asked, call.name, args)) {
-        return deny(refused(decision, ErrorCodes.DENIED, 'the tool call arguments changed after the review (the Decision is for a different tool or different arguments); denied'));
-      }
-      const runArgs = decision.edited ? snapshotArgs(decision.args) : { args };
-      if (!runArgs) return deny(refused(decision, ErrorCodes.ARGS_NOT_JSON, 'the edited arguments are not JSON; denied'));
+      // The Decision was taken for the call the human saw; state may have been changed since
+      // (`graph.updateState`, another node). It holds only for this tool and exactly these args —
+      // for an edit, the edited args afterModel wrote into the AIMessage (digest-checked here, so
+      // the body gets exactly what the gate reviewed again). An edit whose AIMessage still holds
+      // the original call (originalDigest) runs with the edited args the gate returned
+      // (`decision.args`, which a checkpoint does not keep: then it is denied, fail closed).
+      const original = decision.edited ? { ...decision, digest: decision.edited.originalDigest } : undefined;
+      let runArgs: { args: unknown } | undefined;
+      if (decidedFor(decision, call.name, args)) runArgs = { args };
+      else if (original && decidedFor(original, call.name, args)) runArgs = decision.args === undefined ? undefined : snapshotArgs(decision.args);
+      else return deny(refused(decision, ErrorCodes.DENIED, 'the tool call arguments changed after the review: the Decision was given for other arguments (or another tool); denied'));
+      if (!runArgs) return deny(refused(decision, ErrorCodes.ARGS_NOT_REVIEWED, 'the edited arguments are not available to run (the AIMessage still holds the original call); denied — ask the human again'));
       const reviewed = { ...request, toolCall: { ...call, args: runArgs.args as typeof call.args } };
       const claimRefused = await claimExecution(gate, decision);
       if (claimRefused) return deny(claimRefused);

@@ -1,5 +1,5 @@
 // LangChain's own human-in-the-loop shapes on the createAgent path (governanceMiddleware):
-// each waiting call is one interrupt whose value is a HITLRequest; resume with a HITLResponse.
+// the waiting calls of a model turn are one interrupt whose value is a HITLRequest; resume with a HITLResponse.
 import { ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import { Command, INTERRUPT, MemorySaver, type Interrupt } from '@langchain/langgraph';
 import type { Decision } from '@toolgate/core';
@@ -90,17 +90,16 @@ describe('governanceMiddleware speaks LangChain HITLRequest / HITLResponse', () 
     expect(told).not.toMatch(/reject/i);
   });
 
-  it('two calls waiting: each interrupt answered by its id; resuming again runs nothing twice', async () => {
+  it('two calls waiting: one interrupt, also answerable by its id; resuming again runs nothing twice', async () => {
     const h = hitlHarness();
     const agent = agentFor(h, scripted([transfer(500, 'a'), transfer(700, 'b')]));
     const config = threadConfig('mw-hitl-two');
     const paused = await agent.invoke(human('pay'), config);
     const interrupts = interruptsOf(paused);
-    expect(interrupts).toHaveLength(2);
-    const byCall = new Map(interrupts.map((i) => [i.value!.requests[0]!.tool_call_id, i.id!]));
+    expect(interrupts).toHaveLength(1);
+    expect(interrupts[0]!.value!.requests.map((r) => r.tool_call_id)).toEqual(['a', 'b']);
     const resume = {
-      [byCall.get('a')!]: { decisions: [{ type: 'approve' }] },
-      [byCall.get('b')!]: { decisions: [{ type: 'edit', editedAction: { name: 'transfer', args: { amount: 70 } } }] },
+      [interrupts[0]!.id!]: { decisions: [{ type: 'approve' }, { type: 'edit', editedAction: { name: 'transfer', args: { amount: 70 } } }] },
     } satisfies Record<string, HitlResponse>;
     const done = await agent.invoke(new Command({ resume }), config);
     expect(h.calls).toEqual(expect.arrayContaining([{ amount: 500 }, { amount: 70 }]));
