@@ -6,7 +6,7 @@ import type { Decision } from '@toolgate/core';
 import { describe, expect, it } from 'vitest';
 import type { HitlResponse } from './hitl';
 import type { HumanReviewInterrupt } from './human-gate-node';
-import { hitlResume } from './pending-reviews';
+import { hitlResume, pendingReviews } from './pending-reviews';
 import { graphWith, hitlHarness, lastToolMessage } from './hitl-test-support';
 import { governedGraph, human, scripted, threadConfig } from './test-harness';
 
@@ -188,7 +188,9 @@ describe('StateGraph human gate speaks LangChain HITLRequest / HITLResponse', ()
     const config = threadConfig('hitl-resume-helper');
     const paused = await graph.invoke(human('pay'), config);
     const value = hitlResume(paused, [{ type: 'approve' }, { type: 'reject' }]);
-    expect(Object.values(value)).toEqual([{ decisions: [{ type: 'approve' }, { type: 'reject' }] }]);
+    const [a, b] = pendingReviews(paused);
+    // Each decision is bound to the digest of the request it answers (toolgate's extension).
+    expect(Object.values(value)).toEqual([{ decisions: [{ type: 'approve', digest: a!.digest }, { type: 'reject', digest: b!.digest }] }]);
     await graph.invoke(new Command({ resume: value }), config);
     expect(h.calls).toEqual([{ amount: 500 }]);
   });

@@ -100,6 +100,11 @@ function fromHitlDecision(raw: unknown, call: WaitingCall, defaultApprover: stri
   const d = isRecord(raw) ? raw : {};
   const approver = typeof d.approver === 'string' && d.approver.length > 0 ? d.approver : defaultApprover;
   const type: unknown = d.type;
+  // toolgate's extension (as `approver`): the `digest` of the request the human looked at binds the
+  // decision to that exact call (`hitlResume` adds it); a call changed since then is rejected.
+  if (d.digest !== undefined && d.digest !== call.decision.digest) {
+    return reject(approver, `the decision for tool call ${call.id} was given for other arguments than the call now waiting (the call changed after the human looked); rejected`);
+  }
   if (type === 'expired') return { type: 'expired' };
   if (type !== 'approve' && type !== 'edit' && type !== 'reject') {
     return reject(approver, `the decision for tool call ${call.id} is not { type: 'approve' | 'edit' | 'reject' }; rejected`);

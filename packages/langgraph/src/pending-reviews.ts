@@ -59,7 +59,8 @@ export function pendingReviews(paused: unknown): ReviewRequestItem[] {
  * each decision reaches exactly the call it was made for and no other interrupt pending in the
  * same graph. toolgate raises one interrupt per model turn (StateGraph and `createAgent`
  * middleware alike), so a plain `{ decisions }` is exact too; this helper also checks the count
- * first. Throws an `OptionsError` (nothing is resumed) when the count does not match.
+ * first and binds each decision to the `digest` of the request it answers (a call changed while
+ * paused, e.g. by `graph.updateState`, is then rejected instead of approved). Throws an `OptionsError` (nothing is resumed) when the count does not match.
  *
  * @example
  * const paused = await agent.invoke(input, config);
@@ -72,12 +73,16 @@ export function hitlResume(paused: unknown, decisions: readonly HitlDecision[]):
   if (!Array.isArray(decisions) || decisions.length !== total) {
     throw new OptionsError(`hitlResume: ${Array.isArray(decisions) ? decisions.length : 'no'} decision(s) for ${total} waiting call(s); give one per pendingReviews() entry, in that order`);
   }
-  if (found.length === 1 && found[0]!.id === undefined) return { decisions: [...decisions] };
+  // Each decision carries the digest of the request it answers (toolgate's extension, as `approver`):
+  // if the call was changed before the resume arrives, that decision is a rejection.
+  const bound = (value: HumanReviewInterrupt, from: number): HitlDecision[] =>
+    value.requests.map((r, i) => ({ ...decisions[from + i], digest: r.digest }) as HitlDecision);
+  if (found.length === 1 && found[0]!.id === undefined) return { decisions: bound(found[0]!.value, 0) };
   const out: Record<string, HitlResponse> = {};
   let at = 0;
   for (const { id, value } of found) {
     if (id === undefined) throw new OptionsError('hitlResume: a toolgate interrupt has no id, so it cannot be addressed; resume with { [tool_call_id]: … } instead');
-    out[id] = { decisions: decisions.slice(at, at + value.requests.length) };
+    out[id] = { decisions: bound(value, at) };
     at += value.requests.length;
   }
   return out;

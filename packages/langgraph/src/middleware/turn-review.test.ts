@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { hitlHarness, type HitlHarness } from '../hitl-test-support';
 import type { HumanReviewInterrupt } from '../human-gate-node';
 import { human, scripted, threadConfig, toolMessagesById, type ScriptedModel } from '../test-harness';
+import { hitlResume, pendingReviews } from '../pending-reviews';
 import { governanceMiddleware } from './governance-middleware';
 
 function agentFor(h: HitlHarness, model: ScriptedModel) {
@@ -114,4 +115,30 @@ describe('governanceMiddleware: one interrupt per model turn', () => {
     expect(h.calls).toEqual([{ amount: 5 }]);
     expect(decisionsIn(done).late).toMatchObject({ verdict: 'deny', error: { code: 'REVIEW_REQUIRED' } });
   });
+
+  it('the thread changed while paused (graph.updateState raising b): the changed call never runs on the old answers', async () => {
+    // hitlResume addresses the interrupt the human saw by id: the changed turn pauses again and shows the new call.
+    const first = await pausedOnTwo('turn-changed-by-id');
+    await raiseB(first.agent, first.config);
+    const again = await first.agent.invoke(new Command({ resume: hitlResume(first.paused, [{ type: 'approve' }, { type: 'approve' }]) }), first.config);
+    expect(first.h.calls).toEqual([]);
+    expect(pendingReviews(again).map((r) => r.args)).toEqual([{ amount: 500 }, { amount: 900_000 }]);
+
+    // A plain HITLResponse reaches the re-asked interrupt; decisions carrying the digest they were
+    // given for (toolgate's extension, added by hitlResume) reject the changed call.
+    const second = await pausedOnTwo('turn-changed-plain');
+    const [shownA, shownB] = pendingReviews(second.paused);
+    await raiseB(second.agent, second.config);
+    const resume = { decisions: [{ type: 'approve', digest: shownA!.digest }, { type: 'approve', digest: shownB!.digest }] };
+    const done = await second.agent.invoke(new Command({ resume }), second.config);
+    expect(second.h.calls).toEqual([{ amount: 500 }]);
+    expect(String(toolMessagesById(done.messages).get('b')?.content)).toContain('other arguments');
+  });
 });
+
+async function raiseB(agent: ReturnType<typeof agentFor>, config: ReturnType<typeof threadConfig>) {
+  const state = await agent.graph.getState(config);
+  const ai = (state.values as { messages: BaseMessage[] }).messages.findLast((m) => AIMessage.isInstance(m)) as AIMessage;
+  const tool_calls = (ai.tool_calls ?? []).map((c) => (c.id === 'b' ? { ...c, args: { amount: 900_000 } } : c));
+  await agent.graph.updateState(config, { messages: [new AIMessage({ id: ai.id, content: '', tool_calls })] });
+}
