@@ -1,4 +1,5 @@
-// The two-person rule over HTTP, per framework (issue 11): the real framework (scripted model only)
+// The two-person rule over HTTP, per framework (issue 11): the real framework (scripted model only;
+// OpenAI Agents, LangGraph via addGovernance and via createAgent + governanceMiddleware, AI SDK)
 // → adapter → gate (httpReviewer, onReview 'wait') → the reference review server on 127.0.0.1 with
 // a real SQLite data dir, whose policy says a transfer needs two distinct approvers. Three keys:
 // the gate's `eval` key (the submitter) and two `approve` keys, alice and bob. The framework's
@@ -28,9 +29,11 @@ import {
   type Policy,
 } from '@toolgate/core';
 import { addGovernance, GovernanceAnnotation } from '@toolgate/langgraph';
+import { governanceMiddleware } from '@toolgate/langgraph/middleware';
 import { GovernanceHooks } from '@toolgate/openai-agents';
 import { createReviewServer, type ReviewServer } from '@toolgate/reviewer';
 import { generateText, isStepCount, tool as aiTool } from 'ai';
+import { createAgent } from 'langchain';
 import { MockLanguageModelV4 } from 'ai/test';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,15 +142,18 @@ const openAiAgents: Drive = async (gate, args, ran) => {
   return { finalText: String(result.finalOutput), modelSaw: JSON.stringify(items.filter((i) => i.type === 'function_call_result').map((i) => i.output)) };
 };
 
-const GovernedState = Annotation.Root({ ...MessagesAnnotation.spec, ...GovernanceAnnotation.spec });
-const langGraph: Drive = async (gate, args, ran) => {
-  const transfer = langchainTool(
+const langchainTransfer = (ran: Transfer[]) =>
+  langchainTool(
     async (a: Transfer) => {
       ran.push(a);
       return `sent ${a.amount} to ${a.to}`;
     },
     { name: 'transfer', description: 'Transfer money to an account', schema: z.object({ to: z.string(), amount: z.number() }) },
   );
+
+const GovernedState = Annotation.Root({ ...MessagesAnnotation.spec, ...GovernanceAnnotation.spec });
+const langGraph: Drive = async (gate, args, ran) => {
+  const transfer = langchainTransfer(ran);
   const model = fakeModel().respondWithTools([{ name: 'transfer', args, id: CALL_ID }]).respond(new AIMessage('done'));
   const prompts: BaseMessage[][] = [];
   const builder = new StateGraph(GovernedState)
@@ -159,6 +165,14 @@ const langGraph: Drive = async (gate, args, ran) => {
   const graph = addGovernance(builder, { gate, tools: [transfer] }).compile({ checkpointer: new MemorySaver() });
   const result = await graph.invoke({ messages: [new HumanMessage(`send ${args.amount} to ${args.to}`)] }, { configurable: { thread_id: `2p-${args.to}` } });
   const toolMessages = prompts.at(-1)!.filter((m) => ToolMessage.isInstance(m));
+  return { finalText: String(result.messages.at(-1)!.content), modelSaw: JSON.stringify(toolMessages.map((m) => m.content)) };
+};
+
+const langChainAgent: Drive = async (gate, args, ran) => {
+  const model = fakeModel().respondWithTools([{ name: 'transfer', args, id: CALL_ID }]).respond(new AIMessage('done'));
+  const agent = createAgent({ model, tools: [langchainTransfer(ran)], middleware: [governanceMiddleware(gate)], checkpointer: new MemorySaver() });
+  const result = await agent.invoke({ messages: [new HumanMessage(`send ${args.amount} to ${args.to}`)] }, { configurable: { thread_id: `2p-mw-${args.to}` } });
+  const toolMessages = (model.calls.at(-1)?.messages ?? []).filter((m) => ToolMessage.isInstance(m));
   return { finalText: String(result.messages.at(-1)!.content), modelSaw: JSON.stringify(toolMessages.map((m) => m.content)) };
 };
 
@@ -199,6 +213,7 @@ function reviewDecision(audit: MemoryAuditSink): Decision {
 const FRAMEWORKS: Array<{ name: string; drive: Drive }> = [
   { name: 'OpenAI Agents JS (GovernanceHooks on a Runner)', drive: openAiAgents },
   { name: 'LangGraph (addGovernance)', drive: langGraph },
+  { name: 'LangChain createAgent (governanceMiddleware)', drive: langChainAgent },
   { name: 'AI SDK (withGovernance + generateText)', drive: aiSdk },
 ];
 
