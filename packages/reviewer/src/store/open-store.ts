@@ -143,6 +143,17 @@ export interface DecideFields {
   decidedAt: number;
 }
 
+/** One approval written compare-and-set on a pending review. */
+export interface ApprovalFields {
+  id: string;
+  /** The review's `approvals_json` as read before (null: none yet). */
+  expected: string | null;
+  approvalsJson: string;
+  editedJson: string | null;
+  /** Decide the review in the same step (this approval is the last one needed). */
+  decide?: DecideFields;
+}
+
 /** The SQLite store of a review server: one file in the data dir, WAL, prepared statements. */
 export interface Store {
   readonly db: DatabaseSync;
@@ -156,24 +167,14 @@ export interface Store {
   getReview(id: string): ReviewRow | undefined;
   getReviewByIdem(idemKey: string): ReviewRow | undefined;
   /** Decides a pending review; false if it was no longer pending. */
-  decideReview(d: {
-    id: string;
-    verdict: Verdict;
-    source: string;
-    reason: string;
-    decidedBy: string;
-    deciderKeyId: string | null;
-    proof: string | null;
-    proofExpiresAt: number | null;
-    decidedAt: number;
-  }): boolean;
+  decideReview(d: DecideFields): boolean;
   /** Marks a decided review executed with its outcome; false if it already had one. */
   setOutcome(id: string, outcomeJson: string): boolean;
   /**
    * Compare-and-set of a pending review's approvals (`approvals_json` must still be `expected`),
    * deciding it too when `decide` is given; false (nothing written) if it changed or was decided.
    */
-  recordApproval(c: { id: string; expected: string | null; approvalsJson: string; editedJson: string | null; decide?: DecideFields }): boolean;
+  recordApproval(c: ApprovalFields): boolean;
   listReviews(q: { status?: 'pending' | 'decided'; tool?: string; limit: number; before?: number }): ReviewRow[];
   pendingDueBefore(at: number): ReviewRow[];
   nextPendingExpiry(): number | undefined;
@@ -269,37 +270,12 @@ export function openStore(dataDir: string): Store {
     },
     getReview: (id) => getReview.get(id) as ReviewRow | undefined,
     getReviewByIdem: (k) => getByIdem.get(k) as ReviewRow | undefined,
-    decideReview(d) {
-      const r = decide.run({
-        $id: d.id,
-        $verdict: d.verdict,
-        $source: d.source,
-        $reason: d.reason,
-        $decided_by: d.decidedBy,
-        $decider_key_id: d.deciderKeyId,
-        $proof: d.proof,
-        $proof_expires_at: d.proofExpiresAt,
-        $decided_at: d.decidedAt,
-      });
-      return Number(r.changes) === 1;
-    },
+    decideReview: (d) => Number(decide.run({ $id: d.id, ...decisionParams(d) }).changes) === 1,
     setOutcome: (id, json) => Number(setOutcome.run(json, id).changes) === 1,
     recordApproval(c) {
       const base = { $id: c.id, $expected: c.expected, $approvals_json: c.approvalsJson, $edited_json: c.editedJson };
       const d = c.decide;
-      const r = d
-        ? approveAndDecide.run({
-            ...base,
-            $verdict: d.verdict,
-            $source: d.source,
-            $reason: d.reason,
-            $decided_by: d.decidedBy,
-            $decider_key_id: d.deciderKeyId,
-            $proof: d.proof,
-            $proof_expires_at: d.proofExpiresAt,
-            $decided_at: d.decidedAt,
-          })
-        : approve.run(base);
+      const r = d ? approveAndDecide.run({ ...base, ...decisionParams(d) }) : approve.run(base);
       return Number(r.changes) === 1;
     },
     listReviews(q) {
@@ -346,5 +322,19 @@ export function openStore(dataDir: string): Store {
     close() {
       if (db.isOpen) db.close();
     },
+  };
+}
+
+/** The named parameters of the columns a decision writes (the decide and approve-and-decide statements). */
+function decisionParams(d: DecideFields) {
+  return {
+    $verdict: d.verdict,
+    $source: d.source,
+    $reason: d.reason,
+    $decided_by: d.decidedBy,
+    $decider_key_id: d.deciderKeyId,
+    $proof: d.proof,
+    $proof_expires_at: d.proofExpiresAt,
+    $decided_at: d.decidedAt,
   };
 }

@@ -1,30 +1,12 @@
-import type { AuditEntry, AuditRecord, ChainHead, Verdict } from '@toolgate/core';
+import type { AuditEntry, AuditRecord, ChainHead } from '@toolgate/core';
 import type { SigningKeyFile } from '../signing/signing-keys';
-import type { ApiKeyRow, ReviewRow } from './open-store';
+import type { ApiKeyRow, ApprovalFields, DecideFields, ReviewRow } from './open-store';
 
-/** A human or expiry decision of a pending review. */
-export interface DecideInput {
-  id: string;
-  verdict: Verdict;
-  source: string;
-  reason: string;
-  decidedBy: string;
-  deciderKeyId: string | null;
-  proof: string | null;
-  proofExpiresAt: number | null;
-  decidedAt: number;
-}
+/** A human or expiry decision of a pending review (the fields the SQLite and PostgreSQL stores write). */
+export type DecideInput = DecideFields;
 
 /** One approval written compare-and-set (see `ReviewStore.recordApproval`). */
-export interface ApprovalWrite {
-  id: string;
-  /** The review's `approvals_json` as read before (null: none yet). */
-  expected: string | null;
-  approvalsJson: string;
-  editedJson: string | null;
-  /** Decide the review in the same step (this approval is the last one needed). */
-  decide?: DecideInput;
-}
+export type ApprovalWrite = ApprovalFields;
 
 export interface ListQuery {
   status?: 'pending' | 'decided';
