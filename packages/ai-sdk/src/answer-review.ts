@@ -2,12 +2,11 @@ import { ErrorCodes, type Decision, type Gate, type HumanDecision } from '@toolg
 import type { ApprovalPair } from './approvals';
 import { readApprovalEdit } from './edit-approval';
 import { validateEditedInput } from './edited-input';
-import { firstDeadline } from './gate-state';
 
 /**
  * Turns a trusted (signed) human approval of a `review` into the gate's Decision: an approval, or
- * an approval with edited input (re-reviewed by the gate as a new call of the same tool), or
- * expired when it came after the first review's deadline. An edit that cannot be read, or whose
+ * an approval with edited input (re-reviewed by the gate as a new call of the same tool). An answer
+ * after the review's deadline is REVIEW_EXPIRED: the gate keeps the deadline of the first ask. An edit that cannot be read, or whose
  * input the tool's schema rejects, is a deny: the call runs neither as asked nor as edited.
  */
 export async function answerReview(gate: Gate, decision: Decision, approval: ApprovalPair, inputSchema: unknown, approver?: string): Promise<Decision> {
@@ -16,8 +15,6 @@ export async function answerReview(gate: Gate, decision: Decision, approval: App
   if (read.kind === 'edit' && read.approvalId !== approval.approvalId) {
     return refused(decision, `the approval's edit is for approval ${JSON.stringify(read.approvalId.slice(0, 80))}, not this one (${approval.approvalId})`);
   }
-  const due = firstDeadline(gate, decision);
-  if (due !== undefined && Date.now() > due) return gate.resolveReview(decision, { type: 'expired' });
   let answer: HumanDecision;
   if (read.kind === 'none') {
     answer = { type: 'approve', ...(approver ? { approver } : {}), ...(approval.reason ? { reason: approval.reason } : {}) };

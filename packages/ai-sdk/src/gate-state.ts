@@ -14,12 +14,6 @@ interface GateState {
   steps: WeakMap<object, Map<string, Promise<Decision>>>;
   /** Latest Decision per toolCallId, bounded. */
   log: Map<string, Decision>;
-  /**
-   * The deadline (epoch ms) of the first `review` of each call, by idempotency key, bounded. An
-   * approval continuation asks the gate again, which starts a new deadline; this one is the
-   * deadline the human was given.
-   */
-  deadlines: Map<string, number>;
 }
 
 const states = new WeakMap<Gate, GateState>();
@@ -27,7 +21,7 @@ const states = new WeakMap<Gate, GateState>();
 function stateOf(gate: Gate): GateState {
   let s = states.get(gate);
   if (!s) {
-    s = { steps: new WeakMap(), log: new Map(), deadlines: new Map() };
+    s = { steps: new WeakMap(), log: new Map() };
     states.set(gate, s);
   }
   return s;
@@ -73,37 +67,13 @@ export function decideOnce(gate: Gate, options: ResolvedOptions, info: ToolCallI
   const call = toToolCall(info, options);
   const pending = Promise.resolve()
     .then(() => gate.review(call, signal ? { signal } : undefined))
-    .catch((error: unknown) => gateErrorDecision(call, error))
-    .then((decision) => {
-      noteDeadline(state, decision);
-      return decision;
-    });
+    .catch((error: unknown) => gateErrorDecision(call, error));
   if (stepKey) {
     const map = perStep ?? new Map<string, Promise<Decision>>();
     map.set(key, pending);
     if (!perStep) state.steps.set(stepKey, map);
   }
   return pending;
-}
-
-function noteDeadline(state: GateState, decision: Decision): void {
-  const key = decision.idempotencyKey;
-  if (decision.verdict !== 'review' || !key || typeof decision.expiresAt !== 'string') return;
-  const due = Date.parse(decision.expiresAt);
-  if (!Number.isFinite(due)) return;
-  const known = state.deadlines.get(key);
-  if (known !== undefined && known <= due) return;
-  state.deadlines.set(key, due);
-  if (state.deadlines.size > LOG_LIMIT) state.deadlines.delete(state.deadlines.keys().next().value as string);
-}
-
-/**
- * The deadline of the first review of this call seen by this process (epoch ms), or undefined.
- * Earlier than `decision.expiresAt` when the call was asked again on a continuation.
- */
-export function firstDeadline(gate: Gate, decision: Decision): number | undefined {
-  const key = decision.idempotencyKey;
-  return key ? stateOf(gate).deadlines.get(key) : undefined;
 }
 
 /** Records a Decision where `decisionsOf` finds it and tells `onDecision`. */
