@@ -1,6 +1,6 @@
 /**
  * `pnpm bench`: every benchmark in one run, printed as one table. Numbers are this machine's;
- * see docs/benchmarks.md for what they mean. `--only=micro,peer,scale,http,server,replicas,audit,mcp,aisdk,rss` runs a subset;
+ * see docs/benchmarks.md for what they mean. `--only=micro,peer,scale,http,server,replicas,audit,mcp,aisdk,openai,langgraph,serverfloor,rss` runs a subset;
  * `--json=path` also writes the rows as JSON.
  */
 import { writeFileSync } from 'node:fs';
@@ -16,6 +16,9 @@ import { policyScaleSuite } from './suites/policy-scale.ts';
 import { reviewServerSuite } from './suites/review-server.ts';
 import { replicasSuite } from './suites/replicas.ts';
 import { rssSuite } from './suites/rss.ts';
+import { langGraphAdapterSuite } from './suites/langgraph-adapter.ts';
+import { openAiAgentsAdapterSuite } from './suites/openai-agents-adapter.ts';
+import { serverFloorSuite } from './suites/server-floor.ts';
 
 const suites: Record<string, () => Promise<Row[]>> = {
   micro: microSuite,
@@ -27,6 +30,9 @@ const suites: Record<string, () => Promise<Row[]>> = {
   audit: auditSuite,
   mcp: mcpProxySuite,
   aisdk: () => aiSdkAdapterSuite(),
+  openai: () => openAiAgentsAdapterSuite(),
+  langgraph: () => langGraphAdapterSuite(),
+  serverfloor: () => serverFloorSuite(),
   rss: () => rssSuite(),
 };
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');

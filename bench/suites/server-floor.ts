@@ -1,0 +1,6 @@
+import type { Row } from '../lib/stats.ts';
+
+/** Placeholder: filled in by the issue 13 adapter/server work. */
+export async function serverFloorSuite(): Promise<Row[]> {
+  return [];
+}
