@@ -1,11 +1,11 @@
 import { END } from '@langchain/langgraph';
 import { toolsCondition } from '@langchain/langgraph/prebuilt';
 import { OptionsError, type Gate } from '@toolgate/core';
-import { governanceNode, type GovernanceNodeOptions } from './governance-node';
+import type { GovernanceNodeOptions } from './governance-node';
 import { governedToolNode, GovernedToolNode, type GovernedToolNodeOptions } from './governed-tool-node';
 import { humanGateNode, type HumanGateNodeOptions } from './human-gate-node';
 import { assertGate } from './options';
-import { routeAfterGovernance } from './route-after-governance';
+import { routeAfterGovernance, routeAfterTools } from './route-after-governance';
 
 /** The parts of a `StateGraph` builder `addGovernance` uses. */
 export interface GraphBuilderLike {
@@ -23,23 +23,32 @@ export interface AddGovernanceOptions {
   toolNode?: GovernedToolNode;
   /** The node that calls the model. Default `'agent'`. */
   agentNode?: string;
-  /** Names of the nodes added. Defaults: `governance`, `human_gate`, `tools`. */
+  /**
+   * Names of the nodes added. Defaults: `human_gate`, `tools`. (`governance` is no longer used:
+   * the turn is reviewed in the tool node; it is accepted so existing calls still compile.)
+   */
   names?: { governance?: string; humanGate?: string; tools?: string };
+  /** How the tool node reviews each turn (`onDeny`, `agent`, `context`, `runId`), as `governanceNode`'s options. */
   governance?: GovernanceNodeOptions;
   humanGate?: HumanGateNodeOptions;
   toolNodeOptions?: GovernedToolNodeOptions;
 }
 
 /**
- * Wires toolgate into a StateGraph: adds `governance` → `human_gate` → `tools` nodes and their
- * edges after your model node. You add the model node and `START → model`; the state must hold
- * `messages` and toolgate's Decisions (`GovernanceAnnotation.spec` / `GovernanceState.fields`).
+ * Wires toolgate into a StateGraph after your model node: a `GovernedToolNode` that reviews each
+ * model turn itself (`reviewTurn`) and a `humanGateNode` for the calls that need a human. You add
+ * the model node and `START → model`; the state must hold `messages` and toolgate's Decisions
+ * (`GovernanceAnnotation.spec` / `GovernanceState.fields`).
  *
  * ```
- * agent ─(tool calls)→ governance ─(review)→ human_gate ─→ tools ─→ agent
- *   └─(none)→ END         ├─(allowed)→ tools       └─(all denied)→ agent
- *                         └─(all denied)→ agent
+ * agent ─(tool calls)→ tools ─────────────────────────→ agent
+ *   └─(none)→ END        └─(a call needs a human)→ human_gate ─→ tools (or agent: all denied)
  * ```
+ *
+ * When no call of the turn needs a human, the review and the allowed calls run in ONE step
+ * (`tools`), as many steps as the same graph without toolgate. When any call needs a human, the
+ * `tools` step runs nothing and only records the Decisions, the human gate asks once for the whole
+ * turn, and the turn comes back to `tools`.
  *
  * Returns the same builder. Compile with a checkpointer and invoke with a `thread_id`.
  *
@@ -58,11 +67,11 @@ export function addGovernance<B extends GraphBuilderLike>(builder: B, options: A
     throw new OptionsError('addGovernance: `toolNode` must be a GovernedToolNode (use governedToolNode(tools, gate)); a plain ToolNode would neither enforce Decisions nor report outcomes');
   }
   const agent = options.agentNode ?? 'agent';
-  const governance = options.names?.governance ?? 'governance';
   const humanGate = options.names?.humanGate ?? 'human_gate';
   const tools = options.names?.tools ?? 'tools';
+  // The turn is reviewed in the tool node, with the `governance` options (validated here, as before).
   const toolNode = options.toolNode ?? governedToolNode(options.tools ?? [], gate, options.toolNodeOptions);
-  const route = routeAfterGovernance({ humanGate, tools, agent });
+  if (options.governance !== undefined || !toolNode.reviewsTurns) toolNode.reviewTurnsWith(gate, options.governance);
 
   // The builder's generics cannot follow nodes added by a helper; the runtime calls are the documented ones.
   const b = builder as unknown as {
@@ -70,12 +79,10 @@ export function addGovernance<B extends GraphBuilderLike>(builder: B, options: A
     addEdge(startKey: string, endKey: string): unknown;
     addConditionalEdges(source: string, path: unknown, pathMap?: unknown): unknown;
   };
-  b.addNode(governance, governanceNode(gate, options.governance));
   b.addNode(humanGate, humanGateNode(gate, options.humanGate));
   b.addNode(tools, toolNode);
-  b.addConditionalEdges(agent, toolsCondition, { tools: governance, [END]: END });
-  b.addConditionalEdges(governance, route, [humanGate, tools, agent]);
-  b.addConditionalEdges(humanGate, route, [tools, agent]);
-  b.addEdge(tools, agent);
+  b.addConditionalEdges(agent, toolsCondition, { tools, [END]: END });
+  b.addConditionalEdges(tools, routeAfterTools({ humanGate, agent }), [humanGate, agent]);
+  b.addConditionalEdges(humanGate, routeAfterGovernance({ humanGate, tools, agent }), [tools, agent]);
   return builder;
 }

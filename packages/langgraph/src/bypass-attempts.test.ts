@@ -10,8 +10,8 @@ import type { HumanReviewResume } from './human-gate-node';
 import { pendingReviews } from './pending-reviews';
 import { GovernedState, harness, human, scripted, threadConfig, toolMessagesById, type Harness, type ScriptedModel } from './test-harness';
 
-/** agent → governance → human_gate → tools, compiled with extra options (e.g. a pause before the tools). */
-function graphWith(h: Harness, model: ScriptedModel, compile: { interruptBefore?: Array<'tools'> } = {}) {
+/** agent → tools (reviews the turn) → human_gate → tools, compiled with extra options (e.g. a pause after the human gate). */
+function graphWith(h: Harness, model: ScriptedModel, compile: { interruptAfter?: Array<'human_gate'> } = {}) {
   const builder = new StateGraph(GovernedState)
     .addNode('agent', async (state: typeof GovernedState.State) => ({ messages: [await model.invoke(state.messages)] }))
     .addEdge(START, 'agent');
@@ -37,7 +37,9 @@ const call = (id: string, name: string, args: Record<string, unknown>) => ({ id,
 describe('StateGraph: what runs is what was reviewed', () => {
   it('graph.updateState raising the amount after the human approved (before the tools) never runs the raised call', async () => {
     const h = harness();
-    const graph = graphWith(h, scripted([{ name: 'transfer', args: { amount: 500 }, id: 'c1' }]), { interruptBefore: ['tools'] });
+    // The pause between the human's answer and the tools is `interruptAfter: ['human_gate']`: since the
+    // tool node reviews the turn itself, `interruptBefore: ['tools']` would pause before the review too.
+    const graph = graphWith(h, scripted([{ name: 'transfer', args: { amount: 500 }, id: 'c1' }]), { interruptAfter: ['human_gate'] });
     const config = threadConfig('raise-after-approval');
     await graph.invoke(human('pay 500'), config);
     await graph.invoke(new Command({ resume: { c1: { approved: true } } satisfies HumanReviewResume }), config);

@@ -1,11 +1,12 @@
-import { ToolMessage } from '@langchain/core/messages';
+import { ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { ToolCall as LcToolCall } from '@langchain/core/messages/tool';
 import type { Command, LangGraphRunnableConfig } from '@langchain/langgraph';
 import { ToolNode, type ToolNodeOptions } from '@langchain/langgraph/prebuilt';
 import { callDigest, ErrorCodes, isAllowed, type Decision, type Gate } from '@toolgate/core';
+import { governanceNode, type GovernanceNodeInput, type GovernanceNodeOptions, type GovernanceNodeUpdate } from './governance-node';
 import { assertGate, assertOneOf } from './options';
 import { claimExecution, decidedFor, mayBeHighStakes, snapshotArgs } from './reviewed-args';
-import { decisionsOf, denialMessage, toGateCall, withEditNotice, type CallBuildOptions } from './tool-calls';
+import { decisionsOf, denialMessage, toGateCall, unansweredCalls, withEditNotice, type CallBuildOptions } from './tool-calls';
 
 /** Options of `governedToolNode`. */
 export interface GovernedToolNodeOptions extends ToolNodeOptions, CallBuildOptions {
@@ -16,6 +17,19 @@ export interface GovernedToolNodeOptions extends ToolNodeOptions, CallBuildOptio
    * refuses it outright.
    */
   onMissingDecision?: 'review' | 'deny';
+  /**
+   * Review the model turn here, before running any of it (what `addGovernance` wires): every
+   * unanswered high-stakes call without a Decision is reviewed once, in parallel, as
+   * `governanceNode` does, and its Decision is written to state. When no call of the turn needs a
+   * human, the allowed calls run in this same node — no extra graph step; denied calls get an
+   * error ToolMessage and never run. When any call needs a human, NONE of the turn's calls run:
+   * the node only writes the Decisions, and `routeAfterTools()` sends the turn to
+   * `humanGateNode` (one interrupt), which sends it back here. Default `false` (each call is
+   * reviewed on its own and a `review` verdict cannot pause, so that call does not run).
+   */
+  reviewTurn?: boolean;
+  /** With `reviewTurn`: what a deny does, as `governanceNode`'s `onDeny`. Default `'message'`. */
+  onDeny?: GovernanceNodeOptions['onDeny'];
 }
 
 type Tools = ConstructorParameters<typeof ToolNode>[0];
@@ -37,14 +51,51 @@ type Tools = ConstructorParameters<typeof ToolNode>[0];
 export class GovernedToolNode extends ToolNode {
   readonly gate: Gate;
   readonly governOptions: GovernedToolNodeOptions;
+  /** With `reviewTurn`: the turn's review, run at the top of the node. */
+  private turnReview: ((state: GovernanceNodeInput, config?: LangGraphRunnableConfig) => Promise<GovernanceNodeUpdate>) | undefined;
 
   constructor(tools: Tools, gate: Gate, options: GovernedToolNodeOptions = {}) {
     assertGate(gate, 'governedToolNode');
     assertOneOf(options.onMissingDecision, ['review', 'deny'], 'onMissingDecision', 'governedToolNode');
+    assertOneOf(options.onDeny, ['message', 'throw'], 'onDeny', 'governedToolNode');
     const { name, tags, handleToolErrors } = options;
     super(tools, { name: name ?? 'tools', ...(tags ? { tags } : {}), ...(handleToolErrors !== undefined ? { handleToolErrors } : {}) });
     this.gate = gate;
     this.governOptions = options;
+    if (options.reviewTurn) this.turnReview = governanceNode(gate, governanceOptionsOf(options));
+  }
+
+  /**
+   * Turns on `reviewTurn` for this node with the given gate and review options (what
+   * `addGovernance` does with a `toolNode` you built). Returns the node.
+   * @internal
+   */
+  reviewTurnsWith(gate: Gate, options: GovernanceNodeOptions = {}): this {
+    this.turnReview = governanceNode(gate, options);
+    return this;
+  }
+
+  /** True when this node reviews each model turn itself (`reviewTurn`). */
+  get reviewsTurns(): boolean {
+    return this.turnReview !== undefined;
+  }
+
+  protected override async run(input: unknown, config: LangGraphRunnableConfig): Promise<unknown> {
+    const review = this.turnReview;
+    if (!review || !isMessagesState(input)) return super.run(input, config);
+    // The review (a pure function of state with the gate's idempotent cache behind it) comes
+    // first; nothing of the turn runs before every Decision of it is known.
+    const update = await review(input, config);
+    const decisions = update.toolgateDecisions ? { ...decisionsOf(input), ...update.toolgateDecisions } : decisionsOf(input);
+    const messages = update.messages?.length ? [...input.messages, ...update.messages] : input.messages;
+    // A call waiting for a human holds back the whole turn: the Decisions are written (checkpointed
+    // when this step ends) and routeAfterTools sends the turn to the human gate.
+    if (unansweredCalls(messages).some((call) => decisions[call.id]?.verdict === 'review')) return update;
+    if (!update.toolgateDecisions) return super.run(input, config);
+    const ran = (await super.run({ ...input, messages, toolgateDecisions: decisions }, config)) as unknown;
+    if (Array.isArray(ran)) return [update, ...(ran as unknown[])];
+    const out = ran as { messages?: BaseMessage[] };
+    return { ...out, messages: [...(update.messages ?? []), ...(out.messages ?? [])], toolgateDecisions: update.toolgateDecisions };
   }
 
   protected override async runTool(call: LcToolCall, config: LangGraphRunnableConfig, state: unknown): Promise<ToolMessage | Command> {
@@ -103,6 +154,19 @@ export class GovernedToolNode extends ToolNode {
  */
 export function governedToolNode(tools: Tools, gate: Gate, options: GovernedToolNodeOptions = {}): GovernedToolNode {
   return new GovernedToolNode(tools, gate, options);
+}
+
+function governanceOptionsOf(options: GovernedToolNodeOptions): GovernanceNodeOptions {
+  const out: GovernanceNodeOptions = {};
+  if (options.onDeny !== undefined) out.onDeny = options.onDeny;
+  if (options.agent !== undefined) out.agent = options.agent;
+  if (options.context !== undefined) out.context = options.context;
+  if (options.runId !== undefined) out.runId = options.runId;
+  return out;
+}
+
+function isMessagesState(input: unknown): input is GovernanceNodeInput & Record<string, unknown> {
+  return typeof input === 'object' && input !== null && !Array.isArray(input) && !('lg_tool_call' in input) && Array.isArray((input as { messages?: unknown }).messages);
 }
 
 function safeDigest(call: LcToolCall): string | undefined {

@@ -11,7 +11,7 @@ export {
   type HumanReviewResume,
   type ReviewRequestItem,
 } from './human-gate-node';
-export { routeAfterGovernance, type GovernanceRouteNames } from './route-after-governance';
+export { routeAfterGovernance, routeAfterTools, type GovernanceRouteNames, type ToolsRouteNames } from './route-after-governance';
 export { governedToolNode, GovernedToolNode, type GovernedToolNodeOptions } from './governed-tool-node';
 export { addGovernance, type AddGovernanceOptions, type GraphBuilderLike } from './add-governance';
 export { decisionsOf, type CallBuildOptions, type IdentifiedToolCall } from './tool-calls';

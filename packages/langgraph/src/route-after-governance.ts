@@ -1,6 +1,6 @@
 import type { BaseMessage } from '@langchain/core/messages';
 import type { DecisionMap } from './governance-state';
-import { answeredIds, decisionsOf, lastAIMessage, messagesOf } from './tool-calls';
+import { answeredIds, decisionsOf, lastAIMessage, messagesOf, unansweredCalls } from './tool-calls';
 
 /** Node names the router can send to. */
 export interface GovernanceRouteNames<H extends string, T extends string, A extends string> {
@@ -38,5 +38,33 @@ export function routeAfterGovernance<H extends string = 'human_gate', T extends 
       open = true;
     }
     return open ? tools : agent;
+  };
+}
+
+/** Node names `routeAfterTools` can send to. */
+export interface ToolsRouteNames<H extends string, A extends string> {
+  /** The human gate node. Default `'human_gate'`. */
+  humanGate?: H;
+  /** The model node. Default `'agent'`. */
+  agent?: A;
+}
+
+/**
+ * A conditional-edge router for after a `GovernedToolNode` with `reviewTurn`: to the human gate
+ * when a call of the turn waits for a human (the node then ran none of them), else back to the
+ * model, as the plain `tools → agent` edge does.
+ *
+ * @example
+ * graph.addConditionalEdges('tools', routeAfterTools(), ['human_gate', 'agent'])
+ */
+export function routeAfterTools<H extends string = 'human_gate', A extends string = 'agent'>(
+  names: ToolsRouteNames<H, A> = {},
+): (state: { messages: BaseMessage[]; toolgateDecisions?: DecisionMap }) => H | A {
+  const humanGate = (names.humanGate ?? 'human_gate') as H;
+  const agent = (names.agent ?? 'agent') as A;
+  return function toolgateRouteAfterTools(state) {
+    const decisions = decisionsOf(state);
+    for (const call of unansweredCalls(messagesOf(state))) if (decisions[call.id]?.verdict === 'review') return humanGate;
+    return agent;
   };
 }
