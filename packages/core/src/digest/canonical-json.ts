@@ -12,6 +12,15 @@ import { ErrorCodes, ToolgateError } from '../errors';
  * would drop); the library plus a second walk for dropped values cost twice as much per call.
  */
 export function canonicalJson(value: unknown): string {
+  return plainCanonical(value) ?? walkCanonical(value);
+}
+
+/**
+ * The walk behind `canonicalJson` for everything `plainCanonical` hands back (toJSON, boxed
+ * primitives, class instances, errors, deep values): the reference the fast path is tested against.
+ * @internal
+ */
+export function walkCanonical(value: unknown): string {
   let out: string | undefined;
   const walk: Walk = { dropped: false, ancestors: [] };
   let deep = false;
@@ -169,4 +178,134 @@ function notJson(what: string, cause?: unknown): ToolgateError {
     `tool arguments are not JSON (${what}). Pass plain JSON values: strings, numbers, booleans, null, arrays, objects.`,
     cause === undefined ? undefined : { cause },
   );
+}
+
+/**
+ * The canonical text of plain JSON data (plain objects and arrays, strings, finite numbers,
+ * booleans, null; `undefined` members left out, `undefined` array items written as null), or
+ * undefined for anything else — the caller then runs `walkCanonical`, which starts over and writes
+ * the same text or throws the same error. Written for speed on large arguments (issue 13): no
+ * sorting of a key list already seen in that shape (the sorted order and the quoted keys are cached
+ * per nesting level), strings quoted without a `JSON.stringify` call unless they need escapes,
+ * numbers written with `'' + n` (the same ECMAScript Number::toString as `JSON.stringify`).
+ *
+ * Each property is read once (`Object.keys`, then one read per key), so a getter cannot show one
+ * value here and another later. Whatever this path does not handle itself (a toJSON, a function,
+ * a symbol, a BigInt, NaN, a lone surrogate, a class instance, nesting past FAST_MAX_DEPTH, a
+ * cycle, a getter that throws) sends the whole value to the reference walk. Tested against it and
+ * against the `canonicalize` library with random values (canonical-json.test.ts).
+ * @internal
+ */
+export function plainCanonical(value: unknown): string | undefined {
+  try {
+    return plain(value, [], 0);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Thrown inside `plain` when the value needs the reference walk. */
+const NOT_PLAIN: unique symbol = Symbol('not plain JSON');
+
+/** Characters JSON escapes in a string: the quote, the backslash and the C0 controls. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+
+function quote(s: string): string {
+  if (!s.isWellFormed()) throw NOT_PLAIN;
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/** A key list in one shape: its order sorted by UTF-16 code units, and each key quoted with its colon. */
+interface Shape {
+  keys: string[];
+  order: number[];
+  heads: string[];
+}
+
+/** The last two shapes seen at each nesting level (entries are never changed once made). */
+const shapes: Array<[Shape | undefined, Shape | undefined]> = [];
+
+/** Key lists longer than this are sorted each time (not cached). */
+const MAX_CACHED_KEYS = 64;
+
+function sameKeys(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function shapeOf(keys: string[], depth: number): Shape {
+  let slot = shapes[depth];
+  if (slot === undefined) slot = shapes[depth] = [undefined, undefined];
+  const [a, b] = slot;
+  if (a !== undefined && sameKeys(a.keys, keys)) return a;
+  if (b !== undefined && sameKeys(b.keys, keys)) {
+    slot[0] = b;
+    slot[1] = a;
+    return b;
+  }
+  const order = keys.map((_, i) => i).sort((x, y) => (keys[x]! < keys[y]! ? -1 : keys[x]! > keys[y]! ? 1 : 0));
+  const shape: Shape = { keys, order, heads: order.map((i) => `${quote(keys[i]!)}:`) };
+  if (keys.length <= MAX_CACHED_KEYS) {
+    slot[1] = a;
+    slot[0] = shape;
+  }
+  return shape;
+}
+
+function plain(value: unknown, ancestors: object[], depth: number): string {
+  switch (typeof value) {
+    case 'string':
+      return quote(value);
+    case 'number':
+      // NaN and ±Infinity (x - x is NaN): the reference walk throws its error.
+      if (value - value !== 0) throw NOT_PLAIN;
+      return `${value}`;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      throw NOT_PLAIN;
+  }
+  if (value === null) return 'null';
+  if (depth >= FAST_MAX_DEPTH) throw NOT_PLAIN;
+  for (let i = 0; i < depth; i++) if (ancestors[i] === value) throw NOT_PLAIN;
+  ancestors[depth] = value;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') throw NOT_PLAIN;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) throw NOT_PLAIN;
+    const list = value as unknown[];
+    const n = list.length;
+    let text = '[';
+    for (let i = 0; i < n; i++) {
+      const item = list[i];
+      if (i > 0) text += ',';
+      text += item === undefined ? 'null' : plain(item, ancestors, depth + 1);
+    }
+    return `${text}]`;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) throw NOT_PLAIN;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  const n = keys.length;
+  if (n === 0) return '{}';
+  if (n === 1) {
+    const only = obj[keys[0]!];
+    return only === undefined ? '{}' : `{${quote(keys[0]!)}:${plain(only, ancestors, depth + 1)}}`;
+  }
+  const shape = shapeOf(keys, depth);
+  const order = shape.order;
+  const heads = shape.heads;
+  let text = '{';
+  let first = true;
+  for (let j = 0; j < n; j++) {
+    const item = obj[keys[order[j]!]!];
+    if (item === undefined) continue;
+    text += first ? heads[j] : `,${heads[j]}`;
+    text += plain(item, ancestors, depth + 1);
+    first = false;
+  }
+  return `${text}}`;
 }
