@@ -42,6 +42,8 @@ export async function startReplicaChild(database: string, options: { makeKeys: b
   const policy = JSON.stringify(options.policy ?? BENCH_POLICY);
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--replica', database, options.makeKeys ? 'keys' : 'nokeys', String(options.poolSize ?? 10), policy], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // BENCH_SERVER_PROF=dir writes a V8 CPU profile of the replica (to find where its time goes).
+    execArgv: process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : [],
   });
   const next = () =>
     new Promise<Record<string, unknown>>((resolve, reject) => {

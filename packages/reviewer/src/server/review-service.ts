@@ -177,13 +177,20 @@ export class ReviewService {
     // Idempotency keys belong to the key that submits: another key's identical idempotency key is
     // a different review, never a way to read, replay or squat someone else's.
     const idem = scopedIdempotencyKey(key.id, body.idempotencyKey);
+    // No SELECT per request: the store's unique idempotency key decides (a replay's insert finds the
+    // stored review and answers with it). Only a policy with counters (limit, budget, repeat) reads
+    // first, because evaluating a replay would spend its counters again.
+    let readFirst = this.d.getPolicy()?.stateful === true;
     for (;;) {
-      const existing = await this.d.store.getReviewByIdem(idem);
-      if (existing) return this.resubmitted(existing, digest, body.waitMs ?? 0, signal);
+      if (readFirst) {
+        const existing = await this.d.store.getReviewByIdem(idem);
+        if (existing) return this.resubmitted(existing, digest, body.waitMs ?? 0, signal);
+      }
       const running = this.inflight.get(idem);
       if (!running) break;
       // The same key is being decided right now: answer with that review once it is stored.
       await running.catch(() => {});
+      readFirst = true;
     }
 
     const work = this.create(body, args, digest, key, started);
@@ -266,6 +273,8 @@ export class ReviewService {
     const r = this.redactResult(await this.evaluate(body, args, digest, false, key));
     const now = Date.now();
     const id = newReviewId(now);
+    // The stored args: the row's args_json and the audit record's call.args are this one copy.
+    const storedArgs = redactValue(args, this.d.redact, 'args');
     const row: ReviewRow = {
       id,
       idem_key: scopedIdempotencyKey(key.id, body.idempotencyKey),
@@ -277,7 +286,7 @@ export class ReviewService {
       agent_id: body.agent?.id ?? null,
       agent_json: body.agent ? JSON.stringify(redactValue(body.agent, this.d.redact, 'agent')) : null,
       context_json: body.context ? JSON.stringify(redactValue(body.context, this.d.redact, 'context')) : null,
-      args_json: JSON.stringify(redactValue(args, this.d.redact, 'args')),
+      args_json: JSON.stringify(storedArgs),
       status: 'pending',
       verdict: 'review',
       source: null,
@@ -303,7 +312,7 @@ export class ReviewService {
 
     if (r.verdict === 'review') {
       row.expires_at = now + this.d.pendingTimeoutMs;
-      const entry = this.auditEntry('review', row, { verdict: 'review', source: 'policy', reason: r.reason, conditions: r.conditions, evaluated: r.evaluated, latencyMs: performance.now() - started });
+      const entry = this.auditEntry('review', row, { verdict: 'review', source: 'policy', reason: r.reason, conditions: r.conditions, evaluated: r.evaluated, latencyMs: performance.now() - started }, storedArgs);
       const stored = await this.d.store.createReview(row, entry);
       if (!stored.created) return { existing: stored.row };
       this.d.metrics.approvals.inc({ status: 'requested' });
@@ -312,7 +321,6 @@ export class ReviewService {
       return { row, response: this.response(row) };
     }
 
-    if (r.verdict === 'deny') this.d.metrics.policyViolations.inc({ rule: r.matchedRules[0] ?? 'default' });
     const decidedBy = 'policy';
     const proof = await this.d.getSigner().sign(this.claims(row, r.verdict, r.conditions, decidedBy, body.agent?.id ?? `key:${key.id}`));
     row.status = 'decided';
@@ -322,10 +330,11 @@ export class ReviewService {
     row.proof = proof;
     row.proof_expires_at = now + this.d.proofTtlSeconds * 1000;
     row.decided_at = now;
-    const entry = this.auditEntry('review', row, { verdict: r.verdict, source: 'policy', reason: r.reason, conditions: r.conditions, evaluated: r.evaluated, latencyMs: performance.now() - started });
+    const entry = this.auditEntry('review', row, { verdict: r.verdict, source: 'policy', reason: r.reason, conditions: r.conditions, evaluated: r.evaluated, latencyMs: performance.now() - started }, storedArgs);
     // Answered only after the transaction holding this row and its audit record has committed.
     const stored = await this.d.store.createReview(row, entry);
     if (!stored.created) return { existing: stored.row };
+    if (r.verdict === 'deny') this.d.metrics.policyViolations.inc({ rule: r.matchedRules[0] ?? 'default' });
     this.d.metrics.reviews.inc({ verdict: r.verdict, source: 'policy' });
     this.d.metrics.decisionLatency.observe({ source: 'policy' }, (performance.now() - started) / 1000);
     const response: ReviewResponse = {
@@ -940,8 +949,9 @@ export class ReviewService {
     return c;
   }
 
-  private auditCall(row: ReviewRow): AuditEntry['call'] {
-    const call: AuditEntry['call'] = { tool: row.tool, digest: row.digest, args: JSON.parse(row.args_json) as unknown };
+  /** The audit `call` of a review; `args`: its stored args when the caller has them (else parsed from the row). */
+  private auditCall(row: ReviewRow, args: unknown = JSON.parse(row.args_json)): AuditEntry['call'] {
+    const call: AuditEntry['call'] = { tool: row.tool, digest: row.digest, args };
     if (row.call_id !== null) call.callId = row.call_id;
     if (row.run_id !== null) call.runId = row.run_id;
     if (row.agent_id !== null) call.agentId = row.agent_id;
@@ -952,6 +962,7 @@ export class ReviewService {
     kind: AuditEntry['kind'],
     row: ReviewRow,
     d: { verdict: Verdict; source: DecisionSource; reason: string; conditions: string[]; evaluated: EvaluatedCheck[]; latencyMs: number; error?: { code: string; message: string } },
+    args?: unknown,
   ): AuditEntry {
     const decision: Omit<Decision, 'auditId'> = {
       verdict: d.verdict,
@@ -970,7 +981,7 @@ export class ReviewService {
     if (row.decided_by !== null) decision.decidedBy = row.decided_by;
     if (row.proof !== null) decision.proof = row.proof;
     if (d.error) decision.error = d.error;
-    return { id: `aud_${randomUUID()}`, ts: new Date().toISOString(), kind, call: this.auditCall(row), decision };
+    return { id: `aud_${randomUUID()}`, ts: new Date().toISOString(), kind, call: args === undefined ? this.auditCall(row) : this.auditCall(row, args), decision };
   }
 }
 

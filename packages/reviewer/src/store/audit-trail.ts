@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { checkpointOf, sealRecord, type AuditEntry, type AuditRecord, type ChainHead, type CheckpointSigner, type RedactOptions } from '@toolgate/core';
+import { checkpointOf, sealLine, type AuditEntry, type AuditRecord, type ChainHead, type CheckpointSigner, type RedactOptions } from '@toolgate/core';
 import { openAuditMirror, type AuditMirror, type AuditMirrorOptions } from './audit-mirror';
 import { DATA_FILES, type Store } from './open-store';
 
@@ -50,8 +50,9 @@ export function openAuditTrail(store: Store, options: AuditTrailOptions = {}): A
   const seal = (entry: AuditEntry, redact?: RedactOptions): AuditRecord => {
     const tx = store.transactionId;
     const prev = head && head.tx === tx ? head : (store.lastAudit() ?? null);
-    const sealed = sealRecord(entry, prev, redact);
-    store.insertAudit({ seq: sealed.seq, id: sealed.id, hash: sealed.hash, record: JSON.stringify(sealed) });
+    // The stored text is the exact line the hash covers (audit format 2), serialised once.
+    const { record: sealed, line } = sealLine(entry, prev, redact);
+    store.insertAudit({ seq: sealed.seq, id: sealed.id, hash: sealed.hash, record: line });
     head = { tx, seq: sealed.seq, hash: sealed.hash };
     return sealed;
   };

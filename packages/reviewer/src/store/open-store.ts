@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Verdict } from '@toolgate/core';
+import { hydrateReviewRow } from './review-row';
 
 /** File names inside a data dir. */
 export const DATA_FILES = {
@@ -47,6 +48,12 @@ export interface ReviewRow {
   approvals_json?: string | null;
   /** The decided edit, `{ args (redacted), digest, originalDigest }`, when an approver edited. */
   edited_json?: string | null;
+  /**
+   * The seq of the audit record that created the review (null in rows stored before it was kept).
+   * The row leaves out what that record holds (its args, a policy decision's proof); reads restore
+   * them (`hydrateReviewRow`), so every ReviewRow a store returns is complete.
+   */
+  audit_seq?: number | null;
 }
 
 export interface ApiKeyRow {
@@ -97,7 +104,8 @@ CREATE TABLE IF NOT EXISTS reviews (
   executed INTEGER NOT NULL DEFAULT 0,
   outcome_json TEXT,
   approvals_json TEXT,
-  edited_json TEXT
+  edited_json TEXT,
+  audit_seq INTEGER
 ) STRICT;
 CREATE INDEX IF NOT EXISTS reviews_status_created ON reviews(status, created_at);
 CREATE INDEX IF NOT EXISTS reviews_pending_expiry ON reviews(expires_at) WHERE status = 'pending';
@@ -128,7 +136,10 @@ CREATE INDEX IF NOT EXISTS policy_events_expires ON policy_events(expires);
 
 const REVIEW_COLUMNS = `id, idem_key, submitter_key_id, tool, digest, call_id, run_id, agent_id, agent_json, context_json,
   args_json, status, verdict, source, reason, conditions_json, evaluated_json, policy_json, decided_by, decider_key_id,
-  proof, proof_expires_at, created_at, decided_at, expires_at, executed, outcome_json, approvals_json, edited_json`;
+  proof, proof_expires_at, created_at, decided_at, expires_at, executed, outcome_json, approvals_json, edited_json, audit_seq`;
+/** The review columns (of `r`) and the text of the audit record that created it (`a`), for `hydrateReviewRow`. */
+const READ_COLUMNS = `${REVIEW_COLUMNS.split(',').map((c) => `r.${c.trim()}`).join(', ')}, a.record AS audit_record`;
+const READ_FROM = 'reviews r LEFT JOIN audit a ON a.seq = r.audit_seq';
 
 /** The fields a decision writes. */
 export interface DecideFields {
@@ -205,6 +216,8 @@ export function openStore(dataDir: string): Store {
   // Data dirs made before two-person approvals: add the columns (SQLite has no ADD COLUMN IF NOT EXISTS).
   const columns = new Set((db.prepare('PRAGMA table_info(reviews)').all() as Array<{ name: string }>).map((c) => c.name));
   for (const c of ['approvals_json', 'edited_json']) if (!columns.has(c)) db.exec(`ALTER TABLE reviews ADD COLUMN ${c} TEXT`);
+  // Data dirs made before reviews pointed at their audit record (their rows keep args and proof).
+  if (!columns.has('audit_seq')) db.exec('ALTER TABLE reviews ADD COLUMN audit_seq INTEGER');
   const keyColumns = new Set((db.prepare('PRAGMA table_info(api_keys)').all() as Array<{ name: string }>).map((c) => c.name));
   if (!keyColumns.has('groups_json')) db.exec('ALTER TABLE api_keys ADD COLUMN groups_json TEXT');
 
@@ -214,8 +227,8 @@ export function openStore(dataDir: string): Store {
   const rollback = s('ROLLBACK');
   // Positional parameters: node:sqlite binds 27 named ones ~3× slower (a name lookup per column).
   const insertReview = s(`INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES (${REVIEW_COLUMNS.split(',').map(() => '?').join(', ')})`);
-  const getReview = s(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE id = ?`);
-  const getByIdem = s(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE idem_key = ?`);
+  const getReview = s(`SELECT ${READ_COLUMNS} FROM ${READ_FROM} WHERE r.id = ?`);
+  const getByIdem = s(`SELECT ${READ_COLUMNS} FROM ${READ_FROM} WHERE r.idem_key = ?`);
   const decide = s(`UPDATE reviews SET status = 'decided', verdict = $verdict, source = $source, reason = $reason,
     decided_by = $decided_by, decider_key_id = $decider_key_id, proof = $proof, proof_expires_at = $proof_expires_at,
     decided_at = $decided_at WHERE id = $id AND status = 'pending'`);
@@ -225,7 +238,7 @@ export function openStore(dataDir: string): Store {
     verdict = $verdict, source = $source, reason = $reason, decided_by = $decided_by, decider_key_id = $decider_key_id, proof = $proof,
     proof_expires_at = $proof_expires_at, decided_at = $decided_at WHERE id = $id AND status = 'pending' AND approvals_json IS $expected`);
   const setOutcome = s(`UPDATE reviews SET executed = 1, outcome_json = ? WHERE id = ? AND outcome_json IS NULL AND status = 'decided'`);
-  const dueBefore = s(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT 500`);
+  const dueBefore = s(`SELECT ${READ_COLUMNS} FROM ${READ_FROM} WHERE r.status = 'pending' AND r.expires_at <= ? ORDER BY r.expires_at LIMIT 500`);
   const nextExpiry = s(`SELECT MIN(expires_at) AS at FROM reviews WHERE status = 'pending'`);
   const countPending = s(`SELECT COUNT(*) AS n FROM reviews WHERE status = 'pending'`);
   const insertKey = s('INSERT INTO api_keys (id, name, scope, hash, created_at, revoked_at, groups_json) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -265,11 +278,11 @@ export function openStore(dataDir: string): Store {
         r.id, r.idem_key, r.submitter_key_id, r.tool, r.digest, r.call_id, r.run_id, r.agent_id, r.agent_json, r.context_json,
         r.args_json, r.status, r.verdict, r.source, r.reason, r.conditions_json, r.evaluated_json, r.policy_json, r.decided_by,
         r.decider_key_id, r.proof, r.proof_expires_at, r.created_at, r.decided_at, r.expires_at, r.executed, r.outcome_json,
-        r.approvals_json ?? null, r.edited_json ?? null,
+        r.approvals_json ?? null, r.edited_json ?? null, r.audit_seq ?? null,
       );
     },
-    getReview: (id) => getReview.get(id) as ReviewRow | undefined,
-    getReviewByIdem: (k) => getByIdem.get(k) as ReviewRow | undefined,
+    getReview: (id) => hydrate(getReview.get(id)),
+    getReviewByIdem: (k) => hydrate(getByIdem.get(k)),
     decideReview: (d) => Number(decide.run({ $id: d.id, ...decisionParams(d) }).changes) === 1,
     setOutcome: (id, json) => Number(setOutcome.run(json, id).changes) === 1,
     recordApproval(c) {
@@ -280,19 +293,19 @@ export function openStore(dataDir: string): Store {
     },
     listReviews(q) {
       const where: string[] = [];
-      if (q.status) where.push('status = $status');
-      if (q.tool) where.push('tool = $tool');
-      if (q.before !== undefined) where.push('created_at < $before');
-      const sql = `SELECT ${REVIEW_COLUMNS} FROM reviews ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT $limit`;
+      if (q.status) where.push('r.status = $status');
+      if (q.tool) where.push('r.tool = $tool');
+      if (q.before !== undefined) where.push('r.created_at < $before');
+      const sql = `SELECT ${READ_COLUMNS} FROM ${READ_FROM} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.created_at DESC, r.id LIMIT $limit`;
       let stmt = listCache.get(sql);
       if (!stmt) listCache.set(sql, (stmt = s(sql)));
       const params: Record<string, string | number> = { $limit: q.limit };
       if (q.status) params.$status = q.status;
       if (q.tool) params.$tool = q.tool;
       if (q.before !== undefined) params.$before = q.before;
-      return stmt.all(params) as unknown as ReviewRow[];
+      return (stmt.all(params) as unknown as ReviewRow[]).map(hydrateReviewRow);
     },
-    pendingDueBefore: (at) => dueBefore.all(at) as unknown as ReviewRow[],
+    pendingDueBefore: (at) => (dueBefore.all(at) as unknown as ReviewRow[]).map(hydrateReviewRow),
     nextPendingExpiry() {
       const row = nextExpiry.get() as { at: number | null } | undefined;
       return row?.at ?? undefined;
@@ -323,6 +336,10 @@ export function openStore(dataDir: string): Store {
       if (db.isOpen) db.close();
     },
   };
+}
+
+function hydrate(row: unknown): ReviewRow | undefined {
+  return row === undefined ? undefined : hydrateReviewRow(row as ReviewRow);
 }
 
 /** The named parameters of the columns a decision writes (the decide and approve-and-decide statements). */

@@ -85,7 +85,7 @@ describe('PostgreSQL store', () => {
     const url = await freshDatabase();
     const stores = await Promise.all([open(url), open(url), open(url), open(url)]);
     const versions = await stores[0]!.pool.query<{ version: number }>('SELECT version FROM toolgate_schema ORDER BY version');
-    expect(versions.rows.map((r) => r.version)).toEqual([1, 2]);
+    expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3]);
     // Opening again (a restart) applies nothing and fails nothing.
     await open(url);
     expect(await stores[3]!.countPending()).toBe(0);

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { ReviewServerError, ServerErrorCodes } from '../errors';
 import { newSigningKeyFile, rotatedKeyFile, type SigningKeyFile } from '../signing/signing-keys';
 import type { ApiKeyRow, ReviewRow } from './open-store';
+import { hydrateReviewRow, slimReviewRow } from './review-row';
 import type { ApprovalWrite, DecideInput, ListQuery, ReviewStore } from './review-store';
 
 /** The database cannot be reached (or went away mid-request): 503, never a 500 a gate could misread. */
@@ -137,6 +138,9 @@ const MIGRATIONS: readonly string[] = [
   // an API key's approver groups.
   `ALTER TABLE reviews ADD COLUMN approvals_json TEXT, ADD COLUMN edited_json TEXT;
   ALTER TABLE api_keys ADD COLUMN groups_json TEXT;`,
+  // 3: a review points at the audit record that created it and no longer repeats its args and a
+  // policy decision's proof (rows stored before keep theirs: audit_seq is NULL there).
+  `ALTER TABLE reviews ADD COLUMN audit_seq BIGINT;`,
 ];
 
 /** `pg_advisory_xact_lock` key of the migrations ("toolgate" in ASCII). */
@@ -144,9 +148,16 @@ const MIGRATION_LOCK = 0x746f6f6c67617465n;
 
 const REVIEW_COLUMNS = `id, idem_key, submitter_key_id, tool, digest, call_id, run_id, agent_id, agent_json, context_json,
   args_json, status, verdict, source, reason, conditions_json, evaluated_json, policy_json, decided_by, decider_key_id,
-  proof, proof_expires_at, created_at, decided_at, expires_at, executed, outcome_json, approvals_json, edited_json`;
+  proof, proof_expires_at, created_at, decided_at, expires_at, executed, outcome_json, approvals_json, edited_json, audit_seq`;
+/** The review columns (of `r`) and the text of the audit record that created it (`a`), for `hydrateReviewRow`. */
+const READ_COLUMNS = `${REVIEW_COLUMNS.split(',').map((c) => `r.${c.trim()}`).join(', ')}, a.record AS audit_record`;
+const READ_FROM = 'reviews r LEFT JOIN audit a ON a.seq = r.audit_seq';
 const REVIEW_PARAMS = REVIEW_COLUMNS.split(',').map((_, i) => `$${i + 1}`).join(', ');
 const KEY_COLUMNS = 'id, name, scope, hash, created_at, revoked_at, groups_json';
+const INSERT_REVIEW = `INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES (${REVIEW_PARAMS}) ON CONFLICT (idem_key) DO NOTHING`;
+const LOCK_HEAD = 'SELECT seq, hash FROM audit_head WHERE one = 1 FOR UPDATE';
+/** One audit record and the new chain head, in one statement (one round trip). */
+const APPEND = 'WITH appended AS (INSERT INTO audit (seq, id, hash, record) VALUES ($1, $2, $3, $4)) UPDATE audit_head SET seq = $1, hash = $3 WHERE one = 1';
 
 // BIGINT columns hold ms timestamps (< 2^53): read them as numbers, not strings.
 const types = {
@@ -210,7 +221,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       return unavailable(error);
     }
   };
-  const tx = async <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
+  /** `begin`: the first statement(s), sent as one simple query (e.g. BEGIN and a lock in one round trip). */
+  const tx = async <T>(fn: (c: pg.PoolClient, first: pg.QueryResult[]) => Promise<T>, begin = 'BEGIN'): Promise<T> => {
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -225,8 +237,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     };
     client.on('error', dropped);
     try {
-      await client.query('BEGIN');
-      const out = await fn(client);
+      const first = (await client.query(begin)) as unknown as pg.QueryResult | pg.QueryResult[];
+      const out = await fn(client, Array.isArray(first) ? first : [first]);
       await client.query('COMMIT');
       return out;
     } catch (error) {
@@ -242,26 +254,32 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     }
   };
   /** Appends to the one chain: the head row is locked for the rest of the caller's transaction. */
-  const lockHead = async (c: pg.PoolClient): Promise<ChainHead | null> => {
-    const head = await c.query<{ seq: number | null; hash: string | null }>('SELECT seq, hash FROM audit_head WHERE one = 1 FOR UPDATE');
-    const h = head.rows[0];
-    return h && h.seq !== null && h.hash !== null ? { seq: h.seq, hash: h.hash } : null;
+  const headOf = (r: pg.QueryResult | undefined): ChainHead | null => {
+    const h = r?.rows[0] as { seq: number | string | null; hash: string | null } | undefined;
+    // A simple (multi-statement) query returns BIGINT as text even with the type parser: read it as a number.
+    return h && h.seq !== null && h.hash !== null ? { seq: Number(h.seq), hash: h.hash } : null;
   };
-  const append = async (c: pg.PoolClient, entry: AuditEntry, redact: RedactOptions | undefined = options.redact): Promise<AuditRecord> => {
-    const prev = await lockHead(c);
+  const lockHead = async (c: pg.PoolClient): Promise<ChainHead | null> => headOf(await c.query({ name: 'tg_lock_head', text: LOCK_HEAD }));
+  /** Appends after `prev` (the head, locked by this transaction): the record and the new head in one statement. */
+  const appendAfter = async (c: pg.PoolClient, prev: ChainHead | null, entry: AuditEntry, redact: RedactOptions | undefined = options.redact): Promise<AuditRecord> => {
     // The stored text is the exact line the hash covers (audit format 2): an export writes it as is.
     const { record: sealed, line } = sealLine(entry, prev, redact);
-    await c.query('INSERT INTO audit (seq, id, hash, record) VALUES ($1, $2, $3, $4)', [sealed.seq, sealed.id, sealed.hash, line]);
-    await c.query('UPDATE audit_head SET seq = $1, hash = $2 WHERE one = 1', [sealed.seq, sealed.hash]);
+    await c.query({ name: 'tg_append', text: APPEND, values: [sealed.seq, sealed.id, sealed.hash, line] });
     return sealed;
   };
+  const append = async (c: pg.PoolClient, entry: AuditEntry, redact: RedactOptions | undefined = options.redact): Promise<AuditRecord> =>
+    appendAfter(c, await lockHead(c), entry, redact);
   const reviewValues = (r: ReviewRow): unknown[] => [
     r.id, r.idem_key, r.submitter_key_id, r.tool, r.digest, r.call_id, r.run_id, r.agent_id, r.agent_json, r.context_json,
     r.args_json, r.status, r.verdict, r.source, r.reason, r.conditions_json, r.evaluated_json, r.policy_json, r.decided_by,
     r.decider_key_id, r.proof, r.proof_expires_at, r.created_at, r.decided_at, r.expires_at, r.executed, r.outcome_json,
-    r.approvals_json ?? null, r.edited_json ?? null,
+    r.approvals_json ?? null, r.edited_json ?? null, r.audit_seq ?? null,
   ];
-  const one = async (sql: string, params: unknown[]): Promise<ReviewRow | undefined> => (await q<ReviewRow>(sql, params)).rows[0];
+  const one = async (sql: string, params: unknown[]): Promise<ReviewRow | undefined> => {
+    const row = (await q<ReviewRow>(sql, params)).rows[0];
+    return row === undefined ? undefined : hydrateReviewRow(row);
+  };
+  const many = async (sql: string, params: unknown[]): Promise<ReviewRow[]> => (await q<ReviewRow>(sql, params)).rows.map(hydrateReviewRow);
 
   const store: PostgresStore = {
     kind: 'postgres',
@@ -269,19 +287,22 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     instanceId,
     listenDecisions: (handlers) => listenDecisions(url, handlers),
     createReview: (row, entry) =>
-      tx(async (c) => {
+      tx(async (c, first) => {
+        // The chain head is locked with BEGIN (one round trip), so the record's seq is known and the
+        // row can point at it (audit_seq) instead of repeating its args and proof.
+        const prev = headOf(first[1]);
         // ON CONFLICT DO NOTHING: a concurrent insert of the same key waits for the other
         // transaction, then inserts nothing; the loser reads the winner's row.
-        const ins = await c.query(`INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES (${REVIEW_PARAMS}) ON CONFLICT (idem_key) DO NOTHING`, reviewValues(row));
+        const ins = await c.query({ name: 'tg_insert_review', text: INSERT_REVIEW, values: reviewValues(slimReviewRow(row, entry, prev ? prev.seq + 1 : 1)) });
         if (ins.rowCount !== 1) {
-          const existing = await c.query<ReviewRow>(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE idem_key = $1`, [row.idem_key]);
-          return { created: false, row: existing.rows[0]! };
+          const existing = await c.query<ReviewRow>(`SELECT ${READ_COLUMNS} FROM ${READ_FROM} WHERE r.idem_key = $1`, [row.idem_key]);
+          return { created: false, row: hydrateReviewRow(existing.rows[0]!) };
         }
-        await append(c, entry);
+        await appendAfter(c, prev, entry);
         return { created: true, row };
-      }),
-    getReview: (id) => one(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE id = $1`, [id]),
-    getReviewByIdem: (k) => one(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE idem_key = $1`, [k]),
+      }, `BEGIN; ${LOCK_HEAD}`),
+    getReview: (id) => one(`SELECT ${READ_COLUMNS} FROM ${READ_FROM} WHERE r.id = $1`, [id]),
+    getReviewByIdem: (k) => one(`SELECT ${READ_COLUMNS} FROM ${READ_FROM} WHERE r.idem_key = $1`, [k]),
     decideReview: (d: DecideInput, entry) =>
       tx(async (c) => {
         const r = await c.query(
@@ -337,14 +358,14 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     async listReviews(lq: ListQuery) {
       const where: string[] = [];
       const params: unknown[] = [];
-      if (lq.status) where.push(`status = $${params.push(lq.status)}`);
-      if (lq.tool) where.push(`tool = $${params.push(lq.tool)}`);
-      if (lq.before !== undefined) where.push(`created_at < $${params.push(lq.before)}`);
-      const sql = `SELECT ${REVIEW_COLUMNS} FROM reviews ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT $${params.push(lq.limit)}`;
-      return (await q<ReviewRow>(sql, params)).rows;
+      if (lq.status) where.push(`r.status = $${params.push(lq.status)}`);
+      if (lq.tool) where.push(`r.tool = $${params.push(lq.tool)}`);
+      if (lq.before !== undefined) where.push(`r.created_at < $${params.push(lq.before)}`);
+      const sql = `SELECT ${READ_COLUMNS} FROM ${READ_FROM} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.created_at DESC, r.id LIMIT $${params.push(lq.limit)}`;
+      return many(sql, params);
     },
     async pendingDueBefore(at) {
-      return (await q<ReviewRow>(`SELECT ${REVIEW_COLUMNS} FROM reviews WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT 500`, [at])).rows;
+      return many(`SELECT ${READ_COLUMNS} FROM ${READ_FROM} WHERE r.status = 'pending' AND r.expires_at <= $1 ORDER BY r.expires_at LIMIT 500`, [at]);
     },
     async nextPendingExpiry() {
       const r = await q<{ at: number | null }>(`SELECT MIN(expires_at) AS at FROM reviews WHERE status = 'pending'`);

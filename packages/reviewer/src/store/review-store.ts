@@ -25,7 +25,12 @@ export interface ListQuery {
  */
 export interface ReviewStore {
   readonly kind: 'sqlite' | 'postgres';
-  /** Stores a new review with its audit record; `created: false` (and the stored row) if its idempotency key was taken. */
+  /**
+   * Stores a new review with its audit record; `created: false` (and the stored row) if its
+   * idempotency key was taken. `entry` is the record that creates the review: when it carries
+   * `call.args` they must be the row's args (`args_json`), and a `decision.proof` equal to the row's
+   * is the same proof — the row then points at the record (`audit_seq`) instead of storing them twice.
+   */
   createReview(row: ReviewRow, entry: AuditEntry): Promise<{ created: boolean; row: ReviewRow }>;
   getReview(id: string): Promise<ReviewRow | undefined>;
   getReviewByIdem(idemKey: string): Promise<ReviewRow | undefined>;

@@ -4,6 +4,7 @@ import type { AuditTrail } from './audit-trail';
 import type { GroupCommit } from './group-commit';
 import type { ReviewRow, Store } from './open-store';
 import type { ReviewStore } from './review-store';
+import { slimReviewRow } from './review-row';
 
 export interface SqliteReviewStore extends ReviewStore {
   readonly kind: 'sqlite';
@@ -29,8 +30,9 @@ export function sqliteReviewStore(store: Store, audit: AuditTrail, commits: Grou
     async createReview(row, entry) {
       try {
         await commits.run(() => {
-          store.insertReview(row);
-          audit.append(entry);
+          // The record first: the row points at it (audit_seq) and leaves out what it holds.
+          const sealed = audit.append(entry);
+          store.insertReview(slimReviewRow(row, entry, sealed.seq));
         });
         return { created: true, row };
       } catch (error) {
