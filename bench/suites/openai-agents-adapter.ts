@@ -1,6 +1,172 @@
-import type { Row } from '../lib/stats.ts';
+/**
+ * The OpenAI Agents adapter per allowed in-process tool call (issue 13: ≤ +50 µs): one
+ * `runner.run` with a model that answers at once (a function call, then text) with the raw tool
+ * vs the same agent under `GovernanceHooks(gate).attach(runner)` (policy with one rule that allows,
+ * no audit sink; then with `memoryAudit`). Every subject runs in batches, round-robin and in a
+ * rotating order, in one process, so load drift hits them alike; `gate.review` of the same call
+ * is measured in the same rounds, to tell what the gate costs from what the adapter adds.
+ * The difference of the medians (per-run wall time, and CPU time per run) is what the adapter
+ * and the gate add per allowed call.
+ *
+ *   pnpm bench --only=openai
+ *   pnpm exec node bench/suites/openai-agents-adapter.ts [label=path/to/dist/index.js …]
+ *
+ * Extra builds of the adapter (e.g. the code before a change, copied to
+ * bench/.builds/<label>/openai-agents/index.js) are measured in the same rounds as the current one.
+ */
+import { Agent, Runner, tool, Usage, type Model, type ModelRequest, type ModelResponse } from '@openai/agents';
+import { GovernanceHooks } from '@toolgate/openai-agents';
+import { createGate, memoryAudit, policyReviewer, type Gate } from '@toolgate/core';
+import { z } from 'zod';
+import { ns, percentile, type Row } from '../lib/stats.ts';
+import { ONE_RULE } from './micro.ts';
 
-/** Placeholder: filled in by the issue 13 adapter/server work. */
-export async function openAiAgentsAdapterSuite(): Promise<Row[]> {
-  return [];
+type Attach = (gate: Gate, runner: Runner) => Runner;
+export interface OpenAiBuild {
+  label: string;
+  attach: Attach;
+}
+
+class InstantModel implements Model {
+  #n = 0;
+  async getResponse(request: ModelRequest): Promise<ModelResponse> {
+    const input = Array.isArray(request.input) ? request.input : [];
+    const last = input.at(-1) as { type?: string } | undefined;
+    const output: ModelResponse['output'] =
+      last?.type === 'function_call_result'
+        ? [{ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'done' }] }]
+        : [{ type: 'function_call', callId: `call_${++this.#n}`, name: 'transfer', arguments: '{"amount":500,"currency":"EUR"}', status: 'completed' }];
+    return { usage: new Usage(), output, responseId: `r_${this.#n}` };
+  }
+  // eslint-disable-next-line require-yield
+  async *getStreamedResponse(): AsyncIterable<never> {
+    throw new Error('not streamed');
+  }
+}
+
+function bankAgent(): Agent {
+  const transfer = tool({
+    name: 'transfer',
+    description: 'transfer',
+    parameters: z.object({ amount: z.number(), currency: z.string() }),
+    execute: async ({ amount }) => `sent ${amount}`,
+  });
+  return new Agent({ name: 'bank', model: new InstantModel(), tools: [transfer] });
+}
+
+interface Subject {
+  label: string;
+  once: () => Promise<void>;
+  samples: number[];
+  cpu: number[];
+  close?: () => Promise<void>;
+  audited?: boolean;
+  build?: string;
+}
+
+/** Runs every subject `perBatch` times per round, in a rotating order; per-run wall samples (ns) and CPU per run (ns) per batch. */
+export async function interleave(subjects: Subject[], rounds: number, perBatch: number): Promise<void> {
+  for (let r = 0; r < rounds; r++) {
+    for (let j = 0; j < subjects.length; j++) {
+      const s = subjects[(r + j) % subjects.length]!;
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < perBatch; i++) {
+        const t = performance.now();
+        await s.once();
+        s.samples.push((performance.now() - t) * 1e6);
+      }
+      const c = process.cpuUsage(c0);
+      s.cpu.push(((c.user + c.system) * 1e3) / perBatch);
+    }
+  }
+}
+
+const median = (xs: number[]) => percentile(xs, 50);
+const signed = (v: number) => `${v >= 0 ? '+' : '-'}${ns(Math.abs(v))}`;
+
+export async function openAiAgentsAdapterSuite(
+  builds: OpenAiBuild[] = [{ label: 'current', attach: (g, r) => new GovernanceHooks(g).attach(r) }],
+  opts = { rounds: 30, perBatch: 100, warmup: 500 },
+): Promise<Row[]> {
+  const { loadavg } = await import('node:os');
+  const load0 = loadavg()[0]!;
+  const rawRunner = new Runner({ tracingDisabled: true });
+  const rawAgent = bankAgent();
+  const run = async (runner: Runner, agent: Agent) => {
+    const r = await runner.run(agent, 'send 500 EUR');
+    if (r.finalOutput !== 'done') throw new Error('unexpected run');
+  };
+  const subjects: Subject[] = [{ label: 'raw', once: () => run(rawRunner, rawAgent), samples: [], cpu: [] }];
+  // gate.review of the call the model makes, alone: how much of the added time is the gate's.
+  const reviewGate = createGate({ reviewer: policyReviewer(ONE_RULE), highStakes: ['transfer'], telemetry: false });
+  let n = 0;
+  subjects.push({
+    label: 'gate.review only',
+    once: async () => void (await reviewGate.review({ tool: 'transfer', args: { amount: 500, currency: 'EUR' }, callId: `call_${++n}` })),
+    samples: [],
+    cpu: [],
+    close: () => reviewGate.close(),
+  });
+  for (const b of builds) {
+    for (const audited of [false, true]) {
+      const audit = memoryAudit();
+      const gate = createGate({ reviewer: policyReviewer(ONE_RULE), highStakes: ['transfer'], telemetry: false, ...(audited ? { audit } : {}) });
+      const runner = b.attach(gate, new Runner({ tracingDisabled: true }));
+      const agent = bankAgent();
+      subjects.push({
+        label: b.label,
+        build: b.label,
+        audited,
+        once: async () => {
+          if (audit.records.length > 20_000) audit.records.length = 0;
+          await run(runner, agent);
+        },
+        samples: [],
+        cpu: [],
+        close: () => gate.close(),
+      });
+    }
+  }
+  for (let i = 0; i < opts.warmup; i++) for (const s of subjects) await s.once();
+  await interleave(subjects, opts.rounds, opts.perBatch);
+  const load1 = loadavg()[0]!;
+  const load = `load ${load0.toFixed(2)}→${load1.toFixed(2)}`;
+  const [raw, review] = [subjects[0]!, subjects[1]!];
+  const rows: Row[] = [
+    { group: 'openai-agents adapter', name: 'runner.run, 1 tool call, raw tool (baseline)', p50: ns(median(raw.samples)), p99: ns(percentile(raw.samples, 99)), extra: `CPU ${ns(median(raw.cpu))}/run; ${load}`, target: '', met: null },
+    { group: 'openai-agents adapter', name: 'gate.review alone (same call, policy 1 rule, no audit)', p50: ns(median(review.samples)), p99: ns(percentile(review.samples, 99)), extra: `CPU ${ns(median(review.cpu))}/review`, target: '', met: null },
+  ];
+  const first = subjects.find((s) => s.build !== undefined && !s.audited);
+  for (const s of subjects.slice(2)) {
+    const added = median(s.samples) - median(raw.samples);
+    const addedCpu = median(s.cpu) - median(raw.cpu);
+    const vsFirst = first && s !== first && !s.audited ? `; ${(median(s.cpu) / median(first.cpu)).toFixed(3)}× the CPU of ${first.label}` : '';
+    rows.push({
+      group: 'openai-agents adapter',
+      name: `runner.run, 1 allowed call, governed (${s.label}; policy 1 rule${s.audited ? ' + memoryAudit' : ', no audit'})`,
+      p50: ns(median(s.samples)),
+      p99: ns(percentile(s.samples, 99)),
+      extra: `${signed(added)} wall, ${signed(addedCpu)} CPU over raw${vsFirst}`,
+      target: s.audited ? '' : '≤ +50 µs',
+      met: s.audited ? null : added <= 50_000,
+    });
+  }
+  for (const s of subjects) await s.close?.();
+  return rows;
+}
+
+// pnpm exec node bench/suites/openai-agents-adapter.ts [label=path/to/index.js …]: those builds, then the current one.
+if (process.argv[1]?.endsWith('openai-agents-adapter.ts')) {
+  const { renderTable } = await import('../lib/stats.ts');
+  const { loadavg } = await import('node:os');
+  const builds: OpenAiBuild[] = [];
+  for (const arg of process.argv.slice(2).filter((a) => a.includes('='))) {
+    const [label, path] = arg.split('=');
+    const mod = (await import(new URL(path!, `file://${process.cwd()}/`).href)) as { GovernanceHooks: typeof GovernanceHooks };
+    builds.push({ label: label!, attach: (g, r) => new mod.GovernanceHooks(g).attach(r) });
+  }
+  builds.push({ label: 'current', attach: (g, r) => new GovernanceHooks(g).attach(r) });
+  console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(renderTable(await openAiAgentsAdapterSuite(builds)));
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
