@@ -49,6 +49,37 @@ describe('createGate: verdicts', () => {
     expect(audit.records[0]).toMatchObject({ id: d.auditId, kind: 'review', call: { tool: 'transfer', digest: d.digest, agentId: 'bank-bot' } });
   });
 
+  it('the reviewer gets the same agent copy from a flat agent object as from its canonical JSON (keys sorted, -0 as 0, undefined left out, each getter read once)', async () => {
+    const { reviewer, seen } = counting(() => ({ verdict: 'allow' }));
+    const { gate } = gateWith(reviewer);
+    let reads = 0;
+    const agent = {
+      name: 'Bank bot',
+      id: 'bot',
+      get tier(): number {
+        reads++;
+        return -0;
+      },
+      skip: undefined,
+      ok: true,
+      none: null,
+    };
+    await gate.review({ tool: 'transfer', args: {}, agent });
+    expect(reads).toBe(1);
+    expect(JSON.stringify(seen[0]!.agent)).toBe('{"id":"bot","name":"Bank bot","none":null,"ok":true,"tier":0}');
+    expect(Object.is((seen[0]!.agent as unknown as { tier: number }).tier, 0)).toBe(true);
+    // Not flat: the canonical copy, as before (nested values, a toJSON, a "__proto__" key, a class instance).
+    const nested = { id: 'bot', z: { b: 1, a: [2] } };
+    await gate.review({ tool: 'transfer', args: {}, agent: nested });
+    expect(JSON.stringify(seen[1]!.agent)).toBe('{"id":"bot","z":{"a":[2],"b":1}}');
+    const proto = JSON.parse('{"id":"bot","__proto__":{"x":1}}') as { id: string };
+    await gate.review({ tool: 'transfer', args: {}, agent: proto });
+    expect(Object.keys(seen[2]!.agent!)).toEqual(['__proto__', 'id']);
+    expect(Object.getPrototypeOf(seen[2]!.agent)).toBe(Object.prototype);
+    const bad = await gate.review({ tool: 'transfer', args: {}, agent: { id: 'bot', n: Number.NaN } });
+    expect(bad).toMatchObject({ verdict: 'deny', error: { code: 'INPUT_INVALID' } });
+  });
+
   it('enforce throws GovernanceDeniedError carrying the Decision unless the call may run', async () => {
     const { gate } = gateWith(callbackReviewer(({ call }) => ({ verdict: (call.args as { amount: number }).amount > 100 ? 'deny' : 'allow_with_conditions', conditions: ['notify'] })));
     await expect(gate.enforce({ tool: 'transfer', args: { amount: 5 } })).resolves.toMatchObject({ verdict: 'allow_with_conditions', conditions: ['notify'] });

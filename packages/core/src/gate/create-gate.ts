@@ -2,6 +2,7 @@ import { randomUUID } from '../platform/random-uuid';
 import { redact } from '../audit/redact';
 import { auditIdSource, isoClock, isPromiseLike } from '../audit/audit-entry-parts';
 import { redactEntry } from '../audit/redact-entry';
+import { APPEND_KEPT, isKeepingSink } from '../audit/memory-audit';
 import { canonicalJson } from '../digest/canonical-json';
 import { sha256 } from '../digest/call-digest';
 import { parseArgs, tooLarge } from '../digest/parse-args';
@@ -13,6 +14,7 @@ import { loadTelemetry, startSpan } from '../telemetry/spans';
 import type {
   AgentInfo,
   AuditEntry,
+  AuditSink,
   CallContext,
   Decision,
   DecisionSource,
@@ -188,7 +190,7 @@ export function createGate(options: GateOptions): Gate {
     // Every sink redacts the default secret keys itself; the gate adds its own keys and paths.
     const safe = o.redact ? redactEntry(entry, o.redact) : entry;
     // One sink that writes synchronously (memory, JSONL) is done here: no promise to wait for.
-    const written = sinks.length === 1 ? sinks[0]!.append(safe) : Promise.all(sinks.map((sink) => sink.append(safe)));
+    const written = sinks.length === 1 ? appendTo(sinks[0]!, safe) : Promise.all(sinks.map((sink) => appendTo(sink, safe)));
     if (!isPromiseLike(written)) return id;
     const p = Promise.resolve(written);
     pendingAudits.add(p);
@@ -917,6 +919,19 @@ export function createGate(options: GateOptions): Gate {
   return gate;
 }
 
+/**
+ * One sink's append. The memory sink takes the gate's records without handing one back (it keeps
+ * the sealed line and reads it back when asked); sealing, and so redaction and any failure, happens
+ * here all the same.
+ */
+function appendTo(sink: AuditSink, entry: AuditEntry): unknown {
+  if (isKeepingSink(sink)) {
+    sink[APPEND_KEPT](entry);
+    return undefined;
+  }
+  return sink.append(entry);
+}
+
 /** A 4xx answer other than 408 (timeout) and 429 (rate limit): the reviewer said no. */
 function isRefusal(status: number | undefined): boolean {
   return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
@@ -1009,7 +1024,7 @@ function readCallFields(call: ToolCall, fallbackAgent: string | AgentInfo | unde
   const rawAgent: unknown = call.agent ?? fallbackAgent;
   if (rawAgent !== undefined) {
     const a: unknown = typeof rawAgent === 'string' ? { id: rawAgent } : rawAgent;
-    const copy = jsonCopy(a);
+    const copy = flatCopy(a) ?? jsonCopy(a);
     if (copy === undefined || typeof copy !== 'object' || copy === null || Array.isArray(copy)) return bad('agent must be a string or a JSON object with an id, in well-formed Unicode');
     const id: unknown = (copy as { id?: unknown }).id;
     if (typeof id !== 'string' || id.length === 0) return bad('agent.id must be a non-empty string');
@@ -1019,6 +1034,30 @@ function readCallFields(call: ToolCall, fallbackAgent: string | AgentInfo | unde
     const copy = jsonCopy(call.context);
     if (copy === undefined || typeof copy !== 'object' || copy === null || Array.isArray(copy)) return bad('context must be a JSON object in well-formed Unicode');
     out.context = copy as CallContext;
+  }
+  return out;
+}
+
+/**
+ * The copy `jsonCopy` makes of a flat plain object (strings, finite numbers, booleans and null,
+ * keys sorted as in canonical JSON, `undefined` members left out), reading each property once; or
+ * undefined for anything else, which then goes to `jsonCopy` (it starts over). An agent is most
+ * often `{ id }` or a few such fields: this skips the descriptor walk, the canonical text and its
+ * parse for them.
+ */
+function flatCopy(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if ((proto !== Object.prototype && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
+  const keys = Object.keys(value);
+  if (keys.length > 1) keys.sort();
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    if (!k.isWellFormed() || k === '__proto__') return undefined;
+    const v: unknown = (value as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    if (typeof v === 'string' ? !v.isWellFormed() : typeof v === 'number' ? !Number.isFinite(v) : typeof v !== 'boolean' && v !== null) return undefined;
+    out[k] = v === 0 ? 0 : v; // -0 is 0 in JSON
   }
   return out;
 }

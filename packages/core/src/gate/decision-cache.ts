@@ -19,28 +19,41 @@ export function decisionCache(max: number) {
   const half = Math.max(1, Math.floor(max / 2));
   let young = new Map<string, Entry>();
   let old = new Map<string, Entry>();
-  const put = (key: string, entry: Entry) => {
-    if (!young.has(key) && young.size >= half) {
+  /** A key not in `young` goes in, aging `young` first when it is full. */
+  const addYoung = (key: string, entry: Entry) => {
+    if (young.size >= half) {
       old = young;
       young = new Map();
     }
     young.set(key, entry);
-    old.delete(key);
+  };
+  /** Takes the entry for `key` out of `old` (a hit there moves back to young). */
+  const takeOld = (key: string): Entry | undefined => {
+    if (old.size === 0) return undefined;
+    const aged = old.get(key);
+    if (aged !== undefined) old.delete(key);
+    return aged;
   };
   const get = (key: string): Entry | undefined => {
     const hit = young.get(key);
-    if (hit) return hit;
-    const aged = old.get(key);
-    if (aged) put(key, aged);
+    if (hit !== undefined) return hit;
+    const aged = takeOld(key);
+    if (aged !== undefined) addYoung(key, aged);
     return aged;
   };
+  // Each write is a new Entry (never changed in place: a caller may hold the previous one across
+  // an await), and a key seen nowhere costs two Map lookups and one insert (it was seven calls).
   return {
     get,
     set(key: string, decision: Decision) {
-      put(key, { decision, executed: get(key)?.executed ?? false });
+      const hit = young.get(key);
+      if (hit !== undefined) young.set(key, { decision, executed: hit.executed });
+      else addYoung(key, { decision, executed: takeOld(key)?.executed ?? false });
     },
     markExecuted(key: string, decision: Decision) {
-      put(key, { decision: get(key)?.decision ?? decision, executed: true });
+      const hit = young.get(key);
+      if (hit !== undefined) young.set(key, { decision: hit.decision, executed: true });
+      else addYoung(key, { decision: takeOld(key)?.decision ?? decision, executed: true });
     },
   };
 }
