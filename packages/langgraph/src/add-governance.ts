@@ -2,10 +2,10 @@ import { END } from '@langchain/langgraph';
 import { toolsCondition } from '@langchain/langgraph/prebuilt';
 import { OptionsError, type Gate } from '@toolgate/core';
 import type { GovernanceNodeOptions } from './governance-node';
-import { governedToolNode, GovernedToolNode, type GovernedToolNodeOptions } from './governed-tool-node';
+import { governanceOptionsOf, governedToolNode, GovernedToolNode, type GovernedToolNodeOptions } from './governed-tool-node';
 import { humanGateNode, type HumanGateNodeOptions } from './human-gate-node';
 import { assertGate } from './options';
-import { routeAfterGovernance, routeAfterTools } from './route-after-governance';
+import { routeAfterGovernance } from './route-after-governance';
 
 /** The parts of a `StateGraph` builder `addGovernance` uses. */
 export interface GraphBuilderLike {
@@ -71,18 +71,19 @@ export function addGovernance<B extends GraphBuilderLike>(builder: B, options: A
   const tools = options.names?.tools ?? 'tools';
   // The turn is reviewed in the tool node, with the `governance` options (validated here, as before).
   const toolNode = options.toolNode ?? governedToolNode(options.tools ?? [], gate, options.toolNodeOptions);
-  if (options.governance !== undefined || !toolNode.reviewsTurns) toolNode.reviewTurnsWith(gate, options.governance);
+  // The tool node routes itself (a Command to the human gate or back to the model): cheaper than a
+  // conditional edge, so the allow path costs what `tools → agent` costs without toolgate.
+  toolNode.reviewTurnsWith(gate, options.governance ?? governanceOptionsOf(toolNode.governOptions), { humanGate, agent });
 
   // The builder's generics cannot follow nodes added by a helper; the runtime calls are the documented ones.
   const b = builder as unknown as {
-    addNode(key: string, action: unknown): unknown;
+    addNode(key: string, action: unknown, options?: { ends?: string[] }): unknown;
     addEdge(startKey: string, endKey: string): unknown;
     addConditionalEdges(source: string, path: unknown, pathMap?: unknown): unknown;
   };
   b.addNode(humanGate, humanGateNode(gate, options.humanGate));
-  b.addNode(tools, toolNode);
+  b.addNode(tools, toolNode, { ends: [humanGate, agent] });
   b.addConditionalEdges(agent, toolsCondition, { tools, [END]: END });
-  b.addConditionalEdges(tools, routeAfterTools({ humanGate, agent }), [humanGate, agent]);
   b.addConditionalEdges(humanGate, routeAfterGovernance({ humanGate, tools, agent }), [tools, agent]);
   return builder;
 }

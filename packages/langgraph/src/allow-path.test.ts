@@ -2,10 +2,12 @@
 // toolgate (the tool node reviews the turn and runs it in one step); the human gate is reached only
 // when a call needs a human, and then nothing of the turn runs before the human's answer.
 import { AIMessage, ToolMessage } from '@langchain/core/messages';
+import { tool } from '@langchain/core/tools';
 import { Command, END, MemorySaver, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
 import { ToolNode, toolsCondition } from '@langchain/langgraph/prebuilt';
 import { GovernanceDeniedError, type Decision } from '@toolgate/core';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { addGovernance } from './add-governance';
 import { governedToolNode } from './governed-tool-node';
 import { humanGateNode } from './human-gate-node';
@@ -197,8 +199,53 @@ describe('hand-wired: governedToolNode({ reviewTurn: true }) + routeAfterTools',
     expect(h.ran).toEqual([]);
   });
 
-  it('validates onDeny at construction', () => {
+  it('reviewTurn: { humanGate, agent } routes itself with a Command (no edge out of tools): same steps, same pause', async () => {
+    const h = harness();
+    const wired = (model: ScriptedModel) =>
+      new StateGraph(GovernedState)
+        .addNode('agent', async (s: typeof GovernedState.State) => ({ messages: [await model.invoke(s.messages)] }))
+        .addNode('tools', governedToolNode(h.tools, h.gate, { reviewTurn: { humanGate: 'human_gate', agent: 'agent' } }), { ends: ['human_gate', 'agent'] })
+        .addNode('human_gate', humanGateNode(h.gate))
+        .addEdge(START, 'agent')
+        .addConditionalEdges('agent', toolsCondition, { tools: 'tools', __end__: END })
+        .addConditionalEdges('human_gate', routeAfterGovernance(), ['tools', 'agent'])
+        .compile({ checkpointer: new MemorySaver() });
+    expect(await steps(wired(scripted([{ name: 'transfer', args: { amount: 5 }, id: 'a' }, { name: 'shell', args: { cmd: 'ls' }, id: 's' }])).stream(human('go'), updates(threadConfig('cmd-allow'))))).toEqual(['agent', 'tools', 'agent']);
+    expect(h.ran).toEqual(['transfer(5)']);
+
+    const graph = wired(scripted([{ name: 'transfer', args: { amount: 5 }, id: 'a2' }, { name: 'transfer', args: { amount: 500 }, id: 'b' }]));
+    const config = threadConfig('cmd-review');
+    expect(await steps(graph.stream(human('go'), updates(config)))).toEqual(['agent', 'tools', '__interrupt__']);
+    expect(h.ran).toEqual(['transfer(5)']);
+    expect(await steps(graph.stream(new Command({ resume: { b: { approved: true } } }), updates(config)))).toEqual(['human_gate', 'tools', 'agent']);
+    expect(h.ran).toEqual(['transfer(5)', 'transfer(5)', 'transfer(500)']);
+  });
+
+  it('a tool that returns a Command next to an allowed call: both answered, each ran once, still one step', async () => {
+    const h = harness();
+    const handoff = tool(
+      async (_args: { to: string }, runtime: { toolCallId: string }) => {
+        h.ran.push('handoff');
+        return new Command({ update: { messages: [new ToolMessage({ content: 'handed off', tool_call_id: runtime.toolCallId })] } });
+      },
+      { name: 'handoff', description: 'Hand off', schema: z.object({ to: z.string() }) },
+    );
+    const model = scripted([{ name: 'transfer', args: { amount: 5 }, id: 't' }, { name: 'handoff', args: { to: 'x' }, id: 'h' }]);
+    const builder = new StateGraph(GovernedState)
+      .addNode('agent', async (s: typeof GovernedState.State) => ({ messages: [await model.invoke(s.messages)] }))
+      .addEdge(START, 'agent');
+    const graph = addGovernance(builder, { gate: h.gate, tools: [...h.tools, handoff] }).compile({ checkpointer: new MemorySaver() });
+    const config = threadConfig('tool-command');
+    expect(await steps(graph.stream(human('go'), updates(config)))).toEqual(['agent', 'tools', 'agent']);
+    expect([...h.ran].sort()).toEqual(['handoff', 'transfer(5)']);
+    const { values } = await graph.getState(config);
+    expect(Object.fromEntries([...toolMessagesById(values.messages)].map(([id, m]) => [id, m.content]))).toEqual({ t: 'transferred 5', h: 'handed off' });
+    expect(values.toolgateDecisions.t).toMatchObject({ verdict: 'allow' });
+  });
+
+  it('validates onDeny and reviewTurn at construction', () => {
     const h = harness();
     expect(() => governedToolNode(h.tools, h.gate, { reviewTurn: true, onDeny: 'maybe' as never })).toThrow(/onDeny must be one of/);
+    expect(() => governedToolNode(h.tools, h.gate, { reviewTurn: { humanGate: 'human_gate' } as never })).toThrow(/reviewTurn must be true or \{ humanGate, agent \}/);
   });
 });

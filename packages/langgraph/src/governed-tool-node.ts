@@ -1,8 +1,8 @@
 import { ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { ToolCall as LcToolCall } from '@langchain/core/messages/tool';
-import type { Command, LangGraphRunnableConfig } from '@langchain/langgraph';
+import { Command, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { ToolNode, type ToolNodeOptions } from '@langchain/langgraph/prebuilt';
-import { callDigest, ErrorCodes, isAllowed, type Decision, type Gate } from '@toolgate/core';
+import { callDigest, ErrorCodes, isAllowed, OptionsError, type Decision, type Gate } from '@toolgate/core';
 import { governanceNode, type GovernanceNodeInput, type GovernanceNodeOptions, type GovernanceNodeUpdate } from './governance-node';
 import { assertGate, assertOneOf } from './options';
 import { claimExecution, decidedFor, mayBeHighStakes, snapshotArgs } from './reviewed-args';
@@ -26,13 +26,26 @@ export interface GovernedToolNodeOptions extends ToolNodeOptions, CallBuildOptio
    * the node only writes the Decisions, and `routeAfterTools()` sends the turn to
    * `humanGateNode` (one interrupt), which sends it back here. Default `false` (each call is
    * reviewed on its own and a `review` verdict cannot pause, so that call does not run).
+   *
+   * `{ humanGate, agent }` (node names) also lets the node route itself: it returns a `Command`
+   * that goes to `humanGate` when a call waits for a human and to `agent` otherwise. Declare the
+   * node with `{ ends: [humanGate, agent] }` and add no edge out of it; a `Command` costs less
+   * than a conditional edge (what `addGovernance` wires).
    */
-  reviewTurn?: boolean;
+  reviewTurn?: boolean | TurnRoutes;
   /** With `reviewTurn`: what a deny does, as `governanceNode`'s `onDeny`. Default `'message'`. */
   onDeny?: GovernanceNodeOptions['onDeny'];
 }
 
 type Tools = ConstructorParameters<typeof ToolNode>[0];
+
+/** Where a `reviewTurn` tool node that routes itself sends the turn. */
+export interface TurnRoutes {
+  /** The human gate node, for a turn with a call waiting for a human. */
+  humanGate: string;
+  /** The model node, for every other turn (as a plain `tools → agent` edge). */
+  agent: string;
+}
 
 /**
  * A `ToolNode` that will not run a high-stakes call without an allowing Decision for exactly
@@ -53,6 +66,8 @@ export class GovernedToolNode extends ToolNode {
   readonly governOptions: GovernedToolNodeOptions;
   /** With `reviewTurn`: the turn's review, run at the top of the node. */
   private turnReview: ((state: GovernanceNodeInput, config?: LangGraphRunnableConfig) => Promise<GovernanceNodeUpdate>) | undefined;
+  /** With `reviewTurn: { humanGate, agent }`: the node routes itself. */
+  private turnRoutes: TurnRoutes | undefined;
 
   constructor(tools: Tools, gate: Gate, options: GovernedToolNodeOptions = {}) {
     assertGate(gate, 'governedToolNode');
@@ -62,7 +77,7 @@ export class GovernedToolNode extends ToolNode {
     super(tools, { name: name ?? 'tools', ...(tags ? { tags } : {}), ...(handleToolErrors !== undefined ? { handleToolErrors } : {}) });
     this.gate = gate;
     this.governOptions = options;
-    if (options.reviewTurn) this.turnReview = governanceNode(gate, governanceOptionsOf(options));
+    if (options.reviewTurn) this.reviewTurnsWith(gate, governanceOptionsOf(options), options.reviewTurn === true ? undefined : options.reviewTurn);
   }
 
   /**
@@ -70,8 +85,12 @@ export class GovernedToolNode extends ToolNode {
    * `addGovernance` does with a `toolNode` you built). Returns the node.
    * @internal
    */
-  reviewTurnsWith(gate: Gate, options: GovernanceNodeOptions = {}): this {
+  reviewTurnsWith(gate: Gate, options: GovernanceNodeOptions = {}, routes?: TurnRoutes): this {
+    if (routes !== undefined && (typeof routes !== 'object' || routes === null || typeof routes.humanGate !== 'string' || typeof routes.agent !== 'string')) {
+      throw new OptionsError('governedToolNode: reviewTurn must be true or { humanGate, agent } (node names)');
+    }
     this.turnReview = governanceNode(gate, options);
+    this.turnRoutes = routes;
     return this;
   }
 
@@ -86,16 +105,26 @@ export class GovernedToolNode extends ToolNode {
     // The review (a pure function of state with the gate's idempotent cache behind it) comes
     // first; nothing of the turn runs before every Decision of it is known.
     const update = await review(input, config);
+    const routes = this.turnRoutes;
     const decisions = update.toolgateDecisions ? { ...decisionsOf(input), ...update.toolgateDecisions } : decisionsOf(input);
     const messages = update.messages?.length ? [...input.messages, ...update.messages] : input.messages;
     // A call waiting for a human holds back the whole turn: the Decisions are written (checkpointed
-    // when this step ends) and routeAfterTools sends the turn to the human gate.
-    if (unansweredCalls(messages).some((call) => decisions[call.id]?.verdict === 'review')) return update;
-    if (!update.toolgateDecisions) return super.run(input, config);
-    const ran = (await super.run({ ...input, messages, toolgateDecisions: decisions }, config)) as unknown;
-    if (Array.isArray(ran)) return [update, ...(ran as unknown[])];
+    // when this step ends) and the turn goes to the human gate (routeAfterTools, or our Command).
+    if (unansweredCalls(messages).some((call) => decisions[call.id]?.verdict === 'review')) {
+      return routes ? new Command({ update: { ...update }, goto: routes.humanGate }) : update;
+    }
+    const ran = (await super.run(update.toolgateDecisions ? { ...input, messages, toolgateDecisions: decisions } : input, config)) as unknown;
+    if (Array.isArray(ran)) {
+      // The tools returned Commands: keep them as ToolNode does, with our update first.
+      const all: unknown[] = update.toolgateDecisions ? [update, ...(ran as unknown[])] : [...(ran as unknown[])];
+      if (routes) all.push(new Command({ goto: routes.agent }));
+      return all;
+    }
     const out = ran as { messages?: BaseMessage[] };
-    return { ...out, messages: [...(update.messages ?? []), ...(out.messages ?? [])], toolgateDecisions: update.toolgateDecisions };
+    const merged = update.toolgateDecisions
+      ? { ...out, messages: [...(update.messages ?? []), ...(out.messages ?? [])], toolgateDecisions: update.toolgateDecisions }
+      : out;
+    return routes ? new Command({ update: merged, goto: routes.agent }) : merged;
   }
 
   protected override async runTool(call: LcToolCall, config: LangGraphRunnableConfig, state: unknown): Promise<ToolMessage | Command> {
@@ -156,7 +185,8 @@ export function governedToolNode(tools: Tools, gate: Gate, options: GovernedTool
   return new GovernedToolNode(tools, gate, options);
 }
 
-function governanceOptionsOf(options: GovernedToolNodeOptions): GovernanceNodeOptions {
+/** The turn-review options (`onDeny`, `agent`, `context`, `runId`) of a tool node's options. */
+export function governanceOptionsOf(options: GovernedToolNodeOptions): GovernanceNodeOptions {
   const out: GovernanceNodeOptions = {};
   if (options.onDeny !== undefined) out.onDeny = options.onDeny;
   if (options.agent !== undefined) out.agent = options.agent;

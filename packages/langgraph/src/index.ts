@@ -12,7 +12,7 @@ export {
   type ReviewRequestItem,
 } from './human-gate-node';
 export { routeAfterGovernance, routeAfterTools, type GovernanceRouteNames, type ToolsRouteNames } from './route-after-governance';
-export { governedToolNode, GovernedToolNode, type GovernedToolNodeOptions } from './governed-tool-node';
+export { governedToolNode, GovernedToolNode, type GovernedToolNodeOptions, type TurnRoutes } from './governed-tool-node';
 export { addGovernance, type AddGovernanceOptions, type GraphBuilderLike } from './add-governance';
 export { decisionsOf, type CallBuildOptions, type IdentifiedToolCall } from './tool-calls';
 export { hitlResume, pendingReviews } from './pending-reviews';
