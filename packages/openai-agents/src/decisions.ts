@@ -1,15 +1,13 @@
 import { RunContext } from '@openai/agents';
 import type { Decision } from '@toolgate/core';
+import { peekRecord, recordOf } from './run-record';
 
-// Keyed by the SDK's RunContext: the object `result.runContext` and `state._context` return.
-const byContext = new WeakMap<object, Map<string, Decision>>();
+// Kept in the run's record, keyed by the SDK's RunContext: the object `result.runContext` and `state._context` return.
 
 /** Attaches a Decision to a run's RunContext (internal). */
 export function recordDecision(runContext: object, decision: Decision): void {
   if (!decision.callId) return;
-  let map = byContext.get(runContext);
-  if (!map) byContext.set(runContext, (map = new Map()));
-  map.set(decision.callId, decision);
+  (recordOf(runContext).decisions ??= new Map()).set(decision.callId, decision);
 }
 
 /** Anything that leads to a run's RunContext: a RunResult / StreamedRunResult, a RunState, or the RunContext. */
@@ -27,7 +25,7 @@ export type DecisionSource = RunContext<unknown> | { runContext: RunContext<unkn
  */
 export function getDecisions(from: DecisionSource): ReadonlyMap<string, Decision> {
   const ctx = contextOf(from);
-  return new Map(ctx ? byContext.get(ctx) ?? [] : []);
+  return new Map(ctx ? peekRecord(ctx)?.decisions ?? [] : []);
 }
 
 function contextOf(from: DecisionSource): object | undefined {

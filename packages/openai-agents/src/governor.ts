@@ -1,6 +1,7 @@
 import { createCustomSpan, getCurrentTrace, type RunContext, type RunState, type RunToolApprovalItem, type Tool } from '@openai/agents';
 import { callDigest, claimExecution, editNotice, isAllowed, parseArgs as parseToolArgs, type Decision, type Gate, type HumanAnswer, type ToolCall } from '@toolgate/core';
 import { recordDecision } from './decisions';
+import { peekRecord } from './run-record';
 import { itemKey, type EditRecord } from './edits';
 import { AgentsErrorCodes, UngateableToolError } from './errors';
 import type { ResolvedOptions } from './options';
@@ -8,9 +9,6 @@ import { declaredSpellings } from './tool-names';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyContext = RunContext<any>;
-
-/** Where the calling agent's name is kept per run (set by the agents' `agent_start`). */
-export const currentAgent = new WeakMap<object, string>();
 
 const MAX_ENTRIES = 10_000;
 
@@ -48,9 +46,11 @@ export class Governor {
    * user declared before the SDK rewrote it (`db.drop` for `db_drop`), when that is what the
    * list matches. Undefined when it is not high-stakes.
    */
-  reviewName(name: string, args?: unknown, alternatives: readonly string[] = []): string | undefined {
-    const names = [name, ...alternatives.filter((a) => a && a !== name)];
-    for (const n of names) if (this.gate.isHighStakes(n, args)) return n;
+  reviewName(name: string, args?: unknown, alternatives: readonly string[] | (() => readonly string[]) = []): string | undefined {
+    // The common case (the SDK name is in the list) builds nothing.
+    if (this.gate.isHighStakes(name, args)) return name;
+    const names = [name, ...(typeof alternatives === 'function' ? alternatives() : alternatives).filter((a) => a && a !== name)];
+    for (let i = 1; i < names.length; i++) if (this.gate.isHighStakes(names[i]!, args)) return names[i];
     for (const n of names) {
       for (const spelling of declaredSpellings(n)) {
         if (!this.gate.isHighStakes(spelling, args)) continue;
@@ -83,7 +83,7 @@ export class Governor {
   // Function tools
 
   /** needsApproval: 'review' pauses for a human; 'deny' lets the input guardrail reject; 'allow' has no objection. */
-  async functionApproval(toolName: string, ctx: AnyContext, input: unknown, callId?: string, alternatives: readonly string[] = []): Promise<'allow' | 'deny' | 'review' | 'pass'> {
+  async functionApproval(toolName: string, ctx: AnyContext, input: unknown, callId?: string, alternatives: readonly string[] | (() => readonly string[]) = []): Promise<'allow' | 'deny' | 'review' | 'pass'> {
     const name = this.reviewName(toolName, input, alternatives);
     if (!name) return 'pass';
     // An edit the gate allowed on resume: the input guardrail runs the edited call.
@@ -98,12 +98,16 @@ export class Governor {
   }
 
   /** The input guardrail: the Decision that lets the call run, or the one that stops it. */
-  async functionGuard(toolName: string, ctx: AnyContext, callName: string, callId: string, args: unknown, agentName?: string, alternatives: readonly string[] = []): Promise<{ decision?: Decision; allowed: boolean }> {
-    const name = this.reviewName(toolName, args, [...alternatives, callName]);
-    if (!name) return { allowed: true };
+  async functionGuard(toolName: string, ctx: AnyContext, callName: string, callId: string, args: unknown, agentName?: string, alternatives: () => readonly string[] = () => []): Promise<{ decision?: Decision; allowed: boolean }> {
     const k = key(toolName, callId);
-    const edit = this.editFor(k, name, args);
-    let d = edit ?? (await this.decide(ctx, { key: k, tool: name, args, callId, agentName }));
+    // The allow path: needsApproval reviewed this very call (same name, arguments and run) a moment
+    // ago, under the name reviewName gives these arguments; its Decision, without a second lookup.
+    const pre = this.edits.has(k) ? undefined : this.byKey.get(k);
+    const hit = pre ? this.cached(ctx, k, pre.tool, args) : undefined;
+    const name = hit ? hit.tool : this.reviewName(toolName, args, () => [...alternatives(), callName]);
+    if (!name) return { allowed: true };
+    const edit = hit ? undefined : this.editFor(k, name, args);
+    let d = edit ?? hit ?? this.cached(ctx, k, name, args) ?? (await this.decide(ctx, { key: k, tool: name, args, callId, agentName }));
     if (edit) {
       this.edits.delete(k);
       recordDecision(ctx, edit);
@@ -150,18 +154,23 @@ export class Governor {
   }
 
   /** The output guardrail / agent_tool_end: the call ran; report it, and let a replay ask the gate again. */
-  async ran(toolName: string, callId: string, outcome: { failed?: string } = {}): Promise<void> {
+  ran(toolName: string, callId: string, outcome: { failed?: string } = {}): Promise<void> | undefined {
     const k = key(toolName, callId);
     const run = this.running.get(k);
-    if (!run) return;
+    if (!run) return undefined;
     this.running.delete(k);
     // The gate now answers ALREADY_EXECUTED for this call; the cached allow must not answer a replay.
     this.executed.add(run.decision);
-    await this.gate.reportOutcome(run.decision, {
+    return this.gate.reportOutcome(run.decision, {
       status: outcome.failed !== undefined ? 'error' : 'success',
       durationMs: performance.now() - run.started,
       ...(outcome.failed !== undefined ? { message: outcome.failed } : {}),
     });
+  }
+
+  /** True while a call this governor allowed has not reported back. */
+  isRunning(toolName: string, callId: string): boolean {
+    return this.running.has(key(toolName, callId));
   }
 
   /** Another governor stopped a call this one allowed: it will not run. */
@@ -358,43 +367,59 @@ export class Governor {
     this.byKey.set(k, d);
   }
 
+  /**
+   * The Decision cached for this very call, if any. Models reuse call ids (scripted ones use
+   * call_1 everywhere): a cached Decision answers only the same call — same arguments (digest) and
+   * same run, not yet executed. Anything else is dropped, and the caller asks for a new review.
+   */
+  cached(ctx: AnyContext | undefined, k: string, tool: string, args: unknown): Decision | undefined {
+    const cached = this.byKey.get(k);
+    if (!cached) return undefined;
+    const runId = ctx && this.options.runId ? this.options.runId(ctx) : undefined;
+    if (!this.executed.has(cached) && sameCall(cached, tool, args, runId)) {
+      if (ctx) recordDecision(ctx, cached);
+      return cached;
+    }
+    this.byKey.delete(k);
+    return undefined;
+  }
+
   /** One review per call: cached by tool + callId for the same arguments and run; concurrent askers share it. */
-  async decide(ctx: AnyContext | undefined, c: { key: string | undefined; tool: string; args: unknown; callId?: string; agentName?: string }): Promise<Decision> {
+  decide(ctx: AnyContext | undefined, c: { key: string | undefined; tool: string; args: unknown; callId?: string; agentName?: string }): Promise<Decision> {
     const { key: k, tool, args, callId } = c;
     const runId = ctx && this.options.runId ? this.options.runId(ctx) : undefined;
     if (k) {
-      const cached = this.byKey.get(k);
-      // Models reuse call ids (scripted ones use call_1 everywhere): a cached Decision answers only
-      // the same call — same arguments (digest) and same run. Anything else is a new review.
-      if (cached && !this.executed.has(cached) && sameCall(cached, tool, args, runId)) {
-        if (ctx) recordDecision(ctx, cached);
-        return cached;
-      }
-      if (cached) this.byKey.delete(k);
+      const cached = this.cached(ctx, k, tool, args);
+      if (cached) return Promise.resolve(cached);
       const pending = this.inflight.get(k);
       if (pending) return pending;
     }
     const call: ToolCall = { tool, args: args ?? {} };
     if (callId) call.callId = callId;
-    const agent = c.agentName ?? (ctx ? currentAgent.get(ctx) : undefined);
+    const agent = c.agentName ?? (ctx ? peekRecord(ctx)?.agent : undefined);
     if (agent) call.agent = agent;
     if (runId) call.runId = runId;
     if (ctx && this.options.context) {
       const extra = this.options.context(ctx, { tool, args, ...(callId ? { callId } : {}) });
       if (extra) call.context = extra;
     }
-    const p = this.gate.review(call).then((d) => {
-      if (k) this.remember(k, d);
-      if (ctx) recordDecision(ctx, d);
-      return d;
-    });
-    if (!k) return p;
-    this.inflight.set(k, p);
-    try {
-      return await p;
-    } finally {
-      this.inflight.delete(k);
-    }
+    // One promise per review: remembered (and no longer in flight) when it settles.
+    const p = this.gate.review(call).then(
+      (d) => {
+        if (k) {
+          this.inflight.delete(k);
+          this.remember(k, d);
+        }
+        if (ctx) recordDecision(ctx, d);
+        return d;
+      },
+      (error: unknown) => {
+        if (k) this.inflight.delete(k);
+        throw error;
+      },
+    );
+    if (k) this.inflight.set(k, p);
+    return p;
   }
 
   /** A custom span per gated call, under the SDK's current span (the tool's function span when inside a guardrail). */

@@ -15,7 +15,8 @@ import {
 import { getFunctionToolDisplayName } from '@openai/agents/utils';
 import { denialText, GovernanceDeniedError, isAllowed, runGoverned, type Decision } from '@toolgate/core';
 import { readEdits, settleEdits, withNotice } from './edits';
-import { currentAgent, parseArgs, ungateableKind, type AnyContext, type Governor } from './governor';
+import { parseArgs, ungateableKind, type AnyContext, type Governor } from './governor';
+import { recordOf } from './run-record';
 import { bindContext, governorsFor, governorsOfRun, objectGovernor, runInScope, setObjectGovernor } from './scope';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -39,6 +40,9 @@ const installed = new WeakSet<object>();
  * only way for a shell/apply_patch call that needs `onApproval` for denials to pause on `review`.
  */
 const PENDING = { approve: undefined } as unknown as { approve: boolean };
+
+/** The output guardrail's answer: one object for every call (the SDK only reads it). */
+const ALLOW = Guard.allow();
 
 interface LocalCall {
   callId: string;
@@ -80,17 +84,26 @@ export function patchRunnerClass(runner: object): void {
       return original.call(this, agent, input, ...rest);
     }
     if (agent instanceof Agent) attachedOnce.add(agent);
-    return runInScope(governors, async () => {
-      installAgent(agent);
-      for (const g of governors) checkGraph(g, agent);
-      if (input instanceof RunState) {
-        bindContext((input as { _context?: object })._context, governors);
-        await recordHumanAnswers(governors, input as RunState<unknown, never>);
-      }
-      const result = await original.call(this, agent, input, ...rest);
-      // A streamed run goes on after this returns; its context keeps the governors either way.
+    // A streamed run goes on after this returns; its context keeps the governors either way.
+    const bind = <T>(result: T): T => {
       bindContext((result as { state?: { _context?: object } } | undefined)?.state?._context, governors);
       return result;
+    };
+    return runInScope(governors, () => {
+      try {
+        installAgent(agent);
+        for (const g of governors) checkGraph(g, agent);
+        if (input instanceof RunState) {
+          bindContext((input as { _context?: object })._context, governors);
+          return recordHumanAnswers(governors, input as RunState<unknown, never>)
+            .then(() => original.call(this, agent, input, ...rest))
+            .then(bind);
+        }
+        // No async frame of our own on the common path: the SDK's promise, then bind.
+        return Promise.resolve(original.call(this, agent, input, ...rest)).then(bind);
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
     });
   };
 }
@@ -108,11 +121,16 @@ export async function recordHumanAnswers(governors: readonly Governor[], state: 
 }
 
 /** Refuses (or warns about) high-stakes tools in the graph that cannot be stopped before they run. */
-export function checkGraph(governor: Governor, agent: AnyAgent, seen = new Set<AnyAgent>()): void {
-  if (seen.has(agent)) return;
-  seen.add(agent);
+export function checkGraph(governor: Governor, agent: AnyAgent, seen?: Set<AnyAgent>): void {
+  if (seen) {
+    if (seen.has(agent)) return;
+    seen.add(agent);
+  }
   for (const tool of agent.tools) governor.checkUngateable(tool as Tool<unknown>, agent.name);
-  for (const target of handoffTargets(agent)) checkGraph(governor, target, seen);
+  if (agent.handoffs?.length) {
+    const s = seen ?? new Set([agent]);
+    for (const target of handoffTargets(agent)) checkGraph(governor, target, s);
+  }
 }
 
 /** governAgent: the agent and what it reaches keep this governor for every run. */
@@ -140,28 +158,40 @@ function handoffTargets(agent: AnyAgent): AnyAgent[] {
 // ------------------------------------------------------------------------------------------
 // Agents
 
-export function installAgent(agent: AnyAgent, seen = new Set<AnyAgent>()): void {
-  if (seen.has(agent)) return;
-  seen.add(agent);
+export function installAgent(agent: AnyAgent, seen?: Set<AnyAgent>): void {
+  if (seen) {
+    if (seen.has(agent)) return;
+    seen.add(agent);
+  }
   for (const tool of agent.tools) installTool(tool as Tool<unknown>);
   if (!installed.has(agent)) {
     installed.add(agent);
     const getAllTools = agent.getAllTools;
     // MCP tools are built per turn by getAllTools: give them dispatchers before they are used.
-    agent.getAllTools = async function governedGetAllTools(this: AnyAgent, ...args: Parameters<AnyAgent['getAllTools']>) {
-      const tools = await getAllTools.apply(this ?? agent, args);
-      const own = objectGovernor(agent);
-      const governors = governorsFor(agent, args[0]);
-      for (const tool of tools) {
-        // A function tool already installed and governed as it should be: nothing to do (the common case, every turn).
-        if (installed.has(tool) && (!own || objectGovernor(tool))) continue;
-        if (own && !objectGovernor(tool)) setObjectGovernor(tool, own, `tool "${tool.name}"`);
-        for (const g of governors) g.checkUngateable(tool as Tool<unknown>, agent.name);
-        installTool(tool as Tool<unknown>);
+    agent.getAllTools = function governedGetAllTools(this: AnyAgent, ...args: Parameters<AnyAgent['getAllTools']>) {
+      let listed: Promise<Awaited<ReturnType<AnyAgent['getAllTools']>>>;
+      try {
+        listed = Promise.resolve(getAllTools.apply(this ?? agent, args));
+      } catch (error) {
+        return Promise.reject(error as Error);
       }
-      return tools;
+      return listed.then((tools) => {
+        const own = objectGovernor(agent);
+        let governors: readonly Governor[] | undefined;
+        for (const tool of tools) {
+          // A function tool already installed and governed as it should be: nothing to do (the common case, every turn).
+          if (installed.has(tool) && (!own || objectGovernor(tool))) continue;
+          if (own && !objectGovernor(tool)) setObjectGovernor(tool, own, `tool "${tool.name}"`);
+          for (const g of (governors ??= governorsFor(agent, args[0]))) g.checkUngateable(tool as Tool<unknown>, agent.name);
+          installTool(tool as Tool<unknown>);
+        }
+        return tools;
+      });
     };
-    agent.on('agent_start', (ctx: AnyContext) => currentAgent.set(ctx, agent.name));
+    // Where the calling agent's name is kept per run, for needsApproval (which is not given the agent).
+    agent.on('agent_start', (ctx: AnyContext) => {
+      recordOf(ctx).agent = agent.name;
+    });
     agent.on('agent_tool_start', (ctx: AnyContext, tool: Tool<unknown>, details: { toolCall: unknown }) => {
       if (tool.type !== 'shell' && tool.type !== 'apply_patch') return;
       const callId = (details.toolCall as { callId?: string }).callId;
@@ -172,10 +202,14 @@ export function installAgent(agent: AnyAgent, seen = new Set<AnyAgent>()): void 
       // Output guardrails report executed calls; a call still marked running here threw out of invoke.
       const callId = (details.toolCall as { callId?: string }).callId;
       if (!callId || tool.type !== 'function') return;
-      for (const g of governorsFor(tool, ctx)) void g.ran(tool.name, callId, { failed: result });
+      for (const g of governorsFor(tool, ctx)) if (g.isRunning(tool.name, callId)) void g.ran(tool.name, callId, { failed: result });
     });
   }
-  for (const target of handoffTargets(agent)) installAgent(target, seen);
+  // Every run installs its agent again (tools may have been added): no Set for an agent without handoffs.
+  if (agent.handoffs?.length) {
+    const s = seen ?? new Set([agent]);
+    for (const target of handoffTargets(agent)) installAgent(target, s);
+  }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -196,7 +230,7 @@ export function installTool(tool: Tool<unknown>): void {
 }
 
 /** Combines the governors' answers: any deny stops it, else any review pauses it. */
-async function approvals(governors: Governor[], ask: (g: Governor) => Promise<'allow' | 'deny' | 'review' | 'pass'>): Promise<'deny' | 'review' | 'allow'> {
+async function approvals(governors: readonly Governor[], ask: (g: Governor) => Promise<'allow' | 'deny' | 'review' | 'pass'>): Promise<'deny' | 'review' | 'allow'> {
   let review = false;
   for (const g of governors) {
     const a = await ask(g);
@@ -209,17 +243,12 @@ async function approvals(governors: Governor[], ask: (g: Governor) => Promise<'a
 function info(decisions: Decision[]) {
   const d = decisions.at(-1);
   if (!d) return undefined;
-  return {
-    toolgate: {
-      verdict: d.verdict,
-      source: d.source,
-      reason: d.reason,
-      ...(d.reviewId ? { reviewId: d.reviewId } : {}),
-      ...(d.auditId ? { auditId: d.auditId } : {}),
-      ...(d.callId ? { callId: d.callId } : {}),
-      ...(d.error ? { error: d.error.code } : {}),
-    },
-  };
+  const toolgate: { verdict: string; source: string; reason: string; reviewId?: string; auditId?: string; callId?: string; error?: string } = { verdict: d.verdict, source: d.source, reason: d.reason };
+  if (d.reviewId) toolgate.reviewId = d.reviewId;
+  if (d.auditId) toolgate.auditId = d.auditId;
+  if (d.callId) toolgate.callId = d.callId;
+  if (d.error) toolgate.error = d.error.code;
+  return { toolgate };
 }
 
 /** The names a function tool is known by besides `tool.name`: `namespace.name` inside a toolNamespace(). */
@@ -281,8 +310,11 @@ function installFunctionTool(tool: AnyFunctionTool): void {
   tool.needsApproval = async (ctx: AnyContext, input: unknown, callId?: string) => {
     const governors = governorsFor(tool, ctx);
     if (governors.length === 0) return original(ctx, input, callId);
-    const names = otherNames(tool);
-    const a = await approvals(governors, (g) => g.functionApproval(tool.name, ctx, input, callId, names));
+    const names = () => otherNames(tool);
+    const a =
+      governors.length === 1
+        ? await governors[0]!.functionApproval(tool.name, ctx, input, callId, names)
+        : await approvals(governors, (g) => g.functionApproval(tool.name, ctx, input, callId, names));
     if (a === 'review') return true; // the SDK's own HITL: an interruption, state.approve/reject, resume
     if (a === 'deny') return false; // the input guardrail rejects it, with the denial text
     return original(ctx, input, callId);
@@ -291,11 +323,13 @@ function installFunctionTool(tool: AnyFunctionTool): void {
     name: 'toolgate',
     run: async ({ context, agent, toolCall }) => {
       const governors = governorsFor(tool, context);
-      const decisions: Decision[] = [];
       if (governors.length === 0) return Guard.allow();
+      const decisions: Decision[] = [];
       const args = parseArgs(toolCall.arguments);
-      const ns = (toolCall as { namespace?: unknown }).namespace;
-      const names = [...otherNames(tool), ...(typeof ns === 'string' && ns && ns !== toolCall.name ? [`${ns}.${toolCall.name}`] : [])];
+      const names = () => {
+        const ns = (toolCall as { namespace?: unknown }).namespace;
+        return [...otherNames(tool), ...(typeof ns === 'string' && ns && ns !== toolCall.name ? [`${ns}.${toolCall.name}`] : [])];
+      };
       for (const g of governors) {
         const r = await g.functionGuard(tool.name, context, toolCall.name, toolCall.callId, args, agent?.name, names);
         if (r.decision) decisions.push(r.decision);
@@ -313,12 +347,14 @@ function installFunctionTool(tool: AnyFunctionTool): void {
   const output = defineToolOutputGuardrail({
     name: 'toolgate_outcome',
     run: async ({ context, toolCall }) => {
-      // tool() turns an execute() throw into text via its errorFunction and marks the function span.
-      const failed = getCurrentSpan()?.error;
+      let failed: { message: string } | null | undefined;
       for (const g of governorsFor(tool, context)) {
+        if (!g.isRunning(tool.name, toolCall.callId)) continue;
+        // tool() turns an execute() throw into text via its errorFunction and marks the function span.
+        failed ??= getCurrentSpan()?.error ?? null;
         await g.ran(tool.name, toolCall.callId, failed ? { failed: failed.message } : {});
       }
-      return Guard.allow();
+      return ALLOW;
     },
   });
   tool.inputGuardrails = [...(tool.inputGuardrails ?? []), input];

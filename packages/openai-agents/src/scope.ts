@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Governor } from './governor';
 import { AlreadyGovernedError } from './errors';
+import { peekRecord, recordOf } from './run-record';
 
 /**
  * Which governors (one per gate) decide a call. Nothing gate-specific is stored on SDK objects
@@ -14,8 +15,8 @@ import { AlreadyGovernedError } from './errors';
 const scope = new AsyncLocalStorage<readonly Governor[]>();
 const byRunner = new WeakMap<object, Governor[]>();
 const byObject = new WeakMap<object, Governor>();
-/** A RunContext first seen in a scope keeps that scope: an in-process resume through `run()` stays governed. */
-const byContext = new WeakMap<object, readonly Governor[]>();
+// A RunContext first seen in a scope keeps that scope (its run record's `governors`): an
+// in-process resume through `run()` stays governed.
 
 function merge(...lists: Array<ReadonlyArray<Governor | undefined> | undefined>): Governor[] {
   const out: Governor[] = [];
@@ -25,21 +26,35 @@ function merge(...lists: Array<ReadonlyArray<Governor | undefined> | undefined>)
   return out;
 }
 
+const NONE: readonly Governor[] = Object.freeze([]);
+
 /** The governors deciding a call on `target` (a tool or agent) in the run of `ctx`. */
-export function governorsFor(target: object, ctx?: object): Governor[] {
+export function governorsFor(target: object, ctx?: object): readonly Governor[] {
   const scoped = scope.getStore();
-  if (scoped && ctx && !byContext.has(ctx)) byContext.set(ctx, scoped);
-  return merge([byObject.get(target)], scoped ?? (ctx ? byContext.get(ctx) : undefined));
+  let list = scoped;
+  if (ctx) {
+    const record = scoped ? recordOf(ctx) : peekRecord(ctx);
+    if (scoped) record!.governors ??= scoped;
+    else list = record?.governors;
+  }
+  const own = byObject.get(target);
+  // Scoped lists are already one governor per gate (governorsOfRun merged them): the common case
+  // (attach(runner), no object governor) allocates nothing per call.
+  if (!own) return list ?? NONE;
+  return merge([own], list);
 }
 
 /** The governors of a `runner.run(agent, …)` about to start: the runner's, the enclosing run's, the agent's own. */
 export function governorsOfRun(runner: object, agent: { tools?: readonly object[] }): Governor[] {
+  const mine = byRunner.get(runner);
+  // attach(runner) alone (no governed agent or tool, no enclosing run): the runner's list, one per gate already.
+  if (mine && !byObject.has(agent) && !scope.getStore()?.length && !(agent.tools ?? []).some((t) => byObject.has(t))) return mine.slice();
   return merge([byObject.get(agent)], (agent.tools ?? []).map((t) => byObject.get(t)), byRunner.get(runner), scope.getStore());
 }
 
 /** Ties a run's RunContext to its governors (a resumed state, a streamed result): lookups outside the scope still find them. */
 export function bindContext(ctx: object | undefined, governors: readonly Governor[]): void {
-  if (ctx && typeof ctx === 'object' && !byContext.has(ctx)) byContext.set(ctx, governors);
+  if (ctx && typeof ctx === 'object') recordOf(ctx).governors ??= governors;
 }
 
 export function runInScope<T>(governors: readonly Governor[], fn: () => T): T {
