@@ -11,9 +11,21 @@ interface GateState {
    * onInputAvailable, needsApproval / toolApproval and execute of a step, so keying by it
    * scopes the cache to that step (tool call ids alone repeat across runs).
    */
-  steps: WeakMap<object, Map<string, Promise<Decision>>>;
+  steps: WeakMap<object, Map<string, StepEntry>>;
   /** Latest Decision per toolCallId, bounded. */
   log: Map<string, Decision>;
+  /**
+   * A live iterator over `log`'s keys, oldest first: evicting with a fresh `log.keys().next()`
+   * skips every entry deleted before it (V8 keeps them as holes until the table is rebuilt), so
+   * at the bound each record walked up to a thousand holes.
+   */
+  oldest: Iterator<string> | undefined;
+}
+
+/** A review asked in a step: the input object it was asked for, and its Decision. */
+interface StepEntry {
+  input: unknown;
+  pending: Promise<Decision>;
 }
 
 const states = new WeakMap<Gate, GateState>();
@@ -21,7 +33,7 @@ const states = new WeakMap<Gate, GateState>();
 function stateOf(gate: Gate): GateState {
   let s = states.get(gate);
   if (!s) {
-    s = { steps: new WeakMap(), log: new Map() };
+    s = { steps: new WeakMap(), log: new Map(), oldest: undefined };
     states.set(gate, s);
   }
   return s;
@@ -56,21 +68,39 @@ function gateErrorDecision(call: ToolCall, error: unknown): Decision {
   return d;
 }
 
-/** Asks the gate once per tool call per step; later phases of the same step get the same Decision. */
+/**
+ * Asks the gate once per tool call per step; later phases of the same step get the same Decision.
+ * A call is the same when its tool call id, tool name and input are: the SDK hands every phase of
+ * a step the same input object, so that is compared first, and the input's JSON only when it is
+ * another object (what the body runs is `decision.args`, the reviewed copy, either way).
+ */
 export function decideOnce(gate: Gate, options: ResolvedOptions, info: ToolCallInfo, signal?: AbortSignal): Promise<Decision> {
   const state = stateOf(gate);
   const stepKey = Array.isArray(info.messages) ? info.messages : undefined;
-  const key = `${info.toolCallId}\u0000${info.toolName}\u0000${JSON.stringify(info.input) ?? ''}`;
   const perStep = stepKey ? state.steps.get(stepKey) : undefined;
-  const hit = perStep?.get(key);
-  if (hit) return hit;
+  const id = `${info.toolCallId}\u0000${info.toolName}`;
+  let key = id;
+  if (perStep) {
+    const first = perStep.get(id);
+    if (first && first.input === info.input) return first.pending;
+    if (first) {
+      const json = JSON.stringify(info.input) ?? '';
+      if (json === (JSON.stringify(first.input) ?? '')) return first.pending;
+      key = `${id}\u0000${json}`;
+      const hit = perStep.get(key);
+      if (hit) return hit.pending;
+    }
+  }
   const call = toToolCall(info, options);
-  const pending = Promise.resolve()
-    .then(() => gate.review(call, signal ? { signal } : undefined))
-    .catch((error: unknown) => gateErrorDecision(call, error));
+  let pending: Promise<Decision>;
+  try {
+    pending = gate.review(call, signal ? { signal } : undefined).then(undefined, (error: unknown) => gateErrorDecision(call, error));
+  } catch (error) {
+    pending = Promise.resolve(gateErrorDecision(call, error));
+  }
   if (stepKey) {
-    const map = perStep ?? new Map<string, Promise<Decision>>();
-    map.set(key, pending);
+    const map = perStep ?? new Map<string, StepEntry>();
+    map.set(key, { input: info.input, pending });
     if (!perStep) state.steps.set(stepKey, map);
   }
   return pending;
@@ -78,10 +108,15 @@ export function decideOnce(gate: Gate, options: ResolvedOptions, info: ToolCallI
 
 /** Records a Decision where `decisionsOf` finds it and tells `onDecision`. */
 export function recordDecision(gate: Gate, options: ResolvedOptions, toolName: string, toolCallId: string, decision: Decision, phase: DecisionPhase): void {
-  const { log } = stateOf(gate);
+  const state = stateOf(gate);
+  const { log } = state;
   log.delete(toolCallId);
   log.set(toolCallId, decision);
-  if (log.size > LOG_LIMIT) log.delete(log.keys().next().value as string);
+  if (log.size > LOG_LIMIT) {
+    let next = (state.oldest ??= log.keys()).next();
+    if (next.done) next = (state.oldest = log.keys()).next();
+    if (!next.done) log.delete(next.value);
+  }
   if (options.onDecision) {
     try {
       options.onDecision({ toolName, toolCallId, decision, phase });

@@ -19,6 +19,11 @@ export function reviewedInput(decision: Decision, input: unknown): { input: unkn
   return undefined;
 }
 
+/** True when `reviewedInput(decision, …)` has an input to give, without parsing it. */
+export function hasReviewedInput(decision: Decision): boolean {
+  return Object.hasOwn(decision, 'args') || decision.source === 'not_high_stakes';
+}
+
 /** The code of the deny returned when no reviewed input is available. */
 export const ARGS_NOT_REVIEWED: string = (ErrorCodes as Record<string, string>).ARGS_NOT_REVIEWED ?? 'ARGS_NOT_REVIEWED';
 

@@ -18,7 +18,7 @@ import {
   type NeedsApprovalOptions,
 } from './loose-tool';
 import { resolveOptions, type GovernanceOptions, type ResolvedOptions, type ToolCallInfo } from './options';
-import { notReviewedDecision, reviewedInput } from './reviewed-input';
+import { hasReviewedInput, notReviewedDecision, reviewedInput } from './reviewed-input';
 import { warnSecretProblem } from './secret-warning';
 
 /** The `approver` option's answer; a throwing or empty one is no name (the gate records `human`). */
@@ -118,8 +118,6 @@ interface Authorization {
   decision: Decision;
   /** What the model reads when the call may not run. */
   reason: string;
-  /** What the body runs with when allowed: the reviewed copy, not the SDK's input object. */
-  input: unknown;
 }
 
 function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOptions): LooseTool {
@@ -173,14 +171,10 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
     if (options.abortSignal?.aborted && isAllowed(decision)) throw options.abortSignal.reason ?? new Error('aborted');
     // The body gets exactly what was reviewed (for a human edit: exactly the edited input): a
     // getter, a toJSON or a mutation of the SDK's input object after the review cannot reach it.
-    let bodyInput: unknown;
-    if (isAllowed(decision)) {
-      const reviewed = reviewedInput(decision, input);
-      if (reviewed) bodyInput = reviewed.input;
-      else decision = notReviewedDecision(decision);
-    }
+    // (Checked here, read where the body starts: `decision.args` parses the reviewed JSON on each read.)
+    if (isAllowed(decision) && !hasReviewedInput(decision)) decision = notReviewedDecision(decision);
     recordDecision(gate, o, name, toolCallId, decision, 'execute');
-    return { decision, reason: isAllowed(decision) ? '' : denialText(decision) + note, input: bodyInput };
+    return { decision, reason: isAllowed(decision) ? '' : denialText(decision) + note };
   }
 
   function refuse(a: Authorization) {
@@ -197,18 +191,19 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
         yield refuse(a);
         return;
       }
+      const bodyInput = reviewedInput(a.decision, input)?.input;
       if (a.decision.source === 'not_high_stakes') {
-        yield* execute.call(this, a.input, options) as AsyncIterable<unknown>;
+        yield* execute.call(this, bodyInput, options) as AsyncIterable<unknown>;
         return;
       }
       // The one execution the Decision authorises, claimed on the gate (and its ledger, in every
       // process) before the body starts — what runGoverned does for plain tools.
       const claimRefused = await claimExecution(gate, a.decision);
       if (claimRefused) {
-        yield refuse({ decision: claimRefused, reason: denialText(claimRefused), input: undefined });
+        yield refuse({ decision: claimRefused, reason: denialText(claimRefused) });
         return;
       }
-      const body = execute.call(this, a.input, options) as AsyncIterable<unknown>;
+      const body = execute.call(this, bodyInput, options) as AsyncIterable<unknown>;
       const started = performance.now();
       let outcome: 'success' | 'error' | 'failure' = 'failure';
       let message = 'the tool stream was closed before it finished';
@@ -235,16 +230,22 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
     wrapped.execute = async function (this: unknown, input: unknown, options: ExecuteOptions) {
       const a = await authorize(input, options);
       if (!isAllowed(a.decision)) return refuse(a);
-      const output = await runGoverned(gate, a.decision, async () => {
-        const result = await execute.call(this, a.input, options);
-        if (!isAsyncIterable(result)) return result;
-        // A plain function returning an iterable: the wrapper is async, so return the final value.
-        let last: unknown;
-        for await (const part of result) last = part;
-        return last;
-      });
+      // runGoverned hands the body the reviewed input (decision.args, or the input for a passthrough), parsed once.
+      const output = await runGoverned(
+        gate,
+        a.decision,
+        async (reviewed) => {
+          const result = await execute.call(this, reviewed, options);
+          if (!isAsyncIterable(result)) return result;
+          // A plain function returning an iterable: the wrapper is async, so return the final value.
+          let last: unknown;
+          for await (const part of result) last = part;
+          return last;
+        },
+        input,
+      );
       // Ran with a human's edited input: the model must be told, or it asks for the original again.
-      const notice = editNotice(a.decision);
+      const notice = a.decision.edited ? editNotice(a.decision) : undefined;
       return notice && a.decision.edited ? editedOutput(output, notice, a.decision.edited) : output;
     };
   }
