@@ -4,7 +4,10 @@
  * vs the same agent under `GovernanceHooks(gate).attach(runner)` (policy with one rule that allows,
  * no audit sink; then with `memoryAudit`). Every subject runs in batches, round-robin and in a
  * rotating order, in one process, so load drift hits them alike; `gate.review` of the same call
- * is measured in the same rounds, to tell what the gate costs from what the adapter adds.
+ * is measured in the same rounds, and so is the least any integration through the SDK's own hooks
+ * does (the "floor": a dynamic needsApproval that calls gate.review, an input guardrail that claims
+ * the execution, an output guardrail that reports the outcome — no scope, no names, no edits, no
+ * human answers), to tell what the gate costs in a run from what the adapter adds.
  * The difference of the medians (per-run wall time, and CPU time per run) is what the adapter
  * and the gate add per allowed call.
  *
@@ -14,9 +17,21 @@
  * Extra builds of the adapter (e.g. the code before a change, copied to
  * bench/.builds/<label>/openai-agents/index.js) are measured in the same rounds as the current one.
  */
-import { Agent, Runner, tool, Usage, type Model, type ModelRequest, type ModelResponse } from '@openai/agents';
+import {
+  Agent,
+  defineToolInputGuardrail,
+  defineToolOutputGuardrail,
+  Runner,
+  tool,
+  ToolGuardrailFunctionOutputFactory as Guard,
+  Usage,
+  type FunctionTool,
+  type Model,
+  type ModelRequest,
+  type ModelResponse,
+} from '@openai/agents';
 import { GovernanceHooks } from '@toolgate/openai-agents';
-import { createGate, memoryAudit, policyReviewer, type Gate } from '@toolgate/core';
+import { claimExecution, createGate, memoryAudit, policyReviewer, type Decision, type Gate } from '@toolgate/core';
 import { z } from 'zod';
 import { ns, percentile, type Row } from '../lib/stats.ts';
 import { ONE_RULE } from './micro.ts';
@@ -52,6 +67,45 @@ function bankAgent(): Agent {
     execute: async ({ amount }) => `sent ${amount}`,
   });
   return new Agent({ name: 'bank', model: new InstantModel(), tools: [transfer] });
+}
+
+/**
+ * The floor: the gate's three calls per allowed call (review, claim, outcome) through the SDK's
+ * dynamic needsApproval and tool guardrails, and nothing else. Not a usable integration (no
+ * human answers, edits, names, scope or fail-safes): what any adapter built on these hooks pays.
+ */
+function floorAgent(gate: Gate): Agent {
+  const a = bankAgent();
+  const t = a.tools[0] as FunctionTool;
+  const byCall = new Map<string, Decision>();
+  t.needsApproval = async (_ctx, input, callId) => {
+    const d = await gate.review({ tool: 'transfer', args: input, ...(callId ? { callId } : {}), agent: a.name });
+    if (callId) byCall.set(callId, d);
+    return d.verdict === 'review';
+  };
+  t.inputGuardrails = [
+    defineToolInputGuardrail({
+      name: 'floor',
+      run: async ({ toolCall }) => {
+        const d = byCall.get(toolCall.callId);
+        if (!d || d.verdict !== 'allow') return Guard.rejectContent('denied');
+        JSON.parse(toolCall.arguments); // what the body runs with must be what was reviewed
+        return (await claimExecution(gate, d)) ? Guard.rejectContent('already ran') : Guard.allow();
+      },
+    }),
+  ];
+  t.outputGuardrails = [
+    defineToolOutputGuardrail({
+      name: 'floor_outcome',
+      run: async ({ toolCall }) => {
+        const d = byCall.get(toolCall.callId);
+        byCall.delete(toolCall.callId);
+        if (d) await gate.reportOutcome(d, { status: 'success', durationMs: 0 });
+        return Guard.allow();
+      },
+    }),
+  ];
+  return a;
 }
 
 interface Subject {
@@ -107,6 +161,10 @@ export async function openAiAgentsAdapterSuite(
     cpu: [],
     close: () => reviewGate.close(),
   });
+  const floorGate = createGate({ reviewer: policyReviewer(ONE_RULE), highStakes: ['transfer'], telemetry: false });
+  const floorRunner = new Runner({ tracingDisabled: true });
+  const floor = floorAgent(floorGate);
+  subjects.push({ label: 'floor', once: () => run(floorRunner, floor), samples: [], cpu: [], close: () => floorGate.close() });
   for (const b of builds) {
     for (const audited of [false, true]) {
       const audit = memoryAudit();
@@ -131,13 +189,22 @@ export async function openAiAgentsAdapterSuite(
   await interleave(subjects, opts.rounds, opts.perBatch);
   const load1 = loadavg()[0]!;
   const load = `load ${load0.toFixed(2)}→${load1.toFixed(2)}`;
-  const [raw, review] = [subjects[0]!, subjects[1]!];
+  const [raw, review, fl] = [subjects[0]!, subjects[1]!, subjects[2]!];
   const rows: Row[] = [
     { group: 'openai-agents adapter', name: 'runner.run, 1 tool call, raw tool (baseline)', p50: ns(median(raw.samples)), p99: ns(percentile(raw.samples, 99)), extra: `CPU ${ns(median(raw.cpu))}/run; ${load}`, target: '', met: null },
     { group: 'openai-agents adapter', name: 'gate.review alone (same call, policy 1 rule, no audit)', p50: ns(median(review.samples)), p99: ns(percentile(review.samples, 99)), extra: `CPU ${ns(median(review.cpu))}/review`, target: '', met: null },
+    {
+      group: 'openai-agents adapter',
+      name: 'runner.run, floor: needsApproval → gate.review, guardrails → claim + outcome, nothing else',
+      p50: ns(median(fl.samples)),
+      p99: ns(percentile(fl.samples, 99)),
+      extra: `${signed(median(fl.samples) - median(raw.samples))} wall, ${signed(median(fl.cpu) - median(raw.cpu))} CPU over raw`,
+      target: '',
+      met: null,
+    },
   ];
   const first = subjects.find((s) => s.build !== undefined && !s.audited);
-  for (const s of subjects.slice(2)) {
+  for (const s of subjects.slice(3)) {
     const added = median(s.samples) - median(raw.samples);
     const addedCpu = median(s.cpu) - median(raw.cpu);
     const vsFirst = first && s !== first && !s.audited ? `; ${(median(s.cpu) / median(first.cpu)).toFixed(3)}× the CPU of ${first.label}` : '';
@@ -146,7 +213,7 @@ export async function openAiAgentsAdapterSuite(
       name: `runner.run, 1 allowed call, governed (${s.label}; policy 1 rule${s.audited ? ' + memoryAudit' : ', no audit'})`,
       p50: ns(median(s.samples)),
       p99: ns(percentile(s.samples, 99)),
-      extra: `${signed(added)} wall, ${signed(addedCpu)} CPU over raw${vsFirst}`,
+      extra: `${signed(added)} wall, ${signed(addedCpu)} CPU over raw${s.audited ? '' : `, ${signed(median(s.samples) - median(fl.samples))} over the floor`}${vsFirst}`,
       target: s.audited ? '' : '≤ +50 µs',
       met: s.audited ? null : added <= 50_000,
     });
