@@ -9,7 +9,7 @@ import { parseArgs, tooLarge } from '../digest/parse-args';
 import { ErrorCodes, GovernanceDeniedError, ReviewerError, ToolgateError } from '../errors';
 import { compileHighStakesParts, highStakesMatcher } from '../matcher/high-stakes';
 import { circuitBreaker, type CircuitBreaker } from '../resilience/circuit-breaker';
-import { abortError, deadlineScope } from '../resilience/deadline';
+import { abortError, deadlineScope, LazyDeadlineScope } from '../resilience/deadline';
 import { loadTelemetry, startSpan } from '../telemetry/spans';
 import type {
   AgentInfo,
@@ -305,6 +305,8 @@ export function createGate(options: GateOptions): Gate {
     };
     const aborted = (d: Decision): Decision =>
       hardDeny(call, digest, started, ErrorCodes.REVIEWER_ABORTED, `review cancelled by the caller (${abortReason(signal)}); denied`, { idempotencyKey: key, ...(d.reviewId ? { reviewId: d.reviewId } : {}) });
+    /** The decision cache's write count when it missed this key (its `set` then skips the lookups). */
+    let missedAt: number | undefined;
     try {
       if (signal?.aborted) {
         const d = aborted({} as Decision);
@@ -314,6 +316,7 @@ export function createGate(options: GateOptions): Gate {
       // 3. Already decided (framework re-execution, resume): the same Decision, no second review.
       if (!dryRun) {
         let cached = cache.get(key);
+        if (cached === undefined) missedAt = cache.mark();
         // The key carries 64 bits of the digest; a cached Decision must match all 256.
         if (cached && cached.decision.digest !== digest) cached = undefined;
         if (cached?.executed) {
@@ -399,7 +402,7 @@ export function createGate(options: GateOptions): Gate {
           return done(d);
         }
       }
-      if (isConclusive(decision)) cache.set(key, decision);
+      if (isConclusive(decision)) cache.set(key, decision, missedAt);
       else if (decision.verdict === 'review') {
         // A paused review is due by the reviewer's deadline, else the gate's reviewTimeoutMs from when
         // it was first asked: a framework resume asks again for the same call, and that must not
@@ -463,9 +466,16 @@ export function createGate(options: GateOptions): Gate {
     if (breaker && !breaker.tryAcquire()) {
       return new ReviewerError(ErrorCodes.CIRCUIT_OPEN, `circuit open after repeated reviewer failures; retrying after ${o.circuitBreaker ? o.circuitBreaker.cooldownMs : 0} ms`);
     }
-    const scope = deadlineScope(o.timeoutMs, signal, o.now());
+    // The signal is made when the reviewer reads it (a policy reviewer never does).
+    const scope = new LazyDeadlineScope(o.timeoutMs, signal, o.now());
+    const reviewOptions = {
+      get signal(): AbortSignal {
+        return scope.signal;
+      },
+      deadline: scope.deadline,
+    };
     try {
-      const verdict = await raceAbort(o.reviewer.review(request, { signal: scope.signal, deadline: scope.deadline }), scope.signal);
+      const verdict = await scope.race(o.reviewer.review(request, reviewOptions));
       breaker?.onSuccess();
       // The reviewer answered: an answer that is not a verdict is a deny, never an outage.
       return isVerdict(verdict) ? verdict : invalidVerdict(verdict, o.reviewer.name);

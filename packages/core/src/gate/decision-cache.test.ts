@@ -25,4 +25,26 @@ describe('decisionCache', () => {
     c.set('e', d(5));
     expect(c.get('a')).toBeDefined();
   });
+
+  it('a set with the mark of a missed get skips its lookups only while nothing was written since', () => {
+    const c = decisionCache(100);
+    expect(c.get('k')).toBeUndefined();
+    const mark = c.mark();
+    c.markExecuted('k', d(1)); // another path wrote the key in between: the mark is stale
+    c.set('k', d(2), mark);
+    expect(c.get('k')).toMatchObject({ executed: true, decision: { tool: 't2' } });
+    expect(c.get('j')).toBeUndefined();
+    const fresh = c.mark();
+    c.set('j', d(3), fresh);
+    expect(c.get('j')).toMatchObject({ executed: false, decision: { tool: 't3' } });
+    // A stale mark after aging: the entry found in the old generation keeps its executed flag.
+    const small = decisionCache(4);
+    small.set('a', d(1));
+    small.markExecuted('a', d(1));
+    const stale = small.mark() - 1;
+    small.set('b', d(2));
+    small.set('c', d(3)); // ages 'a' and 'b'
+    small.set('a', d(4), stale);
+    expect(small.get('a')).toMatchObject({ executed: true, decision: { tool: 't4' } });
+  });
 });

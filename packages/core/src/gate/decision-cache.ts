@@ -19,8 +19,11 @@ export function decisionCache(max: number) {
   const half = Math.max(1, Math.floor(max / 2));
   let young = new Map<string, Entry>();
   let old = new Map<string, Entry>();
+  /** Counts writes: a key missed at one count is still absent while the count is unchanged. */
+  let writes = 0;
   /** A key not in `young` goes in, aging `young` first when it is full. */
   const addYoung = (key: string, entry: Entry) => {
+    writes++;
     if (young.size >= half) {
       old = young;
       young = new Map();
@@ -31,7 +34,10 @@ export function decisionCache(max: number) {
   const takeOld = (key: string): Entry | undefined => {
     if (old.size === 0) return undefined;
     const aged = old.get(key);
-    if (aged !== undefined) old.delete(key);
+    if (aged !== undefined) {
+      writes++;
+      old.delete(key);
+    }
     return aged;
   };
   const get = (key: string): Entry | undefined => {
@@ -45,13 +51,21 @@ export function decisionCache(max: number) {
   // an await), and a key seen nowhere costs two Map lookups and one insert (it was seven calls).
   return {
     get,
-    set(key: string, decision: Decision) {
+    /** A mark to pass to `set` after a `get` that missed: `set` then skips its own lookups if nothing was written since. */
+    mark: (): number => writes,
+    set(key: string, decision: Decision, missedAt?: number) {
+      if (missedAt === writes) {
+        addYoung(key, { decision, executed: false });
+        return;
+      }
       const hit = young.get(key);
+      writes++;
       if (hit !== undefined) young.set(key, { decision, executed: hit.executed });
       else addYoung(key, { decision, executed: takeOld(key)?.executed ?? false });
     },
     markExecuted(key: string, decision: Decision) {
       const hit = young.get(key);
+      writes++;
       if (hit !== undefined) young.set(key, { decision: hit.decision, executed: true });
       else addYoung(key, { decision: takeOld(key)?.decision ?? decision, executed: true });
     },

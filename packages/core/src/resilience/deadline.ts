@@ -54,3 +54,77 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * `deadlineScope` for a call whose callee may never look at the signal (an in-process reviewer):
+ * the AbortController is made the first time `signal` is read (already aborted, with the same
+ * reason, if the deadline or the parent came first), and `race` rejects when the scope aborts
+ * without an event listener on the signal. Creating a controller and adding and removing a
+ * listener cost more than the policy decision itself on the gate's audited path (issue 13).
+ */
+export class LazyDeadlineScope {
+  readonly deadline: number;
+  aborted = false;
+  private reason: unknown;
+  private controller: AbortController | undefined;
+  private onAbort: (() => void) | undefined;
+  private readonly timer: ReturnType<typeof setTimeout>;
+  private readonly parent: AbortSignal | undefined;
+  private readonly onParentAbort: (() => void) | undefined;
+
+  constructor(timeoutMs: number, parent?: AbortSignal, now = Date.now()) {
+    this.deadline = now + timeoutMs;
+    this.parent = parent;
+    if (parent?.aborted) this.abort(parent.reason);
+    else if (parent) {
+      this.onParentAbort = () => this.abort(parent.reason);
+      parent.addEventListener('abort', this.onParentAbort, { once: true });
+    }
+    this.timer = setTimeout(() => this.abort(DEADLINE_EXCEEDED), Math.max(0, timeoutMs));
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** The signal handed to the callee: made on first read. */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  private abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.onAbort?.();
+  }
+
+  /** `work`, or `abortError(signal)` as soon as the scope aborts (even if the callee ignores it). */
+  race<T>(work: Promise<T>, what?: string): Promise<T> {
+    if (this.aborted) {
+      work.catch(() => {});
+      return Promise.reject(abortError(this.signal, what));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.onAbort = () => reject(abortError(this.signal, what));
+      work.then(
+        (v) => {
+          this.onAbort = undefined;
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.onAbort = undefined;
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Clears the timer and the parent listener. Call when the scoped work is done. */
+  dispose(): void {
+    clearTimeout(this.timer);
+    if (this.onParentAbort) this.parent?.removeEventListener('abort', this.onParentAbort);
+  }
+}
