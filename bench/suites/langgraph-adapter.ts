@@ -35,7 +35,11 @@ export interface LangGraphAdapterUnderTest {
 interface Variant {
   label: string;
   run: (i: number) => Promise<void>;
+  /** Wall time of each invoke, ns. */
   samples: number[];
+  /** Process CPU time (user + system) over the timed batches, µs, and the invokes it covers. */
+  cpuUs: number;
+  invokes: number;
   close?: () => Promise<void>;
 }
 
@@ -77,7 +81,7 @@ function rawVariant(): Variant {
     .compile({ checkpointer: saver });
   return {
     label: 'StateGraph, raw ToolNode (baseline)',
-    samples: [],
+    samples: [], cpuUs: 0, invokes: 0,
     run: async (i) => {
       script(i);
       const thread = `raw-${i}`;
@@ -99,7 +103,7 @@ function governedVariant(adapter: LangGraphAdapterUnderTest): Variant {
   const graph = adapter.addGovernance(builder, { gate, tools: [transferTool()] }).compile({ checkpointer: saver });
   return {
     label: `StateGraph, addGovernance (${adapter.label}; policy 1 rule, no audit)`,
-    samples: [],
+    samples: [], cpuUs: 0, invokes: 0,
     close: () => gate.close(),
     run: async (i) => {
       script(i);
@@ -129,7 +133,7 @@ async function createAgentVariants(): Promise<Variant[]> {
     const agent = createAgent!({ model, tools: [transferTool()], checkpointer: saver, ...(governed ? { middleware: [governanceMiddleware!(gate)] } : {}) });
     return {
       label: governed ? 'createAgent + governanceMiddleware (current; policy 1 rule, no audit)' : 'createAgent, no middleware (baseline)',
-      samples: [],
+      samples: [], cpuUs: 0, invokes: 0,
       close: () => gate.close(),
       run: async (i) => {
         script(i);
@@ -150,14 +154,21 @@ async function interleave(variants: Variant[]): Promise<void> {
     // Rotate the order each round so no variant always runs right after the same one.
     for (let j = 0; j < variants.length; j++) {
       const v = variants[(round + j) % variants.length]!;
+      const cpu = process.cpuUsage();
       for (let k = 0; k < BATCH; k++) {
         const t = performance.now();
         await v.run(i++);
         v.samples.push((performance.now() - t) * 1e6);
       }
+      const used = process.cpuUsage(cpu);
+      v.cpuUs += used.user + used.system;
+      v.invokes += BATCH;
     }
   }
 }
+
+const cpuPerInvoke = (v: Variant) => ns((v.cpuUs / v.invokes) * 1_000);
+const cpuRatio = (v: Variant, base: Variant) => (v.cpuUs / v.invokes / (base.cpuUs / base.invokes)).toFixed(2);
 
 /** Median per invoke of each variant, and governed / raw. */
 export async function langGraphAdapterSuite(adapters: LangGraphAdapterUnderTest[] = [{ label: 'current', addGovernance: current.addGovernance, GovernanceAnnotation: current.GovernanceAnnotation }]): Promise<Row[]> {
@@ -168,7 +179,7 @@ export async function langGraphAdapterSuite(adapters: LangGraphAdapterUnderTest[
   await interleave([raw, ...governed]);
   if (ran - before !== (1 + governed.length) * (WARMUP + ROUNDS * BATCH)) throw new Error(`bench: ${ran - before} tool runs, expected one per invoke`);
   const base = percentile(raw.samples, 50);
-  rows.push({ group: 'langgraph adapter', name: `${raw.label}, 1 tool call`, p50: ns(base), p99: ns(percentile(raw.samples, 99)), extra: `${raw.samples.length} invokes`, target: '', met: null });
+  rows.push({ group: 'langgraph adapter', name: `${raw.label}, 1 tool call`, p50: ns(base), p99: ns(percentile(raw.samples, 99)), extra: `${raw.samples.length} invokes; CPU ${cpuPerInvoke(raw)}/invoke`, target: '', met: null });
   for (const g of governed) {
     const p50 = percentile(g.samples, 50);
     const ratio = p50 / base;
@@ -177,7 +188,7 @@ export async function langGraphAdapterSuite(adapters: LangGraphAdapterUnderTest[
       name: `${g.label}, 1 allowed call`,
       p50: ns(p50),
       p99: ns(percentile(g.samples, 99)),
-      extra: `${ratio.toFixed(2)}× raw (+${ns(p50 - base)})`,
+      extra: `${ratio.toFixed(2)}× raw (+${ns(p50 - base)}); CPU ${cpuPerInvoke(g)}/invoke, ${cpuRatio(g, raw)}× raw`,
       target: '≤ 1.1× raw',
       met: ratio <= 1.1,
     });
@@ -190,8 +201,8 @@ export async function langGraphAdapterSuite(adapters: LangGraphAdapterUnderTest[
     const [a, b] = agents as [Variant, Variant];
     const ab = percentile(a.samples, 50);
     const bb = percentile(b.samples, 50);
-    rows.push({ group: 'langgraph adapter', name: `${a.label}, 1 tool call`, p50: ns(ab), p99: ns(percentile(a.samples, 99)), extra: `${a.samples.length} invokes`, target: '', met: null });
-    rows.push({ group: 'langgraph adapter', name: `${b.label}, 1 allowed call`, p50: ns(bb), p99: ns(percentile(b.samples, 99)), extra: `${(bb / ab).toFixed(2)}× raw (+${ns(bb - ab)})`, target: '', met: null });
+    rows.push({ group: 'langgraph adapter', name: `${a.label}, 1 tool call`, p50: ns(ab), p99: ns(percentile(a.samples, 99)), extra: `${a.samples.length} invokes; CPU ${cpuPerInvoke(a)}/invoke`, target: '', met: null });
+    rows.push({ group: 'langgraph adapter', name: `${b.label}, 1 allowed call`, p50: ns(bb), p99: ns(percentile(b.samples, 99)), extra: `${(bb / ab).toFixed(2)}× raw (+${ns(bb - ab)}); CPU ${cpuPerInvoke(b)}/invoke, ${cpuRatio(b, a)}× raw`, target: '', met: null });
     for (const v of agents) await v.close?.();
   }
   return rows;
