@@ -13,6 +13,7 @@ import { AuditError, ErrorCodes, OptionsError } from '../errors';
 import type { AuditEntry, AuditRecord, AuditSink } from '../types';
 import { AuditFileScanner } from './audit-file-scanner';
 import { sealLine, type ChainHead } from './chain';
+import { SEALS_ON_APPEND } from './sink-marks';
 import type { RedactOptions } from './redact';
 
 /** Options of `jsonlAudit`. */
@@ -127,7 +128,8 @@ export function jsonlAudit(path: string, options: JsonlAuditOptions = {}): Jsonl
     }
   };
 
-  const sink: JsonlAuditSink = {
+  const sink: JsonlAuditSink & { [SEALS_ON_APPEND]: true } = {
+    [SEALS_ON_APPEND]: true,
     path: file,
     get recovery() {
       return recovery;

@@ -1,6 +1,7 @@
 import type { AuditEntry, AuditRecord, AuditSink } from '../types';
 import { ChainVerifier, sealLine, type AuditVerifyResult, type ChainHead } from './chain';
 import type { RedactOptions } from './redact';
+import { SEALS_ON_APPEND } from './sink-marks';
 
 /** An in-memory audit sink: tests, dashboards, short-lived processes. */
 export interface MemoryAuditSink extends AuditSink {
@@ -130,7 +131,8 @@ export function memoryAudit(options: { redact?: RedactOptions } = {}): MemoryAud
     head = { seq: sealed.record.seq, hash: sealed.record.hash };
     return sealed;
   };
-  const sink: MemoryAuditSink & KeepingSink = {
+  const sink: MemoryAuditSink & KeepingSink & { [SEALS_ON_APPEND]: true } = {
+    [SEALS_ON_APPEND]: true,
     // A slot reads as its record: `undefined` only where the caller deleted one.
     records: records as AuditRecord[],
     append(entry: AuditEntry): AuditRecord {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GovernanceDeniedError } from '../errors';
 import { memoryAudit } from '../audit/index';
 import { callbackReviewer } from '../reviewers/callback-reviewer';
-import type { Reviewer, ReviewerVerdict, ReviewRequest } from '../types';
+import type { AuditEntry, Reviewer, ReviewerVerdict, ReviewRequest } from '../types';
 import { createGate } from './create-gate';
 import type { GateOptions } from './gate-types';
 
@@ -78,6 +78,24 @@ describe('createGate: verdicts', () => {
     expect(Object.getPrototypeOf(seen[2]!.agent)).toBe(Object.prototype);
     const bad = await gate.review({ tool: 'transfer', args: {}, agent: { id: 'bot', n: Number.NaN } });
     expect(bad).toMatchObject({ verdict: 'deny', error: { code: 'INPUT_INVALID' } });
+  });
+
+  it("an audit record holds the Decision as it was decided: no auditId, untouched by later changes to the caller's Decision, and a sink that keeps entries gets a copy", async () => {
+    const { gate, audit } = gateWith(callbackReviewer(() => ({ verdict: 'allow', reason: 'ok' })));
+    const d = await gate.review({ tool: 'transfer', args: { amount: 1 }, callId: 'k1' });
+    expect(d.auditId).toBeDefined();
+    d.reason = 'changed later';
+    expect(audit.records[0]!.decision).not.toHaveProperty('auditId');
+    expect(audit.records[0]!.decision!.reason).toBe('ok');
+    expect(audit.verify()).toMatchObject({ ok: true });
+    const kept: AuditEntry[] = [];
+    const keeping = { append: async (e: AuditEntry) => { kept.push(e); return {} as never; } };
+    const g2 = createGate({ reviewer: callbackReviewer(() => ({ verdict: 'allow', reason: 'ok' })), highStakes: ['transfer'], audit: keeping, telemetry: false });
+    const d2 = await g2.review({ tool: 'transfer', args: { amount: 1 }, callId: 'k2' });
+    expect(kept[0]!.decision).not.toBe(d2);
+    d2.reason = 'changed later';
+    expect(kept[0]!.decision!.reason).toBe('ok');
+    expect(kept[0]!.decision).not.toHaveProperty('auditId');
   });
 
   it('enforce throws GovernanceDeniedError carrying the Decision unless the call may run', async () => {

@@ -3,6 +3,7 @@ import { redact } from '../audit/redact';
 import { auditIdSource, isoClock, isPromiseLike } from '../audit/audit-entry-parts';
 import { redactEntry } from '../audit/redact-entry';
 import { APPEND_KEPT, isKeepingSink } from '../audit/memory-audit';
+import { sealsOnAppend } from '../audit/sink-marks';
 import { canonicalJson } from '../digest/canonical-json';
 import { sha256 } from '../digest/call-digest';
 import { parseArgs, tooLarge } from '../digest/parse-args';
@@ -46,6 +47,9 @@ interface PendingReview {
   approvals?: { required: number; groups?: string[] };
 }
 
+/** What an audit record names about the call. */
+type AuditCall = Pick<ToolCall, 'tool' | 'callId' | 'runId'> & { agentId?: string; args?: unknown };
+
 /** Internal switches of decide(): the key an edited call is reviewed under, and not handing its `review` to onReview. */
 interface DecideInternal {
   key?: string;
@@ -86,6 +90,8 @@ export function createGate(options: GateOptions): Gate {
   /** Canonical JSON of arguments a human edited on the reviewer, by the edited call's digest (what decision.args reads). */
   const editedArgs = new Map<string, string>();
   const pendingAudits = new Set<Promise<unknown>>();
+  /** Every sink seals (copies) an entry before append returns: the gate need not copy the Decision first. */
+  const sinksSeal = o.audit.length > 0 && o.audit.every(sealsOnAppend);
   let closing: Promise<void> | undefined;
 
   const failModeFor = (tool: string): FailMode => o.failMode.tools[tool] ?? o.failMode.default;
@@ -147,15 +153,20 @@ export function createGate(options: GateOptions): Gate {
     const abstain = v.abstain === true;
     const reason = text(v.reason);
     const decidedBy = text(v.decidedBy);
-    const d: Decision = {
-      ...base(call, digest, started),
-      verdict: abstain ? 'deny' : v.verdict,
-      reason: abstain ? `no reviewer had an answer for "${call.tool}" (${reason ?? 'no rule matched'}); denied` : (reason ?? v.verdict),
-      source: sourceOf(decidedBy),
+    // base()'s fields in its order, then the verdict's (one object, no spread of a temporary).
+    const d = {
       conditions: Array.isArray(v.conditions) ? v.conditions.map((c) => (typeof c === 'string' ? c : String(JSON.stringify(c) ?? c))) : [],
       evaluated: Array.isArray(v.evaluated) ? v.evaluated : [],
-      idempotencyKey: key,
-    };
+      tool: call.tool,
+      digest,
+      latencyMs: performance.now() - started,
+    } as Decision;
+    if (call.callId !== undefined) d.callId = call.callId;
+    if (call.runId !== undefined) d.runId = call.runId;
+    d.verdict = abstain ? 'deny' : v.verdict;
+    d.reason = abstain ? `no reviewer had an answer for "${call.tool}" (${reason ?? 'no rule matched'}); denied` : (reason ?? v.verdict);
+    d.source = sourceOf(decidedBy);
+    d.idempotencyKey = key;
     const reviewId = text(v.reviewId);
     const proof = text(v.proof);
     if (reviewId) d.reviewId = reviewId;
@@ -168,7 +179,15 @@ export function createGate(options: GateOptions): Gate {
     return d;
   }
 
-  async function writeAudit(kind: AuditEntry['kind'], call: Pick<ToolCall, 'tool' | 'callId' | 'runId'> & { agentId?: string; args?: unknown }, decision: Decision | undefined, extra?: Partial<AuditEntry>): Promise<string | undefined> {
+  async function writeAudit(kind: AuditEntry['kind'], call: AuditCall, decision: Decision | undefined, extra?: Partial<AuditEntry>): Promise<string | undefined> {
+    return await writeAuditNow(kind, call, decision, extra);
+  }
+
+  /**
+   * writeAudit, done synchronously when every sink is (memory, JSONL): the record id, or a promise
+   * of it only when a sink is asynchronous. Throws (or rejects) when a sink fails.
+   */
+  function writeAuditNow(kind: AuditEntry['kind'], call: AuditCall, decision: Decision | undefined, extra?: Partial<AuditEntry>): string | undefined | Promise<string | undefined> {
     const sinks = o.audit;
     if (sinks.length === 0) return undefined;
     const id = nextAuditId();
@@ -182,10 +201,15 @@ export function createGate(options: GateOptions): Gate {
     const entry: AuditEntry = { id, ts: auditNow(), kind, call: entryCall };
     if (extra !== undefined) Object.assign(entry, extra);
     if (decision) {
-      // A copy (the caller keeps the Decision), without the id of an earlier record.
-      const copy: Decision = { ...decision };
-      if (copy.auditId !== undefined) delete copy.auditId;
-      entry.decision = copy;
+      // A copy (the caller keeps the Decision), without the id of an earlier record — unless the
+      // Decision is copied as it is redacted right here (gate redaction, or sinks that seal on
+      // append) and carries no such id.
+      if (decision.auditId === undefined && (o.redact !== undefined || sinksSeal)) entry.decision = decision;
+      else {
+        const copy: Decision = { ...decision };
+        if (copy.auditId !== undefined) delete copy.auditId;
+        entry.decision = copy;
+      }
     }
     // Every sink redacts the default secret keys itself; the gate adds its own keys and paths.
     const safe = o.redact ? redactEntry(entry, o.redact) : entry;
@@ -194,12 +218,7 @@ export function createGate(options: GateOptions): Gate {
     if (!isPromiseLike(written)) return id;
     const p = Promise.resolve(written);
     pendingAudits.add(p);
-    try {
-      await p;
-    } finally {
-      pendingAudits.delete(p);
-    }
-    return id;
+    return p.then(() => id).finally(() => pendingAudits.delete(p));
   }
 
   /**
@@ -386,7 +405,8 @@ export function createGate(options: GateOptions): Gate {
       if (dryRun) return done(decision);
 
       const recordedArgs = decision.digest !== digest && editedArgs.has(decision.digest) ? (o.audit.length > 0 ? JSON.parse(editedArgs.get(decision.digest)!) : undefined) : auditArgs();
-      decision.auditId = await safeAudit('review', { ...auditCall, args: recordedArgs }, decision);
+      const audited = safeAuditNow('review', { ...auditCall, args: recordedArgs }, decision);
+      decision.auditId = typeof audited === 'object' ? await audited : audited;
       if (decision.error?.code === ErrorCodes.AUDIT_WRITE_FAILED) return done(decision);
       if (signal?.aborted && decision.verdict !== 'deny') {
         // Cancelled while the allow was being written: record the deny the caller gets, too.
@@ -566,18 +586,28 @@ export function createGate(options: GateOptions): Gate {
   }
 
   /** Audit, and turn a failed write into a deny: an unrecorded decision must not authorise anything. */
-  async function safeAudit(kind: AuditEntry['kind'], call: Parameters<typeof writeAudit>[1], decision: Decision): Promise<string | undefined> {
-    try {
-      return await writeAudit(kind, call, decision);
-    } catch (error) {
+  async function safeAudit(kind: AuditEntry['kind'], call: AuditCall, decision: Decision): Promise<string | undefined> {
+    return await safeAuditNow(kind, call, decision);
+  }
+
+  /** safeAudit without a promise when the sinks are synchronous (the audited path's common case). */
+  function safeAuditNow(kind: AuditEntry['kind'], call: AuditCall, decision: Decision): string | undefined | Promise<string | undefined> {
+    const failed = (error: unknown): undefined => {
       const message = `audit write failed (${(error as Error)?.message ?? String(error)}); denied because an unrecorded decision cannot authorise a call`;
       if (isAllowed(decision) || decision.verdict === 'review') {
         Object.assign(decision, { verdict: 'deny', source: 'fail_closed', reason: message });
       }
       decision.error = { code: ErrorCodes.AUDIT_WRITE_FAILED, message };
       return undefined;
+    };
+    try {
+      const written = writeAuditNow(kind, call, decision);
+      return typeof written === 'object' ? written.then((id) => id, failed) : written;
+    } catch (error) {
+      return failed(error);
     }
   }
+
 
   const gate: Gate = {
     isHighStakes: (tool, args) => matches(tool, args),
