@@ -243,12 +243,15 @@ export async function langGraphAdapterAt(commit: string): Promise<LangGraphAdapt
   return { label: sha, addGovernance: mod.addGovernance, GovernanceAnnotation: mod.GovernanceAnnotation };
 }
 
-// node bench/suites/langgraph-adapter.ts [--before=<commit>]: the current build, or <commit> vs HEAD.
+// node bench/suites/langgraph-adapter.ts [--before=<commit> | --builds=<commit>,…]: the current build,
+// <commit> vs HEAD, or the listed commits (one alone against raw: no other adapter build in the process).
 if (process.argv[1]?.endsWith('langgraph-adapter.ts')) {
   const { renderTable } = await import('../lib/stats.ts');
   const { loadavg } = await import('node:os');
   const before = process.argv.find((a) => a.startsWith('--before='))?.slice(9);
-  const adapters = before ? [await langGraphAdapterAt(before), await langGraphAdapterAt('HEAD')] : undefined;
+  const builds = process.argv.find((a) => a.startsWith('--builds='))?.slice(9).split(',');
+  const commits = builds ?? (before ? [before, 'HEAD'] : undefined);
+  const adapters = commits ? await Promise.all(commits.map((c) => langGraphAdapterAt(c))) : undefined;
   console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(renderTable(await langGraphAdapterSuite(adapters)));
   console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
