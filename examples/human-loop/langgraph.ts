@@ -50,7 +50,7 @@ export async function run(log: (line: string) => void = () => {}): Promise<LangG
     { name: 'transfer', description: 'Transfer money', schema: z.object({ amount: z.number(), to: z.string() }) },
   );
 
-  // agent → governance → human_gate → tools → agent
+  // agent → tools (reviews the turn; runs it when no call needs a human) → agent; a call waiting for a human → human_gate → tools
   const State = Annotation.Root({ ...MessagesAnnotation.spec, ...GovernanceAnnotation.spec });
   const builder = new StateGraph(State)
     .addNode('agent', async (state: typeof State.State) => ({ messages: [await model.invoke(state.messages)] }))

@@ -1,4 +1,4 @@
-// The LangGraph scenario: agent → governance → human_gate → tools, with a scripted model (or a
+// The LangGraph scenario: agent → tools (reviews the turn) → human_gate when a call needs a human → tools, with a scripted model (or a
 // real one), a HIGH_STAKES list, and a human who answers the one batched interrupt.
 import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { Runnable } from '@langchain/core/runnables';
