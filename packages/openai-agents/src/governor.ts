@@ -100,10 +100,12 @@ export class Governor {
   /** The input guardrail: the Decision that lets the call run, or the one that stops it. */
   async functionGuard(toolName: string, ctx: AnyContext, callName: string, callId: string, args: unknown, agentName?: string, alternatives: () => readonly string[] = () => []): Promise<{ decision?: Decision; allowed: boolean }> {
     const k = key(toolName, callId);
-    // The allow path: needsApproval reviewed this very call (same name, arguments and run) a moment
-    // ago, under the name reviewName gives these arguments; its Decision, without a second lookup.
+    // The allow path: needsApproval reviewed this very call (same arguments and run) a moment ago
+    // under the SDK name itself — the name reviewName tries first, so it would pick it again for
+    // these arguments — and its Decision answers without a second reviewName or lookup. Any other
+    // name (a declared spelling, a namespace) goes through reviewName as before.
     const pre = this.edits.has(k) ? undefined : this.byKey.get(k);
-    const hit = pre ? this.cached(ctx, k, pre.tool, args) : undefined;
+    const hit = pre && pre.tool === toolName ? this.cached(ctx, k, toolName, args) : undefined;
     const name = hit ? hit.tool : this.reviewName(toolName, args, () => [...alternatives(), callName]);
     if (!name) return { allowed: true };
     const edit = hit ? undefined : this.editFor(k, name, args);

@@ -41,9 +41,6 @@ const installed = new WeakSet<object>();
  */
 const PENDING = { approve: undefined } as unknown as { approve: boolean };
 
-/** The output guardrail's answer: one object for every call (the SDK only reads it). */
-const ALLOW = Guard.allow();
-
 interface LocalCall {
   callId: string;
   runContext: AnyContext;
@@ -354,7 +351,7 @@ function installFunctionTool(tool: AnyFunctionTool): void {
         failed ??= getCurrentSpan()?.error ?? null;
         await g.ran(tool.name, toolCall.callId, failed ? { failed: failed.message } : {});
       }
-      return ALLOW;
+      return Guard.allow();
     },
   });
   tool.inputGuardrails = [...(tool.inputGuardrails ?? []), input];
