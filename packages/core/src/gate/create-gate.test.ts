@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { GovernanceDeniedError } from '../errors';
 import { memoryAudit } from '../audit/index';
 import { callbackReviewer } from '../reviewers/callback-reviewer';
+import { parsePolicy } from '../policy/parse-policy';
+import { policyReviewer } from '../policy/policy-reviewer';
 import type { AuditEntry, Reviewer, ReviewerVerdict, ReviewRequest } from '../types';
 import { createGate } from './create-gate';
 import type { GateOptions } from './gate-types';
@@ -96,6 +98,20 @@ describe('createGate: verdicts', () => {
     d2.reason = 'changed later';
     expect(kept[0]!.decision!.reason).toBe('ok');
     expect(kept[0]!.decision).not.toHaveProperty('auditId');
+  });
+
+  it('the record holds the canonical arguments whether the reviewer shares its parsed copy (policy) or changes its own (any other)', async () => {
+    const policy = policyReviewer(parsePolicy({ version: 1, default: 'deny', rules: [{ id: 'ok', tools: ['transfer'], verdict: 'allow' }] }));
+    const a = gateWith(policy);
+    await a.gate.review({ tool: 'transfer', args: { b: 1, a: { api_key: 'sk-live-1234567890', n: [1] } } });
+    expect(JSON.stringify(a.audit.records[0]!.call.args)).toBe('{"a":{"api_key":"[REDACTED]","n":[1]},"b":1}');
+    const mutating = callbackReviewer((r) => {
+      (r.call.args as { b: number }).b = 999;
+      return { verdict: 'allow' };
+    });
+    const b = gateWith(mutating);
+    await b.gate.review({ tool: 'transfer', args: { b: 1 } });
+    expect(b.audit.records[0]!.call.args).toEqual({ b: 1 });
   });
 
   it('enforce throws GovernanceDeniedError carrying the Decision unless the call may run', async () => {

@@ -4,6 +4,7 @@ import { auditIdSource, isoClock, isPromiseLike } from '../audit/audit-entry-par
 import { redactEntry } from '../audit/redact-entry';
 import { APPEND_KEPT, isKeepingSink } from '../audit/memory-audit';
 import { sealsOnAppend } from '../audit/sink-marks';
+import { leavesRequestIntact } from '../policy/policy-reviewer';
 import { canonicalJson } from '../digest/canonical-json';
 import { sha256 } from '../digest/call-digest';
 import { parseArgs, tooLarge } from '../digest/parse-args';
@@ -92,6 +93,12 @@ export function createGate(options: GateOptions): Gate {
   const pendingAudits = new Set<Promise<unknown>>();
   /** Every sink seals (copies) an entry before append returns: the gate need not copy the Decision first. */
   const sinksSeal = o.audit.length > 0 && o.audit.every(sealsOnAppend);
+  /**
+   * One parse of the arguments for the reviewer and the record: only when the reviewer leaves its
+   * request intact (the policy reviewer) and the sinks copy the entry before append returns, so
+   * the copy the record holds is exactly the canonical arguments and nobody else holds it after.
+   */
+  const shareArgs = sinksSeal && leavesRequestIntact(o.reviewer);
   let closing: Promise<void> | undefined;
 
   const failModeFor = (tool: string): FailMode => o.failMode.tools[tool] ?? o.failMode.default;
@@ -310,7 +317,9 @@ export function createGate(options: GateOptions): Gate {
     }
     const { agent, context } = fields;
     const auditCall = { tool, callId: call.callId, runId: call.runId, agentId: agent?.id };
-    const auditArgs = (): unknown => (o.audit.length > 0 ? JSON.parse(canonicalArgs) : undefined);
+    /** The reviewer's parsed arguments, when the record may hold the same copy (see `shareArgs`). */
+    let reviewedCopy: unknown;
+    const auditArgs = (): unknown => (o.audit.length > 0 ? (reviewedCopy ?? JSON.parse(canonicalArgs)) : undefined);
     const signal = callOptions?.signal;
 
     const key = internal?.key ?? idempotencyKey(call, digest, dryRun);
@@ -367,6 +376,7 @@ export function createGate(options: GateOptions): Gate {
 
       // 4. Ask the reviewer, within one deadline, unless the circuit is open.
       const request: ReviewRequest = { idempotencyKey: key, call: { tool, args: JSON.parse(canonicalArgs) }, digest };
+      if (shareArgs) reviewedCopy = request.call.args;
       if (call.callId !== undefined) request.call.callId = call.callId;
       if (call.runId !== undefined) request.call.runId = call.runId;
       if (agent) request.agent = agent;

@@ -46,7 +46,8 @@ export function policyReviewer(policy: Policy | PolicyDefinition | CompiledPolic
   const store = state ?? (compiled.stateful ? memoryPolicyState() : undefined);
   const now = options.now ?? Date.now;
 
-  return {
+  const reviewer: Reviewer & { [LEAVES_REQUEST_INTACT]: true } = {
+    [LEAVES_REQUEST_INTACT]: true,
     name: options.name ?? 'policy',
     async review(request) {
       const result = evaluatePolicy(
@@ -72,4 +73,18 @@ export function policyReviewer(policy: Policy | PolicyDefinition | CompiledPolic
       return answer;
     },
   };
+  return reviewer;
+}
+
+/**
+ * Marks a reviewer that reads the request during `review()` and neither changes it nor keeps it
+ * (the policy reviewer): a gate may then record the same parsed copy of the arguments it handed
+ * the reviewer, instead of parsing the canonical text again for the audit record.
+ * @internal
+ */
+export const LEAVES_REQUEST_INTACT: unique symbol = Symbol('toolgate.reviewer.leavesRequestIntact');
+
+/** @internal */
+export function leavesRequestIntact(reviewer: Reviewer): boolean {
+  return (reviewer as { [LEAVES_REQUEST_INTACT]?: unknown })[LEAVES_REQUEST_INTACT] === true;
 }
