@@ -204,7 +204,10 @@ export class ReviewService {
     // Another writer (another process or replica on the same store) stored this key first: answer with its review.
     if ('existing' in created) return this.resubmitted(created.existing, digest, body.waitMs ?? 0, signal);
     if (created.row.status === 'decided') return { status: 200, review: created.response };
-    return this.waitAndAnswer(created.row.id, body.waitMs ?? 0, signal);
+    // Pending and nobody waits: the answer is the row as just committed (no read back, so a store
+    // that goes away right after the commit cannot turn a stored review into a 503).
+    if (!body.waitMs) return { status: 202, review: created.response };
+    return this.waitAndAnswer(created.row.id, body.waitMs, signal);
   }
 
   private async dryRun(body: CreateReviewRequest, args: unknown, digest: string, key: KeyInfo): Promise<ReviewResponse> {
@@ -647,12 +650,15 @@ export class ReviewService {
         entry,
       );
       if (!ok) continue;
-      const after = (await this.d.store.getReview(row.id))!;
       if (!final) {
+        // The review as this approval left it (not read back: another approver may decide it in the
+        // meantime, and this answer says what this approval did — recorded, still waiting).
+        const after: ReviewRow = { ...row, approvals_json: JSON.stringify(next), edited_json: editedJson };
         this.d.metrics.approvals.inc({ status: 'approval_recorded' });
         this.events.emit('review.approved', this.view(after));
         return this.response(after);
       }
+      const after = (await this.d.store.getReview(row.id))!;
       this.d.metrics.approvals.inc({ status: 'approved' });
       this.d.metrics.reviews.inc({ verdict: decide!.verdict, source: 'human' });
       this.d.metrics.decisionLatency.observe({ source: 'human' }, (now - after.created_at) / 1000);

@@ -107,6 +107,39 @@ describe('PostgreSQL store', () => {
     expect(await a.auditAfter(0, 100)).toHaveLength(1);
   });
 
+  it('reviews created in one burst share a transaction; a taken key in the burst falls back to one by one, each row pointing at its own record', async () => {
+    const url = await freshDatabase();
+    const a = await open(url);
+    const taken = await a.createReview(pendingRow('key_agent\u001ftaken'), entry('review', 'first'));
+    expect(taken.created).toBe(true);
+    const withArgs = (idem: string, i: number): [ReviewRow, AuditEntry] => {
+      const row = { ...pendingRow(idem), args_json: JSON.stringify({ i }) };
+      return [row, { ...entry('review', row.id), call: { tool: 'db.drop', digest: 'sha256:abc', args: { i } } }];
+    };
+    // Twelve at once (one batch), one of them with the taken key; then twelve new ones (a clean batch).
+    const burst = (prefix: string, withTaken: boolean) =>
+      Promise.all(Array.from({ length: 12 }, (_, i) => a.createReview(...withArgs(withTaken && i === 5 ? 'key_agent\u001ftaken' : `key_agent\u001f${prefix}-${i}`, i))));
+    const first = await burst('one', true);
+    expect(first.filter((r) => r.created)).toHaveLength(11);
+    expect(first[5]).toMatchObject({ created: false, row: { id: taken.row.id } });
+    const second = await burst('two', false);
+    expect(second.every((r) => r.created)).toBe(true);
+    const records = await a.auditAfter(0, 100);
+    expect(records).toHaveLength(1 + 11 + 12);
+    expect(verifyAuditRecords(records).ok).toBe(true);
+    for (const [i, r] of [...first, ...second].entries()) {
+      if (!r.created) continue;
+      const stored = (await a.pool.query<{ audit_seq: string; args_json: string }>('SELECT audit_seq, args_json FROM reviews WHERE id = $1', [r.row.id])).rows[0]!;
+      expect(stored.args_json).toBe('');
+      const record = records.find((x) => x.seq === Number(stored.audit_seq))!;
+      expect(record.meta).toEqual({ reviewId: r.row.id });
+      expect(JSON.parse((await a.getReview(r.row.id))!.args_json)).toEqual({ i: i % 12 });
+    }
+    // Its connections back (the server's max_connections is shared by every test in this file).
+    opened.splice(opened.indexOf(a), 1);
+    await a.close();
+  });
+
   it('50 concurrent decisions over two pools leave exactly one decision and one audit record of it', async () => {
     const url = await freshDatabase();
     const [a, b] = await Promise.all([open(url), open(url)]);

@@ -156,6 +156,8 @@ const REVIEW_PARAMS = REVIEW_COLUMNS.split(',').map((_, i) => `$${i + 1}`).join(
 const KEY_COLUMNS = 'id, name, scope, hash, created_at, revoked_at, groups_json';
 const INSERT_REVIEW = `INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES (${REVIEW_PARAMS}) ON CONFLICT (idem_key) DO NOTHING`;
 const LOCK_HEAD = 'SELECT seq, hash FROM audit_head WHERE one = 1 FOR UPDATE';
+/** Most new reviews written in one transaction (30 parameters each; PostgreSQL takes 65,535 per statement). */
+const MAX_CREATE_BATCH = 256;
 /** One audit record and the new chain head, in one statement (one round trip). */
 const APPEND = 'WITH appended AS (INSERT INTO audit (seq, id, hash, record) VALUES ($1, $2, $3, $4)) UPDATE audit_head SET seq = $1, hash = $3 WHERE one = 1';
 
@@ -281,26 +283,107 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   };
   const many = async (sql: string, params: unknown[]): Promise<ReviewRow[]> => (await q<ReviewRow>(sql, params)).rows.map(hydrateReviewRow);
 
+  /** One new review in its own transaction (and what a batch falls back to). */
+  const createOne = (row: ReviewRow, entry: AuditEntry): Promise<{ created: boolean; row: ReviewRow }> =>
+    tx(async (c, first) => {
+      // The chain head is locked with BEGIN (one round trip), so the record's seq is known and the
+      // row can point at it (audit_seq) instead of repeating its args and proof.
+      const prev = headOf(first[1]);
+      // ON CONFLICT DO NOTHING: a concurrent insert of the same key waits for the other
+      // transaction, then inserts nothing; the loser reads the winner's row.
+      const ins = await c.query({ name: 'tg_insert_review', text: INSERT_REVIEW, values: reviewValues(slimReviewRow(row, entry, prev ? prev.seq + 1 : 1)) });
+      if (ins.rowCount !== 1) {
+        const existing = await c.query<ReviewRow>(`SELECT ${READ_COLUMNS} FROM ${READ_FROM} WHERE r.idem_key = $1`, [row.idem_key]);
+        return { created: false, row: hydrateReviewRow(existing.rows[0]!) };
+      }
+      await appendAfter(c, prev, entry);
+      return { created: true, row };
+    }, `BEGIN; ${LOCK_HEAD}`);
+
+  /**
+   * Group commit of new reviews: every decision appends to the one chain (its head row is locked
+   * until commit), so transactions of one server wait on each other anyway. Reviews queued while a
+   * batch is written go into the next one: BEGIN + head lock, one multi-row INSERT, one multi-row
+   * audit INSERT + head UPDATE, COMMIT — four round trips per batch, not per review. Each caller's
+   * promise settles after the COMMIT (never before). A batch that meets a taken idempotency key, or
+   * any other error that is not an outage, is rolled back and its reviews written one by one, so a
+   * replay gets the stored review and one bad write fails only its own caller.
+   */
+  interface QueuedCreate {
+    row: ReviewRow;
+    entry: AuditEntry;
+    resolve(v: { created: boolean; row: ReviewRow }): void;
+    reject(e: unknown): void;
+  }
+  let creates: QueuedCreate[] = [];
+  let creating = false;
+  /** Writes every review of `batch` in one transaction; throws (rolled back) if any key was taken. */
+  const createBatch = (batch: QueuedCreate[]): Promise<void> =>
+    tx(async (c, first) => {
+      let prev = headOf(first[1]);
+      const base = prev ? prev.seq : 0;
+      const values: unknown[] = [];
+      const tuples: string[] = [];
+      for (let i = 0; i < batch.length; i++) {
+        const v = reviewValues(slimReviewRow(batch[i]!.row, batch[i]!.entry, base + i + 1));
+        tuples.push(`(${v.map((_, j) => `$${values.length + j + 1}`).join(', ')})`);
+        for (const x of v) values.push(x);
+      }
+      const ins = await c.query(`INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES ${tuples.join(', ')} ON CONFLICT (idem_key) DO NOTHING`, values);
+      // A key another writer stored first: roll back and write each review on its own (a replay answers with the stored one).
+      if (ins.rowCount !== batch.length) throw new Error('an idempotency key of the batch is taken');
+      const audit: unknown[] = [];
+      const tuplesA: string[] = [];
+      for (const b of batch) {
+        const { record, line } = sealLine(b.entry, prev, options.redact);
+        const n = audit.push(record.seq, record.id, record.hash, line);
+        tuplesA.push(`($${n - 3}::bigint, $${n - 2}, $${n - 1}, $${n})`);
+        prev = { seq: record.seq, hash: record.hash };
+      }
+      const n = audit.push(prev!.seq, prev!.hash);
+      await c.query(
+        `WITH appended AS (INSERT INTO audit (seq, id, hash, record) VALUES ${tuplesA.join(', ')}) UPDATE audit_head SET seq = $${n - 1}::bigint, hash = $${n} WHERE one = 1`,
+        audit,
+      );
+    }, `BEGIN; ${LOCK_HEAD}`);
+  const writeCreates = async (): Promise<void> => {
+    try {
+      while (creates.length > 0) {
+        const batch = creates.slice(0, MAX_CREATE_BATCH);
+        creates = creates.slice(batch.length);
+        if (batch.length === 1) {
+          const b = batch[0]!;
+          await createOne(b.row, b.entry).then(b.resolve, b.reject);
+          continue;
+        }
+        try {
+          await createBatch(batch);
+        } catch (error) {
+          if (error instanceof StoreUnavailableError) for (const b of batch) b.reject(error);
+          else await Promise.all(batch.map((b) => createOne(b.row, b.entry).then(b.resolve, b.reject)));
+          continue;
+        }
+        for (const b of batch) b.resolve({ created: true, row: b.row });
+      }
+    } finally {
+      creating = false;
+    }
+  };
+
   const store: PostgresStore = {
     kind: 'postgres',
     pool,
     instanceId,
     listenDecisions: (handlers) => listenDecisions(url, handlers),
     createReview: (row, entry) =>
-      tx(async (c, first) => {
-        // The chain head is locked with BEGIN (one round trip), so the record's seq is known and the
-        // row can point at it (audit_seq) instead of repeating its args and proof.
-        const prev = headOf(first[1]);
-        // ON CONFLICT DO NOTHING: a concurrent insert of the same key waits for the other
-        // transaction, then inserts nothing; the loser reads the winner's row.
-        const ins = await c.query({ name: 'tg_insert_review', text: INSERT_REVIEW, values: reviewValues(slimReviewRow(row, entry, prev ? prev.seq + 1 : 1)) });
-        if (ins.rowCount !== 1) {
-          const existing = await c.query<ReviewRow>(`SELECT ${READ_COLUMNS} FROM ${READ_FROM} WHERE r.idem_key = $1`, [row.idem_key]);
-          return { created: false, row: hydrateReviewRow(existing.rows[0]!) };
+      new Promise((resolve, reject) => {
+        creates.push({ row, entry, resolve, reject });
+        if (!creating) {
+          creating = true;
+          // Reviews submitted in the same event-loop turn (and while a batch is being written) share one transaction.
+          setImmediate(() => void writeCreates());
         }
-        await appendAfter(c, prev, entry);
-        return { created: true, row };
-      }, `BEGIN; ${LOCK_HEAD}`),
+      }),
     getReview: (id) => one(`SELECT ${READ_COLUMNS} FROM ${READ_FROM} WHERE r.id = $1`, [id]),
     getReviewByIdem: (k) => one(`SELECT ${READ_COLUMNS} FROM ${READ_FROM} WHERE r.idem_key = $1`, [k]),
     decideReview: (d: DecideInput, entry) =>
