@@ -5,6 +5,7 @@
  * finds the stored review through the unique key, and a policy with counters still reads first so a
  * replay never spends them twice. On SQLite and PostgreSQL.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { callDigest, verifyProof, type JWK, type Policy } from '@toolgate/core';
 import pg from 'pg';
@@ -154,6 +155,27 @@ describe.each<EngineName>(['sqlite', 'postgres'])('review rows on %s', (engine) 
     // The replays spent nothing: one more new call is allowed, the one after is over the limit.
     expect((await submit(s, 'r-2', 'ping', {})).body.verdict).toBe('allow');
     expect((await submit(s, 'r-3', 'ping', {})).body.verdict).toBe('deny');
+  });
+});
+
+describe('SQLite group commit with replays in the burst', () => {
+  it('a batch rolled back for a replayed key is written again; the JSONL mirror still equals the table', async () => {
+    const s = await started('sqlite');
+    const first = await Promise.all(Array.from({ length: 5 }, (_, i) => submit(s, `pre-${i}`, 'transfer', { amount: i + 1 })));
+    // 20 new keys and the 5 stored ones, all at once: the replays' inserts fail the shared transaction,
+    // which is rolled back and written again one by one (new records at the seqs the first try used).
+    const burst = await Promise.all([
+      ...Array.from({ length: 20 }, (_, i) => submit(s, `new-${i}`, 'transfer', { amount: i + 1 })),
+      ...Array.from({ length: 5 }, (_, i) => submit(s, `pre-${i}`, 'transfer', { amount: i + 1 })),
+    ]);
+    expect(burst.every((r) => r.status === 200 && r.body.status === 'decided')).toBe(true);
+    for (let i = 0; i < 5; i++) expect(burst[20 + i]!.body).toMatchObject({ id: first[i]!.body.id, proof: first[i]!.body.proof });
+    await s.server.audit.flush();
+    const verify = await http(s.url, 'GET', '/v1/audit/verify', s.approveKey);
+    expect(verify.body).toMatchObject({ ok: true });
+    const lines = readFileSync(s.server.audit.mirror.path, 'utf8').trim().split('\n');
+    const table = s.server.store.auditAfter(0, 10_000).map((r) => r.record);
+    expect(lines).toEqual(table);
   });
 });
 

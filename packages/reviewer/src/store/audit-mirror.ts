@@ -31,7 +31,22 @@ const TAIL_BYTES = 1024 * 1024;
  * Another process (the CLI) appending to the same file is noticed by the file's size and the
  * mirror re-reads the tail before writing.
  */
-export function openAuditMirror(store: Store, path: string, options: AuditMirrorOptions = {}): AuditMirror {
+/**
+ * Lines the writer just sealed, by seq, with their hash: the mirror copies a committed record from
+ * here when the table holds the same hash at that seq (the hash covers the line's bytes), instead of
+ * reading its text back from SQLite. A rolled-back record is replaced or never matches.
+ */
+export type RecentLines = Map<number, { hash: string; line: string }>;
+
+/** Above this many, recent lines are dropped and the mirror reads records from the table. */
+const MAX_RECENT = 10_000;
+
+export function rememberLine(recent: RecentLines, seq: number, hash: string, line: string): void {
+  if (recent.size >= MAX_RECENT) recent.clear();
+  recent.set(seq, { hash, line });
+}
+
+export function openAuditMirror(store: Store, path: string, options: AuditMirrorOptions = {}, recent: RecentLines = new Map()): AuditMirror {
   const flushMs = options.flushMs ?? 10;
   const doSync = options.fsync ?? true;
 
@@ -69,10 +84,16 @@ export function openAuditMirror(store: Store, path: string, options: AuditMirror
       }
       let wrote = false;
       for (;;) {
-        const rows = store.auditAfter(fileLastSeq, 2_000);
+        const rows = store.auditHashesAfter(fileLastSeq, 2_000);
         if (rows.length === 0) break;
         let text = '';
-        for (const r of rows) text += `${r.record}\n`;
+        for (const r of rows) {
+          const mine = recent.get(r.seq);
+          recent.delete(r.seq);
+          const line = mine !== undefined && mine.hash === r.hash ? mine.line : store.auditRecord(r.seq);
+          if (line === undefined) throw new AuditError('AUDIT_INVALID', `audit record ${r.seq} vanished from the table while it was copied to ${path}`);
+          text += `${line}\n`;
+        }
         const bytes = Buffer.from(text, 'utf8');
         let off = 0;
         while (off < bytes.length) off += writeSync(fd, bytes, off);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { checkpointOf, sealLine, type AuditEntry, type AuditRecord, type ChainHead, type CheckpointSigner, type RedactOptions } from '@toolgate/core';
-import { openAuditMirror, type AuditMirror, type AuditMirrorOptions } from './audit-mirror';
+import { openAuditMirror, rememberLine, type AuditMirror, type AuditMirrorOptions, type RecentLines } from './audit-mirror';
 import { DATA_FILES, type Store } from './open-store';
 
 export interface AuditTrailOptions extends AuditMirrorOptions {
@@ -38,7 +38,9 @@ export interface AuditTrail {
 
 /** The hash-chained audit trail of a data dir: SQLite table + `audit.jsonl` mirror. */
 export function openAuditTrail(store: Store, options: AuditTrailOptions = {}): AuditTrail {
-  const mirror = openAuditMirror(store, join(store.dataDir, DATA_FILES.auditMirror), options);
+  // Lines sealed here, for the mirror to copy without reading them back (see RecentLines).
+  const recent: RecentLines = new Map();
+  const mirror = openAuditMirror(store, join(store.dataDir, DATA_FILES.auditMirror), options, recent);
   const every = options.checkpointEvery ?? 1000;
   // The chain head as of the last append in the transaction running now. Inside one BEGIN IMMEDIATE
   // nobody else can append, so a group commit reads the head from the table once, not per record.
@@ -53,6 +55,7 @@ export function openAuditTrail(store: Store, options: AuditTrailOptions = {}): A
     // The stored text is the exact line the hash covers (audit format 2), serialised once.
     const { record: sealed, line } = sealLine(entry, prev, redact);
     store.insertAudit({ seq: sealed.seq, id: sealed.id, hash: sealed.hash, record: line });
+    rememberLine(recent, sealed.seq, sealed.hash, line);
     head = { tx, seq: sealed.seq, hash: sealed.hash };
     return sealed;
   };

@@ -199,6 +199,10 @@ export interface Store {
   lastAudit(): { seq: number; hash: string } | undefined;
   insertAudit(row: AuditRow): void;
   auditAfter(afterSeq: number, limit: number): AuditRow[];
+  /** Seq and hash of the records after `afterSeq`, oldest first (no record text). */
+  auditHashesAfter(afterSeq: number, limit: number): Array<{ seq: number; hash: string }>;
+  /** The stored text of one record. */
+  auditRecord(seq: number): string | undefined;
   close(): void;
 }
 
@@ -248,6 +252,8 @@ export function openStore(dataDir: string): Store {
   const lastAudit = s('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
   const insertAudit = s('INSERT INTO audit (seq, id, hash, record) VALUES (?, ?, ?, ?)');
   const auditAfter = s('SELECT seq, id, hash, record FROM audit WHERE seq > ? ORDER BY seq LIMIT ?');
+  const auditHashesAfter = s('SELECT seq, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?');
+  const auditRecord = s('SELECT record FROM audit WHERE seq = ?');
   const listCache = new Map<string, StatementSync>();
 
   let depth = 0;
@@ -332,6 +338,8 @@ export function openStore(dataDir: string): Store {
       insertAudit.run(row.seq, row.id, row.hash, row.record);
     },
     auditAfter: (after, limit) => auditAfter.all(after, limit) as unknown as AuditRow[],
+    auditHashesAfter: (after, limit) => auditHashesAfter.all(after, limit) as unknown as Array<{ seq: number; hash: string }>,
+    auditRecord: (seq) => (auditRecord.get(seq) as { record: string } | undefined)?.record,
     close() {
       if (db.isOpen) db.close();
     },
