@@ -114,6 +114,15 @@ describe('createGate: verdicts', () => {
     expect(b.audit.records[0]!.call.args).toEqual({ b: 1 });
   });
 
+  it('a policy reviewer answers within its call: no deadline timer is needed, and a cancelled call is still denied', async () => {
+    const policy = policyReviewer(parsePolicy({ version: 1, default: 'deny', rules: [{ id: 'ok', tools: ['transfer'], verdict: 'allow' }] }));
+    const { gate } = gateWith(policy, { timeoutMs: 1 });
+    await expect(gate.review({ tool: 'transfer', args: {} })).resolves.toMatchObject({ verdict: 'allow', source: 'policy' });
+    const cancelled = new AbortController();
+    cancelled.abort('stop');
+    await expect(gate.review({ tool: 'transfer', args: {} }, { signal: cancelled.signal })).resolves.toMatchObject({ verdict: 'deny', error: { code: 'REVIEWER_ABORTED' } });
+  });
+
   it('enforce throws GovernanceDeniedError carrying the Decision unless the call may run', async () => {
     const { gate } = gateWith(callbackReviewer(({ call }) => ({ verdict: (call.args as { amount: number }).amount > 100 ? 'deny' : 'allow_with_conditions', conditions: ['notify'] })));
     await expect(gate.enforce({ tool: 'transfer', args: { amount: 5 } })).resolves.toMatchObject({ verdict: 'allow_with_conditions', conditions: ['notify'] });

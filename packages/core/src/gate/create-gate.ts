@@ -99,6 +99,8 @@ export function createGate(options: GateOptions): Gate {
    * the copy the record holds is exactly the canonical arguments and nobody else holds it after.
    */
   const shareArgs = sinksSeal && leavesRequestIntact(o.reviewer);
+  /** The reviewer settles its answer before review() returns (see askReviewer). */
+  const settlesSynchronously = leavesRequestIntact(o.reviewer);
   let closing: Promise<void> | undefined;
 
   const failModeFor = (tool: string): FailMode => o.failMode.tools[tool] ?? o.failMode.default;
@@ -236,7 +238,7 @@ export function createGate(options: GateOptions): Gate {
   async function decideSafely(call: ToolCall, callOptions: ReviewCallOptions | undefined, dryRun: boolean, internal?: DecideInternal): Promise<Decision> {
     const started = performance.now();
     try {
-      return await decide(call, callOptions, dryRun, internal);
+      return await decide(call, callOptions, dryRun, internal, started);
     } catch (error) {
       let tool = '(none)';
       try {
@@ -253,8 +255,7 @@ export function createGate(options: GateOptions): Gate {
   }
 
   /** Shared path of review() and canI(). Never throws for bad input: that is a deny in every fail mode. */
-  async function decide(call: ToolCall, callOptions: ReviewCallOptions | undefined, dryRun: boolean, internal?: DecideInternal): Promise<Decision> {
-    const started = performance.now();
+  async function decide(call: ToolCall, callOptions: ReviewCallOptions | undefined, dryRun: boolean, internal: DecideInternal | undefined, started: number): Promise<Decision> {
     const tool: unknown = (call as Partial<ToolCall> | null | undefined)?.tool;
     if (typeof tool !== 'string' || tool.length === 0) {
       // Not a call the gate can name: nothing may run, and the attempt is kept under "(none)".
@@ -496,27 +497,33 @@ export function createGate(options: GateOptions): Gate {
     if (breaker && !breaker.tryAcquire()) {
       return new ReviewerError(ErrorCodes.CIRCUIT_OPEN, `circuit open after repeated reviewer failures; retrying after ${o.circuitBreaker ? o.circuitBreaker.cooldownMs : 0} ms`);
     }
-    // The signal is made when the reviewer reads it (a policy reviewer never does).
-    const scope = new LazyDeadlineScope(o.timeoutMs, signal, o.now());
+    const now = o.now();
+    // A reviewer that answers within its synchronous call (the policy reviewer) cannot be overtaken
+    // by the deadline timer or by an abort (neither can fire while it runs, and its promise settles
+    // first): no timer and no race for it, unless the caller has cancelled already. Its signal is
+    // still there if it reads one.
+    let scope: LazyDeadlineScope | undefined = settlesSynchronously && !signal?.aborted ? undefined : new LazyDeadlineScope(o.timeoutMs, signal, now);
     const reviewOptions = {
       get signal(): AbortSignal {
+        scope ??= new LazyDeadlineScope(o.timeoutMs, signal, now);
         return scope.signal;
       },
-      deadline: scope.deadline,
+      deadline: now + o.timeoutMs,
     };
     try {
-      const verdict = await scope.race(o.reviewer.review(request, reviewOptions));
+      const answer = o.reviewer.review(request, reviewOptions);
+      const verdict = await (scope ? scope.race(answer) : answer);
       breaker?.onSuccess();
       // The reviewer answered: an answer that is not a verdict is a deny, never an outage.
       return isVerdict(verdict) ? verdict : invalidVerdict(verdict, o.reviewer.name);
     } catch (error) {
-      const e = asReviewerError(error, scope.signal, o.reviewer.name);
+      const e = asReviewerError(error, reviewOptions.signal, o.reviewer.name);
       // A caller's cancellation, or a reachable reviewer's nonsense, says nothing bad about its health.
       if (e.code === ErrorCodes.REVIEWER_ABORTED || e.code === ErrorCodes.VERDICT_INVALID) breaker?.onSuccess();
       else breaker?.onFailure();
       return e;
     } finally {
-      scope.dispose();
+      scope?.dispose();
     }
   }
 
