@@ -1,9 +1,10 @@
 import type { BaseMessage, ToolMessage } from '@langchain/core/messages';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
-import { GovernanceDeniedError, isAllowed, type Decision, type Gate } from '@toolgate/core';
+import { callDigest, ErrorCodes, GovernanceDeniedError, isAllowed, type Decision, type Gate } from '@toolgate/core';
 import type { DecisionMap } from './governance-state';
 import { assertGate, assertOneOf, missingChannelError } from './options';
-import { denialMessage, messagesOf, toGateCall, unansweredCalls, type CallBuildOptions } from './tool-calls';
+import { refused } from './reviewed-args';
+import { denialMessage, messagesOf, threadIdOf, toGateCall, unansweredCalls, type CallBuildOptions, type IdentifiedToolCall } from './tool-calls';
 
 /** Options of `governanceNode`. */
 export interface GovernanceNodeOptions extends CallBuildOptions {
@@ -37,6 +38,9 @@ export interface GovernanceNodeUpdate {
  * - A deny or fail-closed Decision becomes `ToolMessage({ status: 'error', content: denialText,
  *   artifact: decision })`, so `ToolNode` skips the call and the model reads why.
  * - A `review` Decision is left for `humanGateNode`.
+ * - A `tool_call_id` the turn uses for more than one call, one of them high-stakes, is denied
+ *   (fail closed) for every call with that id: a Decision, an answer and a ToolMessage are bound
+ *   to one id, so two calls under it could have a human shown one call approve the other.
  *
  * Reviews are sent with `runId` = the thread id and `callId` = the `tool_call_id`, so the
  * reviewer's idempotency key is stable across processes and resumes.
@@ -52,10 +56,12 @@ export function governanceNode(gate: Gate, options: GovernanceNodeOptions = {}) 
   return async function toolgateGovernance(state: GovernanceNodeInput, config?: LangGraphRunnableConfig): Promise<GovernanceNodeUpdate> {
     const known = state.toolgateDecisions;
     if (known === undefined) throw missingChannelError('governanceNode');
-    const pending = unansweredCalls(messagesOf(state)).filter(
-      (call) => known[call.id] === undefined && gate.isHighStakes(call.name, call.args),
+    const open = unansweredCalls(messagesOf(state));
+    const duplicated = duplicatedHighStakesIds(gate, open);
+    const pending = open.filter(
+      (call) => !duplicated.has(call.id) && known[call.id] === undefined && gate.isHighStakes(call.name, call.args),
     );
-    if (pending.length === 0) return {};
+    if (pending.length === 0 && duplicated.size === 0) return {};
 
     const reviewed = await Promise.all(
       pending.map(async (call) => {
@@ -67,6 +73,12 @@ export function governanceNode(gate: Gate, options: GovernanceNodeOptions = {}) 
     const decisions: DecisionMap = {};
     const messages: ToolMessage[] = [];
     let firstDenied: Decision | undefined;
+    for (const [id, call] of duplicated) {
+      const decision = duplicateIdDenial(call, options.runId ? options.runId(config) : threadIdOf(config));
+      decisions[id] = decision;
+      firstDenied ??= decision;
+      messages.push(denialMessage(call, decision));
+    }
     for (const { call, decision } of reviewed) {
       decisions[call.id] = decision;
       if (isAllowed(decision) || decision.verdict === 'review') continue;
@@ -76,4 +88,37 @@ export function governanceNode(gate: Gate, options: GovernanceNodeOptions = {}) 
     if (firstDenied && onDeny === 'throw') throw new GovernanceDeniedError(firstDenied);
     return messages.length > 0 ? { messages, toolgateDecisions: decisions } : { toolgateDecisions: decisions };
   };
+}
+
+/**
+ * Ids used by more than one unanswered call of the turn where one of those calls is high-stakes,
+ * each with its first high-stakes call (named in the denial).
+ */
+function duplicatedHighStakesIds(gate: Gate, calls: readonly IdentifiedToolCall[]): Map<string, IdentifiedToolCall> {
+  const out = new Map<string, IdentifiedToolCall>();
+  if (calls.length < 2) return out;
+  const counts = new Map<string, number>();
+  for (const call of calls) counts.set(call.id, (counts.get(call.id) ?? 0) + 1);
+  for (const call of calls) {
+    if ((counts.get(call.id) ?? 0) < 2 || out.has(call.id)) continue;
+    let highStakes: boolean;
+    try {
+      highStakes = gate.isHighStakes(call.name, call.args);
+    } catch {
+      highStakes = true;
+    }
+    if (highStakes) out.set(call.id, call);
+  }
+  return out;
+}
+
+function duplicateIdDenial(call: IdentifiedToolCall, runId: string | undefined): Decision {
+  let digest = '';
+  try {
+    digest = callDigest(call.name, call.args ?? {});
+  } catch {
+    // not JSON: no digest, and the denial names the call by id
+  }
+  const reason = `the model turn has more than one tool call with id ${JSON.stringify(call.id)}; a review, an answer and a result are bound to one id, so none of them runs`;
+  return refused({ tool: call.name, digest, callId: call.id, ...(runId !== undefined ? { runId } : {}) }, ErrorCodes.INPUT_INVALID, reason);
 }

@@ -1,0 +1,503 @@
+// Attacks on the turn-reviewing tool node (issue 13's allow path): the tool node reviews the model
+// turn and runs it in the same step when no call needs a human, and routes to the human gate (one
+// batched interrupt, nothing of the turn run) when one does. Each test counts tool-body side effects:
+// a denied call's body runs 0 times, an approved one exactly once, a call waiting for a human never
+// runs before the answer and neither does any other call of its turn.
+import { AIMessage, ToolMessage } from '@langchain/core/messages';
+import { tool } from '@langchain/core/tools';
+import { fakeModel } from '@langchain/core/testing';
+import { Command, END, INTERRUPT, MemorySaver, Send, START, StateGraph } from '@langchain/langgraph';
+import { toolsCondition } from '@langchain/langgraph/prebuilt';
+import { callbackReviewer, createGate, type Decision, type ReviewerVerdict, type ReviewRequest } from '@toolgate/core';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { addGovernance } from './add-governance';
+import { governedToolNode } from './governed-tool-node';
+import { humanGateNode } from './human-gate-node';
+import { hitlResume, pendingReviews } from './pending-reviews';
+import { routeAfterGovernance, routeAfterTools } from './route-after-governance';
+import { GovernedState, harness, HIGH_STAKES, human, makeTools, threadConfig, toolMessagesById, type Harness, type ScriptedModel } from './test-harness';
+
+type Call = { name: string; args: Record<string, unknown>; id: string };
+
+/** Makes `calls` on its first turn, then answers with text as often as asked. */
+function model(calls: Call[], ...later: Call[][]): ScriptedModel {
+  let m = fakeModel().respondWithTools(calls);
+  for (const c of later) m = m.respondWithTools(c);
+  for (let i = 0; i < 6; i++) m = m.respond(new AIMessage(`done ${i}`));
+  return m;
+}
+
+type CompileOptions = { interruptBefore?: string[]; interruptAfter?: string[] };
+
+function governed(h: Harness, m: ScriptedModel, options: Partial<Parameters<typeof addGovernance>[1]> = {}, compile: CompileOptions = {}) {
+  const builder = new StateGraph(GovernedState)
+    .addNode('agent', async (s: typeof GovernedState.State) => ({ messages: [await m.invoke(s.messages)] }))
+    .addEdge(START, 'agent');
+  return addGovernance(builder, { gate: h.gate, tools: h.tools, ...options }).compile({ checkpointer: new MemorySaver(), ...(compile as object) });
+}
+
+/** Node names per step and the number of interrupts, as a user streaming `updates` sees them. */
+async function stepsOf(stream: Promise<AsyncIterable<object>>): Promise<{ steps: string[]; interrupts: number }> {
+  const steps: string[] = [];
+  let interrupts = 0;
+  for await (const chunk of await stream) {
+    for (const [k, v] of Object.entries(chunk)) {
+      steps.push(k);
+      if (k === INTERRUPT && Array.isArray(v)) interrupts += v.length;
+    }
+  }
+  return { steps, interrupts };
+}
+const updates = (config: ReturnType<typeof threadConfig>) => ({ ...config, streamMode: 'updates' as const });
+
+async function beforeNode(graph: { getStateHistory(c: object): AsyncIterable<{ next: string[]; config: object }> }, config: object, node: string): Promise<object> {
+  let found: object | undefined;
+  for await (const s of graph.getStateHistory(config)) if (s.next.includes(node)) found = s.config; // the oldest such checkpoint
+  if (!found) throw new Error(`no checkpoint before ${node}`);
+  return found;
+}
+
+describe('one turn mixing allow, deny, review and a tool that is not high-stakes', () => {
+  it('nothing runs before the answer, one interrupt, then each allowed call once and the denied one never', async () => {
+    const h = harness();
+    const graph = governed(h, model([
+      { name: 'transfer', args: { amount: 5 }, id: 'small' },
+      { name: 'shell', args: { cmd: 'rm -rf /' }, id: 'sh' },
+      { name: 'transfer', args: { amount: 500 }, id: 'big' },
+      { name: 'lookup', args: { q: 'rates' }, id: 'look' },
+      { name: 'transfer', args: { amount: 700 }, id: 'big2' },
+    ]));
+    const config = threadConfig('mixed-all');
+    const first = await stepsOf(graph.stream(human('go'), updates(config)));
+    expect(first).toEqual({ steps: ['agent', 'tools', INTERRUPT], interrupts: 1 });
+    expect(h.ran).toEqual([]);
+    const paused = await graph.getState(config);
+    expect(pendingReviews(paused).map((r) => r.tool_call_id)).toEqual(['big', 'big2']);
+
+    const second = await stepsOf(graph.stream(new Command({ resume: hitlResume(paused, [{ type: 'approve' }, { type: 'reject', message: 'no' }]) }), updates(config)));
+    expect(second.interrupts).toBe(0);
+    expect([...h.ran].sort()).toEqual(['lookup(rates)', 'transfer(5)', 'transfer(500)']);
+    const byId = toolMessagesById((await graph.getState(config)).values.messages);
+    expect(Object.fromEntries([...byId].map(([id, m]) => [id, m.status]))).toEqual({ sh: 'error', small: 'success', big: 'success', look: 'success', big2: 'error' });
+    expect(h.reviewed.map((r) => r.call.callId).sort()).toEqual(['big', 'big2', 'sh', 'small']);
+  });
+
+  it('resume answers for calls that were not shown (a denied call, an unknown id) approve nothing extra', async () => {
+    const h = harness();
+    const graph = governed(h, model([
+      { name: 'shell', args: { cmd: 'ls' }, id: 'sh' },
+      { name: 'transfer', args: { amount: 500 }, id: 'big' },
+      { name: 'transfer', args: { amount: 5 }, id: 'small' },
+    ]));
+    const config = threadConfig('answers-not-shown');
+    await graph.invoke(human('go'), config);
+    expect(h.ran).toEqual([]);
+    await graph.invoke(new Command({ resume: { sh: { approved: true }, ghost: { approved: true }, small: { approved: true } } }), config);
+    // 'big' had no answer: rejected; the answers for 'sh' (denied) and 'ghost' (no such call) approve nothing.
+    expect(h.ran).toEqual(['transfer(5)']);
+    const byId = toolMessagesById((await graph.getState(config)).values.messages);
+    expect(byId.get('sh')?.status).toBe('error');
+    expect(byId.get('big')?.status).toBe('error');
+  });
+
+  it('a second resume of the same approval (and a fork from before the human gate) runs the call once', async () => {
+    const h = harness();
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 500 }, id: 'big' }]));
+    const config = threadConfig('double-resume');
+    await graph.invoke(human('go'), config);
+    const atGate = await beforeNode(graph, config, 'human_gate');
+    await graph.invoke(new Command({ resume: { big: { approved: true } } }), config);
+    await graph.invoke(new Command({ resume: { big: { approved: true } } }), config);
+    expect(h.ran).toEqual(['transfer(500)']);
+    // Time travel to the pause and approve again: a fork of the same call.
+    await graph.invoke(new Command({ resume: { big: { approved: true } } }), atGate as never);
+    expect(h.ran).toEqual(['transfer(500)']);
+  });
+});
+
+describe('tool_call ids the model chooses', () => {
+  it('the same id twice, 500 then 5000: the human shown 500 never approves 5000', async () => {
+    const h = harness();
+    const graph = governed(h, model([
+      { name: 'transfer', args: { amount: 500 }, id: 'x' },
+      { name: 'transfer', args: { amount: 5000 }, id: 'x' },
+    ]));
+    const config = threadConfig('dup-id-review');
+    const paused = await graph.invoke(human('go'), config);
+    expect(h.ran).toEqual([]);
+    // The app approves exactly what pendingReviews showed, bound to its digest (the documented way).
+    const shown = pendingReviews(paused);
+    const resume = Object.fromEntries(shown.map((r) => [r.tool_call_id, { approved: (r.args as { amount: number }).amount <= 500, digest: r.digest }]));
+    await graph.invoke(new Command({ resume }), config);
+    expect(h.ran.filter((r) => r === 'transfer(5000)')).toEqual([]);
+    expect(h.ran.length).toBeLessThanOrEqual(1);
+    // An id shared by two calls binds no Decision: both are refused before anyone is asked.
+    expect(shown).toEqual([]);
+    const decision = (await graph.getState(config)).values.toolgateDecisions.x as Decision;
+    expect(decision).toMatchObject({ verdict: 'deny', source: 'fail_closed', error: { code: 'INPUT_INVALID' } });
+  });
+
+  it('the same id for a harmless lookup and a review call: approving what is shown never runs an unshown transfer', async () => {
+    const h = harness();
+    const graph = governed(h, model([
+      { name: 'lookup', args: { q: 'rates' }, id: 'x' },
+      { name: 'transfer', args: { amount: 5000 }, id: 'x' },
+    ]));
+    const config = threadConfig('dup-id-mixed');
+    const paused = await graph.invoke(human('go'), config);
+    expect(h.ran).toEqual([]);
+    const shown = pendingReviews(paused);
+    // Whatever is shown, it is not "transfer 5000" with those args: a careless approve-all must not run it.
+    expect(shown.some((r) => r.tool === 'transfer' && (r.args as { amount?: number }).amount === 5000 && shown.length === 1)).toBe(false);
+    await graph.invoke(new Command({ resume: Object.fromEntries(shown.map((r) => [r.tool_call_id, { approved: true, digest: r.digest }])) }), config);
+    expect(h.ran.filter((r) => r.startsWith('transfer'))).toEqual([]);
+  });
+
+  it('the same id twice with the same allowed args: the body runs at most once', async () => {
+    const h = harness();
+    const graph = governed(h, model([
+      { name: 'transfer', args: { amount: 5 }, id: 'x' },
+      { name: 'transfer', args: { amount: 5 }, id: 'x' },
+    ]));
+    await graph.invoke(human('go'), threadConfig('dup-id-allow'));
+    expect(h.ran.length).toBeLessThanOrEqual(1);
+  });
+
+  it('the same id twice, review then allow: the review call never runs without a human', async () => {
+    const h = harness();
+    const graph = governed(h, model([
+      { name: 'transfer', args: { amount: 500 }, id: 'x' },
+      { name: 'transfer', args: { amount: 5 }, id: 'x' },
+    ]));
+    await graph.invoke(human('go'), threadConfig('dup-id-review-allow'));
+    expect(h.ran.filter((r) => r === 'transfer(500)')).toEqual([]);
+  });
+
+  it('ids that are Object.prototype names (constructor, __proto__, toString) never run a high-stakes call unreviewed', async () => {
+    const h = harness();
+    const graph = governed(h, model([
+      { name: 'transfer', args: { amount: 5000 }, id: 'constructor' },
+      { name: 'transfer', args: { amount: 6000 }, id: '__proto__' },
+      { name: 'transfer', args: { amount: 7000 }, id: 'toString' },
+    ]));
+    const config = threadConfig('proto-ids');
+    const out = await graph.invoke(human('go'), config);
+    expect(h.ran).toEqual([]);
+    if (pendingReviews(out).length > 0) {
+      await graph.invoke(new Command({ resume: {} }), config);
+      expect(h.ran).toEqual([]);
+    }
+  });
+
+  it('an id reused on a later turn of the same thread (second invoke) never runs the new args on the old Decision', async () => {
+    const h = harness();
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 5 }, id: 'c1' }], [{ name: 'transfer', args: { amount: 5000 }, id: 'c1' }], [{ name: 'transfer', args: { amount: 5 }, id: 'c1' }]));
+    const config = threadConfig('reuse-id');
+    await graph.invoke(human('pay 5'), config);
+    expect(h.ran).toEqual(['transfer(5)']);
+    const second = await graph.invoke(human('pay 5000'), config);
+    // Either paused for a human or refused: never run on the allow for 5.
+    expect(h.ran).toEqual(['transfer(5)']);
+    if (pendingReviews(second).length > 0) await graph.invoke(new Command({ resume: { c1: { approved: false } } }), config);
+    await graph.invoke(human('pay 5 again'), config);
+    expect(h.ran).toEqual(['transfer(5)']);
+  });
+});
+
+describe('renamed tools', () => {
+  it('a name differing in case or with spaces from the high-stakes one never runs a body', async () => {
+    const h = harness();
+    const graph = governed(h, model([
+      { name: 'Transfer', args: { amount: 5000 }, id: 'a' },
+      { name: 'TRANSFER', args: { amount: 5000 }, id: 'b' },
+      { name: ' transfer', args: { amount: 5000 }, id: 'c' },
+      { name: 'transfer\u200b', args: { amount: 5000 }, id: 'd' },
+    ]));
+    const out = await graph.invoke(human('go'), threadConfig('renamed'));
+    expect(h.ran).toEqual([]);
+    expect([...toolMessagesById(out.messages).values()].map((m) => m.status)).toEqual(['error', 'error', 'error', 'error']);
+  });
+
+  it('a tool not on the high-stakes list runs unreviewed, exactly once, even next to a call waiting for a human only after the answer', async () => {
+    const h = harness();
+    const graph = governed(h, model([
+      { name: 'lookup', args: { q: 'a' }, id: 'l' },
+      { name: 'transfer', args: { amount: 500 }, id: 'big' },
+    ]));
+    const config = threadConfig('not-high-stakes');
+    await graph.invoke(human('go'), config);
+    expect(h.ran).toEqual([]);
+    await graph.invoke(new Command({ resume: { big: { approved: false } } }), config);
+    expect(h.ran).toEqual(['lookup(a)']);
+    expect(h.reviewed.map((r) => r.call.tool)).toEqual(['transfer']);
+  });
+});
+
+describe('pauses and state edits around the turn', () => {
+  it("interruptBefore ['tools'] then updateState raising the args: the review sees the raised call and pauses; nothing runs before the answer", async () => {
+    const h = harness();
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 5 }, id: 'c1' }, { name: 'lookup', args: { q: 'a' }, id: 'l' }]), {}, { interruptBefore: ['tools'] });
+    const config = threadConfig('before-tools-raise');
+    await graph.invoke(human('go'), config);
+    const state = await graph.getState(config);
+    expect(state.next).toEqual(['tools']);
+    const ai = (state.values.messages as AIMessage[]).findLast((m) => AIMessage.isInstance(m))!;
+    await graph.updateState(config, { messages: [new AIMessage({ id: ai.id!, content: '', tool_calls: (ai.tool_calls ?? []).map((c) => (c.name === 'transfer' ? { ...c, args: { amount: 5000 } } : c)) })] });
+    const paused = await graph.invoke(null, config);
+    expect(h.ran).toEqual([]);
+    expect(pendingReviews(paused).map((r) => [r.tool_call_id, r.args])).toEqual([['c1', { amount: 5000 }]]);
+    await graph.invoke(new Command({ resume: { c1: { approved: false } } }), config);
+    expect(h.ran).toEqual([]); // paused again before the tools (interruptBefore)
+    await graph.invoke(null, config);
+    expect(h.ran).toEqual(['lookup(a)']);
+  });
+
+  it("interruptAfter ['tools'] on a review turn, updateState lowering the args to an allowed value: the approval for 500 never runs another call", async () => {
+    const h = harness();
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 500 }, id: 'c1' }]), {}, { interruptAfter: ['tools'] });
+    const config = threadConfig('after-tools-change');
+    await graph.invoke(human('go'), config);
+    expect(h.ran).toEqual([]);
+    const state = await graph.getState(config);
+    expect(state.next).toEqual(['human_gate']);
+    const ai = (state.values.messages as AIMessage[]).findLast((m) => AIMessage.isInstance(m))!;
+    await graph.updateState(config, { messages: [new AIMessage({ id: ai.id!, content: '', tool_calls: [{ ...ai.tool_calls![0]!, args: { amount: 50 } }] })] });
+    const paused = await graph.invoke(null, config);
+    const shown = pendingReviews(paused);
+    await graph.invoke(new Command({ resume: hitlResume(paused, shown.map(() => ({ type: 'approve' as const }))) }), config);
+    // 500 was approved (the digest); the call now says 50: neither runs on that approval.
+    expect(h.ran).toEqual([]);
+  });
+
+  it("interruptBefore ['human_gate'] then updateState appending a second AIMessage with a new call: it is reviewed, and nothing runs before the human", async () => {
+    const h = harness();
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 500 }, id: 'c1' }]), {}, { interruptBefore: ['human_gate'] });
+    const config = threadConfig('before-gate-inject');
+    await graph.invoke(human('go'), config);
+    expect((await graph.getState(config)).next).toEqual(['human_gate']);
+    await graph.updateState(config, { messages: [new AIMessage({ content: '', tool_calls: [{ id: 'c2', name: 'transfer', args: { amount: 900 }, type: 'tool_call' }] })] });
+    const paused = await graph.invoke(null, config);
+    expect(h.ran).toEqual([]);
+    // Whatever is pending now, approving it runs at most the calls it names, each once.
+    const shown = pendingReviews(paused);
+    if (shown.length > 0) await graph.invoke(new Command({ resume: Object.fromEntries(shown.map((r) => [r.tool_call_id, { approved: true, digest: r.digest }])) }), config);
+    expect(h.ran.filter((r) => r === 'transfer(500)').length).toBeLessThanOrEqual(1);
+    expect(h.ran.filter((r) => r === 'transfer(900)').length).toBeLessThanOrEqual(1);
+    const approvedIds = shown.map((r) => r.tool_call_id);
+    if (!approvedIds.includes('c2')) expect(h.ran).not.toContain('transfer(900)');
+  });
+
+  it('two forks replayed at once from before the tools step run the allowed call once', async () => {
+    const h = harness();
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 5 }, id: 'c1' }]));
+    const config = threadConfig('parallel-forks');
+    await graph.invoke(human('go'), config);
+    const before = await beforeNode(graph, config, 'tools');
+    await Promise.all([graph.invoke(null, before as never), graph.invoke(null, before as never), graph.invoke(null, before as never)]);
+    expect(h.ran).toEqual(['transfer(5)']);
+  });
+
+  it('a fork after the pause (before human_gate) with the review Decision rewritten by a node write is refused at the digest check when the args differ', async () => {
+    const h = harness();
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 500 }, id: 'c1' }]));
+    const config = threadConfig('fork-rewrite');
+    const paused = await graph.invoke(human('go'), config);
+    const decision = (await graph.getState(config)).values.toolgateDecisions.c1 as Decision;
+    expect(decision.verdict).toBe('review');
+    // Change the call's args while paused; the review Decision stays bound to 500.
+    const ai = ((await graph.getState(config)).values.messages as AIMessage[]).findLast((m) => AIMessage.isInstance(m))!;
+    await graph.updateState(config, { messages: [new AIMessage({ id: ai.id!, content: '', tool_calls: [{ ...ai.tool_calls![0]!, args: { amount: 50_000 } }] })] });
+    await graph.invoke(new Command({ resume: { c1: { approved: true, digest: pendingReviews(paused)[0]!.digest } } }), config);
+    expect(h.ran).toEqual([]);
+  });
+});
+
+describe('the reviewer fails', () => {
+  const throwing = (): ReviewerVerdict => {
+    throw new Error('reviewer down');
+  };
+
+  it('a reviewer that throws (fail closed): no call of the turn that needs review runs, the others do, once', async () => {
+    const h = harness({ policy: (r) => (r.call.tool === 'transfer' ? throwing() : { verdict: 'allow', reason: 'ok' }) });
+    const graph = governed(h, model([
+      { name: 'transfer', args: { amount: 5 }, id: 't' },
+      { name: 'lookup', args: { q: 'a' }, id: 'l' },
+    ]));
+    const out = await graph.invoke(human('go'), threadConfig('reviewer-throws'));
+    expect(h.ran).toEqual(['lookup(a)']);
+    expect((toolMessagesById(out.messages).get('t')?.artifact as Decision).source).toBe('fail_closed');
+  });
+
+  it('a reviewer that never answers (timeout, fail closed) runs nothing high-stakes', async () => {
+    const ran: string[] = [];
+    const gate = createGate({
+      reviewer: callbackReviewer(() => new Promise<ReviewerVerdict>(() => {})),
+      highStakes: HIGH_STAKES,
+      failMode: 'closed',
+      telemetry: false,
+      timeoutMs: 20,
+    });
+    const h: Harness = { ...harness(), gate, ran, tools: makeTools(ran) };
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 5 }, id: 't' }, { name: 'shell', args: { cmd: 'ls' }, id: 's' }]));
+    const out = await graph.invoke(human('go'), threadConfig('reviewer-timeout'));
+    expect(ran).toEqual([]);
+    expect([...toolMessagesById(out.messages).values()].map((m) => m.status)).toEqual(['error', 'error']);
+  });
+
+  it("a reviewer that throws on the human's approval re-check: the approved call does not run", async () => {
+    let reviews = 0;
+    const h = harness({
+      policy: (r: ReviewRequest) => {
+        if (r.dryRun) throw new Error('down at the re-check');
+        reviews++;
+        return { verdict: 'review', reason: 'ask' };
+      },
+    });
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 500 }, id: 'c1' }]));
+    const config = threadConfig('recheck-throws');
+    await graph.invoke(human('go'), config);
+    await graph.invoke(new Command({ resume: { c1: { approved: true } } }), config);
+    expect(reviews).toBe(1);
+    // Core may or may not re-check; if it does and the re-check fails, the call is refused.
+    if (h.rechecked.length > 0) expect(h.ran).toEqual([]);
+    else expect(h.ran).toEqual(['transfer(500)']);
+  });
+});
+
+describe('other wirings', () => {
+  it('Send to the tools node (lg_tool_call): a call that needs a human is refused, an allowed one runs once', async () => {
+    const h = harness();
+    const m = model([
+      { name: 'transfer', args: { amount: 500 }, id: 'big' },
+      { name: 'transfer', args: { amount: 5 }, id: 'small' },
+    ]);
+    const graph = new StateGraph(GovernedState)
+      .addNode('agent', async (s: typeof GovernedState.State) => ({ messages: [await m.invoke(s.messages)] }))
+      .addNode('tools', governedToolNode(h.tools, h.gate, { reviewTurn: true }))
+      .addNode('human_gate', humanGateNode(h.gate))
+      .addEdge(START, 'agent')
+      .addConditionalEdges('agent', (s: typeof GovernedState.State) => {
+        const last = s.messages.at(-1) as AIMessage;
+        return (last.tool_calls ?? []).length > 0 ? (last.tool_calls ?? []).map((c) => new Send('tools', { ...s, lg_tool_call: c })) : END;
+      })
+      .addEdge('tools', 'agent')
+      .compile({ checkpointer: new MemorySaver() });
+    await graph.invoke(human('go'), threadConfig('send'));
+    expect(h.ran).toEqual(['transfer(5)']);
+  });
+
+  it('Send with a forged Decision for another call id rides nowhere: the lg_tool_call is checked against its own id and digest', async () => {
+    const h = harness();
+    const allowSmall = await h.gate.review({ tool: 'transfer', args: { amount: 5 }, callId: 'small', runId: 'send-forged' });
+    const node = governedToolNode(h.tools, h.gate, { reviewTurn: true });
+    const out = (await node.invoke(
+      { messages: [], toolgateDecisions: { small: allowSmall, big: { ...allowSmall, callId: 'big' } }, lg_tool_call: { id: 'big', name: 'transfer', args: { amount: 5000 }, type: 'tool_call' } },
+      threadConfig('send-forged'),
+    )) as { messages: ToolMessage[] } | ToolMessage[];
+    expect(h.ran).toEqual([]);
+    const msgs = Array.isArray(out) ? out : out.messages;
+    expect(msgs.map((x) => x.status)).toEqual(['error']);
+  });
+
+  it('hand-wired reviewTurn: true + routeAfterTools: a review turn runs nothing before the answer, one interrupt', async () => {
+    const h = harness();
+    const m = model([{ name: 'lookup', args: { q: 'a' }, id: 'l' }, { name: 'transfer', args: { amount: 5 }, id: 's' }, { name: 'transfer', args: { amount: 500 }, id: 'b' }]);
+    const graph = new StateGraph(GovernedState)
+      .addNode('agent', async (s: typeof GovernedState.State) => ({ messages: [await m.invoke(s.messages)] }))
+      .addNode('tools', governedToolNode(h.tools, h.gate, { reviewTurn: true }))
+      .addNode('human_gate', humanGateNode(h.gate))
+      .addEdge(START, 'agent')
+      .addConditionalEdges('agent', toolsCondition, { tools: 'tools', __end__: END })
+      .addConditionalEdges('tools', routeAfterTools(), ['human_gate', 'agent'])
+      .addConditionalEdges('human_gate', routeAfterGovernance(), ['tools', 'agent'])
+      .compile({ checkpointer: new MemorySaver() });
+    const config = threadConfig('hand-wired');
+    expect((await stepsOf(graph.stream(human('go'), updates(config)))).interrupts).toBe(1);
+    expect(h.ran).toEqual([]);
+    await graph.invoke(new Command({ resume: { b: { approved: true } } }), config);
+    expect([...h.ran].sort()).toEqual(['lookup(a)', 'transfer(5)', 'transfer(500)']);
+  });
+
+  it('reviewTurn: true with a plain tools → agent edge (human gate forgotten): the review call never runs', async () => {
+    const h = harness();
+    const m = model([{ name: 'transfer', args: { amount: 500 }, id: 'b' }, { name: 'transfer', args: { amount: 5 }, id: 's' }]);
+    const graph = new StateGraph(GovernedState)
+      .addNode('agent', async (s: typeof GovernedState.State) => ({ messages: [await m.invoke(s.messages)] }))
+      .addNode('tools', governedToolNode(h.tools, h.gate, { reviewTurn: true }))
+      .addEdge(START, 'agent')
+      .addConditionalEdges('agent', toolsCondition, { tools: 'tools', __end__: END })
+      .addEdge('tools', 'agent')
+      .compile({ checkpointer: new MemorySaver() });
+    await graph.invoke(human('go'), threadConfig('no-gate'));
+    expect(h.ran).toEqual([]);
+  });
+
+  it('a graph without the toolgateDecisions channel fails closed with the turn review', async () => {
+    const h = harness();
+    const m = model([{ name: 'transfer', args: { amount: 5 }, id: 't' }, { name: 'lookup', args: { q: 'a' }, id: 'l' }]);
+    const { MessagesAnnotation } = await import('@langchain/langgraph');
+    const builder = new StateGraph(MessagesAnnotation)
+      .addNode('agent', async (s: typeof MessagesAnnotation.State) => ({ messages: [await m.invoke(s.messages)] }))
+      .addEdge(START, 'agent');
+    const graph = addGovernance(builder, { gate: h.gate, tools: h.tools }).compile({ checkpointer: new MemorySaver() });
+    await expect(graph.invoke(human('go'), threadConfig('no-channel'))).rejects.toThrow(/toolgateDecisions/);
+    expect(h.ran).toEqual([]);
+  });
+
+  it('a toolNode passed to addGovernance with its own options (handleToolErrors: false): a throwing high-stakes tool aborts the step; the retry runs nothing twice', async () => {
+    const h = harness();
+    let boom = 0;
+    const flaky = tool(
+      async ({ amount }: { amount: number }) => {
+        boom++;
+        h.ran.push(`transfer(${amount})`);
+        throw new Error('bank down');
+      },
+      { name: 'transfer', description: 'Transfer money', schema: z.object({ amount: z.number() }) },
+    );
+    const [, shell, lookup] = h.tools;
+    const toolNode = governedToolNode([flaky, shell!, lookup!], h.gate, { handleToolErrors: false });
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 5 }, id: 't' }, { name: 'lookup', args: { q: 'a' }, id: 'l' }]), { tools: undefined, toolNode });
+    const config = threadConfig('tool-throws');
+    await expect(graph.invoke(human('go'), config)).rejects.toThrow(/bank down/);
+    expect(boom).toBe(1);
+    await graph.invoke(null, config).catch(() => undefined);
+    await graph.invoke(null, config).catch(() => undefined);
+    expect(boom).toBe(1);
+  });
+
+  it('a high-stakes tool that returns its own Command routing back to the tools node runs once', async () => {
+    const h = harness();
+    let runs = 0;
+    const loop = tool(
+      async (_args: { amount: number }) => {
+        runs++;
+        return new Command({ goto: 'tools' });
+      },
+      { name: 'transfer', description: 'Transfer money', schema: z.object({ amount: z.number() }) },
+    );
+    const [, shell, lookup] = h.tools;
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 5 }, id: 't' }]), { tools: [loop, shell!, lookup!] });
+    await graph.invoke(human('go'), { ...threadConfig('tool-goto-tools'), recursionLimit: 12 }).catch(() => undefined);
+    expect(runs).toBe(1);
+  });
+});
+
+describe('streaming', () => {
+  it('streamEvents and stream(values) on a review turn: nothing runs before the answer, one interrupt, approved call once', async () => {
+    const h = harness();
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 5 }, id: 's' }, { name: 'transfer', args: { amount: 500 }, id: 'b' }]));
+    const config = threadConfig('stream-events');
+    let toolEnds = 0;
+    for await (const ev of graph.streamEvents(human('go'), { ...config, version: 'v2' })) if (ev.event === 'on_tool_end') toolEnds++;
+    expect(toolEnds).toBe(0);
+    expect(h.ran).toEqual([]);
+    expect(pendingReviews(await graph.getState(config))).toHaveLength(1);
+    for await (const _ of await graph.stream(new Command({ resume: { b: { approved: true } } }), { ...config, streamMode: 'values' })) void _;
+    expect([...h.ran].sort()).toEqual(['transfer(5)', 'transfer(500)']);
+    // Streaming the finished thread again from the top of the tools step runs nothing again.
+    for await (const _ of await graph.stream(null, { ...(await beforeNode(graph, config, 'tools')), streamMode: 'updates' } as never)) void _;
+    expect([...h.ran].sort()).toEqual(['transfer(5)', 'transfer(500)']);
+  });
+});
