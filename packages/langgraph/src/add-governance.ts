@@ -66,6 +66,12 @@ export function addGovernance<B extends GraphBuilderLike>(builder: B, options: A
   if (options.toolNode && !(options.toolNode instanceof GovernedToolNode)) {
     throw new OptionsError('addGovernance: `toolNode` must be a GovernedToolNode (use governedToolNode(tools, gate)); a plain ToolNode would neither enforce Decisions nor report outcomes');
   }
+  if (options.toolNode && options.toolNode.gate !== gate) {
+    // The turn would be reviewed by one gate and claimed/enforced by another: a tool only the graph's
+    // gate calls high-stakes would run unclaimed (twice on a replay), and the graph gate's ledger
+    // would never see the execution.
+    throw new OptionsError('addGovernance: `toolNode` was built with another gate than `gate`; build it with the same one (governedToolNode(tools, gate))');
+  }
   const agent = options.agentNode ?? 'agent';
   const humanGate = options.names?.humanGate ?? 'human_gate';
   const tools = options.names?.tools ?? 'tools';

@@ -501,3 +501,19 @@ describe('streaming', () => {
     expect([...h.ran].sort()).toEqual(['transfer(5)', 'transfer(500)']);
   });
 });
+
+describe('a toolNode built with another gate', () => {
+  it('is refused by addGovernance: the turn would be reviewed by one gate and enforced by another (a tool only the graph gate lists ran again on a replay)', async () => {
+    const h = harness();
+    const other = createGate({ reviewer: callbackReviewer(() => ({ verdict: 'allow', reason: 'ok' })), highStakes: [], failMode: 'closed', telemetry: false });
+    const toolNode = governedToolNode(h.tools, other);
+    expect(() => governed(h, model([{ name: 'transfer', args: { amount: 5 }, id: 'c1' }]), { tools: undefined, toolNode })).toThrow(/another gate/);
+    expect(toolNode.reviewsTurns).toBe(false);
+    // The same node with its own gate is accepted, and a replay does not run the call twice.
+    const h2: Harness = { ...h, gate: other };
+    const graph = governed(h2, model([{ name: 'transfer', args: { amount: 5 }, id: 'c1' }]), { tools: undefined, toolNode });
+    const config = threadConfig('other-gate');
+    await graph.invoke(human('go'), config);
+    expect(h.ran).toEqual(['transfer(5)']); // not high-stakes for this gate: runs as in ToolNode
+  });
+});

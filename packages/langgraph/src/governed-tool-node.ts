@@ -89,6 +89,7 @@ export class GovernedToolNode extends ToolNode {
     if (routes !== undefined && (typeof routes !== 'object' || routes === null || typeof routes.humanGate !== 'string' || typeof routes.agent !== 'string')) {
       throw new OptionsError('governedToolNode: reviewTurn must be true or { humanGate, agent } (node names)');
     }
+    if (gate !== this.gate) throw new OptionsError('governedToolNode: the turn must be reviewed with the gate the node enforces and claims with');
     this.turnReview = governanceNode(gate, options);
     this.turnRoutes = routes;
     return this;
