@@ -517,3 +517,106 @@ describe('a toolNode built with another gate', () => {
     expect(h.ran).toEqual(['transfer(5)']); // not high-stakes for this gate: runs as in ToolNode
   });
 });
+
+describe('an edit that needs a second approver', () => {
+  it('the edited call does not run on one approval: the turn answers it with an error (fail closed), never with the original args', async () => {
+    const h = harness({
+      policy: (r) => (r.call.tool === 'transfer' && ((r.call.args as { amount: number }).amount ?? 0) > 100 ? { verdict: 'review', reason: 'two approvers', approvals: { required: 2 } } : { verdict: 'allow', reason: 'ok' }),
+    });
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 500 }, id: 'c1' }]));
+    const config = threadConfig('edit-two-approvers');
+    await graph.invoke(human('go'), config);
+    const second = await graph.invoke(new Command({ resume: { decisions: [{ type: 'edit', editedAction: { name: 'transfer', args: { amount: 700 } }, approver: 'alice' }] } }), config);
+    expect(h.ran).toEqual([]);
+    expect(toolMessagesById(second.messages).get('c1')?.status).toBe('error');
+    // A late second approval (a replayed resume) runs nothing either.
+    await graph.invoke(new Command({ resume: { c1: { approved: true, approver: 'bob' } } }), config);
+    expect(h.ran).toEqual([]);
+  });
+});
+
+describe('arguments and predicates', () => {
+  function predicateHarness(): Harness {
+    const base = harness();
+    const gate = createGate({
+      reviewer: callbackReviewer((request) => {
+        (request.dryRun ? base.rechecked : base.reviewed).push(request);
+        const amount = (request.call.args as { amount?: number }).amount ?? 0;
+        return amount > 100 ? { verdict: 'review', reason: 'amount > 100' } : { verdict: 'allow', reason: 'ok' };
+      }),
+      highStakes: [{ tool: 'transfer', when: (a) => ((a as { amount?: number }).amount ?? 0) > 10 }, 'shell'],
+      failMode: 'closed',
+      telemetry: false,
+    });
+    return { ...base, gate };
+  }
+
+  it('args sent as a JSON string are judged, reviewed and run as the object they parse to', async () => {
+    const h = predicateHarness();
+    const graph = governed(h, model([
+      { name: 'transfer', args: '{"amount": 5000, "apiKey": "sk-secret"}' as never, id: 'big' },
+      { name: 'transfer', args: '{"amount": 50}' as never, id: 'mid' },
+    ]));
+    const config = threadConfig('string-args');
+    const paused = await graph.invoke(human('go'), config);
+    expect(h.ran).toEqual([]);
+    // The human sees the call (as the model sent it: a JSON string) with its secrets redacted.
+    const args = pendingReviews(paused).map((r) => [r.tool_call_id, typeof r.args === 'string' ? JSON.parse(r.args) : r.args]);
+    expect(args).toEqual([['big', { amount: 5000, apiKey: '[REDACTED]' }]]);
+    await graph.invoke(new Command({ resume: { big: { approved: false } } }), config);
+    expect(h.ran).toEqual(['transfer(50)']);
+  });
+
+  it('a { tool, when } predicate with args whose toJSON hides the amount: never runs a high amount unreviewed', async () => {
+    const h = predicateHarness();
+    const hidden = { amount: 5, toJSON: () => ({ amount: 5000 }) };
+    const shown = { amount: 5000, toJSON: () => ({ amount: 5 }) };
+    const graph = governed(h, model([
+      { name: 'transfer', args: hidden, id: 'a' },
+      { name: 'transfer', args: shown, id: 'b' },
+    ]));
+    const config = threadConfig('predicate-tojson');
+    const out = await graph.invoke(human('go'), config);
+    // Whatever was paused or refused, no body ever saw 5000 without a human's approval.
+    expect(h.ran.filter((r) => r === 'transfer(5000)')).toEqual([]);
+    if (pendingReviews(out).length > 0) {
+      await graph.invoke(new Command({ resume: Object.fromEntries(pendingReviews(out).map((r) => [r.tool_call_id, { approved: false }])) }), config);
+      expect(h.ran.filter((r) => r === 'transfer(5000)')).toEqual([]);
+    }
+  });
+});
+
+describe('threads that move on', () => {
+  it('a review abandoned with a new message, then the same id for a smaller call: the stale review approves nothing', async () => {
+    const h = harness();
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 500 }, id: 'x' }], [{ name: 'transfer', args: { amount: 5 }, id: 'x' }]));
+    const config = threadConfig('abandoned');
+    await graph.invoke(human('pay 500'), config);
+    expect(h.ran).toEqual([]);
+    const next = await graph.invoke(human('no, pay 5'), config);
+    const shown = pendingReviews(next);
+    if (shown.length > 0) await graph.invoke(new Command({ resume: Object.fromEntries(shown.map((r) => [r.tool_call_id, { approved: true, digest: r.digest }])) }), config);
+    // At most the 5 runs, once; 500 never (nobody approved it).
+    expect(h.ran.filter((r) => r === 'transfer(500)')).toEqual([]);
+    expect(h.ran.length).toBeLessThanOrEqual(1);
+  });
+
+  it('the governed graph as a subgraph node of a parent: pause, approve, a second resume — the call runs once', async () => {
+    const h = harness();
+    const inner = (() => {
+      const m = model([{ name: 'transfer', args: { amount: 500 }, id: 'big' }, { name: 'transfer', args: { amount: 5 }, id: 'small' }]);
+      const builder = new StateGraph(GovernedState)
+        .addNode('agent', async (s: typeof GovernedState.State) => ({ messages: [await m.invoke(s.messages)] }))
+        .addEdge(START, 'agent');
+      return addGovernance(builder, { gate: h.gate, tools: h.tools }).compile();
+    })();
+    const parent = new StateGraph(GovernedState).addNode('inner', inner).addEdge(START, 'inner').addEdge('inner', END).compile({ checkpointer: new MemorySaver() });
+    const config = threadConfig('subgraph');
+    const paused = await parent.invoke(human('go'), config);
+    expect(h.ran).toEqual([]);
+    expect(pendingReviews(paused).map((r) => r.tool_call_id)).toEqual(['big']);
+    await parent.invoke(new Command({ resume: { big: { approved: true } } }), config);
+    await parent.invoke(new Command({ resume: { big: { approved: true } } }), config);
+    expect([...h.ran].sort()).toEqual(['transfer(5)', 'transfer(500)']);
+  });
+});
