@@ -9,7 +9,11 @@ import { fakeModel } from '@langchain/core/testing';
 import { Command, END, INTERRUPT, MemorySaver, Send, START, StateGraph } from '@langchain/langgraph';
 import { toolsCondition } from '@langchain/langgraph/prebuilt';
 import { callbackReviewer, createGate, type Decision, type ReviewerVerdict, type ReviewRequest } from '@toolgate/core';
-import { describe, expect, it } from 'vitest';
+import { sqliteLedger } from '@toolgate/core/ledger-sqlite';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { addGovernance } from './add-governance';
 import { governedToolNode } from './governed-tool-node';
@@ -666,5 +670,91 @@ describe('more ids, races and forged state', () => {
     const out = await graph.invoke({ ...human('go'), toolgateDecisions: { c1: real, c2: { ...real, callId: 'c2' } } }, threadConfig('forged-input'));
     expect(h.ran).toEqual([]);
     expect([...toolMessagesById(out.messages).values()].map((m) => m.status)).toEqual(['error', 'error']);
+  });
+});
+
+describe('restarts (a fresh gate on the same ledger and checkpoints)', () => {
+  const closers: Array<() => Promise<void> | undefined> = [];
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((c) => c()));
+  });
+
+  function processWith(path: string, saver: MemorySaver, ran: string[], calls: Call[], toolNodeOptions: { handleToolErrors?: boolean } = {}, failing?: Set<string>) {
+    const ledger = sqliteLedger(path);
+    closers.push(() => ledger.close?.());
+    const gate = createGate({ reviewer: callbackReviewer((r) => ((r.call.args as { amount?: number }).amount ?? 0) > 100 ? { verdict: 'review', reason: 'big' } : { verdict: 'allow', reason: 'ok' }), highStakes: HIGH_STAKES, telemetry: false, ledger });
+    const m = model(calls);
+    const tools = makeTools(ran);
+    if (failing) {
+      const orig = tools[0]!;
+      tools[0] = tool(
+        async ({ amount }: { amount: number }) => {
+          ran.push(`transfer(${amount})`);
+          if (failing.has(String(amount))) throw new Error('crash');
+          return 'ok';
+        },
+        { name: orig.name, description: orig.description, schema: z.object({ amount: z.number() }) },
+      ) as never;
+    }
+    const builder = new StateGraph(GovernedState)
+      .addNode('agent', async (s: typeof GovernedState.State) => ({ messages: [await m.invoke(s.messages)] }))
+      .addEdge(START, 'agent');
+    return addGovernance(builder, { gate, toolNode: governedToolNode(tools, gate, toolNodeOptions) }).compile({ checkpointer: saver });
+  }
+  const ledgerFile = () => join(mkdtempSync(join(tmpdir(), 'toolgate-lgattack-')), 'ledger.db');
+
+  it('a mixed turn paused in one process, approved in a second, replayed from both tools steps in a third: each call ran once', async () => {
+    const path = ledgerFile();
+    const saver = new MemorySaver();
+    const ran: string[] = [];
+    const calls: Call[] = [{ name: 'transfer', args: { amount: 5 }, id: 'small' }, { name: 'transfer', args: { amount: 500 }, id: 'big' }];
+    const config = threadConfig('restart-mixed');
+    await processWith(path, saver, ran, calls).invoke(human('go'), config);
+    expect(ran).toEqual([]);
+    await processWith(path, saver, ran, calls).invoke(new Command({ resume: { big: { approved: true } } }), config);
+    expect([...ran].sort()).toEqual(['transfer(5)', 'transfer(500)']);
+    const third = processWith(path, saver, ran, calls);
+    const forks: object[] = [];
+    for await (const st of third.getStateHistory(config)) if (st.next.includes('tools')) forks.push(st.config);
+    expect(forks.length).toBeGreaterThanOrEqual(2);
+    for (const f of forks) await processWith(path, saver, ran, calls).invoke(null, f as never).catch(() => undefined);
+    expect([...ran].sort()).toEqual(['transfer(5)', 'transfer(500)']);
+  });
+
+  it('a tools step that crashed half-way (handleToolErrors: false) retried in a new process: what ran does not run again', async () => {
+    const path = ledgerFile();
+    const saver = new MemorySaver();
+    const ran: string[] = [];
+    const calls: Call[] = [{ name: 'transfer', args: { amount: 5 }, id: 'a' }, { name: 'transfer', args: { amount: 7 }, id: 'b' }];
+    const config = threadConfig('restart-crash');
+    await expect(processWith(path, saver, ran, calls, { handleToolErrors: false }, new Set(['7'])).invoke(human('go'), config)).rejects.toThrow(/crash/);
+    expect([...ran].sort()).toEqual(['transfer(5)', 'transfer(7)']);
+    await processWith(path, saver, ran, calls, { handleToolErrors: false }).invoke(null, config).catch(() => undefined);
+    expect([...ran].sort()).toEqual(['transfer(5)', 'transfer(7)']);
+  });
+});
+
+describe('answers given before anyone was asked', () => {
+  it('a resume sent to a thread with no pending interrupt approves nothing the model asks later', async () => {
+    const h = harness();
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 500 }, id: 'big' }]));
+    const config = threadConfig('pre-resume');
+    await graph.invoke(new Command({ resume: { big: { approved: true } }, update: human('go') }), config).catch(() => undefined);
+    expect(h.ran).toEqual([]);
+    // The real run asks, and the early answer is not taken for it.
+    const paused = await graph.invoke(human('go'), config);
+    expect(pendingReviews(paused).map((r) => r.tool_call_id)).toEqual(['big']);
+    expect(h.ran).toEqual([]);
+  });
+
+  it('without a checkpointer a review turn runs nothing (the human gate cannot pause)', async () => {
+    const h = harness();
+    const m = model([{ name: 'transfer', args: { amount: 500 }, id: 'big' }, { name: 'transfer', args: { amount: 5 }, id: 'small' }]);
+    const builder = new StateGraph(GovernedState)
+      .addNode('agent', async (s: typeof GovernedState.State) => ({ messages: [await m.invoke(s.messages)] }))
+      .addEdge(START, 'agent');
+    const graph = addGovernance(builder, { gate: h.gate, tools: h.tools }).compile();
+    await graph.invoke(human('go')).catch(() => undefined);
+    expect(h.ran).toEqual([]);
   });
 });
