@@ -758,3 +758,26 @@ describe('answers given before anyone was asked', () => {
     expect(h.ran).toEqual([]);
   });
 });
+
+describe('one toolNode in two graphs', () => {
+  it('is refused when the graphs name their nodes differently (the first graph routed to the second one\'s human gate and ended without asking)', async () => {
+    const h = harness();
+    const toolNode = governedToolNode(h.tools, h.gate);
+    const build = (m: ScriptedModel, humanGate: string) => {
+      const builder = new StateGraph(GovernedState)
+        .addNode('agent', async (s: typeof GovernedState.State) => ({ messages: [await m.invoke(s.messages)] }))
+        .addEdge(START, 'agent');
+      return addGovernance(builder, { gate: h.gate, toolNode, names: { humanGate } }).compile({ checkpointer: new MemorySaver() });
+    };
+    const first = build(model([{ name: 'transfer', args: { amount: 500 }, id: 'big' }, { name: 'transfer', args: { amount: 5 }, id: 'small' }]), 'gate_one');
+    expect(() => build(model([]), 'gate_two')).toThrow(/another graph/);
+    // Same names: the node can serve both; the first graph still pauses, nothing run before the answer.
+    build(model([]), 'gate_one');
+    const config = threadConfig('shared-node');
+    const paused = await first.invoke(human('go'), config);
+    expect(pendingReviews(paused).map((r) => r.tool_call_id)).toEqual(['big']);
+    expect(h.ran).toEqual([]);
+    await first.invoke(new Command({ resume: { big: { approved: true } } }), config);
+    expect([...h.ran].sort()).toEqual(['transfer(5)', 'transfer(500)']);
+  });
+});

@@ -90,6 +90,11 @@ export class GovernedToolNode extends ToolNode {
       throw new OptionsError('governedToolNode: reviewTurn must be true or { humanGate, agent } (node names)');
     }
     if (gate !== this.gate) throw new OptionsError('governedToolNode: the turn must be reviewed with the gate the node enforces and claims with');
+    if (this.turnRoutes && (routes?.humanGate !== this.turnRoutes.humanGate || routes.agent !== this.turnRoutes.agent)) {
+      // One node routes to one graph's nodes: in another graph its Command would name nodes that are not
+      // there (LangGraph drops such a goto, and the run would end with the turn neither run nor asked).
+      throw new OptionsError('governedToolNode: this node already routes to other node names (it is wired in another graph); build one GovernedToolNode per graph');
+    }
     this.turnReview = governanceNode(gate, options);
     this.turnRoutes = routes;
     return this;
