@@ -144,10 +144,17 @@ export function jsonlAudit(path: string, options: JsonlAuditOptions = {}): Jsonl
       }
       // Serialised once: the bytes written are the bytes the hash covers.
       const { record, line } = sealLine(entry, head, redactOptions);
-      const bytes = Buffer.from(`${line}\n`, 'utf8');
+      const text = `${line}\n`;
+      const length = Buffer.byteLength(text, 'utf8');
       try {
-        let done = 0;
-        while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+        // The string goes to the kernel without a Buffer of our own; a short write (rare on a
+        // regular file) is finished from the bytes.
+        const first = writeSync(fd, text, null, 'utf8');
+        if (first < length) {
+          const bytes = Buffer.from(text, 'utf8');
+          let done = first;
+          while (done < length) done += writeSync(fd, bytes, done, length - done);
+        }
       } catch (error) {
         // Cut a partial line off again so the next record is not appended onto a fragment.
         try {
@@ -157,7 +164,7 @@ export function jsonlAudit(path: string, options: JsonlAuditOptions = {}): Jsonl
         }
         throw new AuditError(ErrorCodes.AUDIT_WRITE_FAILED, `cannot write audit log ${file}: ${(error as Error).message}`, { cause: error });
       }
-      size += bytes.length;
+      size += length;
       head = { seq: record.seq, hash: record.hash };
       if (fsyncMode === 'always') {
         try {
