@@ -159,17 +159,21 @@ describe.each<EngineName>(['sqlite', 'postgres'])('review rows on %s', (engine) 
 });
 
 describe('SQLite group commit with replays in the burst', () => {
-  it('a batch rolled back for a replayed key is written again; the JSONL mirror still equals the table', async () => {
+  it('replayed keys in a burst answer with their stored reviews without failing the others; the JSONL mirror equals the table', async () => {
     const s = await started('sqlite');
     const first = await Promise.all(Array.from({ length: 5 }, (_, i) => submit(s, `pre-${i}`, 'transfer', { amount: i + 1 })));
-    // 20 new keys and the 5 stored ones, all at once: the replays' inserts fail the shared transaction,
-    // which is rolled back and written again one by one (new records at the seqs the first try used).
+    // 20 new keys and the 5 stored ones, all at once, in shared transactions: a replay's insert writes
+    // nothing (ON CONFLICT DO NOTHING) and reads the stored review; the new ones are stored.
     const burst = await Promise.all([
       ...Array.from({ length: 20 }, (_, i) => submit(s, `new-${i}`, 'transfer', { amount: i + 1 })),
       ...Array.from({ length: 5 }, (_, i) => submit(s, `pre-${i}`, 'transfer', { amount: i + 1 })),
     ]);
     expect(burst.every((r) => r.status === 200 && r.body.status === 'decided')).toBe(true);
     for (let i = 0; i < 5; i++) expect(burst[20 + i]!.body).toMatchObject({ id: first[i]!.body.id, proof: first[i]!.body.proof });
+    const reviews = s.server.store.db.prepare('SELECT COUNT(*) AS n FROM reviews').get() as { n: number };
+    expect(reviews.n).toBe(25);
+    const records = s.server.store.auditAfter(0, 10_000).filter((r) => (JSON.parse(r.record) as { kind: string }).kind === 'review');
+    expect(records).toHaveLength(25);
     await s.server.audit.flush();
     const verify = await http(s.url, 'GET', '/v1/audit/verify', s.approveKey);
     expect(verify.body).toMatchObject({ ok: true });

@@ -15,6 +15,8 @@ export interface AuditTrail {
    * inside the caller's transaction if there is one; the JSONL mirror follows in a batch.
    */
   append(entry: AuditEntry): AuditRecord;
+  /** The seq the next `append` in the transaction running now will take (call inside a transaction). */
+  nextSeq(): number;
   /** Records after `afterSeq`, oldest first. */
   page(afterSeq: number, limit: number): AuditRecord[];
   /** The chain head in the table (undefined while empty). */
@@ -48,10 +50,19 @@ export function openAuditTrail(store: Store, options: AuditTrailOptions = {}): A
   let signerOf: (() => CheckpointSigner | undefined) | undefined;
   let sinceCheckpoint = 0;
 
+  /** The chain head now (inside a transaction: read from the table once per transaction). */
+  const headNow = (): { seq: number; hash: string } | null => {
+    const tx = store.transactionId;
+    if (head && head.tx === tx) return head;
+    const last = store.lastAudit();
+    if (!last) return null;
+    head = { tx, seq: last.seq, hash: last.hash };
+    return head;
+  };
   /** Seals one entry after the current head; call inside a transaction. */
   const seal = (entry: AuditEntry, redact?: RedactOptions): AuditRecord => {
     const tx = store.transactionId;
-    const prev = head && head.tx === tx ? head : (store.lastAudit() ?? null);
+    const prev = headNow();
     // The stored text is the exact line the hash covers (audit format 2), serialised once.
     const { record: sealed, line } = sealLine(entry, prev, redact);
     store.insertAudit({ seq: sealed.seq, id: sealed.id, hash: sealed.hash, record: line });
@@ -69,6 +80,10 @@ export function openAuditTrail(store: Store, options: AuditTrailOptions = {}): A
 
   const trail: AuditTrail = {
     mirror,
+    nextSeq() {
+      if (store.transactionId === 0) throw new Error('nextSeq() is only meaningful inside a transaction');
+      return (headNow()?.seq ?? 0) + 1;
+    },
     append(entry) {
       const record = store.transaction(() => {
         const sealed = seal(entry, options.redact);

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { Verdict } from '@toolgate/core';
 import { hydrateReviewRow } from './review-row';
 
@@ -175,6 +175,8 @@ export interface Store {
   /** A number that identifies the transaction running now (new for every `BEGIN`); 0 outside one. */
   readonly transactionId: number;
   insertReview(row: ReviewRow): void;
+  /** Inserts the review unless its idempotency key is taken (then nothing is written): true if inserted. */
+  insertReviewIfNew(row: ReviewRow): boolean;
   getReview(id: string): ReviewRow | undefined;
   getReviewByIdem(idemKey: string): ReviewRow | undefined;
   /** Decides a pending review; false if it was no longer pending. */
@@ -231,6 +233,7 @@ export function openStore(dataDir: string): Store {
   const rollback = s('ROLLBACK');
   // Positional parameters: node:sqlite binds 27 named ones ~3× slower (a name lookup per column).
   const insertReview = s(`INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES (${REVIEW_COLUMNS.split(',').map(() => '?').join(', ')})`);
+  const insertReviewIfNew = s(`INSERT INTO reviews (${REVIEW_COLUMNS}) VALUES (${REVIEW_COLUMNS.split(',').map(() => '?').join(', ')}) ON CONFLICT (idem_key) DO NOTHING`);
   const getReview = s(`SELECT ${READ_COLUMNS} FROM ${READ_FROM} WHERE r.id = ?`);
   const getByIdem = s(`SELECT ${READ_COLUMNS} FROM ${READ_FROM} WHERE r.idem_key = ?`);
   const decide = s(`UPDATE reviews SET status = 'decided', verdict = $verdict, source = $source, reason = $reason,
@@ -280,13 +283,9 @@ export function openStore(dataDir: string): Store {
       }
     },
     insertReview(r) {
-      insertReview.run(
-        r.id, r.idem_key, r.submitter_key_id, r.tool, r.digest, r.call_id, r.run_id, r.agent_id, r.agent_json, r.context_json,
-        r.args_json, r.status, r.verdict, r.source, r.reason, r.conditions_json, r.evaluated_json, r.policy_json, r.decided_by,
-        r.decider_key_id, r.proof, r.proof_expires_at, r.created_at, r.decided_at, r.expires_at, r.executed, r.outcome_json,
-        r.approvals_json ?? null, r.edited_json ?? null, r.audit_seq ?? null,
-      );
+      insertReview.run(...reviewParams(r));
     },
+    insertReviewIfNew: (r) => Number(insertReviewIfNew.run(...reviewParams(r)).changes) === 1,
     getReview: (id) => hydrate(getReview.get(id)),
     getReviewByIdem: (k) => hydrate(getByIdem.get(k)),
     decideReview: (d) => Number(decide.run({ $id: d.id, ...decisionParams(d) }).changes) === 1,
@@ -344,6 +343,16 @@ export function openStore(dataDir: string): Store {
       if (db.isOpen) db.close();
     },
   };
+}
+
+/** The positional parameters of a review insert, in REVIEW_COLUMNS order. */
+function reviewParams(r: ReviewRow): SQLInputValue[] {
+  return [
+    r.id, r.idem_key, r.submitter_key_id, r.tool, r.digest, r.call_id, r.run_id, r.agent_id, r.agent_json, r.context_json,
+    r.args_json, r.status, r.verdict, r.source, r.reason, r.conditions_json, r.evaluated_json, r.policy_json, r.decided_by,
+    r.decider_key_id, r.proof, r.proof_expires_at, r.created_at, r.decided_at, r.expires_at, r.executed, r.outcome_json,
+    r.approvals_json ?? null, r.edited_json ?? null, r.audit_seq ?? null,
+  ];
 }
 
 function hydrate(row: unknown): ReviewRow | undefined {

@@ -29,12 +29,21 @@ export function sqliteReviewStore(store: Store, audit: AuditTrail, commits: Grou
     store,
     async createReview(row, entry) {
       try {
-        await commits.run(() => {
-          // The record first: the row points at it (audit_seq) and leaves out what it holds.
+        // ON CONFLICT DO NOTHING: a replayed key writes nothing and reads the stored review, in the
+        // batch's transaction — it does not fail (and roll back) the other reviews of the batch.
+        const existing = await commits.run((): ReviewRow | undefined => {
+          // The row points at the record it is created with (audit_seq) and leaves out what that record holds.
+          const seq = audit.nextSeq();
+          if (!store.insertReviewIfNew(slimReviewRow(row, entry, seq))) {
+            const stored = store.getReviewByIdem(row.idem_key);
+            if (!stored) throw new Error(`review ${row.id}: its idempotency key is taken but no review holds it`);
+            return stored;
+          }
           const sealed = audit.append(entry);
-          store.insertReview(slimReviewRow(row, entry, sealed.seq));
+          if (sealed.seq !== seq) throw new Error(`audit record sealed at seq ${sealed.seq}, the review points at ${seq}`);
+          return undefined;
         });
-        return { created: true, row };
+        return existing ? { created: false, row: existing } : { created: true, row };
       } catch (error) {
         // Another writer (a second process on the data dir) stored this key first.
         const existing = isUniqueViolation(error) ? store.getReviewByIdem(row.idem_key) : undefined;
