@@ -781,3 +781,30 @@ describe('one toolNode in two graphs', () => {
     expect([...h.ran].sort()).toEqual(['transfer(5)', 'transfer(500)']);
   });
 });
+
+describe('createAgent + governanceMiddleware: the same tool_call id twice', () => {
+  it('approving what pendingReviews shows (keyed, with or without digest) never runs the call it did not show', async () => {
+    const { createAgent } = await import('langchain');
+    const { governanceMiddleware } = await import('./middleware/governance-middleware');
+    for (const withDigest of [true, false]) {
+      const h = harness();
+      const agent = createAgent({
+        model: model([{ name: 'transfer', args: { amount: 500 }, id: 'x' }, { name: 'transfer', args: { amount: 5000 }, id: 'x' }]),
+        tools: h.tools,
+        middleware: [governanceMiddleware(h.gate)],
+        checkpointer: new MemorySaver(),
+      });
+      const config = threadConfig(`mw-dup-${withDigest}`);
+      const paused = await agent.invoke(human('go'), config);
+      expect(h.ran).toEqual([]);
+      const shown = pendingReviews(paused);
+      const resume = Object.fromEntries(shown.map((r) => [r.tool_call_id, withDigest ? { approved: true, digest: r.digest } : { approved: true }]));
+      await agent.invoke(new Command({ resume }), config);
+      const shownAmounts = shown.map((r) => `transfer(${(r.args as { amount: number }).amount})`);
+      expect(h.ran.filter((r) => !shownAmounts.includes(r))).toEqual([]);
+      // The id binds no Decision: both calls refused before anyone is asked.
+      expect(shown).toEqual([]);
+      expect(h.ran).toEqual([]);
+    }
+  });
+});

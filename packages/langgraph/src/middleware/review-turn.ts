@@ -38,15 +38,28 @@ export async function reviewTurn(state: unknown, configurable: Record<string, un
   const { gate, options } = setup;
   const messages = messagesOf(state);
   const judged: Array<{ call: IdentifiedToolCall; args: Record<string, unknown> }> = [];
-  for (const call of unansweredCalls(messages)) {
+  const open = unansweredCalls(messages);
+  const idCounts = new Map<string, number>();
+  for (const call of open) idCounts.set(call.id, (idCounts.get(call.id) ?? 0) + 1);
+  // A high-stakes call whose id another call of the turn uses: refused, not reviewed or shown — a
+  // Decision and an answer are keyed by id, so approving one of them could authorise the other.
+  const duplicated = new Map<string, Decision>();
+  for (const call of open) {
     if (!mayBeHighStakes(gate, call.name)) continue;
     const snapshot = snapshotArgs(call.args);
     // Arguments that are not JSON are refused by wrapToolCall (ARGS_NOT_JSON), unreviewed.
     if (!snapshot) continue;
     const args = snapshot.args as Record<string, unknown>;
-    if (gate.isHighStakes(call.name, args)) judged.push({ call, args });
+    if (!gate.isHighStakes(call.name, args)) continue;
+    if ((idCounts.get(call.id) ?? 0) > 1) {
+      if (!duplicated.has(call.id)) {
+        duplicated.set(call.id, refused({ tool: call.name, callId: call.id }, ErrorCodes.INPUT_INVALID, `the model turn has more than one tool call with id ${JSON.stringify(call.id)}; a review, an answer and a result are bound to one id, so none of them runs`));
+      }
+      continue;
+    }
+    judged.push({ call, args });
   }
-  if (judged.length === 0) return undefined;
+  if (judged.length === 0 && duplicated.size === 0) return undefined;
 
   const config = { configurable } as LangGraphRunnableConfig;
   const reviewed = await Promise.all(judged.map(({ call, args }) => setup.review(toGateCall({ ...call, args }, config, options))));
@@ -63,7 +76,7 @@ export async function reviewTurn(state: unknown, configurable: Record<string, un
   });
 
   const waiting = decided.filter((d) => d.decision.verdict === 'review');
-  const decisions: DecisionMap = {};
+  const decisions: DecisionMap = Object.fromEntries(duplicated);
   for (const { call, decision } of decided) decisions[call.id] = decision;
   if (waiting.length === 0) return { toolgateDecisions: decisions };
 
