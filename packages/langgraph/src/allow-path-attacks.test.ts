@@ -6,7 +6,7 @@
 import { AIMessage, ToolMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
 import { fakeModel } from '@langchain/core/testing';
-import { Command, END, INTERRUPT, MemorySaver, Send, START, StateGraph } from '@langchain/langgraph';
+import { Command, END, interrupt, INTERRUPT, MemorySaver, Send, START, StateGraph } from '@langchain/langgraph';
 import { toolsCondition } from '@langchain/langgraph/prebuilt';
 import { callbackReviewer, createGate, type Decision, type ReviewerVerdict, type ReviewRequest } from '@toolgate/core';
 import { sqliteLedger } from '@toolgate/core/ledger-sqlite';
@@ -806,5 +806,34 @@ describe('createAgent + governanceMiddleware: the same tool_call id twice', () =
       expect(shown).toEqual([]);
       expect(h.ran).toEqual([]);
     }
+  });
+});
+
+describe('a high-stakes tool that asks its own interrupt()', () => {
+  it('its side effect after the interrupt happens at most once (the node re-runs on resume and the claim refuses a second start)', async () => {
+    const h = harness();
+    let started = 0;
+    let completed = 0;
+    const confirming = tool(
+      async ({ amount }: { amount: number }) => {
+        started++;
+        const ok = interrupt({ confirm: amount });
+        if (ok) completed++;
+        return `sent ${amount}`;
+      },
+      { name: 'transfer', description: 'Transfer money', schema: z.object({ amount: z.number() }) },
+    );
+    const [, shell, lookup] = h.tools;
+    const graph = governed(h, model([{ name: 'transfer', args: { amount: 5 }, id: 't' }]), { tools: [confirming, shell!, lookup!] });
+    const config = threadConfig('tool-interrupt');
+    await graph.invoke(human('go'), config);
+    expect(started).toBe(1);
+    const done = await graph.invoke(new Command({ resume: true }), config);
+    await graph.invoke(new Command({ resume: true }), config).catch(() => undefined);
+    expect(completed).toBeLessThanOrEqual(1);
+    expect(started).toBe(1);
+    // Today the resumed body is refused (ALREADY_EXECUTED: the claim is taken before the body starts),
+    // so a tool's own interrupt() cannot complete under GovernedToolNode — fail closed, never twice.
+    expect(toolMessagesById(done.messages).get('t')?.status).toBe('error');
   });
 });
