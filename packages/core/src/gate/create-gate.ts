@@ -215,8 +215,9 @@ export function createGate(options: GateOptions): Gate {
       // append) and carries no such id.
       if (decision.auditId === undefined && (o.redact !== undefined || sinksSeal)) entry.decision = decision;
       else {
-        const copy: Decision = { ...decision };
-        if (copy.auditId !== undefined) delete copy.auditId;
+        // A rest copy rather than a spread and `delete`: a delete leaves the copy in dictionary
+        // mode, which made its redaction copy and JSON.stringify of the record about 2x slower.
+        const { auditId: _earlier, ...copy } = decision;
         entry.decision = copy;
       }
     }
@@ -921,9 +922,8 @@ export function createGate(options: GateOptions): Gate {
     if (decision.source === 'not_high_stakes') return;
     // The Decision this gate issued under that key, when it has it: a caller's copy (edited or
     // forged) does not get to rewrite what the outcome record says was decided.
-    const known = decision.idempotencyKey ? cache.get(decision.idempotencyKey) : undefined;
+    const known = decision.idempotencyKey ? cache.markExecuted(decision.idempotencyKey, decision) : undefined;
     const issued = known && known.decision.digest === decision.digest ? known.decision : undefined;
-    if (decision.idempotencyKey) cache.markExecuted(decision.idempotencyKey, decision);
     if (o.ledger && decision.idempotencyKey && typeof decision.digest === 'string' && decision.digest !== '') {
       // A body run without a claim (enforce, then the body, then reportOutcome): record that it ran,
       // so other processes answer ALREADY_EXECUTED from now on. Best effort: the tool already ran.
@@ -933,10 +933,11 @@ export function createGate(options: GateOptions): Gate {
     const safeOutcome: Outcome = { status: outcome?.status === 'success' || outcome?.status === 'failure' ? outcome.status : 'error' };
     if (typeof outcome?.message === 'string') safeOutcome.message = outcome.message.toWellFormed();
     if (typeof outcome?.durationMs === 'number' && Number.isFinite(outcome.durationMs)) safeOutcome.durationMs = outcome.durationMs;
-    await writeAudit('outcome', { tool: recorded.tool, callId: recorded.callId, runId: recorded.runId }, recorded, {
+    const written = writeAuditNow('outcome', { tool: recorded.tool, callId: recorded.callId, runId: recorded.runId }, recorded, {
       outcome: safeOutcome,
       ...(issued ? {} : { meta: { decision: 'as reported by the adapter; this gate has no record of issuing it' } }),
     });
+    if (typeof written === 'object') await written;
     if (recorded.reviewId && o.reviewer.reportOutcome) {
       const scope = deadlineScope(o.timeoutMs, undefined, o.now());
       try {
@@ -947,7 +948,9 @@ export function createGate(options: GateOptions): Gate {
     }
   }
 
-  registerClaim(gate, async (decision) => {
+  // Synchronous unless the ledger is asked: without a ledger the claim is a Map write, and
+  // runGoverned starts the body without waiting for a promise of it.
+  registerClaim(gate, (decision) => {
     const key = typeof decision?.idempotencyKey === 'string' ? decision.idempotencyKey : undefined;
     if (!key) return undefined;
     const refuse = (code: string, message: string): Decision => {
@@ -958,20 +961,21 @@ export function createGate(options: GateOptions): Gate {
       return denied;
     };
     const already = `this call (${key}) already ran; a review authorises one execution`;
-    const entry = cache.get(key);
-    if (entry?.executed && entry.decision.digest === decision.digest) return refuse(ErrorCodes.ALREADY_EXECUTED, already);
     // Claimed in memory first (synchronously), so concurrent claims in this process never both reach the ledger.
-    cache.markExecuted(key, decision);
+    if (cache.claim(key, decision)) return refuse(ErrorCodes.ALREADY_EXECUTED, already);
     if (!o.ledger) return undefined;
-    let claimed: boolean;
-    try {
-      // One atomic insert: of all processes claiming this key, exactly one gets it.
-      claimed = await o.ledger.claim(key, decision.digest);
-    } catch (error) {
-      const e = ledgerError(error);
-      return refuse(e.code, `${e.message}; denied because the execution could not be recorded`);
-    }
-    return claimed ? undefined : refuse(ErrorCodes.ALREADY_EXECUTED, already);
+    const ledger = o.ledger;
+    return (async () => {
+      let claimed: boolean;
+      try {
+        // One atomic insert: of all processes claiming this key, exactly one gets it.
+        claimed = await ledger.claim(key, decision.digest);
+      } catch (error) {
+        const e = ledgerError(error);
+        return refuse(e.code, `${e.message}; denied because the execution could not be recorded`);
+      }
+      return claimed ? undefined : refuse(ErrorCodes.ALREADY_EXECUTED, already);
+    })();
   });
   return gate;
 }

@@ -47,4 +47,25 @@ describe('decisionCache', () => {
     small.set('a', d(4), stale);
     expect(small.get('a')).toMatchObject({ executed: true, decision: { tool: 't4' } });
   });
+
+  it('claim: once per digest, in either generation; markExecuted hands back the entry as it was', () => {
+    const c = decisionCache(4);
+    const a = { ...d(1), digest: 'sha256:a' } as Decision;
+    const other = { ...d(1), digest: 'sha256:b' } as Decision;
+    expect(c.claim('a', a)).toBe(false); // never seen: claimed
+    expect(c.claim('a', a)).toBe(true); // second run of the same call
+    expect(c.claim('a', other)).toBe(false); // another digest under the key is not refused here
+    expect(c.get('a')).toMatchObject({ executed: true, decision: { digest: 'sha256:a' } });
+    c.set('x', d(2));
+    c.set('y', d(3)); // 'a' ages into the old generation
+    expect(c.claim('a', a)).toBe(true);
+    expect(c.get('a')).toMatchObject({ executed: true });
+    c.set('b', { ...d(4), digest: 'sha256:c' } as Decision);
+    const before = c.markExecuted('b', a);
+    expect(before).toMatchObject({ executed: false, decision: { tool: 't4' } });
+    expect(c.markExecuted('b', a)).toMatchObject({ executed: true, decision: { tool: 't4' } });
+    expect(c.claim('b', { ...d(4), digest: 'sha256:c' } as Decision)).toBe(true);
+    expect(c.markExecuted('never', a)).toBeUndefined();
+    expect(c.claim('never', a)).toBe(true);
+  });
 });

@@ -63,11 +63,47 @@ export function decisionCache(max: number) {
       if (hit !== undefined) young.set(key, { decision, executed: hit.executed });
       else addYoung(key, { decision, executed: takeOld(key)?.executed ?? false });
     },
-    markExecuted(key: string, decision: Decision) {
+    /**
+     * Marks `key` executed (keeping the Decision already held for it, else `decision`) and returns
+     * the entry as it was before, like a `get` then the mark. An entry already marked executed is
+     * left as it is (the write would store the same contents).
+     */
+    markExecuted(key: string, decision: Decision): Entry | undefined {
       const hit = young.get(key);
-      writes++;
-      if (hit !== undefined) young.set(key, { decision: hit.decision, executed: true });
-      else addYoung(key, { decision: takeOld(key)?.decision ?? decision, executed: true });
+      if (hit !== undefined) {
+        if (!hit.executed) {
+          writes++;
+          young.set(key, { decision: hit.decision, executed: true });
+        }
+        return hit;
+      }
+      const aged = takeOld(key);
+      addYoung(key, { decision: aged?.decision ?? decision, executed: true });
+      return aged;
+    },
+    /**
+     * The claim of one execution in this process: true when `key` already ran for this digest
+     * (nothing is written); otherwise marks it executed as `markExecuted` does. One lookup on the
+     * common path (a key reviewed a moment ago, still in `young`).
+     */
+    claim(key: string, decision: Decision): boolean {
+      const hit = young.get(key);
+      if (hit !== undefined) {
+        if (hit.executed) {
+          if (hit.decision.digest === decision.digest) return true;
+          return false;
+        }
+        writes++;
+        young.set(key, { decision: hit.decision, executed: true });
+        return false;
+      }
+      const aged = takeOld(key);
+      if (aged !== undefined && aged.executed && aged.decision.digest === decision.digest) {
+        addYoung(key, aged);
+        return true;
+      }
+      addYoung(key, { decision: aged?.decision ?? decision, executed: true });
+      return false;
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Decision } from '../types';
 import type { Gate } from './gate-types';
 import { GovernanceDeniedError } from '../errors';
-import { claimExecution } from './execution-claims';
+import { claimExecutionNow } from './execution-claims';
 import { reviewedArgs } from './reviewed-args';
 
 /** True when the Decision lets the call run: allow or allow_with_conditions (incl. fail-open and human approvals). */
@@ -31,7 +31,8 @@ export async function runGoverned<T>(
   const args = reviewedArgs(decision, frameworkArgs);
   if (decision.source === 'not_high_stakes') return body(args);
   // One review authorises one execution: claimed before the body starts, not after it ends.
-  const already = await claimExecution(gate, decision);
+  const claim = claimExecutionNow(gate, decision);
+  const already = claim instanceof Promise ? await claim : claim;
   if (already) throw new GovernanceDeniedError(already);
   const started = performance.now();
   try {
