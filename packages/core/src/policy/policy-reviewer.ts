@@ -46,45 +46,58 @@ export function policyReviewer(policy: Policy | PolicyDefinition | CompiledPolic
   const store = state ?? (compiled.stateful ? memoryPolicyState() : undefined);
   const now = options.now ?? Date.now;
 
-  const reviewer: Reviewer & { [LEAVES_REQUEST_INTACT]: true } = {
-    [LEAVES_REQUEST_INTACT]: true,
-    name: options.name ?? 'policy',
-    async review(request) {
-      const result = evaluatePolicy(
-        compiled,
-        {
-          tool: request.call.tool,
-          args: request.call.args,
-          agent: request.agent,
-          context: request.context,
-          digest: request.digest,
-        },
-        { state: store, now: now(), dryRun: request.dryRun === true },
-      );
-      const answer: ReviewerVerdict = {
-        verdict: result.verdict ?? 'deny',
-        reason: result.reason,
-        conditions: result.conditions,
-        evaluated: result.evaluated,
-        decidedBy: 'policy',
-      };
-      if (result.verdict === null) answer.abstain = true;
-      if (result.approvals !== undefined) answer.approvals = result.approvals;
-      return answer;
-    },
+  const review: Reviewer['review'] = async (request) => {
+    const result = evaluatePolicy(
+      compiled,
+      {
+        tool: request.call.tool,
+        args: request.call.args,
+        agent: request.agent,
+        context: request.context,
+        digest: request.digest,
+      },
+      { state: store, now: now(), dryRun: request.dryRun === true },
+    );
+    const answer: ReviewerVerdict = {
+      verdict: result.verdict ?? 'deny',
+      reason: result.reason,
+      conditions: result.conditions,
+      evaluated: result.evaluated,
+      decidedBy: 'policy',
+    };
+    if (result.verdict === null) answer.abstain = true;
+    if (result.approvals !== undefined) answer.approvals = result.approvals;
+    return answer;
   };
+  const reviewer = { name: options.name ?? 'policy' } as Reviewer;
+  // The gate shares its parsed args with this reviewer and sets no deadline timer for it (it answers
+  // within its call). That holds for this object and this review only: a copy (`{ ...reviewer }`),
+  // an object inheriting from it, or a proxy is not marked, and `review` cannot be replaced on it
+  // (a wrapper that changes the args or awaits something must not inherit either shortcut).
+  Object.defineProperty(reviewer, 'review', {
+    enumerable: true,
+    configurable: false,
+    get: () => review,
+    set(this: object, value: unknown) {
+      if (this === reviewer) {
+        throw new OptionsError('policyReviewer: its review cannot be replaced; wrap it instead: { name, review: (request, options) => policy.review(request, options) }');
+      }
+      // An object inheriting from it overrides review for itself (it is not marked intact).
+      Object.defineProperty(this, 'review', { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
+  INTACT.add(reviewer);
   return reviewer;
 }
 
 /**
- * Marks a reviewer that reads the request during `review()` and neither changes it nor keeps it
- * (the policy reviewer): a gate may then record the same parsed copy of the arguments it handed
- * the reviewer, instead of parsing the canonical text again for the audit record.
- * @internal
+ * The reviewers made by `policyReviewer` (these very objects): each reads the request during
+ * `review()` and neither changes it nor keeps it, and answers within its call, so a gate may record
+ * the same parsed copy of the arguments it handed the reviewer and skip the deadline timer.
  */
-export const LEAVES_REQUEST_INTACT: unique symbol = Symbol('toolgate.reviewer.leavesRequestIntact');
+const INTACT = new WeakSet<object>();
 
 /** @internal */
 export function leavesRequestIntact(reviewer: Reviewer): boolean {
-  return (reviewer as { [LEAVES_REQUEST_INTACT]?: unknown })[LEAVES_REQUEST_INTACT] === true;
+  return INTACT.has(reviewer);
 }
