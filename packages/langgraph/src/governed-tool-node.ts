@@ -3,10 +3,10 @@ import type { ToolCall as LcToolCall } from '@langchain/core/messages/tool';
 import { Command, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { ToolNode, type ToolNodeOptions } from '@langchain/langgraph/prebuilt';
 import { callDigest, ErrorCodes, isAllowed, OptionsError, type Decision, type Gate } from '@toolgate/core';
-import { governanceNode, type GovernanceNodeInput, type GovernanceNodeOptions, type GovernanceNodeUpdate } from './governance-node';
+import { turnReview, type GovernanceNodeInput, type GovernanceNodeOptions, type TurnReview } from './governance-node';
 import { assertGate, assertOneOf } from './options';
-import { claimExecution, decidedFor, mayBeHighStakes, snapshotArgs } from './reviewed-args';
-import { decisionsOf, denialMessage, toGateCall, unansweredCalls, withEditNotice, type CallBuildOptions } from './tool-calls';
+import { claimExecution, decidedFor, gateReviewedArgs, mayBeHighStakes, snapshotArgs } from './reviewed-args';
+import { decisionsOf, denialMessage, toGateCall, withEditNotice, type CallBuildOptions } from './tool-calls';
 
 /** Options of `governedToolNode`. */
 export interface GovernedToolNodeOptions extends ToolNodeOptions, CallBuildOptions {
@@ -65,7 +65,7 @@ export class GovernedToolNode extends ToolNode {
   readonly gate: Gate;
   readonly governOptions: GovernedToolNodeOptions;
   /** With `reviewTurn`: the turn's review, run at the top of the node. */
-  private turnReview: ((state: GovernanceNodeInput, config?: LangGraphRunnableConfig) => Promise<GovernanceNodeUpdate>) | undefined;
+  private turnReview: ((state: GovernanceNodeInput, config?: LangGraphRunnableConfig) => Promise<TurnReview>) | undefined;
   /** With `reviewTurn: { humanGate, agent }`: the node routes itself. */
   private turnRoutes: TurnRoutes | undefined;
 
@@ -95,7 +95,7 @@ export class GovernedToolNode extends ToolNode {
       // there (LangGraph drops such a goto, and the run would end with the turn neither run nor asked).
       throw new OptionsError('governedToolNode: this node already routes to other node names (it is wired in another graph); build one GovernedToolNode per graph');
     }
-    this.turnReview = governanceNode(gate, options);
+    this.turnReview = turnReview(gate, options);
     this.turnRoutes = routes;
     return this;
   }
@@ -110,16 +110,23 @@ export class GovernedToolNode extends ToolNode {
     if (!review || !isMessagesState(input)) return super.run(input, config);
     // The review (a pure function of state with the gate's idempotent cache behind it) comes
     // first; nothing of the turn runs before every Decision of it is known.
-    const update = await review(input, config);
+    const { update, waiting } = await review(input, config);
     const routes = this.turnRoutes;
-    const decisions = update.toolgateDecisions ? { ...decisionsOf(input), ...update.toolgateDecisions } : decisionsOf(input);
-    const messages = update.messages?.length ? [...input.messages, ...update.messages] : input.messages;
     // A call waiting for a human holds back the whole turn: the Decisions are written (checkpointed
     // when this step ends) and the turn goes to the human gate (routeAfterTools, or our Command).
-    if (unansweredCalls(messages).some((call) => decisions[call.id]?.verdict === 'review')) {
+    if (waiting) {
       return routes ? new Command({ update: { ...update }, goto: routes.humanGate }) : update;
     }
-    const ran = (await super.run(update.toolgateDecisions ? { ...input, messages, toolgateDecisions: decisions } : input, config)) as unknown;
+    const ran = (await super.run(
+      update.toolgateDecisions
+        ? {
+            ...input,
+            messages: update.messages?.length ? [...input.messages, ...update.messages] : input.messages,
+            toolgateDecisions: { ...decisionsOf(input), ...update.toolgateDecisions },
+          }
+        : input,
+      config,
+    )) as unknown;
     if (Array.isArray(ran)) {
       // The tools returned Commands: keep them as ToolNode does, with our update first.
       const all: unknown[] = update.toolgateDecisions ? [update, ...(ran as unknown[])] : [...(ran as unknown[])];
@@ -135,6 +142,12 @@ export class GovernedToolNode extends ToolNode {
 
   protected override async runTool(call: LcToolCall, config: LangGraphRunnableConfig, state: unknown): Promise<ToolMessage | Command> {
     if (!mayBeHighStakes(this.gate, call.name)) return super.runTool(call, config, state);
+    // The Decision this node's turn review just got from the gate for exactly this call id and
+    // tool (the same object): the body runs with the arguments the gate digested for it.
+    const id = call.id;
+    const fresh = id ? decisionsOf(state)[id] : undefined;
+    const reviewedByGate = fresh && id ? gateReviewedArgs(fresh, call.name, id) : undefined;
+    if (fresh && reviewedByGate) return this.runAllowed({ ...call, args: reviewedByGate.args as LcToolCall['args'] }, fresh, config, state);
     // One frozen copy of the arguments: judged, digest-checked and run. The args object in the
     // message is never read again, so nothing done to it after this line reaches the body.
     const snapshot = snapshotArgs(call.args);
@@ -144,13 +157,18 @@ export class GovernedToolNode extends ToolNode {
     const reviewed: LcToolCall = { ...call, args: snapshot.args as LcToolCall['args'] };
     if (!this.gate.isHighStakes(call.name, snapshot.args)) return super.runTool(reviewed, config, state);
     const decision = await this.decisionFor(reviewed, config, state);
+    return this.runAllowed(reviewed, decision, config, state);
+  }
+
+  /** Runs `call` (its reviewed arguments) when `decision` allows it and its one execution is claimed; reports the outcome. */
+  private async runAllowed(call: LcToolCall, decision: Decision, config: LangGraphRunnableConfig, state: unknown): Promise<ToolMessage | Command> {
     if (!isAllowed(decision)) return denialMessage({ name: call.name, id: call.id ?? '' }, decision);
     const claimRefused = await claimExecution(this.gate, decision);
     if (claimRefused) return denialMessage({ name: call.name, id: call.id ?? '' }, claimRefused);
 
     const started = performance.now();
     try {
-      const result = await super.runTool(reviewed, config, state);
+      const result = await super.runTool(call, config, state);
       const failed = ToolMessage.isInstance(result) && result.status === 'error';
       const outcome = { status: failed ? ('error' as const) : ('success' as const), durationMs: performance.now() - started };
       void this.gate.reportOutcome(decision, failed ? { ...outcome, message: contentText(result) } : outcome);

@@ -1,4 +1,4 @@
-import { callDigest, canonicalJson, claimExecution as claimOnGate, ErrorCodes, parseArgs, type Decision, type Gate } from '@toolgate/core';
+import { callDigest, canonicalJson, claimExecution as claimOnGate, ErrorCodes, parseArgs, reviewedArgs, type Decision, type Gate } from '@toolgate/core';
 
 /**
  * Arguments that throw on any read. `gate.isHighStakes(name, PROBE)` is true for a tool that is
@@ -36,6 +36,37 @@ export function mayBeHighStakes(gate: Gate, name: string): boolean {
 export function snapshotArgs(args: unknown): { args: unknown } | undefined {
   try {
     return { args: JSON.parse(canonicalJson(parseArgs(args) ?? {})) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Decisions this process's turn review got from `gate.review` for a call with the same id and tool
+ * (the gate's own objects, never a copy: a Decision read back from a checkpoint, written by
+ * another node or forged is a different object and is not here).
+ */
+const reviewedHere = new WeakMap<Decision, { tool: string; callId: string }>();
+
+/** Records that the gate returned the allowing `decision` for this tool and call id. */
+export function markReviewed(decision: Decision, tool: string, callId: string): void {
+  reviewedHere.set(decision, { tool, callId });
+}
+
+/**
+ * The arguments the gate digested for `decision`, when `decision` is the very object the gate
+ * returned to this process's turn review for this tool and this call id (as recorded then, not
+ * as the object's fields read now), allows, and carries the gate's reviewed copy
+ * (`decision.args`: a getter parsing, on each read, the canonical JSON its digest was computed
+ * over, which nothing can change): the tool body may run with them without a second
+ * canonicalisation and digest. Undefined otherwise (then the call is snapshotted and its digest
+ * checked).
+ */
+export function gateReviewedArgs(decision: Decision, tool: string, callId: string): { args: unknown } | undefined {
+  const marked = reviewedHere.get(decision);
+  if (!marked || marked.tool !== tool || marked.callId !== callId || !Object.hasOwn(decision, 'args')) return undefined;
+  try {
+    return { args: reviewedArgs(decision, undefined) };
   } catch {
     return undefined;
   }
