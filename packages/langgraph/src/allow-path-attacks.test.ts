@@ -673,6 +673,24 @@ describe('more ids, races and forged state', () => {
   });
 });
 
+describe("the gate's own Decision object (the tool node runs it without re-digesting)", () => {
+  it('carried out of a paused turn into another thread for the same id and tool with other args: refused at the digest check, nothing runs', async () => {
+    const h = harness();
+    const a = governed(h, model([{ name: 'transfer', args: { amount: 5 }, id: 'c1' }, { name: 'transfer', args: { amount: 500 }, id: 'c2' }]));
+    // The turn waits for a human (c2), so c1's allowing Decision is written but not run or claimed.
+    let leaked: Decision | undefined;
+    for await (const chunk of await a.stream(human('go'), { ...threadConfig('leak-a'), streamMode: 'values' as const })) {
+      leaked = (chunk as { toolgateDecisions?: Record<string, Decision> }).toolgateDecisions?.c1 ?? leaked;
+    }
+    expect(leaked?.verdict).toBe('allow');
+    expect(h.ran).toEqual([]);
+    const b = governed(h, model([{ name: 'transfer', args: { amount: 50 }, id: 'c1' }]));
+    const out = await b.invoke({ ...human('go'), toolgateDecisions: { c1: leaked! } }, threadConfig('leak-b'));
+    expect(h.ran).toEqual([]);
+    expect(toolMessagesById(out.messages).get('c1')?.status).toBe('error');
+  });
+});
+
 describe('restarts (a fresh gate on the same ledger and checkpoints)', () => {
   const closers: Array<() => Promise<void> | undefined> = [];
   afterEach(async () => {

@@ -88,7 +88,7 @@ export function turnReview(gate: Gate, options: GovernanceNodeOptions = {}): (st
       pending.map(async (call) => {
         const decision = await gate.review(toGateCall(call, config, options), signal);
         // The gate's own object, for this call id: the tool node may run it without re-digesting.
-        if (isAllowed(decision) && decision.callId === call.id && decision.tool === call.name) markReviewed(decision, call.name, call.id);
+        if (isAllowed(decision) && decision.callId === call.id && decision.tool === call.name) markReviewed(decision, call.name, call.id, call.args);
         return { call, decision };
       }),
     );

@@ -142,11 +142,11 @@ export class GovernedToolNode extends ToolNode {
 
   protected override async runTool(call: LcToolCall, config: LangGraphRunnableConfig, state: unknown): Promise<ToolMessage | Command> {
     if (!mayBeHighStakes(this.gate, call.name)) return super.runTool(call, config, state);
-    // The Decision this node's turn review just got from the gate for exactly this call id and
-    // tool (the same object): the body runs with the arguments the gate digested for it.
+    // The Decision this node's turn review just got from the gate for exactly this call (same tool,
+    // id and args object of the message): the body runs with the arguments the gate digested.
     const id = call.id;
     const fresh = id ? decisionsOf(state)[id] : undefined;
-    const reviewedByGate = fresh && id ? gateReviewedArgs(fresh, call.name, id) : undefined;
+    const reviewedByGate = fresh && id ? gateReviewedArgs(fresh, call.name, id, call.args) : undefined;
     if (fresh && reviewedByGate) return this.runAllowed({ ...call, args: reviewedByGate.args as LcToolCall['args'] }, fresh, config, state);
     // One frozen copy of the arguments: judged, digest-checked and run. The args object in the
     // message is never read again, so nothing done to it after this line reaches the body.

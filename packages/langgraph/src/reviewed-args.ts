@@ -46,25 +46,26 @@ export function snapshotArgs(args: unknown): { args: unknown } | undefined {
  * (the gate's own objects, never a copy: a Decision read back from a checkpoint, written by
  * another node or forged is a different object and is not here).
  */
-const reviewedHere = new WeakMap<Decision, { tool: string; callId: string }>();
+const reviewedHere = new WeakMap<Decision, { tool: string; callId: string; args: object }>();
 
-/** Records that the gate returned the allowing `decision` for this tool and call id. */
-export function markReviewed(decision: Decision, tool: string, callId: string): void {
-  reviewedHere.set(decision, { tool, callId });
+/** Records that the gate returned the allowing `decision` for this tool, call id and message args object. */
+export function markReviewed(decision: Decision, tool: string, callId: string, args: unknown): void {
+  if (typeof args === 'object' && args !== null) reviewedHere.set(decision, { tool, callId, args });
 }
 
 /**
  * The arguments the gate digested for `decision`, when `decision` is the very object the gate
- * returned to this process's turn review for this tool and this call id (as recorded then, not
- * as the object's fields read now), allows, and carries the gate's reviewed copy
+ * returned to this process's turn review for this tool, this call id and this very args object of
+ * the message (as recorded then, not as the object's fields read now; a Decision carried into
+ * another thread or turn meets another args object), allows, and carries the gate's reviewed copy
  * (`decision.args`: a getter parsing, on each read, the canonical JSON its digest was computed
  * over, which nothing can change): the tool body may run with them without a second
  * canonicalisation and digest. Undefined otherwise (then the call is snapshotted and its digest
  * checked).
  */
-export function gateReviewedArgs(decision: Decision, tool: string, callId: string): { args: unknown } | undefined {
+export function gateReviewedArgs(decision: Decision, tool: string, callId: string, args: unknown): { args: unknown } | undefined {
   const marked = reviewedHere.get(decision);
-  if (!marked || marked.tool !== tool || marked.callId !== callId || !Object.hasOwn(decision, 'args')) return undefined;
+  if (!marked || marked.tool !== tool || marked.callId !== callId || marked.args !== args || !Object.hasOwn(decision, 'args')) return undefined;
   try {
     return { args: reviewedArgs(decision, undefined) };
   } catch {
