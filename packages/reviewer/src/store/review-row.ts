@@ -37,7 +37,14 @@ export function hydrateReviewRow(stored: ReviewRow & { audit_record?: string | n
     return row;
   }
   const record = JSON.parse(text) as AuditRecord;
+  // The record must be the one that created this review (same review id, tool and digest): a row
+  // pointing at another record (a wrong audit_seq) would otherwise show a human another call's args
+  // under this review's digest, which an approval signs. Fail closed instead.
+  const reviewId = record.decision?.reviewId ?? record.meta?.reviewId;
+  if (reviewId !== row.id || record.call?.tool !== row.tool || record.call?.digest !== row.digest) {
+    throw new Error(`review ${row.id}: audit record ${row.audit_seq} is not the record that created it`);
+  }
   if (needArgs) row.args_json = JSON.stringify(record.call.args ?? {});
-  if (needProof && typeof record.decision?.proof === 'string' && record.decision.reviewId === row.id) row.proof = record.decision.proof;
+  if (needProof && typeof record.decision?.proof === 'string') row.proof = record.decision.proof;
   return row;
 }
