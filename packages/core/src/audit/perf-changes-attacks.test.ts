@@ -8,7 +8,22 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+/** A write fault for the JSONL sink: the next write puts half its bytes down, then fails (ENOSPC). */
+const faults = vi.hoisted(() => ({ tornWrites: 0 }));
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
+  const writeSync = ((fd: number, data: string | NodeJS.ArrayBufferView, ...rest: unknown[]) => {
+    if (faults.tornWrites > 0 && typeof data === 'string') {
+      faults.tornWrites--;
+      real.writeSync(fd, data.slice(0, Math.floor(data.length / 2)));
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    }
+    return (real.writeSync as (...a: unknown[]) => number)(fd, data, ...rest);
+  }) as typeof real.writeSync;
+  return { ...real, default: { ...real, writeSync }, writeSync };
+});
 import { createGate } from '../gate/create-gate';
 import type { GateOptions } from '../gate/gate-types';
 import { parsePolicy } from '../policy/parse-policy';
@@ -257,6 +272,30 @@ describe('sealing sinks hold the decision as decided', () => {
     expect(mem.verify().ok).toBe(true);
     const line = JSON.parse(readFileSync(path, 'utf8').trim().split('\n')[0]!) as { decision: { verdict: string } };
     expect(line.decision.verdict).toBe('allow');
+    expect((await verifyAuditLog(path)).ok).toBe(true);
+  });
+});
+
+describe('the JSONL sink after a write error', () => {
+  it('a torn write is a deny, cut off the file; the next records chain on the last written one and the file verifies offline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'toolgate-perfattack-'));
+    dirs.push(dir);
+    const path = join(dir, 'audit.jsonl');
+    const file = jsonlAudit(path, { fsync: 'never' });
+    const gate = createGate({ reviewer: allowTransfers(), highStakes: ['transfer'], audit: file, telemetry: false });
+    const first = await gate.review({ tool: 'transfer', args: { amount: 1 } });
+    faults.tornWrites = 1;
+    const torn = await gate.review({ tool: 'transfer', args: { amount: 2 } });
+    expect(faults.tornWrites).toBe(0);
+    const third = await gate.review({ tool: 'transfer', args: { amount: 3 } });
+    await gate.close?.();
+    expect(first.verdict).toBe('allow');
+    expect(torn.verdict).toBe('deny');
+    expect(third.verdict).toBe('allow');
+    const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
+    const records = lines.map((l) => JSON.parse(l) as { seq: number; call: { args: { amount: number } } });
+    expect(records.map((r) => r.call.args.amount)).toEqual([1, 3]);
+    expect(records.map((r) => r.seq)).toEqual([1, 2]);
     expect((await verifyAuditLog(path)).ok).toBe(true);
   });
 });
