@@ -109,7 +109,8 @@ export function createGate(options: GateOptions): Gate {
     // Parts are %-encoded so ids containing ':' cannot collide ("a:b"+"c" vs "a"+"b:c").
     // With a ledger, a call id without a run id is keyed the same in every process (a replay in a
     // fresh gate must meet the key the first run claimed); without one, the gate instance scopes it.
-    const run = encodeURIComponent(call.runId ?? (o.ledger && call.callId ? '' : instanceId));
+    // The instance id is a UUID (hex digits and '-'), which %-encoding leaves as it is.
+    const run = call.runId !== undefined && call.runId !== null ? encodeURIComponent(call.runId) : o.ledger && call.callId ? '' : instanceId;
     if (call.callId) return `tg1:${run}:${encodeURIComponent(call.callId)}:${digest.slice(7, 23)}`;
     const k = `${run}:${digest}`;
     const n = dryRun ? (ordinals.get(k) ?? 0) + 1 : bump(ordinals, k);
