@@ -3,7 +3,7 @@ import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { callDigest, ErrorCodes, GovernanceDeniedError, isAllowed, type Decision, type Gate } from '@toolgate/core';
 import type { DecisionMap } from './governance-state';
 import { assertGate, assertOneOf, missingChannelError } from './options';
-import { markReviewed, refused } from './reviewed-args';
+import { refused } from './reviewed-args';
 import { denialMessage, messagesOf, threadIdOf, toGateCall, unansweredCalls, type CallBuildOptions, type IdentifiedToolCall } from './tool-calls';
 
 /** Options of `governanceNode`. */
@@ -60,6 +60,8 @@ export interface TurnReview {
   update: GovernanceNodeUpdate;
   /** An unanswered call of the turn has a `review` Decision (new or already in state). */
   waiting: boolean;
+  /** The calls reviewed now, each with the Decision object the gate returned for it. */
+  reviewed?: ReadonlyArray<{ call: IdentifiedToolCall; decision: Decision }>;
 }
 
 /**
@@ -87,8 +89,6 @@ export function turnReview(gate: Gate, options: GovernanceNodeOptions = {}): (st
     const reviewed = await Promise.all(
       pending.map(async (call) => {
         const decision = await gate.review(toGateCall(call, config, options), signal);
-        // The gate's own object, for this call id: the tool node may run it without re-digesting.
-        if (isAllowed(decision) && decision.callId === call.id && decision.tool === call.name) markReviewed(decision, call.name, call.id, call.args);
         return { call, decision };
       }),
     );
@@ -112,7 +112,7 @@ export function turnReview(gate: Gate, options: GovernanceNodeOptions = {}): (st
     // Waiting: an unanswered call whose Decision (new, else from state) is a review. Duplicated ids
     // and denied calls got a denial message above, so they are answered and never wait.
     const waiting = open.some((call) => (decisions[call.id] ?? known[call.id])?.verdict === 'review');
-    return { update: messages.length > 0 ? { messages, toolgateDecisions: decisions } : { toolgateDecisions: decisions }, waiting };
+    return { update: messages.length > 0 ? { messages, toolgateDecisions: decisions } : { toolgateDecisions: decisions }, waiting, reviewed };
   };
 }
 

@@ -5,7 +5,7 @@ import { ToolNode, type ToolNodeOptions } from '@langchain/langgraph/prebuilt';
 import { callDigest, ErrorCodes, isAllowed, OptionsError, type Decision, type Gate } from '@toolgate/core';
 import { turnReview, type GovernanceNodeInput, type GovernanceNodeOptions, type TurnReview } from './governance-node';
 import { assertGate, assertOneOf } from './options';
-import { claimExecution, decidedFor, gateReviewedArgs, mayBeHighStakes, snapshotArgs } from './reviewed-args';
+import { claimExecution, decidedFor, FRESH_REVIEWS, gateReviewedArgs, mayBeHighStakes, snapshotArgs, type FreshReviews } from './reviewed-args';
 import { decisionsOf, denialMessage, toGateCall, withEditNotice, type CallBuildOptions } from './tool-calls';
 
 /** Options of `governedToolNode`. */
@@ -110,23 +110,31 @@ export class GovernedToolNode extends ToolNode {
     if (!review || !isMessagesState(input)) return super.run(input, config);
     // The review (a pure function of state with the gate's idempotent cache behind it) comes
     // first; nothing of the turn runs before every Decision of it is known.
-    const { update, waiting } = await review(input, config);
+    const { update, waiting, reviewed } = await review(input, config);
     const routes = this.turnRoutes;
     // A call waiting for a human holds back the whole turn: the Decisions are written (checkpointed
     // when this step ends) and the turn goes to the human gate (routeAfterTools, or our Command).
     if (waiting) {
       return routes ? new Command({ update: { ...update }, goto: routes.humanGate }) : update;
     }
-    const ran = (await super.run(
-      update.toolgateDecisions
-        ? {
-            ...input,
-            messages: update.messages?.length ? [...input.messages, ...update.messages] : input.messages,
-            toolgateDecisions: { ...decisionsOf(input), ...update.toolgateDecisions },
-          }
-        : input,
-      config,
-    )) as unknown;
+    let state: unknown = input;
+    if (update.toolgateDecisions) {
+      // The gate's own Decision objects for the calls reviewed just now (allowing, for that call
+      // id and tool), with the message's args object each was reviewed from: runTool runs them
+      // with the arguments the gate digested (no second canonicalisation and digest).
+      let fresh: FreshReviews | undefined;
+      for (const { call, decision } of reviewed ?? []) {
+        if (!isAllowed(decision) || decision.callId !== call.id || decision.tool !== call.name) continue;
+        (fresh ??= new Map()).set(call.id, { decision, tool: call.name, args: call.args });
+      }
+      state = {
+        ...input,
+        messages: update.messages?.length ? [...input.messages, ...update.messages] : input.messages,
+        toolgateDecisions: { ...decisionsOf(input), ...update.toolgateDecisions },
+        ...(fresh ? { [FRESH_REVIEWS]: fresh } : {}),
+      };
+    }
+    const ran = (await super.run(state, config)) as unknown;
     if (Array.isArray(ran)) {
       // The tools returned Commands: keep them as ToolNode does, with our update first.
       const all: unknown[] = update.toolgateDecisions ? [update, ...(ran as unknown[])] : [...(ran as unknown[])];
@@ -144,10 +152,8 @@ export class GovernedToolNode extends ToolNode {
     if (!mayBeHighStakes(this.gate, call.name)) return super.runTool(call, config, state);
     // The Decision this node's turn review just got from the gate for exactly this call (same tool,
     // id and args object of the message): the body runs with the arguments the gate digested.
-    const id = call.id;
-    const fresh = id ? decisionsOf(state)[id] : undefined;
-    const reviewedByGate = fresh && id ? gateReviewedArgs(fresh, call.name, id, call.args) : undefined;
-    if (fresh && reviewedByGate) return this.runAllowed({ ...call, args: reviewedByGate.args as LcToolCall['args'] }, fresh, config, state);
+    const fresh = call.id ? gateReviewedArgs(state, call.name, call.id, call.args) : undefined;
+    if (fresh) return this.runAllowed({ ...call, args: fresh.args as LcToolCall['args'] }, fresh.decision, config, state);
     // One frozen copy of the arguments: judged, digest-checked and run. The args object in the
     // message is never read again, so nothing done to it after this line reaches the body.
     const snapshot = snapshotArgs(call.args);

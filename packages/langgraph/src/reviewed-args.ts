@@ -41,33 +41,33 @@ export function snapshotArgs(args: unknown): { args: unknown } | undefined {
   }
 }
 
-/**
- * Decisions this process's turn review got from `gate.review` for a call with the same id and tool
- * (the gate's own objects, never a copy: a Decision read back from a checkpoint, written by
- * another node or forged is a different object and is not here).
- */
-const reviewedHere = new WeakMap<Decision, { tool: string; callId: string; args: object }>();
-
-/** Records that the gate returned the allowing `decision` for this tool, call id and message args object. */
-export function markReviewed(decision: Decision, tool: string, callId: string, args: unknown): void {
-  if (typeof args === 'object' && args !== null) reviewedHere.set(decision, { tool, callId, args });
-}
+/** What the turn review got from the gate, by tool_call_id: the Decision object, its tool and the message's args object. */
+export type FreshReviews = Map<string, { decision: Decision; tool: string; args: unknown }>;
 
 /**
- * The arguments the gate digested for `decision`, when `decision` is the very object the gate
- * returned to this process's turn review for this tool, this call id and this very args object of
- * the message (as recorded then, not as the object's fields read now; a Decision carried into
- * another thread or turn meets another args object), allows, and carries the gate's reviewed copy
- * (`decision.args`: a getter parsing, on each read, the canonical JSON its digest was computed
- * over, which nothing can change): the tool body may run with them without a second
- * canonicalisation and digest. Undefined otherwise (then the call is snapshotted and its digest
- * checked).
+ * Where the turn-reviewing tool node puts its fresh reviews on the state object it hands to
+ * `ToolNode.run` (an object it builds for that one run: graph input, checkpoints and other nodes
+ * never carry it).
  */
-export function gateReviewedArgs(decision: Decision, tool: string, callId: string, args: unknown): { args: unknown } | undefined {
-  const marked = reviewedHere.get(decision);
-  if (!marked || marked.tool !== tool || marked.callId !== callId || marked.args !== args || !Object.hasOwn(decision, 'args')) return undefined;
+export const FRESH_REVIEWS: unique symbol = Symbol('toolgate.freshReviews');
+
+/**
+ * The arguments the gate digested, when the state's Decision for this call is the very object the
+ * gate returned to this run's turn review for this tool, this call id and this very args object of
+ * the message (recorded at review time, not read from the Decision's fields now), and it allows
+ * and carries the gate's reviewed copy (`decision.args`: a getter parsing, on each read, the
+ * canonical JSON the digest was computed over, which nothing can change): the tool body may run
+ * with them without a second canonicalisation and digest. Undefined otherwise (then the call is
+ * snapshotted and its digest checked).
+ */
+export function gateReviewedArgs(state: unknown, tool: string, callId: string, args: unknown): { decision: Decision; args: unknown } | undefined {
+  const fresh = (state as { [FRESH_REVIEWS]?: FreshReviews } | null)?.[FRESH_REVIEWS];
+  const entry = fresh?.get(callId);
+  if (!entry || entry.tool !== tool || entry.args !== args || typeof args !== 'object' || args === null) return undefined;
+  const decision = entry.decision;
+  if ((state as { toolgateDecisions?: Record<string, Decision> }).toolgateDecisions?.[callId] !== decision || !Object.hasOwn(decision, 'args')) return undefined;
   try {
-    return { args: reviewedArgs(decision, undefined) };
+    return { decision, args: reviewedArgs(decision, undefined) };
   } catch {
     return undefined;
   }
