@@ -13,7 +13,7 @@ import { AuditError, ErrorCodes, OptionsError } from '../errors';
 import type { AuditEntry, AuditRecord, AuditSink } from '../types';
 import { AuditFileScanner } from './audit-file-scanner';
 import { sealLine, type ChainHead } from './chain';
-import { SEALS_ON_APPEND } from './sink-marks';
+import { markSealing } from './sink-marks';
 import type { RedactOptions } from './redact';
 
 /** Options of `jsonlAudit`. */
@@ -128,8 +128,7 @@ export function jsonlAudit(path: string, options: JsonlAuditOptions = {}): Jsonl
     }
   };
 
-  const sink: JsonlAuditSink & { [SEALS_ON_APPEND]: true } = {
-    [SEALS_ON_APPEND]: true,
+  const sink: JsonlAuditSink = {
     path: file,
     get recovery() {
       return recovery;
@@ -204,7 +203,7 @@ export function jsonlAudit(path: string, options: JsonlAuditOptions = {}): Jsonl
       closeSync(fd);
     },
   };
-  return sink;
+  return markSealing(sink);
 }
 
 /** Reads and verifies the existing log; moves a torn last line aside. */

@@ -1,7 +1,7 @@
 import type { AuditEntry, AuditRecord, AuditSink } from '../types';
 import { ChainVerifier, sealLine, type AuditVerifyResult, type ChainHead } from './chain';
 import type { RedactOptions } from './redact';
-import { SEALS_ON_APPEND } from './sink-marks';
+import { markSealing, sealsOnAppend } from './sink-marks';
 
 /** An in-memory audit sink: tests, dashboards, short-lived processes. */
 export interface MemoryAuditSink extends AuditSink {
@@ -27,7 +27,9 @@ export interface KeepingSink extends AuditSink {
 
 /** Whether `sink` takes the gate's append without a returned record. @internal */
 export function isKeepingSink(sink: AuditSink): sink is KeepingSink {
-  return typeof (sink as Partial<KeepingSink>)[APPEND_KEPT] === 'function';
+  // Only while its append is the memory sink's own: a sink spread from it (or inheriting from it)
+  // with its own append gets that append called, not bypassed.
+  return typeof (sink as Partial<KeepingSink>)[APPEND_KEPT] === 'function' && sealsOnAppend(sink);
 }
 
 /**
@@ -131,8 +133,7 @@ export function memoryAudit(options: { redact?: RedactOptions } = {}): MemoryAud
     head = { seq: sealed.record.seq, hash: sealed.record.hash };
     return sealed;
   };
-  const sink: MemoryAuditSink & KeepingSink & { [SEALS_ON_APPEND]: true } = {
-    [SEALS_ON_APPEND]: true,
+  const sink: MemoryAuditSink & KeepingSink = {
     // A slot reads as its record: `undefined` only where the caller deleted one.
     records: records as AuditRecord[],
     append(entry: AuditEntry): AuditRecord {
@@ -156,5 +157,5 @@ export function memoryAudit(options: { redact?: RedactOptions } = {}): MemoryAud
     },
     close(): void {},
   };
-  return sink;
+  return markSealing(sink);
 }

@@ -299,3 +299,62 @@ describe('the JSONL sink after a write error', () => {
     expect((await verifyAuditLog(path)).ok).toBe(true);
   });
 });
+
+describe('sinks built from the memory sink', () => {
+  it('a sink spread from memoryAudit with its own append: the gate calls that append (it is not bypassed) and the Decision it gets cannot change the caller’s', async () => {
+    const mem = memoryAudit();
+    const shipped: unknown[] = [];
+    const sink: AuditSink = {
+      ...mem,
+      append(entry) {
+        if (entry.decision) (entry.decision as { verdict: string }).verdict = 'allow';
+        (entry.call.args as { amount: number }).amount = 1;
+        const r = mem.append(entry);
+        shipped.push(r.seq);
+        return r;
+      },
+    };
+    const deny = policyReviewer(parsePolicy({ version: 1, default: 'deny', rules: [] }));
+    const gate = createGate({ reviewer: deny, highStakes: ['transfer'], audit: sink, telemetry: false });
+    const d = await gate.review({ tool: 'transfer', args: { amount: 5 } });
+    expect(shipped).toEqual([1]);
+    expect(d.verdict).toBe('deny');
+    expect(d.args).toEqual({ amount: 5 });
+  });
+
+  it('a memory or JSONL sink whose append was wrapped (inherited or replaced before the gate) has the wrapper called', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'toolgate-perfattack-'));
+    dirs.push(dir);
+    const deny = policyReviewer(parsePolicy({ version: 1, default: 'deny', rules: [] }));
+    const calls: string[] = [];
+    const mem = memoryAudit();
+    const child = Object.create(mem) as AuditSink;
+    child.append = (entry) => {
+      calls.push('inherited');
+      return mem.append(entry);
+    };
+    const replaced = memoryAudit();
+    const own = replaced.append.bind(replaced);
+    (replaced as { append: AuditSink['append'] }).append = (entry) => {
+      calls.push('replaced');
+      return own(entry);
+    };
+    const file = jsonlAudit(join(dir, 'a.jsonl'), { fsync: 'never' });
+    const fileWrapped: AuditSink = {
+      ...file,
+      append: (entry) => {
+        calls.push('jsonl');
+        if (entry.decision) (entry.decision as { verdict: string }).verdict = 'allow';
+        return file.append(entry);
+      },
+    };
+    for (const sink of [child, replaced, fileWrapped]) {
+      const gate = createGate({ reviewer: deny, highStakes: ['transfer'], audit: sink, telemetry: false });
+      expect((await gate.review({ tool: 'transfer', args: { amount: 5 } })).verdict).toBe('deny');
+    }
+    expect(calls).toEqual(['inherited', 'replaced', 'jsonl']);
+    expect(mem.records).toHaveLength(1);
+    expect(replaced.records).toHaveLength(1);
+    await file.close();
+  });
+});

@@ -8,7 +8,19 @@ import type { AuditSink } from '../types';
  */
 export const SEALS_ON_APPEND: unique symbol = Symbol('toolgate.audit.sealsOnAppend');
 
+/**
+ * Marks `sink` — this very object with this `append` — as sealing on append. The mark holds the
+ * append it was given (not enumerable), so a sink spread from it or inheriting from it with its own
+ * `append` (which may change or keep the entry) is not taken for a sealing sink.
+ * @internal
+ */
+export function markSealing<S extends AuditSink>(sink: S): S {
+  Object.defineProperty(sink, SEALS_ON_APPEND, { value: sink.append });
+  return sink;
+}
+
 /** @internal */
 export function sealsOnAppend(sink: AuditSink): boolean {
-  return (sink as { [SEALS_ON_APPEND]?: unknown })[SEALS_ON_APPEND] === true;
+  const marked = (sink as { [SEALS_ON_APPEND]?: unknown })[SEALS_ON_APPEND];
+  return marked !== undefined && marked === sink.append;
 }
