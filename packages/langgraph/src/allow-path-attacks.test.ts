@@ -673,7 +673,7 @@ describe('more ids, races and forged state', () => {
   });
 });
 
-describe("the gate's own Decision object (the tool node runs it without re-digesting)", () => {
+describe('Decision objects and call objects from elsewhere', () => {
   it('carried out of a paused turn into another thread for the same id and tool with other args: refused at the digest check, nothing runs', async () => {
     const h = harness();
     const a = governed(h, model([{ name: 'transfer', args: { amount: 5 }, id: 'c1' }, { name: 'transfer', args: { amount: 500 }, id: 'c2' }]));
@@ -688,6 +688,28 @@ describe("the gate's own Decision object (the tool node runs it without re-diges
     const out = await b.invoke({ ...human('go'), toolgateDecisions: { c1: leaked! } }, threadConfig('leak-b'));
     expect(h.ran).toEqual([]);
     expect(toolMessagesById(out.messages).get('c1')?.status).toBe('error');
+  });
+
+  it('a tool call whose name is a getter (lookup to the checks, shell to the tool lookup) never runs shell unreviewed', async () => {
+    const hits: string[] = [];
+    for (let pre = 0; pre <= 8; pre++) {
+      const h = harness();
+      let reads = 0;
+      const call = { args: { cmd: 'rm -rf /', q: 'x' }, id: `g${pre}`, type: 'tool_call' as const };
+      Object.defineProperty(call, 'name', { enumerable: true, get: () => (reads++ < pre ? 'lookup' : 'shell') });
+      let turn = 0;
+      const builder = new StateGraph(GovernedState)
+        .addNode('agent', async () => {
+          if (turn++ > 0) return { messages: [new AIMessage('done')] };
+          const m = new AIMessage({ content: '', tool_calls: [] });
+          m.tool_calls = [call as never];
+          return { messages: [m] };
+        })
+        .addEdge(START, 'agent');
+      await addGovernance(builder, { gate: h.gate, tools: h.tools }).compile({ checkpointer: new MemorySaver() }).invoke(human('go'), threadConfig(`getter-${pre}`)).catch(() => undefined);
+      if (h.ran.some((r) => r.startsWith('shell'))) hits.push(`pre=${pre}: ${h.ran.join(',')}`);
+    }
+    expect(hits).toEqual([]);
   });
 });
 

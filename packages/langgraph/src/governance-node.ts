@@ -49,46 +49,23 @@ export interface GovernanceNodeUpdate {
  * graph.addNode('governance', governanceNode(gate))
  */
 export function governanceNode(gate: Gate, options: GovernanceNodeOptions = {}) {
-  const review = turnReview(gate, options);
-  return async function toolgateGovernance(state: GovernanceNodeInput, config?: LangGraphRunnableConfig): Promise<GovernanceNodeUpdate> {
-    return (await review(state, config)).update;
-  };
-}
-
-/** A turn's review: the update `governanceNode` writes, and whether a call of the turn waits for a human. */
-export interface TurnReview {
-  update: GovernanceNodeUpdate;
-  /** An unanswered call of the turn has a `review` Decision (new or already in state). */
-  waiting: boolean;
-  /** The calls reviewed now, each with the Decision object the gate returned for it. */
-  reviewed?: ReadonlyArray<{ call: IdentifiedToolCall; decision: Decision }>;
-}
-
-/**
- * The review `governanceNode` runs, also telling whether the turn waits for a human (what the
- * turn-reviewing tool node needs, without scanning the messages a second time).
- * @internal
- */
-export function turnReview(gate: Gate, options: GovernanceNodeOptions = {}): (state: GovernanceNodeInput, config?: LangGraphRunnableConfig) => Promise<TurnReview> {
   assertGate(gate, 'governanceNode');
   assertOneOf(options.onDeny, ['message', 'throw'], 'onDeny', 'governanceNode');
   const onDeny = options.onDeny ?? 'message';
 
-  return async function toolgateTurnReview(state: GovernanceNodeInput, config?: LangGraphRunnableConfig): Promise<TurnReview> {
+  return async function toolgateGovernance(state: GovernanceNodeInput, config?: LangGraphRunnableConfig): Promise<GovernanceNodeUpdate> {
     const known = state.toolgateDecisions;
     if (known === undefined) throw missingChannelError('governanceNode');
     const open = unansweredCalls(messagesOf(state));
-    if (open.length === 0) return { update: {}, waiting: false };
     const duplicated = duplicatedHighStakesIds(gate, open);
     const pending = open.filter(
       (call) => !duplicated.has(call.id) && known[call.id] === undefined && gate.isHighStakes(call.name, call.args),
     );
-    if (pending.length === 0 && duplicated.size === 0) return { update: {}, waiting: open.some((call) => known[call.id]?.verdict === 'review') };
+    if (pending.length === 0 && duplicated.size === 0) return {};
 
-    const signal = config?.signal ? { signal: config.signal } : undefined;
     const reviewed = await Promise.all(
       pending.map(async (call) => {
-        const decision = await gate.review(toGateCall(call, config, options), signal);
+        const decision = await gate.review(toGateCall(call, config, options), config?.signal ? { signal: config.signal } : undefined);
         return { call, decision };
       }),
     );
@@ -109,10 +86,7 @@ export function turnReview(gate: Gate, options: GovernanceNodeOptions = {}): (st
       messages.push(denialMessage(call, decision));
     }
     if (firstDenied && onDeny === 'throw') throw new GovernanceDeniedError(firstDenied);
-    // Waiting: an unanswered call whose Decision (new, else from state) is a review. Duplicated ids
-    // and denied calls got a denial message above, so they are answered and never wait.
-    const waiting = open.some((call) => (decisions[call.id] ?? known[call.id])?.verdict === 'review');
-    return { update: messages.length > 0 ? { messages, toolgateDecisions: decisions } : { toolgateDecisions: decisions }, waiting, reviewed };
+    return messages.length > 0 ? { messages, toolgateDecisions: decisions } : { toolgateDecisions: decisions };
   };
 }
 

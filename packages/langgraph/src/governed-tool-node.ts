@@ -3,10 +3,10 @@ import type { ToolCall as LcToolCall } from '@langchain/core/messages/tool';
 import { Command, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { ToolNode, type ToolNodeOptions } from '@langchain/langgraph/prebuilt';
 import { callDigest, ErrorCodes, isAllowed, OptionsError, type Decision, type Gate } from '@toolgate/core';
-import { turnReview, type GovernanceNodeInput, type GovernanceNodeOptions, type TurnReview } from './governance-node';
+import { governanceNode, type GovernanceNodeInput, type GovernanceNodeOptions, type GovernanceNodeUpdate } from './governance-node';
 import { assertGate, assertOneOf } from './options';
-import { claimExecution, decidedFor, FRESH_REVIEWS, gateReviewedArgs, mayBeHighStakes, snapshotArgs, type FreshReviews } from './reviewed-args';
-import { decisionsOf, denialMessage, toGateCall, withEditNotice, type CallBuildOptions } from './tool-calls';
+import { claimExecution, decidedFor, mayBeHighStakes, snapshotArgs } from './reviewed-args';
+import { decisionsOf, denialMessage, toGateCall, unansweredCalls, withEditNotice, type CallBuildOptions } from './tool-calls';
 
 /** Options of `governedToolNode`. */
 export interface GovernedToolNodeOptions extends ToolNodeOptions, CallBuildOptions {
@@ -65,7 +65,7 @@ export class GovernedToolNode extends ToolNode {
   readonly gate: Gate;
   readonly governOptions: GovernedToolNodeOptions;
   /** With `reviewTurn`: the turn's review, run at the top of the node. */
-  private turnReview: ((state: GovernanceNodeInput, config?: LangGraphRunnableConfig) => Promise<TurnReview>) | undefined;
+  private turnReview: ((state: GovernanceNodeInput, config?: LangGraphRunnableConfig) => Promise<GovernanceNodeUpdate>) | undefined;
   /** With `reviewTurn: { humanGate, agent }`: the node routes itself. */
   private turnRoutes: TurnRoutes | undefined;
 
@@ -95,7 +95,7 @@ export class GovernedToolNode extends ToolNode {
       // there (LangGraph drops such a goto, and the run would end with the turn neither run nor asked).
       throw new OptionsError('governedToolNode: this node already routes to other node names (it is wired in another graph); build one GovernedToolNode per graph');
     }
-    this.turnReview = turnReview(gate, options);
+    this.turnReview = governanceNode(gate, options);
     this.turnRoutes = routes;
     return this;
   }
@@ -110,31 +110,16 @@ export class GovernedToolNode extends ToolNode {
     if (!review || !isMessagesState(input)) return super.run(input, config);
     // The review (a pure function of state with the gate's idempotent cache behind it) comes
     // first; nothing of the turn runs before every Decision of it is known.
-    const { update, waiting, reviewed } = await review(input, config);
+    const update = await review(input, config);
     const routes = this.turnRoutes;
+    const decisions = update.toolgateDecisions ? { ...decisionsOf(input), ...update.toolgateDecisions } : decisionsOf(input);
+    const messages = update.messages?.length ? [...input.messages, ...update.messages] : input.messages;
     // A call waiting for a human holds back the whole turn: the Decisions are written (checkpointed
     // when this step ends) and the turn goes to the human gate (routeAfterTools, or our Command).
-    if (waiting) {
+    if (unansweredCalls(messages).some((call) => decisions[call.id]?.verdict === 'review')) {
       return routes ? new Command({ update: { ...update }, goto: routes.humanGate }) : update;
     }
-    let state: unknown = input;
-    if (update.toolgateDecisions) {
-      // The gate's own Decision objects for the calls reviewed just now (allowing, for that call
-      // id and tool), with the message's args object each was reviewed from: runTool runs them
-      // with the arguments the gate digested (no second canonicalisation and digest).
-      let fresh: FreshReviews | undefined;
-      for (const { call, decision } of reviewed ?? []) {
-        if (!isAllowed(decision) || decision.callId !== call.id || decision.tool !== call.name) continue;
-        (fresh ??= new Map()).set(call.id, { decision, tool: call.name, args: call.args });
-      }
-      state = {
-        ...input,
-        messages: update.messages?.length ? [...input.messages, ...update.messages] : input.messages,
-        toolgateDecisions: { ...decisionsOf(input), ...update.toolgateDecisions },
-        ...(fresh ? { [FRESH_REVIEWS]: fresh } : {}),
-      };
-    }
-    const ran = (await super.run(state, config)) as unknown;
+    const ran = (await super.run(update.toolgateDecisions ? { ...input, messages, toolgateDecisions: decisions } : input, config)) as unknown;
     if (Array.isArray(ran)) {
       // The tools returned Commands: keep them as ToolNode does, with our update first.
       const all: unknown[] = update.toolgateDecisions ? [update, ...(ran as unknown[])] : [...(ran as unknown[])];
@@ -148,12 +133,12 @@ export class GovernedToolNode extends ToolNode {
     return routes ? new Command({ update: merged, goto: routes.agent }) : merged;
   }
 
-  protected override async runTool(call: LcToolCall, config: LangGraphRunnableConfig, state: unknown): Promise<ToolMessage | Command> {
+  protected override async runTool(given: LcToolCall, config: LangGraphRunnableConfig, state: unknown): Promise<ToolMessage | Command> {
+    // One read of each field of the call (a getter on `name` could answer a harmless tool to the
+    // high-stakes check and another to ToolNode's own lookup): everything below, ToolNode's
+    // runTool included, reads this plain copy.
+    const call: LcToolCall = { ...given };
     if (!mayBeHighStakes(this.gate, call.name)) return super.runTool(call, config, state);
-    // The Decision this node's turn review just got from the gate for exactly this call (same tool,
-    // id and args object of the message): the body runs with the arguments the gate digested.
-    const fresh = call.id ? gateReviewedArgs(state, call.name, call.id, call.args) : undefined;
-    if (fresh) return this.runAllowed({ ...call, args: fresh.args as LcToolCall['args'] }, fresh.decision, config, state);
     // One frozen copy of the arguments: judged, digest-checked and run. The args object in the
     // message is never read again, so nothing done to it after this line reaches the body.
     const snapshot = snapshotArgs(call.args);
@@ -163,18 +148,13 @@ export class GovernedToolNode extends ToolNode {
     const reviewed: LcToolCall = { ...call, args: snapshot.args as LcToolCall['args'] };
     if (!this.gate.isHighStakes(call.name, snapshot.args)) return super.runTool(reviewed, config, state);
     const decision = await this.decisionFor(reviewed, config, state);
-    return this.runAllowed(reviewed, decision, config, state);
-  }
-
-  /** Runs `call` (its reviewed arguments) when `decision` allows it and its one execution is claimed; reports the outcome. */
-  private async runAllowed(call: LcToolCall, decision: Decision, config: LangGraphRunnableConfig, state: unknown): Promise<ToolMessage | Command> {
     if (!isAllowed(decision)) return denialMessage({ name: call.name, id: call.id ?? '' }, decision);
     const claimRefused = await claimExecution(this.gate, decision);
     if (claimRefused) return denialMessage({ name: call.name, id: call.id ?? '' }, claimRefused);
 
     const started = performance.now();
     try {
-      const result = await super.runTool(call, config, state);
+      const result = await super.runTool(reviewed, config, state);
       const failed = ToolMessage.isInstance(result) && result.status === 'error';
       const outcome = { status: failed ? ('error' as const) : ('success' as const), durationMs: performance.now() - started };
       void this.gate.reportOutcome(decision, failed ? { ...outcome, message: contentText(result) } : outcome);

@@ -1,4 +1,4 @@
-import { callDigest, canonicalJson, claimExecution as claimOnGate, ErrorCodes, parseArgs, reviewedArgs, type Decision, type Gate } from '@toolgate/core';
+import { callDigest, canonicalJson, claimExecution as claimOnGate, ErrorCodes, parseArgs, type Decision, type Gate } from '@toolgate/core';
 
 /**
  * Arguments that throw on any read. `gate.isHighStakes(name, PROBE)` is true for a tool that is
@@ -36,38 +36,6 @@ export function mayBeHighStakes(gate: Gate, name: string): boolean {
 export function snapshotArgs(args: unknown): { args: unknown } | undefined {
   try {
     return { args: JSON.parse(canonicalJson(parseArgs(args) ?? {})) as unknown };
-  } catch {
-    return undefined;
-  }
-}
-
-/** What the turn review got from the gate, by tool_call_id: the Decision object, its tool and the message's args object. */
-export type FreshReviews = Map<string, { decision: Decision; tool: string; args: unknown }>;
-
-/**
- * Where the turn-reviewing tool node puts its fresh reviews on the state object it hands to
- * `ToolNode.run` (an object it builds for that one run: graph input, checkpoints and other nodes
- * never carry it).
- */
-export const FRESH_REVIEWS: unique symbol = Symbol('toolgate.freshReviews');
-
-/**
- * The arguments the gate digested, when the state's Decision for this call is the very object the
- * gate returned to this run's turn review for this tool, this call id and this very args object of
- * the message (recorded at review time, not read from the Decision's fields now), and it allows
- * and carries the gate's reviewed copy (`decision.args`: a getter parsing, on each read, the
- * canonical JSON the digest was computed over, which nothing can change): the tool body may run
- * with them without a second canonicalisation and digest. Undefined otherwise (then the call is
- * snapshotted and its digest checked).
- */
-export function gateReviewedArgs(state: unknown, tool: string, callId: string, args: unknown): { decision: Decision; args: unknown } | undefined {
-  const fresh = (state as { [FRESH_REVIEWS]?: FreshReviews } | null)?.[FRESH_REVIEWS];
-  const entry = fresh?.get(callId);
-  if (!entry || entry.tool !== tool || entry.args !== args || typeof args !== 'object' || args === null) return undefined;
-  const decision = entry.decision;
-  if ((state as { toolgateDecisions?: Record<string, Decision> }).toolgateDecisions?.[callId] !== decision || !Object.hasOwn(decision, 'args')) return undefined;
-  try {
-    return { decision, args: reviewedArgs(decision, undefined) };
   } catch {
     return undefined;
   }
