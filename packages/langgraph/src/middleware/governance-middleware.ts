@@ -79,8 +79,10 @@ export function governanceMiddleware(gate: Gate, options: GovernanceMiddlewareOp
     stateSchema: GovernanceState,
     afterModel: (state, runtime) => reviewTurn(state, runtime.configurable, turn),
     wrapToolCall: async (request, handler) => {
-      const call = request.toolCall;
-      if (!mayBeHighStakes(gate, call.name)) return handler(request);
+      // One reading of the call (name, id, args), handed on as such: a name that answers one tool
+      // to these checks and another to the tool lookup cannot run the other one unreviewed.
+      const call = { ...request.toolCall };
+      if (!mayBeHighStakes(gate, call.name)) return handler({ ...request, toolCall: call });
       const id = call.id ?? '';
       const identified: IdentifiedToolCall = { ...call, id };
       const deny = (decision: Decision) => {
