@@ -16,6 +16,7 @@ import { createGate, memoryAudit, policyReviewer, runGoverned, type Gate } from 
 import { generateText, isStepCount, tool, type ToolSet } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { z } from 'zod';
+import { interleave } from '../lib/interleave.ts';
 import { ns, percentile, type Row } from '../lib/stats.ts';
 import { ONE_RULE } from './micro.ts';
 
@@ -72,23 +73,6 @@ interface Subject {
   cpu: number[];
   audited?: boolean;
   close?: () => Promise<void>;
-}
-
-/** Runs every subject `perBatch` times per round, in a rotating order: per-run wall samples (ns), CPU per run (ns) per batch. */
-async function interleave(subjects: Subject[], rounds: number, perBatch: number): Promise<void> {
-  for (let r = 0; r < rounds; r++) {
-    for (let j = 0; j < subjects.length; j++) {
-      const s = subjects[(r + j) % subjects.length]!;
-      const c0 = process.cpuUsage();
-      for (let i = 0; i < perBatch; i++) {
-        const t = performance.now();
-        await s.once();
-        s.samples.push((performance.now() - t) * 1e6);
-      }
-      const c = process.cpuUsage(c0);
-      s.cpu.push(((c.user + c.system) * 1e3) / perBatch);
-    }
-  }
 }
 
 const median = (xs: number[]) => percentile(xs, 50);

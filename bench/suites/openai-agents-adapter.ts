@@ -33,6 +33,7 @@ import {
 import { GovernanceHooks } from '@toolgate/openai-agents';
 import { claimExecution, createGate, memoryAudit, policyReviewer, type Decision, type Gate } from '@toolgate/core';
 import { z } from 'zod';
+import { interleave } from '../lib/interleave.ts';
 import { ns, percentile, type Row } from '../lib/stats.ts';
 import { ONE_RULE } from './micro.ts';
 
@@ -116,23 +117,6 @@ interface Subject {
   close?: () => Promise<void>;
   audited?: boolean;
   build?: string;
-}
-
-/** Runs every subject `perBatch` times per round, in a rotating order; per-run wall samples (ns) and CPU per run (ns) per batch. */
-export async function interleave(subjects: Subject[], rounds: number, perBatch: number): Promise<void> {
-  for (let r = 0; r < rounds; r++) {
-    for (let j = 0; j < subjects.length; j++) {
-      const s = subjects[(r + j) % subjects.length]!;
-      const c0 = process.cpuUsage();
-      for (let i = 0; i < perBatch; i++) {
-        const t = performance.now();
-        await s.once();
-        s.samples.push((performance.now() - t) * 1e6);
-      }
-      const c = process.cpuUsage(c0);
-      s.cpu.push(((c.user + c.system) * 1e3) / perBatch);
-    }
-  }
 }
 
 const median = (xs: number[]) => percentile(xs, 50);

@@ -6,12 +6,12 @@
  * on replica B, NOTIFY wakes A). Every row carries the 1-minute load average before and after its
  * measurement: on a shared machine the figures only mean something next to it.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createGate, httpReviewer, callDigest } from '@toolgate/core';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { startPostgres, type StartedPostgres } from '../../test/support/embedded-postgres.ts';
+import { postgresCpuUs } from '../lib/postgres-cpu.ts';
 import { startReplicaChild, type ReplicaChild } from '../lib/replica-child.ts';
 import { BENCH_POLICY, startReviewServerChild } from '../lib/review-server-child.ts';
 import { ms, percentile, rate, type Row } from '../lib/stats.ts';
@@ -27,36 +27,6 @@ const BUDGET_POLICY = {
 };
 
 const load1 = () => loadavg()[0]!.toFixed(2);
-
-/** CPU time (µs) of the PostgreSQL server listening on `port` and all its backends, from /proc. */
-function postgresCpuUs(port: number): number {
-  const tick = 1e6 / 100; // USER_HZ is 100 on Linux
-  const procs = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-  const stat = (pid: string) => {
-    try {
-      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      return { ppid: f[1]!, cpu: (Number(f[11]) + Number(f[12])) * tick };
-    } catch {
-      return undefined;
-    }
-  };
-  const postmaster = procs.find((pid) => {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return cmd[0]?.endsWith('postgres') && cmd.includes('-p') && cmd[cmd.indexOf('-p') + 1] === String(port);
-    } catch {
-      return false;
-    }
-  });
-  if (!postmaster) return Number.NaN;
-  let total = stat(postmaster)?.cpu ?? 0;
-  for (const pid of procs) {
-    const s = stat(pid);
-    if (s && s.ppid === postmaster) total += s.cpu;
-  }
-  return total;
-}
 
 async function freshDatabase(serverUrl: string, name: string): Promise<string> {
   const client = new pg.Client({ connectionString: serverUrl });

@@ -13,7 +13,7 @@
  *   BENCH_SERVER_PROF=dir         CPU profiles of the review server children (--cpu-prof)
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import { callDigest } from '@toolgate/core';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { startPostgres, type StartedPostgres } from '../../test/support/embedded-postgres.ts';
+import { postgresCpuUs } from '../lib/postgres-cpu.ts';
 import { ms, rate, type Row } from '../lib/stats.ts';
 
 const CONNECTIONS = 64;
@@ -150,36 +151,6 @@ async function startPg(root: string, postgres: StartedPostgres, name: string): P
       await r.close();
     },
   };
-}
-
-/** CPU time (µs) of the PostgreSQL server listening on `port` and all its backends, from /proc. */
-function postgresCpuUs(port: number): number {
-  const tick = 1e6 / 100; // USER_HZ is 100 on Linux
-  const procs = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-  const stat = (pid: string) => {
-    try {
-      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      return { ppid: f[1]!, cpu: (Number(f[11]) + Number(f[12])) * tick };
-    } catch {
-      return undefined;
-    }
-  };
-  const postmaster = procs.find((pid) => {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return cmd[0]?.endsWith('postgres') && cmd.includes('-p') && cmd[cmd.indexOf('-p') + 1] === String(port);
-    } catch {
-      return false;
-    }
-  });
-  if (!postmaster) return Number.NaN;
-  let total = stat(postmaster)?.cpu ?? 0;
-  for (const pid of procs) {
-    const s = stat(pid);
-    if (s && s.ppid === postmaster) total += s.cpu;
-  }
-  return total;
 }
 
 // ---------------------------------------------------------------------------------------------
