@@ -11,7 +11,7 @@ import { createGate, httpReviewer, callDigest } from '@toolgate/core';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { startPostgres, type StartedPostgres } from '../../test/support/embedded-postgres.ts';
-import { postgresCpuUs } from '../lib/postgres-cpu.ts';
+import { freshDatabase, postgresCpuUs } from '../lib/postgres.ts';
 import { startReplicaChild, type ReplicaChild } from '../lib/replica-child.ts';
 import { BENCH_POLICY, startReviewServerChild } from '../lib/review-server-child.ts';
 import { ms, percentile, rate, type Row } from '../lib/stats.ts';
@@ -27,19 +27,6 @@ const BUDGET_POLICY = {
 };
 
 const load1 = () => loadavg()[0]!.toFixed(2);
-
-async function freshDatabase(serverUrl: string, name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 const LIVE_ENTRIES = 50_000;
 

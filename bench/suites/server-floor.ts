@@ -21,7 +21,7 @@ import { callDigest } from '@toolgate/core';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { startPostgres, type StartedPostgres } from '../../test/support/embedded-postgres.ts';
-import { postgresCpuUs } from '../lib/postgres-cpu.ts';
+import { freshDatabase, postgresCpuUs } from '../lib/postgres.ts';
 import { ms, rate, type Row } from '../lib/stats.ts';
 
 const CONNECTIONS = 64;
@@ -117,19 +117,6 @@ async function startSqlite(root: string): Promise<Child> {
     },
     close: () => s.close(),
   };
-}
-
-async function freshDatabase(serverUrl: string, name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 /** One replica on a fresh PostgreSQL database, from `root`. */

@@ -1,5 +1,6 @@
-/** What PostgreSQL itself spends, for the server benches: read from /proc (Linux). */
+/** PostgreSQL helpers for the server benches: a fresh database, and what PostgreSQL itself spends. */
 import { readdirSync, readFileSync } from 'node:fs';
+import pg from 'pg';
 
 /** CPU time (µs) of the PostgreSQL server listening on `port` and all its backends, from /proc. */
 export function postgresCpuUs(port: number): number {
@@ -29,4 +30,18 @@ export function postgresCpuUs(port: number): number {
     if (s && s.ppid === postmaster) total += s.cpu;
   }
   return total;
+}
+
+/** A new, empty database `name` on the server at `serverUrl` (an admin URL), and its URL. */
+export async function freshDatabase(serverUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
