@@ -1,9 +1,9 @@
 import type { BaseMessage, ToolMessage } from '@langchain/core/messages';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
-import { callDigest, ErrorCodes, GovernanceDeniedError, isAllowed, type Decision, type Gate } from '@toolgate/core';
+import { GovernanceDeniedError, isAllowed, type Decision, type Gate } from '@toolgate/core';
 import type { DecisionMap } from './governance-state';
 import { assertGate, assertOneOf, missingChannelError } from './options';
-import { refused } from './reviewed-args';
+import { duplicateIdDenial } from './reviewed-args';
 import { denialMessage, messagesOf, threadIdOf, toGateCall, unansweredCalls, type CallBuildOptions, type IdentifiedToolCall } from './tool-calls';
 
 /** Options of `governanceNode`. */
@@ -110,15 +110,4 @@ function duplicatedHighStakesIds(gate: Gate, calls: readonly IdentifiedToolCall[
     if (highStakes) out.set(call.id, call);
   }
   return out;
-}
-
-function duplicateIdDenial(call: IdentifiedToolCall, runId: string | undefined): Decision {
-  let digest = '';
-  try {
-    digest = callDigest(call.name, call.args ?? {});
-  } catch {
-    // not JSON: no digest, and the denial names the call by id
-  }
-  const reason = `the model turn has more than one tool call with id ${JSON.stringify(call.id)}; a review, an answer and a result are bound to one id, so none of them runs`;
-  return refused({ tool: call.name, digest, callId: call.id, ...(runId !== undefined ? { runId } : {}) }, ErrorCodes.INPUT_INVALID, reason);
 }

@@ -94,3 +94,18 @@ export function refused(decision: Pick<Decision, 'tool'> & Partial<Decision>, co
 
 export const ALREADY_RAN = 'this call already ran; a review authorises one execution';
 export { ErrorCodes };
+
+/**
+ * The denial of a call whose `tool_call_id` another call of the model turn uses: a Decision, a
+ * human's answer and a ToolMessage are keyed by id, so approving one could authorise the other.
+ */
+export function duplicateIdDenial(call: { id: string; name: string; args?: unknown }, runId?: string): Decision {
+  let digest = '';
+  try {
+    digest = callDigest(call.name, call.args ?? {});
+  } catch {
+    // not JSON: no digest, and the denial names the call by id
+  }
+  const reason = `the model turn has more than one tool call with id ${JSON.stringify(call.id)}; a review, an answer and a result are bound to one id, so none of them runs`;
+  return refused({ tool: call.name, digest, callId: call.id, ...(runId !== undefined ? { runId } : {}) }, ErrorCodes.INPUT_INVALID, reason);
+}

@@ -4,7 +4,7 @@ import { isAllowed, type Decision, type Gate, type HumanAnswer, type RedactOptio
 import type { DecisionMap } from '../governance-state';
 import { answersFromResume, type HitlDecisionType, type WaitingCall } from '../hitl';
 import { reviewInterrupt, withEditedArgs, type HumanReviewInterrupt } from '../human-gate-node';
-import { decidedFor, ErrorCodes, mayBeHighStakes, refused, snapshotArgs } from '../reviewed-args';
+import { decidedFor, duplicateIdDenial, ErrorCodes, mayBeHighStakes, refused, snapshotArgs } from '../reviewed-args';
 import { lastAIMessage, messagesOf, toGateCall, unansweredCalls, type CallBuildOptions, type IdentifiedToolCall } from '../tool-calls';
 
 /** What the afterModel review needs from the middleware. */
@@ -53,7 +53,7 @@ export async function reviewTurn(state: unknown, configurable: Record<string, un
     if (!gate.isHighStakes(call.name, args)) continue;
     if ((idCounts.get(call.id) ?? 0) > 1) {
       if (!duplicated.has(call.id)) {
-        duplicated.set(call.id, refused({ tool: call.name, callId: call.id }, ErrorCodes.INPUT_INVALID, `the model turn has more than one tool call with id ${JSON.stringify(call.id)}; a review, an answer and a result are bound to one id, so none of them runs`));
+        duplicated.set(call.id, duplicateIdDenial({ ...call, args }));
       }
       continue;
     }
