@@ -42,6 +42,19 @@ function refused(decision: Decision, why: string): Decision {
 }
 
 /**
+ * A deny for a signed approval that already let a call run under another review (the same history
+ * replayed under another runId): one human yes runs one call.
+ */
+export function approvalAlreadyUsed(decision: Decision): Decision {
+  const reason =
+    'this approval already let the call run under another review (the same approval replayed, e.g. under another chat or run id); one human approval runs one call — ask the human again';
+  const d: Decision = { ...decision, verdict: 'deny', source: 'fail_closed', reason, error: { code: ErrorCodes.REVIEW_ALREADY_DECIDED, message: reason } };
+  delete d.proof;
+  delete d.expiresAt;
+  return d;
+}
+
+/**
  * A deny for a human edit of a call the gate no longer holds for review (it now allows the call as
  * asked): neither the original (the human asked for other input) nor the edit (not reviewed) runs.
  */

@@ -1,0 +1,69 @@
+// Attack pass (handed-back state): what a client that holds the conversation (useChat sends the
+// whole history back, and usually the chat id the app derives its runId from) can hand the
+// governed tools and have them trust. The decisive assertion is the side-effect counter.
+import { callbackReviewer, createGate } from '@toolgate/core';
+import type { ModelMessage } from 'ai';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { GovernanceOptions } from './options';
+import { approvalResponse, harnesses, toolMessageSeen, type Harness } from './test-harness';
+import { toolApproval } from './tool-approval';
+import { withGovernance } from './with-governance';
+
+const SECRET = 'test-secret-0123456789abcdef0123456789';
+
+/** One server process; the run id comes from the request (the chat id the client sends). */
+function server(h: Harness) {
+  const ran: number[] = [];
+  const gate = createGate({
+    reviewer: callbackReviewer(({ call }) => ((call.args as { amount: number }).amount > 100 ? { verdict: 'review', reason: 'large' } : { verdict: 'allow', reason: 'small' })),
+    highStakes: ['transfer'],
+    telemetry: false,
+  });
+  let chatId = 'chat-1';
+  const options: GovernanceOptions = { approvalSecret: SECRET, call: () => ({ runId: chatId }) };
+  const tools = withGovernance(
+    {
+      transfer: h.tool({
+        description: 'Move money',
+        inputSchema: z.object({ amount: z.number(), to: z.string() }),
+        execute: async ({ amount }: { amount: number }) => {
+          ran.push(amount);
+          return { sent: amount };
+        },
+      }),
+    },
+    gate,
+    options,
+  );
+  const approval = toolApproval(gate, options);
+  /** One request: the chat id and the messages are the client's. */
+  const request = (id: string, model: ReturnType<Harness['script']>, messages: ModelMessage[]) => {
+    chatId = id;
+    return h.generate({ model, tools, messages, approvalSecret: SECRET, toolApproval: approval });
+  };
+  return { ran, request };
+}
+
+describe.each(harnesses)('approvals handed back by the client ($name)', (h) => {
+  it('an approved continuation replayed under another chat id (another runId) does not run the approved call a second time', async () => {
+    const s = server(h);
+    const model = h.script([{ calls: [{ tool: 'transfer', input: { amount: 500, to: 'eve' }, id: 'call-1' }] }, { text: 'sent' }]);
+    const messages: ModelMessage[] = [{ role: 'user', content: 'send 500 to eve' }];
+    const r1 = await s.request('chat-1', model, messages);
+    expect(r1.approvalRequests).toHaveLength(1);
+    messages.push(...r1.responseMessages, approvalResponse(r1.approvalRequests, true));
+    await s.request('chat-1', model, [...messages]);
+    expect(s.ran).toEqual([500]);
+
+    // The same history, replayed as-is under the same chat id: refused (already ran).
+    await s.request('chat-1', h.script([{ text: 'again' }]), [...messages]);
+    expect(s.ran).toEqual([500]);
+    // The same history under a chat id the client picks: the human approved ONE transfer.
+    const replay = h.script([{ text: 'again' }]);
+    await s.request('chat-2', replay, [...messages]);
+    expect(s.ran).toEqual([500]);
+    expect(toolMessageSeen(replay, 0)[0]?.output?.type).toBe('execution-denied');
+    expect(toolMessageSeen(replay, 0)[0]?.output?.reason).toContain('one human approval runs one call');
+  });
+});
