@@ -11,6 +11,7 @@ export * from './proof/index';
 export { createGate } from './gate/create-gate';
 export { isAllowed, runGoverned } from './gate/governed';
 export { claimExecution } from './gate/execution-claims';
+export { issuedDecision } from './gate/issued-decisions';
 export type { GateLedger, LedgerEntry } from './ledger/ledger-types';
 export { reviewedArgs } from './gate/reviewed-args';
 export { humanDecisionOf, editNotice } from './human/index';

@@ -30,6 +30,7 @@ import type {
 } from '../types';
 import { decisionCache } from './decision-cache';
 import { registerClaim } from './execution-claims';
+import { registerIssuedLookup } from './issued-decisions';
 import type { Gate, GateOptions, ReviewCallOptions } from './gate-types';
 import { isAllowed } from './governed';
 import { validateGateOptions, type ResolvedGateOptions } from './options';
@@ -46,6 +47,8 @@ interface PendingReview {
   /** Epoch ms after which a human answer is too late (REVIEW_EXPIRED). */
   expiresAt?: number;
   approvals?: { required: number; groups?: string[] };
+  /** The pending Decision as this gate issued it (what `issuedDecision` vouches for). */
+  decision?: Decision;
 }
 
 /** What an audit record names about the call. */
@@ -445,7 +448,7 @@ export function createGate(options: GateOptions): Gate {
           decision.expiresAt = new Date(earlier.expiresAt).toISOString();
         }
         decision.expiresAt ??= new Date(o.now() + o.reviewTimeoutMs).toISOString();
-        const entry: PendingReview = { digest, canonicalArgs, expiresAt: Date.parse(decision.expiresAt) };
+        const entry: PendingReview = { digest, canonicalArgs, expiresAt: Date.parse(decision.expiresAt), decision };
         if (agent) entry.agent = agent;
         if (context) entry.context = context;
         if (decision.approvals) entry.approvals = decision.approvals;
@@ -977,6 +980,23 @@ export function createGate(options: GateOptions): Gate {
       }
       return claimed ? undefined : refuse(ErrorCodes.ALREADY_EXECUTED, already);
     })();
+  });
+  // A Decision handed back (read from framework state, a checkpoint, a client) is this gate's only
+  // when the gate holds one for the same key, tool and digest: memory first, then the ledger.
+  registerIssuedLookup(gate, (decision) => {
+    const key = typeof decision?.idempotencyKey === 'string' ? decision.idempotencyKey : undefined;
+    const digest = typeof decision?.digest === 'string' && decision.digest !== '' ? decision.digest : undefined;
+    const tool = decision?.tool;
+    if (!key || !digest) return undefined;
+    const held = cache.get(key)?.decision;
+    if (held) return held.digest === digest && held.tool === tool ? held : undefined;
+    const pending = reviewed.get(key);
+    if (pending) return pending.digest === digest && pending.decision?.tool === tool ? pending.decision : undefined;
+    if (!o.ledger) return undefined;
+    return ledgerLookup(key, digest).then((found) => {
+      const d = found instanceof ToolgateError ? undefined : found?.decision;
+      return d && d.tool === tool && d.digest === digest ? d : undefined;
+    });
   });
   return gate;
 }
