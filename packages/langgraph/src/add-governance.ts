@@ -87,7 +87,10 @@ export function addGovernance<B extends GraphBuilderLike>(builder: B, options: A
     addEdge(startKey: string, endKey: string): unknown;
     addConditionalEdges(source: string, path: unknown, pathMap?: unknown): unknown;
   };
-  b.addNode(humanGate, humanGateNode(gate, options.humanGate));
+  // The human gate asks the gate again for a review it does not hold (state is not the gate): with
+  // the same call options as the turn review, so it is the same call under the same key.
+  const { onDeny: _onDeny, ...callOptions } = options.governance ?? governanceOptionsOf(toolNode.governOptions);
+  b.addNode(humanGate, humanGateNode(gate, { ...callOptions, ...options.humanGate }));
   b.addNode(tools, toolNode, { ends: [humanGate, agent] });
   b.addConditionalEdges(agent, toolsCondition, { tools, [END]: END });
   b.addConditionalEdges(humanGate, routeAfterGovernance({ humanGate, tools, agent }), [tools, agent]);

@@ -4,6 +4,7 @@ import { GovernanceDeniedError, isAllowed, type Decision, type Gate } from '@too
 import type { DecisionMap } from './governance-state';
 import { assertGate, assertOneOf, missingChannelError } from './options';
 import { duplicateIdDenial } from './reviewed-args';
+import { decisionOfGate } from './state-decisions';
 import { denialMessage, messagesOf, threadIdOf, toGateCall, unansweredCalls, type CallBuildOptions, type IdentifiedToolCall } from './tool-calls';
 
 /** Options of `governanceNode`. */
@@ -58,9 +59,13 @@ export function governanceNode(gate: Gate, options: GovernanceNodeOptions = {}) 
     if (known === undefined) throw missingChannelError('governanceNode');
     const open = unansweredCalls(messagesOf(state));
     const duplicated = duplicatedHighStakesIds(gate, open);
-    const pending = open.filter(
-      (call) => !duplicated.has(call.id) && known[call.id] === undefined && gate.isHighStakes(call.name, call.args),
-    );
+    const pending = open.filter((call) => !duplicated.has(call.id) && gate.isHighStakes(call.name, call.args));
+    // A call with a Decision in state is not asked again — unless it is an allow the gate never
+    // issued (written into state by someone else): that one is reviewed as if state held nothing.
+    if (pending.some((call) => known[call.id] !== undefined)) {
+      const vouched = await Promise.all(pending.map((call) => (known[call.id] === undefined ? undefined : decisionOfGate(gate, known[call.id]!))));
+      for (let i = pending.length - 1; i >= 0; i--) if (vouched[i] !== undefined) pending.splice(i, 1);
+    }
     if (pending.length === 0 && duplicated.size === 0) return {};
 
     const reviewed = await Promise.all(

@@ -6,6 +6,7 @@ import { callDigest, ErrorCodes, isAllowed, OptionsError, type Decision, type Ga
 import { governanceNode, type GovernanceNodeInput, type GovernanceNodeOptions, type GovernanceNodeUpdate } from './governance-node';
 import { assertGate, assertOneOf } from './options';
 import { claimExecution, decidedFor, mayBeHighStakes, snapshotArgs } from './reviewed-args';
+import { decisionOfGate, UNVOUCHED } from './state-decisions';
 import { decisionsOf, denialMessage, toGateCall, unansweredCalls, withEditNotice, type CallBuildOptions } from './tool-calls';
 
 /** Options of `governedToolNode`. */
@@ -173,12 +174,19 @@ export class GovernedToolNode extends ToolNode {
   private async decisionFor(call: LcToolCall, config: LangGraphRunnableConfig, state: unknown): Promise<Decision> {
     const id = call.id;
     const inState = id ? decisionsOf(state)[id] : undefined;
-    if (inState) {
-      if (decidedFor(inState, call.name, call.args)) return inState;
-      return refusal(call, inState, 'the Decision in state is for a different tool or different arguments than this call');
+    // State is not the gate: an allowing Decision there runs only as the gate's own copy of it.
+    const own = inState ? await decisionOfGate(this.gate, inState) : undefined;
+    if (own) {
+      if (decidedFor(own, call.name, call.args)) return own;
+      return refusal(call, own, 'the Decision in state is for a different tool or different arguments than this call');
     }
     if (this.governOptions.onMissingDecision === 'deny' || !id) {
-      return refusal(call, undefined, id ? 'no toolgate Decision in state for this call (is governanceNode wired before the tools?)' : 'the tool call has no id, so no Decision can be bound to it');
+      const reason = !id
+        ? 'the tool call has no id, so no Decision can be bound to it'
+        : inState
+          ? `${UNVOUCHED}; denied (onMissingDecision: 'deny')`
+          : 'no toolgate Decision in state for this call (is governanceNode wired before the tools?)';
+      return refusal(call, undefined, reason);
     }
     return this.gate.review(toGateCall({ ...call, id }, config, this.governOptions), config.signal ? { signal: config.signal } : undefined);
   }

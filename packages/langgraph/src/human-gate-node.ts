@@ -1,10 +1,11 @@
 import { AIMessage, type BaseMessage, type ToolMessage } from '@langchain/core/messages';
-import { interrupt } from '@langchain/langgraph';
-import { isAllowed, OptionsError, redact, type Decision, type Gate, type HumanAnswer, type RedactOptions } from '@toolgate/core';
+import { interrupt, type LangGraphRunnableConfig } from '@langchain/langgraph';
+import { isAllowed, issuedDecision, OptionsError, redact, type Decision, type Gate, type HumanAnswer, type RedactOptions } from '@toolgate/core';
 import type { DecisionMap } from './governance-state';
 import { answersFromResume, DEFAULT_ALLOWED_DECISIONS, hitlParts, type HitlDecisionType, type HitlRequest } from './hitl';
 import { assertGate, missingChannelError } from './options';
-import { denialMessage, lastAIMessage, messagesOf, unansweredCalls } from './tool-calls';
+import { decidedFor } from './reviewed-args';
+import { denialMessage, lastAIMessage, messagesOf, toGateCall, unansweredCalls, type CallBuildOptions, type IdentifiedToolCall } from './tool-calls';
 
 /** `kind` of toolgate's interrupt payload, to tell it from other interrupts in the same graph. */
 export const REVIEW_INTERRUPT_KIND = 'toolgate_review';
@@ -58,7 +59,7 @@ export interface HumanReviewAnswer {
 export type HumanReviewResume = Record<string, HumanReviewAnswer>;
 
 /** Options of `humanGateNode`. */
-export interface HumanGateNodeOptions {
+export interface HumanGateNodeOptions extends CallBuildOptions {
   /** Extra secret keys and paths to redact from the args shown to the human. */
   redact?: RedactOptions;
   /** Approver recorded when an answer names none. Default `'human'`. */
@@ -108,14 +109,25 @@ export function humanGateNode(gate: Gate, options: HumanGateNodeOptions = {}) {
   const defaultApprover = options.approver ?? 'human';
   const allowed = allowedDecisionsOption(options.allowedDecisions, 'humanGateNode');
 
-  return async function toolgateHumanGate(state: HumanGateNodeInput): Promise<HumanGateNodeUpdate> {
+  return async function toolgateHumanGate(state: HumanGateNodeInput, config?: LangGraphRunnableConfig): Promise<HumanGateNodeUpdate> {
     const known = state.toolgateDecisions;
     if (known === undefined) throw missingChannelError('humanGateNode');
-    const waiting = unansweredCalls(messagesOf(state)).flatMap((call) => {
-      const decision = known[call.id];
-      return decision?.verdict === 'review' ? [{ call, decision }] : [];
+    const asking = unansweredCalls(messagesOf(state)).filter((call) => known[call.id]?.verdict === 'review');
+    if (asking.length === 0) return {};
+    // The review to show is the gate's, not state's copy (whose approvals, tool or verdict anyone who
+    // can write state could have changed): its own when it holds it, else asked again (idempotent).
+    const genuine = await Promise.all(asking.map((call) => genuineReview(gate, call, known[call.id]!, config, options)));
+    const waiting: Array<{ call: IdentifiedToolCall; decision: Decision }> = [];
+    const settled: DecisionMap = {};
+    const settledMessages: ToolMessage[] = [];
+    asking.forEach((call, i) => {
+      const decision = genuine[i]!;
+      if (decision.verdict === 'review') return void waiting.push({ call, decision });
+      // The gate has a final answer for this call (a policy that allows or denies it): no human is asked.
+      settled[call.id] = decision;
+      if (!isAllowed(decision)) settledMessages.push(denialMessage(call, decision));
     });
-    if (waiting.length === 0) return {};
+    if (waiting.length === 0) return settledMessages.length > 0 ? { messages: settledMessages, toolgateDecisions: settled } : { toolgateDecisions: settled };
 
     const payload = reviewInterrupt(
       waiting.map(({ call, decision }) => ({ id: call.id, decision, args: call.args })),
@@ -132,8 +144,8 @@ export function humanGateNode(gate: Gate, options: HumanGateNodeOptions = {}) {
         decision: await gate.resolveReview(decision, answers[i] as HumanAnswer),
       })),
     );
-    const decisions: DecisionMap = {};
-    const messages: Array<ToolMessage | AIMessage> = [];
+    const decisions: DecisionMap = { ...settled };
+    const messages: Array<ToolMessage | AIMessage> = [...settledMessages];
     const editedArgs = new Map<string, Record<string, unknown>>();
     for (const { call, decision } of resolved) {
       decisions[call.id] = decision;
@@ -144,6 +156,18 @@ export function humanGateNode(gate: Gate, options: HumanGateNodeOptions = {}) {
     if (rewritten) messages.unshift(rewritten);
     return messages.length > 0 ? { messages, toolgateDecisions: decisions } : { toolgateDecisions: decisions };
   };
+}
+
+/**
+ * The gate's own pending review for a call whose Decision in state is `review`: the gate's copy
+ * when it issued it for exactly this call, else the gate asked again (`gate.review` is idempotent:
+ * the same review — with its real approvals and the arguments resolveReview re-checks — or the
+ * gate's final answer). A conclusive answer of the gate is returned as such.
+ */
+async function genuineReview(gate: Gate, call: IdentifiedToolCall, inState: Decision, config: LangGraphRunnableConfig | undefined, options: CallBuildOptions): Promise<Decision> {
+  const own = await issuedDecision(gate, inState);
+  if (own && decidedFor(own, call.name, call.args)) return own;
+  return gate.review(toGateCall(call, config, options), config?.signal ? { signal: config.signal } : undefined);
 }
 
 /** The interrupt value for calls waiting for a human: a LangChain `HITLRequest` plus toolgate's `kind` and `requests`. */

@@ -7,6 +7,7 @@ import type { HitlDecisionType } from '../hitl';
 import { allowedDecisionsOption } from '../human-gate-node';
 import { assertGate, assertOneOf } from '../options';
 import { claimExecution, decidedFor, ErrorCodes, mayBeHighStakes, refused, snapshotArgs } from '../reviewed-args';
+import { decisionOfGate, UNVOUCHED } from '../state-decisions';
 import { decisionsOf, denialMessage, toGateCall, withEditNotice, type CallBuildOptions, type IdentifiedToolCall } from '../tool-calls';
 import { reviewTurn } from './review-turn';
 
@@ -99,15 +100,20 @@ export function governanceMiddleware(gate: Gate, options: GovernanceMiddlewareOp
       if (!gate.isHighStakes(call.name, args)) return handler({ ...request, toolCall: { ...call, args } });
 
       // The Decision afterModel stored for this call (reviewer and human answers included).
+      // State is not the gate: an allow stored there counts only as the gate's own copy of it.
       const stored = decisionsOf(request.state)[id];
+      const own = stored && stored.verdict !== 'review' ? await decisionOfGate(gate, stored) : undefined;
       let decision: Decision;
-      if (stored && stored.verdict !== 'review') {
-        decision = stored;
+      if (own) {
+        decision = own;
       } else {
         const config = { configurable: request.runtime.configurable } as LangGraphRunnableConfig;
         decision = await lateReviewTask(toGateCall({ ...identified, args }, config, options));
         if (decision.verdict === 'review') {
-          return deny(refused(decision, ErrorCodes.REVIEW_REQUIRED, 'this call needs a human but was not in the model turn toolgate reviewed (it was added after the afterModel review, e.g. by graph.updateState or a middleware listed before toolgate); denied — put governanceMiddleware first and let the model ask again'));
+          const why = stored && stored.verdict !== 'review'
+            ? `${UNVOUCHED}, and reviewed again it needs a human; denied — give every process the same gate ledger, and keep toolgateDecisions out of what clients can write`
+            : 'this call needs a human but was not in the model turn toolgate reviewed (it was added after the afterModel review, e.g. by graph.updateState or a middleware listed before toolgate); denied — put governanceMiddleware first and let the model ask again';
+          return deny(refused(decision, ErrorCodes.REVIEW_REQUIRED, why));
         }
       }
 
