@@ -393,9 +393,18 @@ export class Governor {
     if (k) {
       const cached = this.cached(ctx, k, tool, args);
       if (cached) return Promise.resolve(cached);
+      // Another asker's review of this tool + call id: it answers this call only when it is the
+      // same call (tool, arguments, run) — call ids repeat across runs, and a concurrent run's
+      // review of other arguments must not authorise these. Otherwise this call is reviewed itself.
       const pending = this.inflight.get(k);
-      if (pending) return pending;
+      if (pending) return pending.then((d) => (sameCall(d, tool, args, runId) ? d : this.ask(ctx, c, runId, undefined)));
     }
+    return this.ask(ctx, c, runId, k);
+  }
+
+  /** The gate's review of one call; shared by concurrent askers under `k` (when given) until it settles. */
+  private ask(ctx: AnyContext | undefined, c: { tool: string; args: unknown; callId?: string; agentName?: string }, runId: string | undefined, k: string | undefined): Promise<Decision> {
+    const { tool, args, callId } = c;
     const call: ToolCall = { tool, args: args ?? {} };
     if (callId) call.callId = callId;
     const agent = c.agentName ?? (ctx ? peekRecord(ctx)?.agent : undefined);
