@@ -5,6 +5,7 @@ import { callbackReviewer, createGate } from '@toolgate/core';
 import type { ModelMessage } from 'ai';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { editedApprovalResponse } from './edit-approval';
 import type { GovernanceOptions } from './options';
 import { approvalResponse, harnesses, toolMessageSeen, type Harness } from './test-harness';
 import { toolApproval } from './tool-approval';
@@ -65,5 +66,19 @@ describe.each(harnesses)('approvals handed back by the client ($name)', (h) => {
     expect(s.ran).toEqual([500]);
     expect(toolMessageSeen(replay, 0)[0]?.output?.type).toBe('execution-denied');
     expect(toolMessageSeen(replay, 0)[0]?.output?.reason).toContain('one human approval runs one call');
+  });
+
+  it('an approval with an edit (500 → 400), replayed under another chat id, does not run the edit a second time', async () => {
+    const s = server(h);
+    const model = h.script([{ calls: [{ tool: 'transfer', input: { amount: 500, to: 'eve' }, id: 'call-1' }] }, { text: 'sent' }]);
+    const messages: ModelMessage[] = [{ role: 'user', content: 'send 500 to eve' }];
+    const r1 = await s.request('chat-1', model, messages);
+    expect(r1.approvalRequests).toHaveLength(1);
+    messages.push(...r1.responseMessages, { role: 'tool', content: [editedApprovalResponse({ approvalId: r1.approvalRequests[0]!.approvalId, input: { amount: 400, to: 'eve' } })] });
+    await s.request('chat-1', model, [...messages]);
+    expect(s.ran).toEqual([400]);
+
+    for (const chat of ['chat-2', 'chat-3']) await s.request(chat, h.script([{ text: 'again' }]), [...messages]);
+    expect(s.ran).toEqual([400]);
   });
 });
