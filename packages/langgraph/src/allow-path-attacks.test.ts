@@ -20,7 +20,7 @@ import { governedToolNode } from './governed-tool-node';
 import { humanGateNode } from './human-gate-node';
 import { hitlResume, pendingReviews } from './pending-reviews';
 import { routeAfterGovernance, routeAfterTools } from './route-after-governance';
-import { GovernedState, harness, HIGH_STAKES, human, makeTools, threadConfig, toolMessagesById, type Harness, type ScriptedModel } from './test-harness';
+import { defaultPolicy, GovernedState, harness, HIGH_STAKES, human, makeTools, threadConfig, toolMessagesById, type Harness, type ScriptedModel } from './test-harness';
 
 type Call = { name: string; args: Record<string, unknown>; id: string };
 
@@ -674,8 +674,9 @@ describe('more ids, races and forged state', () => {
 });
 
 describe('Decision objects and call objects from elsewhere', () => {
-  it('carried out of a paused turn into another thread for the same id and tool with other args: refused at the digest check, nothing runs', async () => {
-    const h = harness();
+  it('carried out of a paused turn into another thread for the same id and tool with other args: not taken there (issued for another thread), nothing runs', async () => {
+    // Thread B's own call is denied by the policy: only the leaked Decision could run anything there.
+    const h = harness({ policy: (r) => (r.call.runId === 'leak-b' ? { verdict: 'deny', reason: 'not in thread b' } : defaultPolicy(r)) });
     const a = governed(h, model([{ name: 'transfer', args: { amount: 5 }, id: 'c1' }, { name: 'transfer', args: { amount: 500 }, id: 'c2' }]));
     // The turn waits for a human (c2), so c1's allowing Decision is written but not run or claimed.
     let leaked: Decision | undefined;

@@ -181,7 +181,8 @@ describe('fast path: ids and Decisions across turns and threads', () => {
   });
 
   it('the gate\'s allowing Decision object fed back into another thread with the same id and args: the second thread does not run it again', async () => {
-    const s = setup();
+    // Thread B's own call is denied by the policy: only a leaked Decision taken at its word could run it there.
+    const s = setup((r) => (r.call.runId === 'fp-leak-b' ? { verdict: 'deny', reason: 'not in thread b' } : { verdict: 'allow', reason: 'ok' }));
     const graph = graphOf(s, [() => ai([{ name: 'transfer', args: { amount: 5 }, id: 'x' }])]);
     const config = threadConfig('fp-leak-a');
     let leaked: Decision | undefined;
@@ -195,5 +196,7 @@ describe('fast path: ids and Decisions across turns and threads', () => {
     const graphB = graphOf(s, [() => ai([{ name: 'transfer', args: { amount: 5 }, id: 'x' }])]);
     await graphB.invoke({ ...human('go'), toolgateDecisions: { x: leaked! } }, threadConfig('fp-leak-b'));
     expect(s.seen).toHaveLength(1);
+    // Thread A's Decision is not thread B's: B's call was reviewed on its own (and denied).
+    expect(s.reviewed.map((r) => r.call.runId)).toEqual(['fp-leak-a', 'fp-leak-b']);
   });
 });

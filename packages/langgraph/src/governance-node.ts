@@ -63,7 +63,9 @@ export function governanceNode(gate: Gate, options: GovernanceNodeOptions = {}) 
     // A call with a Decision in state is not asked again — unless it is an allow the gate never
     // issued (written into state by someone else): that one is reviewed as if state held nothing.
     if (pending.some((call) => known[call.id] !== undefined)) {
-      const vouched = await Promise.all(pending.map((call) => (known[call.id] === undefined ? undefined : decisionOfGate(gate, known[call.id]!))));
+      const vouched = await Promise.all(
+        pending.map((call) => (known[call.id] === undefined ? undefined : decisionOfGate(gate, known[call.id]!, { callId: call.id, runId: toGateCall(call, config, options).runId }))),
+      );
       for (let i = pending.length - 1; i >= 0; i--) if (vouched[i] !== undefined) pending.splice(i, 1);
     }
     if (pending.length === 0 && duplicated.size === 0) return {};

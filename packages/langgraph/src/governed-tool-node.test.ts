@@ -50,10 +50,13 @@ describe('governedToolNode: defence in depth', () => {
     const h = harness();
     const approved = await h.gate.review({ tool: 'transfer', args: { amount: 5 }, callId: 'c1', runId: 't' });
     const node = governedToolNode(h.tools, h.gate);
-    const out = (await node.invoke({
-      messages: [new AIMessage({ content: '', tool_calls: [call('c1', 'transfer', { amount: 5000 })] })],
-      toolgateDecisions: { c1: approved },
-    })) as { messages: ToolMessage[] };
+    const out = (await node.invoke(
+      {
+        messages: [new AIMessage({ content: '', tool_calls: [call('c1', 'transfer', { amount: 5000 })] })],
+        toolgateDecisions: { c1: approved },
+      },
+      threadConfig('t'),
+    )) as { messages: ToolMessage[] };
     expect(h.ran).toEqual([]);
     expect(out.messages[0]?.status).toBe('error');
     expect(String(out.messages[0]?.content)).toContain('different tool or different arguments');

@@ -69,6 +69,8 @@ export class GovernedToolNode extends ToolNode {
   private turnReview: ((state: GovernanceNodeInput, config?: LangGraphRunnableConfig) => Promise<GovernanceNodeUpdate>) | undefined;
   /** With `reviewTurn: { humanGate, agent }`: the node routes itself. */
   private turnRoutes: TurnRoutes | undefined;
+  /** With `reviewTurn`: the options the turn is reviewed with (its `runId` is the one a Decision in state must carry). */
+  private turnOptions: GovernanceNodeOptions | undefined;
 
   constructor(tools: Tools, gate: Gate, options: GovernedToolNodeOptions = {}) {
     assertGate(gate, 'governedToolNode');
@@ -97,6 +99,7 @@ export class GovernedToolNode extends ToolNode {
       throw new OptionsError('governedToolNode: this node already routes to other node names (it is wired in another graph); build one GovernedToolNode per graph');
     }
     this.turnReview = governanceNode(gate, options);
+    this.turnOptions = options;
     this.turnRoutes = routes;
     return this;
   }
@@ -174,8 +177,10 @@ export class GovernedToolNode extends ToolNode {
   private async decisionFor(call: LcToolCall, config: LangGraphRunnableConfig, state: unknown): Promise<Decision> {
     const id = call.id;
     const inState = id ? decisionsOf(state)[id] : undefined;
-    // State is not the gate: an allowing Decision there runs only as the gate's own copy of it.
-    const own = inState ? await decisionOfGate(this.gate, inState) : undefined;
+    // State is not the gate: an allowing Decision there runs only as the gate's own copy of it,
+    // issued for this call (this tool call id, under the run id this node's turn is reviewed with).
+    const runId = id ? toGateCall({ ...call, id }, config, this.turnOptions ?? this.governOptions).runId : undefined;
+    const own = inState && id ? await decisionOfGate(this.gate, inState, { callId: id, runId }) : undefined;
     if (own) {
       if (decidedFor(own, call.name, call.args)) return own;
       return refusal(call, own, 'the Decision in state is for a different tool or different arguments than this call');

@@ -1,10 +1,11 @@
 import { AIMessage, type BaseMessage, type ToolMessage } from '@langchain/core/messages';
 import { interrupt, type LangGraphRunnableConfig } from '@langchain/langgraph';
-import { isAllowed, issuedDecision, OptionsError, redact, type Decision, type Gate, type HumanAnswer, type RedactOptions } from '@toolgate/core';
+import { isAllowed, OptionsError, redact, type Decision, type Gate, type HumanAnswer, type RedactOptions } from '@toolgate/core';
 import type { DecisionMap } from './governance-state';
 import { answersFromResume, DEFAULT_ALLOWED_DECISIONS, hitlParts, type HitlDecisionType, type HitlRequest } from './hitl';
 import { assertGate, missingChannelError } from './options';
 import { decidedFor } from './reviewed-args';
+import { ownDecisionFor } from './state-decisions';
 import { denialMessage, lastAIMessage, messagesOf, toGateCall, unansweredCalls, type CallBuildOptions, type IdentifiedToolCall } from './tool-calls';
 
 /** `kind` of toolgate's interrupt payload, to tell it from other interrupts in the same graph. */
@@ -165,9 +166,12 @@ export function humanGateNode(gate: Gate, options: HumanGateNodeOptions = {}) {
  * gate's final answer). A conclusive answer of the gate is returned as such.
  */
 async function genuineReview(gate: Gate, call: IdentifiedToolCall, inState: Decision, config: LangGraphRunnableConfig | undefined, options: CallBuildOptions): Promise<Decision> {
-  const own = await issuedDecision(gate, inState);
+  const gateCall = toGateCall(call, config, options);
+  // Issued for THIS call (this run id, this tool call id): another thread's pending review copied
+  // here must not be shown to this thread's human, whose answer would decide it for that thread.
+  const own = await ownDecisionFor(gate, inState, { callId: call.id, runId: gateCall.runId });
   if (own && decidedFor(own, call.name, call.args)) return own;
-  return gate.review(toGateCall(call, config, options), config?.signal ? { signal: config.signal } : undefined);
+  return gate.review(gateCall, config?.signal ? { signal: config.signal } : undefined);
 }
 
 /** The interrupt value for calls waiting for a human: a LangChain `HITLRequest` plus toolgate's `kind` and `requests`. */

@@ -8,16 +8,40 @@ import { isAllowed, issuedDecision, type Decision, type Gate } from '@toolgate/c
 
 /** Why an allowing Decision found in state was not used. */
 export const UNVOUCHED =
-  'the allowing Decision in state was not issued by this gate (written into the thread state, or taken by another process without a shared ledger)';
+  'the allowing Decision in state was not issued by this gate for this call (written into the thread state, copied from another thread or call, or taken by another process without a shared ledger)';
+
+/** The call a Decision read from state must have been issued for: its tool call id and the run id this node reviews it under. */
+export interface StateCallKey {
+  callId: string;
+  runId: string | undefined;
+}
+
+/**
+ * True when the gate's own Decision was issued for this very call. `issuedDecision` vouches by the
+ * Decision's own idempotency key, tool and digest: a genuine Decision of the gate for ANOTHER call
+ * (another thread — another user, another agent, another policy outcome — or another tool call id)
+ * with the same tool and arguments, copied into this thread's state, is the gate's too, and must
+ * not authorise this one. The gate keys a call by its run id and call id, so those are what bind it.
+ */
+export function issuedFor(own: Decision, key: StateCallKey): boolean {
+  return own.callId === key.callId && own.runId === key.runId;
+}
 
 /**
  * The Decision to act on for a Decision read from state: for an allow, the gate's own copy of it
  * (`issuedDecision`: its memory, else its ledger; its verdict wins — a deny the state turned into an
- * allow comes back a deny), or undefined when the gate never issued it, and the call is then
- * reviewed again as if state held nothing. A deny or a wait found in state is taken as it stands:
- * it runs nothing.
+ * allow comes back a deny) when the gate issued it for this call (`key`), or undefined when it did
+ * not, and the call is then reviewed again as if state held nothing. A deny or a wait found in
+ * state is taken as it stands: it runs nothing.
  */
-export async function decisionOfGate(gate: Gate, inState: Decision): Promise<Decision | undefined> {
+export async function decisionOfGate(gate: Gate, inState: Decision, key: StateCallKey): Promise<Decision | undefined> {
   if (!isAllowed(inState)) return inState;
-  return issuedDecision(gate, inState);
+  const own = await issuedDecision(gate, inState);
+  return own && issuedFor(own, key) ? own : undefined;
+}
+
+/** The gate's own Decision for a Decision read from state, whatever its verdict, when issued for this call (`key`). */
+export async function ownDecisionFor(gate: Gate, inState: Decision, key: StateCallKey): Promise<Decision | undefined> {
+  const own = await issuedDecision(gate, inState);
+  return own && issuedFor(own, key) ? own : undefined;
 }

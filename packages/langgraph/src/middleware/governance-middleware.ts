@@ -102,13 +102,14 @@ export function governanceMiddleware(gate: Gate, options: GovernanceMiddlewareOp
       // The Decision afterModel stored for this call (reviewer and human answers included).
       // State is not the gate: an allow stored there counts only as the gate's own copy of it.
       const stored = decisionsOf(request.state)[id];
-      const own = stored && stored.verdict !== 'review' ? await decisionOfGate(gate, stored) : undefined;
+      const config = { configurable: request.runtime.configurable } as LangGraphRunnableConfig;
+      const gateCall = toGateCall({ ...identified, args }, config, options);
+      const own = stored && stored.verdict !== 'review' ? await decisionOfGate(gate, stored, { callId: id, runId: gateCall.runId }) : undefined;
       let decision: Decision;
       if (own) {
         decision = own;
       } else {
-        const config = { configurable: request.runtime.configurable } as LangGraphRunnableConfig;
-        decision = await lateReviewTask(toGateCall({ ...identified, args }, config, options));
+        decision = await lateReviewTask(gateCall);
         if (decision.verdict === 'review') {
           const why = stored && stored.verdict !== 'review'
             ? `${UNVOUCHED}, and reviewed again it needs a human; denied — give every process the same gate ledger, and keep toolgateDecisions out of what clients can write`
