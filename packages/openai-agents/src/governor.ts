@@ -108,7 +108,7 @@ export class Governor {
     const hit = pre && pre.tool === toolName ? this.cached(ctx, k, toolName, args) : undefined;
     const name = hit ? hit.tool : this.reviewName(toolName, args, () => [...alternatives(), callName]);
     if (!name) return { allowed: true };
-    const edit = hit ? undefined : this.editFor(k, name, args);
+    const edit = hit ? undefined : this.editFor(k, name, args, ctx);
     let d = edit ?? hit ?? this.cached(ctx, k, name, args) ?? (await this.decide(ctx, { key: k, tool: name, args, callId, agentName }));
     if (edit) {
       this.edits.delete(k);
@@ -134,9 +134,15 @@ export class Governor {
   }
 
   /** The edited call's Decision for this call, when a human's edit of exactly these arguments was allowed on resume. */
-  private editFor(k: string, tool: string, args: unknown): Decision | undefined {
+  private editFor(k: string, tool: string, args: unknown, ctx: AnyContext): Decision | undefined {
     const e = this.edits.get(k);
     if (!e) return undefined;
+    // The edit answers the call of the run it was made in: call ids repeat across runs.
+    const runId = this.options.runId ? this.options.runId(ctx) : undefined;
+    if ((e.decision.runId ?? undefined) !== (runId || undefined)) {
+      this.edits.delete(k);
+      return undefined;
+    }
     let digest: string | undefined;
     try {
       digest = callDigest(tool, parseToolArgs(args));
@@ -146,6 +152,11 @@ export class Governor {
     if (digest === e.originalDigest && !this.executed.has(e.decision)) return e.decision;
     this.edits.delete(k); // a reused call id: this edit was for another call
     return undefined;
+  }
+
+  /** An edit that will not run (another governor refused it): forgotten, so no later call under this tool + call id meets it. */
+  dropEdit(k: string): void {
+    this.edits.delete(k);
   }
 
   /** Right before the body: the edited arguments (JSON) and the notice for the model, when the running call is an edited one. */

@@ -7,7 +7,7 @@ import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/te
 import { createGate, memoryAudit, policyReviewer, type ReviewerCallOptions, type ReviewRequest } from '@toolgate/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { GovernanceHooks } from './index';
+import { approveWithEdits, GovernanceHooks } from './index';
 
 type Ctx = { conv: string };
 
@@ -73,5 +73,65 @@ describe('another run\'s review in flight under the same tool + call id', () => 
 
     expect(ran.filter((r) => r.amount === 5000)).toEqual([]);
     expect(ran).toEqual([{ conv: 'A', amount: 50 }]);
+  });
+});
+
+describe('an edit one gate allowed and another refused, left behind for a later run', () => {
+  it.each([
+    ['with a runId per conversation', true],
+    ['without runIds', false],
+  ])('run B\'s approved call under the same tool + call id does not run run A\'s edit (2,500), which gate 2 denies — %s', async (_label, withRunId) => {
+    // Gate 1: over 100 needs a human. Gate 2: the same, and 2,500 is denied outright.
+    const gate1 = createGate({
+      reviewer: policyReviewer({ default: 'allow', rules: [{ name: 'big', tools: ['transfer'], when: [{ field: 'args.amount', op: 'gt', value: 100 }], verdict: 'review', reason: 'over 100' }] }),
+      highStakes: ['transfer'],
+      audit: memoryAudit(),
+      telemetry: false,
+    });
+    const gate2 = createGate({
+      reviewer: policyReviewer({
+        default: 'allow',
+        rules: [
+          { name: 'not-2500', tools: ['transfer'], when: [{ field: 'args.amount', op: 'eq', value: 2500 }], verdict: 'deny', reason: 'never 2,500' },
+          { name: 'big', tools: ['transfer'], when: [{ field: 'args.amount', op: 'gt', value: 100 }], verdict: 'review', reason: 'over 100' },
+        ],
+      }),
+      highStakes: ['transfer'],
+      audit: memoryAudit(),
+      telemetry: false,
+    });
+    const ran: Array<{ conv: string; amount: number }> = [];
+    const transfer = tool({
+      name: 'transfer',
+      description: 'send money',
+      parameters: z.object({ amount: z.number() }),
+      execute: async ({ amount }, runContext) => {
+        ran.push({ conv: (runContext?.context as Ctx).conv, amount });
+        return `sent ${amount}`;
+      },
+    });
+    const options = withRunId ? { runId: (ctx: { context: Ctx }) => ctx.context.conv } : {};
+    const runner = new GovernanceHooks<Ctx>(gate2, options).attach(new GovernanceHooks<Ctx>(gate1, options).attach(new Runner({ tracingDisabled: true })));
+    const agent = () => new Agent<Ctx>({ name: 'bank', model: new ScriptedModel([[functionCall('transfer', { amount: 25000 }, { callId: 'call_0' })], [assistantMessage('done')]]), tools: [transfer] });
+
+    // Run A: the human edits 25,000 to 2,500; gate 1 allows the edit, gate 2 denies it: nothing runs.
+    const agentA = agent();
+    const pausedA = await runner.run(agentA, 'send 25000', { context: { conv: 'A' } });
+    expect(pausedA.interruptions).toHaveLength(1);
+    approveWithEdits(pausedA.state, pausedA.interruptions[0]!, { amount: 2500 });
+    await runner.run(agentA, pausedA.state);
+    expect(ran).toEqual([]);
+
+    // Run B, another conversation: the model asks the same 25,000 under the same call id; its human approves it as asked.
+    const agentB = agent();
+    const pausedB = await runner.run(agentB, 'send 25000', { context: { conv: 'B' } });
+    if (withRunId) expect(pausedB.interruptions).toHaveLength(1);
+    for (const item of pausedB.interruptions) pausedB.state.approve(item);
+    if (pausedB.interruptions.length > 0) await runner.run(agentB, pausedB.state);
+
+    expect(ran.filter((r) => r.amount === 2500)).toEqual([]);
+    // With run ids, B's own call is B's (it runs as its human approved); without, both runs share
+    // one idempotency key and gate 1 answers B with A's superseded call: nothing runs.
+    expect(ran).toEqual(withRunId ? [{ conv: 'B', amount: 25000 }] : []);
   });
 });

@@ -114,7 +114,15 @@ export async function recordHumanAnswers(governors: readonly Governor[], state: 
   const edits = readEdits(state as unknown as Parameters<typeof readEdits>[0]);
   const outcomes = [];
   for (const g of governors) outcomes.push(await g.recordHumanDecisions(state, edits));
-  if (edits.size > 0) settleEdits(state, edits, outcomes);
+  if (edits.size === 0) return;
+  settleEdits(state, edits, outcomes);
+  // An edit runs only when every gate allowed it; one a gate refused must not wait in another
+  // governor for a later call under the same tool + call id (another run's), which would run it.
+  for (const k of edits.keys()) {
+    const decisions = outcomes.map((o) => o.get(k));
+    if (decisions.every((d) => d !== undefined && isAllowed(d))) continue;
+    for (const g of governors) g.dropEdit(k);
+  }
 }
 
 /** Refuses (or warns about) high-stakes tools in the graph that cannot be stopped before they run. */
