@@ -30,8 +30,8 @@ export class Governor {
   private readonly warned = new Set<string>();
   /** Decisions whose call ran: a replay goes back to the gate, which answers ALREADY_EXECUTED. */
   private readonly executed = new WeakSet<Decision>();
-  /** Edits the gate allowed on resume, by tool + callId: the digest of the call that was edited and the edited call's Decision. */
-  private readonly edits = new Map<string, { originalDigest: string; decision: Decision }>();
+  /** Edits the gate allowed on resume, by tool + callId: the digest of the call that was edited, the edited call's Decision, and the RunContext of the resume that read it (the only run it answers). */
+  private readonly edits = new Map<string, { originalDigest: string; decision: Decision; run: WeakRef<object> }>();
 
   constructor(gate: Gate, options: ResolvedOptions) {
     this.gate = gate;
@@ -137,9 +137,10 @@ export class Governor {
   private editFor(k: string, tool: string, args: unknown, ctx: AnyContext): Decision | undefined {
     const e = this.edits.get(k);
     if (!e) return undefined;
-    // The edit answers the call of the run it was made in: call ids repeat across runs.
-    const runId = this.options.runId ? this.options.runId(ctx) : undefined;
-    if ((e.decision.runId ?? undefined) !== (runId || undefined)) {
+    // The edit answers the call of the resume that read it (its RunContext), nothing later: call
+    // ids repeat across runs, and an edit whose call did not start there (another gate or the app's
+    // own guardrail stopped it) must not run in another run that reuses the id.
+    if (e.run.deref() !== ctx) {
       this.edits.delete(k);
       return undefined;
     }
@@ -361,7 +362,7 @@ export class Governor {
     }
     if (isAllowed(r) && r.edited) {
       if (this.edits.size >= MAX_ENTRIES) this.edits.clear();
-      this.edits.set(c.k, { originalDigest: d.digest, decision: r });
+      this.edits.set(c.k, { originalDigest: d.digest, decision: r, run: new WeakRef(ctx) });
     } else if (isAllowed(r)) {
       r = editNotApplied(r);
     }

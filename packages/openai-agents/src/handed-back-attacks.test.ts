@@ -135,3 +135,44 @@ describe('an edit one gate allowed and another refused, left behind for a later 
     expect(ran).toEqual(withRunId ? [{ conv: 'B', amount: 25000 }] : []);
   });
 });
+
+describe('an allowed edit whose call never started, left behind for a later run', () => {
+  it('one gate, no runIds: A\'s edit (2,500) stopped by the app\'s own guardrail does not run in run B, whose human approved 25,000', async () => {
+    const gate = createGate({
+      reviewer: policyReviewer({ default: 'allow', rules: [{ name: 'big', tools: ['transfer'], when: [{ field: 'args.amount', op: 'gt', value: 100 }], verdict: 'review', reason: 'over 100' }] }),
+      highStakes: ['transfer'],
+      audit: memoryAudit(),
+      telemetry: false,
+    });
+    const ran: Array<{ conv: string; amount: number }> = [];
+    // The app's own guardrail (it runs before toolgate's): conversation A is frozen meanwhile.
+    const frozen = defineToolInputGuardrail({
+      name: 'frozen-accounts',
+      run: async ({ context }) => ((context.context as Ctx).conv === 'A' ? Guard.rejectContent('account A is frozen') : Guard.allow()),
+    });
+    const transfer = tool({
+      name: 'transfer',
+      description: 'send money',
+      parameters: z.object({ amount: z.number() }),
+      inputGuardrails: [frozen],
+      execute: async ({ amount }, runContext) => {
+        ran.push({ conv: (runContext?.context as Ctx).conv, amount });
+        return `sent ${amount}`;
+      },
+    });
+    const runner = new GovernanceHooks<Ctx>(gate).attach(new Runner({ tracingDisabled: true }));
+    const agent = () => new Agent<Ctx>({ name: 'bank', model: new ScriptedModel([[functionCall('transfer', { amount: 25000 }, { callId: 'call_0' })], [assistantMessage('done')]]), tools: [transfer] });
+
+    const agentA = agent();
+    const pausedA = await runner.run(agentA, 'send 25000', { context: { conv: 'A' } });
+    approveWithEdits(pausedA.state, pausedA.interruptions[0]!, { amount: 2500 });
+    await runner.run(agentA, pausedA.state);
+    expect(ran).toEqual([]);
+
+    const agentB = agent();
+    const pausedB = await runner.run(agentB, 'send 25000', { context: { conv: 'B' } });
+    for (const item of pausedB.interruptions) pausedB.state.approve(item);
+    if (pausedB.interruptions.length > 0) await runner.run(agentB, pausedB.state);
+    expect(ran.filter((r) => r.amount === 2500)).toEqual([]);
+  });
+});
