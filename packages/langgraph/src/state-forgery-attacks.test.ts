@@ -3,7 +3,7 @@
 // from another thread or another call into the state of a thread the client can write
 // (graph.updateState), and count tool-body runs. A Decision the gate issued for one call must not
 // authorise another call (another thread, another agent, another tool call id).
-import { AIMessage, type BaseMessage } from '@langchain/core/messages';
+import { AIMessage, RemoveMessage, type BaseMessage } from '@langchain/core/messages';
 import { fakeModel } from '@langchain/core/testing';
 import { Command, END, MemorySaver, START, StateGraph } from '@langchain/langgraph';
 import { callbackReviewer, createGate, memoryAudit, type Decision, type ReviewRequest, type ReviewerVerdict } from '@toolgate/core';
@@ -16,12 +16,14 @@ import { humanGateNode } from './human-gate-node';
 import { routeAfterGovernance } from './route-after-governance';
 import { governanceMiddleware } from './middleware/governance-middleware';
 import { pendingReviews } from './pending-reviews';
-import { GovernedState, HIGH_STAKES, human, makeTools, threadConfig, toolMessagesById } from './test-harness';
+import { GovernedState, harness, HIGH_STAKES, human, makeTools, threadConfig, toolMessagesById, type Harness } from './test-harness';
 
 type Call = { name: string; args: Record<string, unknown>; id: string };
 
 function model(calls: Call[]) {
-  return fakeModel().respondWithTools(calls).respond(new AIMessage('done')).respond(new AIMessage('done again'));
+  let m = fakeModel().respondWithTools(calls);
+  for (let i = 0; i < 8; i++) m = m.respond(new AIMessage(`done ${i}`));
+  return m;
 }
 
 /** shell: only the `ops` agent; transfer > 100: a human; anything else: allow. */
@@ -208,5 +210,120 @@ describe('createAgent + governanceMiddleware: a genuine Decision copied into ano
 
     await ops.invoke(null as never, opsConfig);
     expect(opsRan).toEqual(['shell(deploy prod)']);
+  });
+});
+
+/** addGovernance over a given gate harness and checkpointer: one transfer of 500 (a human). */
+function payGraph(h: Harness, saver = new MemorySaver(), id = 'c1') {
+  const m = model([{ name: 'transfer', args: { amount: 500 }, id }]);
+  const builder = new StateGraph(GovernedState)
+    .addNode('agent', async (s: typeof GovernedState.State) => ({ messages: [await m.invoke(s.messages)] }))
+    .addEdge(START, 'agent');
+  return addGovernance(builder, { gate: h.gate, tools: h.tools }).compile({ checkpointer: saver });
+}
+
+/** The checkpoint of `config`'s history taken right before the human gate ran (its config, to fork from). */
+async function beforeHumanGate(graph: ReturnType<typeof payGraph>, config: ReturnType<typeof threadConfig>) {
+  for await (const snapshot of graph.getStateHistory(config)) {
+    if (snapshot.next.includes('human_gate')) return snapshot.config;
+  }
+  throw new Error('no checkpoint before the human gate');
+}
+
+describe('time travel after the human answered (the human gate now uses the gate\'s remembered answer)', () => {
+  it('approved and run, then forked from before the human gate and run again: the body ran once', async () => {
+    const h = harness();
+    const graph = payGraph(h);
+    const config = threadConfig('tt-approve');
+    await graph.invoke(human('pay'), config);
+    await graph.invoke(new Command({ resume: { c1: { approved: true } } }), config);
+    expect(h.ran).toEqual(['transfer(500)']);
+    const fork = await beforeHumanGate(graph, config);
+    const again = await graph.invoke(null, fork);
+    expect(pendingReviews(again)).toEqual([]);
+    await graph.invoke(new Command({ resume: { c1: { approved: true } } }), fork).catch(() => undefined);
+    expect(h.ran).toEqual(['transfer(500)']);
+  });
+
+  it('rejected, then forked from before the human gate with the review in state turned into an approved allow, and approved again: ran 0 times', async () => {
+    const h = harness();
+    const graph = payGraph(h);
+    const config = threadConfig('tt-reject');
+    await graph.invoke(human('pay'), config);
+    await graph.invoke(new Command({ resume: { c1: { approved: false } } }), config);
+    expect(h.ran).toEqual([]);
+    const fork = await beforeHumanGate(graph, config);
+    const review = (((await graph.getState(fork)).values as { toolgateDecisions: Record<string, Decision> }).toolgateDecisions).c1!;
+    expect(review.verdict).toBe('review');
+    // The fork as a client would: the answer it wants written in, and a plain approval at the resume.
+    const forged = await graph.updateState(fork, { toolgateDecisions: { c1: { ...review, verdict: 'allow', source: 'human', reason: 'approved' } } }, 'human_gate');
+    await graph.invoke(null, forged);
+    await graph.invoke(new Command({ resume: { c1: { approved: true } } }), forged).catch(() => undefined);
+    const fork2 = await beforeHumanGate(graph, config);
+    await graph.invoke(null, fork2);
+    await graph.invoke(new Command({ resume: { c1: { approved: true } } }), fork2).catch(() => undefined);
+    expect(h.ran).toEqual([]);
+  });
+});
+
+describe('two-person approval (approvals.required: 2) with the Decision in state rewritten', () => {
+  it('one approval of two: the call is answered with an error (fail closed, ran 0); the error removed and a forged 2-of-2 allow written in: ran 0 times', async () => {
+    const h = harness({ policy: (r) => ((r.call.args as { amount: number }).amount > 100 ? { verdict: 'review', reason: 'two people', approvals: { required: 2 } } : { verdict: 'allow', reason: 'ok' }) });
+    const graph = payGraph(h);
+    const config = threadConfig('two-person');
+    await graph.invoke(human('pay'), config);
+    await graph.invoke(new Command({ resume: { c1: { approved: true, approver: 'alice' } } }), config);
+    expect(h.ran).toEqual([]);
+    const state = await graph.getState(config);
+    const waiting = (state.values as { toolgateDecisions: Record<string, Decision> }).toolgateDecisions.c1!;
+    expect(waiting.verdict).toBe('review');
+    const answer = toolMessagesById(state.values.messages as BaseMessage[]).get('c1')!;
+    expect(answer.status).toBe('error');
+    // The client drops the error and everything after it, and writes the allow it wants, as the human gate.
+    const after = (state.values.messages as BaseMessage[]).slice((state.values.messages as BaseMessage[]).indexOf(answer));
+    const forged = await graph.updateState(
+      config,
+      { messages: after.map((m) => new RemoveMessage({ id: m.id! })), toolgateDecisions: { c1: { ...waiting, verdict: 'allow', source: 'human', approvals: { required: 2, approvers: ['alice', 'bob'] } } } },
+      'human_gate',
+    );
+    const rewritten = await graph.getState(forged);
+    expect(toolMessagesById(rewritten.values.messages as BaseMessage[]).has('c1')).toBe(false);
+    expect(rewritten.next).toEqual(['tools']);
+    await graph.invoke(null, forged);
+    expect(h.ran).toEqual([]);
+  });
+
+  it('after the first approval the state copy is turned into an allow (updateState as the human gate): ran 0 times (the gate holds a review: the call is refused, not run)', async () => {
+    const h = harness({ policy: (r) => ((r.call.args as { amount: number }).amount > 100 ? { verdict: 'review', reason: 'two people', approvals: { required: 2 } } : { verdict: 'allow', reason: 'ok' }) });
+    const graph = payGraph(h);
+    const config = threadConfig('two-person-allow');
+    await graph.invoke(human('pay'), config);
+    await graph.invoke(new Command({ resume: { c1: { approved: true, approver: 'alice' } } }), config);
+    const waiting = ((await graph.getState(config)).values as { toolgateDecisions: Record<string, Decision> }).toolgateDecisions.c1!;
+    const asAllow = await graph.updateState(config, { toolgateDecisions: { c1: { ...waiting, verdict: 'allow', source: 'human', approvals: { required: 2, approvers: ['alice', 'bob'] } } } }, 'human_gate');
+    const done = await graph.invoke(null, asAllow);
+    expect(h.ran).toEqual([]);
+    expect(toolMessagesById(done.messages as BaseMessage[]).get('c1')?.status).toBe('error');
+  });
+});
+
+describe('a review that expired, answered after a restart (no shared pending reviews)', () => {
+  // KNOWN HOLE (core): the human gate no longer resolves state's copy of a review it does not hold;
+  // it asks the gate again, and the gate (a fresh process: no pending review, the ledger keeps none)
+  // issues a new review with a new deadline, which the stale resume then approves. Before c3c8873 the
+  // state copy's expiresAt made this REVIEW_EXPIRED. Needs core: resolveReview's deadline =
+  // min(pending.expiresAt, decision.expiresAt) (a handed-in Decision may only bring it forward), and
+  // the human gate handing in the earlier state deadline — see the report. `it.fails` until then.
+  it.fails('expired an hour ago in process 1, approved in process 2: ran 0 times', async () => {
+    let t = 1_000_000;
+    const now = () => t;
+    const saver = new MemorySaver();
+    const first = harness({ now, reviewTimeoutMs: 60_000 });
+    const config = threadConfig('expired-restart');
+    expect(pendingReviews(await payGraph(first, saver).invoke(human('pay'), config))).toHaveLength(1);
+    t += 3_600_000;
+    const second = harness({ now, reviewTimeoutMs: 60_000 });
+    await payGraph(second, saver).invoke(new Command({ resume: { c1: { approved: true } } }), config);
+    expect(second.ran).toEqual([]);
   });
 });
