@@ -6,9 +6,13 @@
 import { AIMessage, RemoveMessage, type BaseMessage } from '@langchain/core/messages';
 import { fakeModel } from '@langchain/core/testing';
 import { Command, END, MemorySaver, START, StateGraph } from '@langchain/langgraph';
-import { callbackReviewer, createGate, memoryAudit, type Decision, type ReviewRequest, type ReviewerVerdict } from '@toolgate/core';
+import { callbackReviewer, createGate, memoryAudit, type Decision, type GateLedger, type ReviewRequest, type ReviewerVerdict } from '@toolgate/core';
+import { sqliteLedger } from '@toolgate/core/ledger-sqlite';
 import { createAgent } from 'langchain';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { addGovernance } from './add-governance';
 import { governanceNode } from './governance-node';
 import { governedToolNode } from './governed-tool-node';
@@ -34,7 +38,7 @@ function agentPolicy(request: ReviewRequest): ReviewerVerdict {
   return { verdict: 'allow', reason: 'within limits' };
 }
 
-function sharedGate(policy: (r: ReviewRequest) => ReviewerVerdict = agentPolicy) {
+function sharedGate(policy: (r: ReviewRequest) => ReviewerVerdict = agentPolicy, ledger?: GateLedger) {
   const reviewed: ReviewRequest[] = [];
   const gate = createGate({
     reviewer: callbackReviewer((request) => {
@@ -45,6 +49,7 @@ function sharedGate(policy: (r: ReviewRequest) => ReviewerVerdict = agentPolicy)
     failMode: 'closed',
     audit: memoryAudit(),
     telemetry: false,
+    ...(ledger ? { ledger } : {}),
   });
   return { gate, reviewed };
 }
@@ -325,5 +330,42 @@ describe('a review that expired, answered after a restart (no shared pending rev
     const second = harness({ now, reviewTimeoutMs: 60_000 });
     await payGraph(second, saver).invoke(new Command({ resume: { c1: { approved: true } } }), config);
     expect(second.ran).toEqual([]);
+  });
+});
+
+const dirs: string[] = [];
+const ledgers: GateLedger[] = [];
+afterEach(async () => {
+  await Promise.all(ledgers.splice(0).map((l) => l.close?.()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('two processes sharing a gate ledger (the ledger vouches for what the other process issued)', () => {
+  it("the ops process's allow (recorded in the ledger, not yet run) copied into a bot thread in the other process: the bot's shell runs 0 times, ops' once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'toolgate-lg-forge-'));
+    dirs.push(dir);
+    const path = join(dir, 'ledger.db');
+    const opsLedger = sqliteLedger(path);
+    const botLedger = sqliteLedger(path);
+    ledgers.push(opsLedger, botLedger);
+    const opsRan: string[] = [];
+    const botRan: string[] = [];
+    const deploy = { name: 'shell', args: { cmd: 'deploy prod' } };
+    const ops = graphAs(sharedGate(agentPolicy, opsLedger).gate, 'ops', [{ ...deploy, id: 'ops_1' }, { name: 'transfer', args: { amount: 500 }, id: 'ops_2' }], opsRan);
+    const opsConfig = threadConfig('ledger-ops');
+    await ops.invoke(human('deploy and pay'), opsConfig);
+    const opsAllow = (await decisionsIn(ops, opsConfig)).ops_1!;
+    expect(opsAllow.verdict).toBe('allow');
+
+    const bot = graphAs(sharedGate(agentPolicy, botLedger).gate, 'bot', [{ ...deploy, id: 'bot_1' }], botRan, ['tools']);
+    const botConfig = threadConfig('ledger-bot');
+    await bot.invoke(human('deploy'), botConfig);
+    await bot.updateState(botConfig, { toolgateDecisions: { bot_1: opsAllow } });
+    const done = await bot.invoke(null, botConfig);
+    expect(botRan).toEqual([]);
+    expect(toolMessagesById(done.messages as BaseMessage[]).get('bot_1')?.status).toBe('error');
+
+    await ops.invoke(new Command({ resume: { ops_2: { approved: true } } }), opsConfig);
+    expect(opsRan.sort()).toEqual(['shell(deploy prod)', 'transfer(500)']);
   });
 });
