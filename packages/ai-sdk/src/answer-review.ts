@@ -5,7 +5,10 @@ import { validateEditedInput } from './edited-input';
 
 /**
  * Turns a trusted (signed) human approval of a `review` into the gate's Decision: an approval, or
- * an approval with edited input (re-reviewed by the gate as a new call of the same tool). An answer
+ * an approval with edited input (re-reviewed by the gate as a new call of the same tool). The
+ * approval id goes along as the answer's `answerId`: the gate lets one approval answer one review
+ * (a client-held history replayed under another run id is refused, REVIEW_ALREADY_DECIDED — in
+ * every process sharing the gate's ledger). An answer
  * after the review's deadline is REVIEW_EXPIRED: the gate keeps the deadline of the first ask. An edit that cannot be read, or whose
  * input the tool's schema rejects, is a deny: the call runs neither as asked nor as edited.
  */
@@ -17,13 +20,14 @@ export async function answerReview(gate: Gate, decision: Decision, approval: App
   }
   let answer: HumanDecision;
   if (read.kind === 'none') {
-    answer = { type: 'approve', ...(approver ? { approver } : {}), ...(approval.reason ? { reason: approval.reason } : {}) };
+    answer = { type: 'approve', answerId: approval.approvalId, ...(approver ? { approver } : {}), ...(approval.reason ? { reason: approval.reason } : {}) };
   } else {
     const checked = await validateEditedInput(inputSchema, read.edit.input);
     if (!checked.ok) return refused(decision, `the edited input does not match the tool's inputSchema (${checked.problem})`);
     answer = {
       type: 'edit',
       args: checked.value,
+      answerId: approval.approvalId,
       ...(read.edit.toolName !== undefined ? { tool: read.edit.toolName } : {}),
       ...(approver ? { approver } : {}),
       ...(read.edit.reason ? { reason: read.edit.reason } : {}),
@@ -36,19 +40,6 @@ export async function answerReview(gate: Gate, decision: Decision, approval: App
 function refused(decision: Decision, why: string): Decision {
   const reason = `${why}; nothing ran. Send edits with editedApprovalResponse() / editedChatApproval() from @toolgate/ai-sdk`;
   const d: Decision = { ...decision, verdict: 'deny', source: 'fail_closed', reason, error: { code: ErrorCodes.INPUT_INVALID, message: reason } };
-  delete d.proof;
-  delete d.expiresAt;
-  return d;
-}
-
-/**
- * A deny for a signed approval that already let a call run under another review (the same history
- * replayed under another runId): one human yes runs one call.
- */
-export function approvalAlreadyUsed(decision: Decision): Decision {
-  const reason =
-    'this approval already let the call run under another review (the same approval replayed, e.g. under another chat or run id); one human approval runs one call — ask the human again';
-  const d: Decision = { ...decision, verdict: 'deny', source: 'fail_closed', reason, error: { code: ErrorCodes.REVIEW_ALREADY_DECIDED, message: reason } };
   delete d.proof;
   delete d.expiresAt;
   return d;

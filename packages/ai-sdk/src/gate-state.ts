@@ -20,12 +20,6 @@ interface GateState {
    * at the bound each record walked up to a thousand holes.
    */
   oldest: Iterator<string> | undefined;
-  /**
-   * Signed approvals that let a call run, by approvalId: the idempotency key of the review each
-   * answered (bounded). The AI SDK signs (approvalId, toolCallId, toolName, input), not the run, so
-   * a history replayed under another runId (a chat id the client picks) meets a fresh review there.
-   */
-  approvalUses: Map<string, string>;
 }
 
 /** A review asked in a step: the input object it was asked for, and its Decision. */
@@ -39,7 +33,7 @@ const states = new WeakMap<Gate, GateState>();
 function stateOf(gate: Gate): GateState {
   let s = states.get(gate);
   if (!s) {
-    s = { steps: new WeakMap(), log: new Map(), oldest: undefined, approvalUses: new Map() };
+    s = { steps: new WeakMap(), log: new Map(), oldest: undefined };
     states.set(gate, s);
   }
   return s;
@@ -130,30 +124,6 @@ export function recordDecision(gate: Gate, options: ResolvedOptions, toolName: s
       // onDecision is for observation; it never changes enforcement.
     }
   }
-}
-
-const APPROVAL_USES_LIMIT = 10_000;
-
-/**
- * True when the signed approval `approvalId` already let a call run under another review than
- * `reviewKey` (this gate, this process): one human yes answers one review. The same review again
- * is the gate's to answer (ALREADY_EXECUTED once it ran).
- */
-export function approvalUsedElsewhere(gate: Gate, approvalId: string, reviewKey: string | undefined): boolean {
-  const used = stateOf(gate).approvalUses.get(approvalId);
-  return used !== undefined && used !== reviewKey;
-}
-
-/** Records that `approvalId` answered the review under `reviewKey` with an allow. */
-export function recordApprovalUse(gate: Gate, approvalId: string, reviewKey: string | undefined): void {
-  const uses = stateOf(gate).approvalUses;
-  if (uses.has(approvalId)) return;
-  if (uses.size >= APPROVAL_USES_LIMIT) {
-    const oldest = uses.keys().next();
-    if (!oldest.done) uses.delete(oldest.value);
-  }
-  // A review without a key (never for a call with a toolCallId) still spends the approval.
-  uses.set(approvalId, reviewKey ?? '');
 }
 
 const gateOfTools = new WeakMap<object, Gate>();

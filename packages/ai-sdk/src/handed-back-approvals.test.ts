@@ -1,9 +1,13 @@
 // Attack pass (handed-back state): what a client that holds the conversation (useChat sends the
 // whole history back, and usually the chat id the app derives its runId from) can hand the
 // governed tools and have them trust. The decisive assertion is the side-effect counter.
-import { callbackReviewer, createGate } from '@toolgate/core';
+import { callbackReviewer, createGate, type GateLedger } from '@toolgate/core';
+import { sqliteLedger } from '@toolgate/core/ledger-sqlite';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ModelMessage } from 'ai';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { editedApprovalResponse } from './edit-approval';
 import type { GovernanceOptions } from './options';
@@ -13,10 +17,15 @@ import { withGovernance } from './with-governance';
 
 const SECRET = 'test-secret-0123456789abcdef0123456789';
 
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
 /** One server process; the run id comes from the request (the chat id the client sends). */
-function server(h: Harness) {
-  const ran: number[] = [];
+function server(h: Harness, ledger?: GateLedger, ran: number[] = []) {
   const gate = createGate({
+    ...(ledger ? { ledger } : {}),
     reviewer: callbackReviewer(({ call }) => ((call.args as { amount: number }).amount > 100 ? { verdict: 'review', reason: 'large' } : { verdict: 'allow', reason: 'small' })),
     highStakes: ['transfer'],
     telemetry: false,
@@ -65,7 +74,7 @@ describe.each(harnesses)('approvals handed back by the client ($name)', (h) => {
     await s.request('chat-2', replay, [...messages]);
     expect(s.ran).toEqual([500]);
     expect(toolMessageSeen(replay, 0)[0]?.output?.type).toBe('execution-denied');
-    expect(toolMessageSeen(replay, 0)[0]?.output?.reason).toContain('one human approval runs one call');
+    expect(toolMessageSeen(replay, 0)[0]?.output?.reason).toContain('already answered another review');
   });
 
   it('an approval with an edit (500 → 400), replayed under another chat id, does not run the edit a second time', async () => {
@@ -80,5 +89,23 @@ describe.each(harnesses)('approvals handed back by the client ($name)', (h) => {
 
     for (const chat of ['chat-2', 'chat-3']) await s.request(chat, h.script([{ text: 'again' }]), [...messages]);
     expect(s.ran).toEqual([400]);
+  });
+
+  it('the approved history replayed to another server process (another chat id, a shared ledger): the approved call ran once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'toolgate-aisdk-answer-'));
+    const [l1, l2] = [sqliteLedger(join(dir, 'ledger.db')), sqliteLedger(join(dir, 'ledger.db'))];
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }), () => l1.close?.(), () => l2.close?.());
+    const ran: number[] = [];
+    const [one, two] = [server(h, l1, ran), server(h, l2, ran)];
+    const model = h.script([{ calls: [{ tool: 'transfer', input: { amount: 500, to: 'eve' }, id: 'call-1' }] }, { text: 'sent' }]);
+    const messages: ModelMessage[] = [{ role: 'user', content: 'send 500 to eve' }];
+    const r1 = await one.request('chat-1', model, messages);
+    messages.push(...r1.responseMessages, approvalResponse(r1.approvalRequests, true));
+    await one.request('chat-1', model, [...messages]);
+    expect(ran).toEqual([500]);
+    const replay = h.script([{ text: 'again' }]);
+    await two.request('chat-2', replay, [...messages]);
+    expect(ran).toEqual([500]);
+    expect(toolMessageSeen(replay, 0)[0]?.output?.type).toBe('execution-denied');
   });
 });

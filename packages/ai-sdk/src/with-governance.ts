@@ -2,12 +2,12 @@ import type { Decision, Gate } from '@toolgate/core';
 import { claimExecution, editNotice, GovernanceDeniedError, OptionsError, denialText, isAllowed, runGoverned } from '@toolgate/core';
 import type { ToolSet } from 'ai';
 import { endsWithApprovalResponse, findApproval, verifyApprovalSignature } from './approvals';
-import { answerReview, approvalAlreadyUsed, editNotPending } from './answer-review';
+import { answerReview, editNotPending } from './answer-review';
 import { readApprovalEdit } from './edit-approval';
 import { defaultModelOutput, governanceDenial, isGovernanceDenial } from './denial';
 import { editedOutput, isEditedOutput, withNotice } from './edited-output';
 import { ToolNameMismatchError, ToolNotGateableError } from './errors';
-import { approvalUsedElsewhere, decideOnce, linkTools, recordApprovalUse, recordDecision } from './gate-state';
+import { decideOnce, linkTools, recordDecision } from './gate-state';
 import {
   isAsyncGeneratorFunction,
   isAsyncIterable,
@@ -145,14 +145,10 @@ function governTool(name: string, original: LooseTool, gate: Gate, o: ResolvedOp
             toolName: name,
             input,
           }).catch(() => false));
-        if (trusted && approvalUsedElsewhere(gate, approval.approvalId, decision.idempotencyKey)) {
-          decision = approvalAlreadyUsed(decision);
-        } else if (trusted) {
+        if (trusted) {
           try {
             const approver = safeApprover(o, { toolName: name, toolCallId, input, messages });
-            const reviewKey = decision.idempotencyKey;
             decision = await answerReview(gate, decision, approval, original.inputSchema, approver);
-            if (isAllowed(decision)) recordApprovalUse(gate, approval.approvalId, reviewKey);
           } catch (error) {
             note = ` — recording the human approval failed (${error instanceof Error ? error.message : String(error)})`;
           }

@@ -155,10 +155,15 @@ export interface LegacyHumanAnswer {
  *   `tool` is accepted only to be refused when it names another tool (`EDIT_TOOL_CHANGED`);
  * - `reject`: deny, with `message` shown to the model;
  * - `expired`: nobody answered in time (`REVIEW_EXPIRED`, never a human rejection).
+ *
+ * `answerId` (approve, edit): the id of this answer where it can be handed back — a framework's
+ * approval id in a client-held history. One answer id answers one review: given again for another
+ * review (the same history replayed under another run id) it is refused with
+ * `REVIEW_ALREADY_DECIDED` — in this gate, and with a ledger in every process sharing it.
  */
 export type HumanDecision =
-  | { type: 'approve'; approver?: string; reason?: string }
-  | { type: 'edit'; args: unknown; tool?: string; approver?: string; reason?: string }
+  | { type: 'approve'; approver?: string; reason?: string; answerId?: string }
+  | { type: 'edit'; args: unknown; tool?: string; approver?: string; reason?: string; answerId?: string }
   | { type: 'reject'; message?: string; approver?: string }
   | { type: 'expired' };
 

@@ -91,6 +91,8 @@ export function createGate(options: GateOptions): Gate {
   const reviewed = new Map<string, PendingReview>();
   /** Distinct approvers so far of a pending review that needs more than one (`approvals.required`), by idempotency key. */
   const approverSets = new Map<string, Set<string>>();
+  /** The review each human answer id answered (`HumanDecision.answerId`), so one answer answers one review. */
+  const answerUses = new Map<string, string>();
   /** Canonical JSON of arguments a human edited on the reviewer, by the edited call's digest (what decision.args reads). */
   const editedArgs = new Map<string, string>();
   const pendingAudits = new Set<Promise<unknown>>();
@@ -475,6 +477,35 @@ export function createGate(options: GateOptions): Gate {
     }
   }
 
+  /**
+   * Binds `answerId` to the review it answers (`reviewKey`), here and in the ledger: undefined when it
+   * is that review's (first use, or the same review again), else why it is refused.
+   */
+  async function spendAnswer(answerId: string, reviewKey: string): Promise<ToolgateError | undefined> {
+    const already = (other: string) =>
+      new ToolgateError(
+        ErrorCodes.REVIEW_ALREADY_DECIDED,
+        `this human answer (${JSON.stringify(answerId.slice(0, 80))}) already answered another review (${other.slice(0, 120)}); one answer answers one review — ask the human again; denied`,
+      );
+    const held = answerUses.get(answerId);
+    if (held !== undefined) return held === reviewKey ? undefined : already(held);
+    if (o.ledger) {
+      const ledgerKey = `tg1-answer:${answerId}`;
+      const tag = sha256(reviewKey);
+      try {
+        if (!(await o.ledger.claim(ledgerKey, tag))) {
+          const entry = await o.ledger.get(ledgerKey);
+          if (entry?.digest !== tag) return already('a review in this or another process');
+        }
+      } catch (error) {
+        const e = ledgerError(error);
+        return new ToolgateError(e.code, `${e.message}; the human answer could not be recorded as used; denied`);
+      }
+    }
+    remember(answerUses, answerId, reviewKey);
+    return undefined;
+  }
+
   /** Records a conclusive Decision in the ledger; the error when it could not. */
   async function ledgerRecord(key: string, decision: Decision): Promise<ToolgateError | undefined> {
     try {
@@ -726,6 +757,14 @@ export function createGate(options: GateOptions): Gate {
       canonicalArgs = ca;
     } else if (pending) {
       canonicalArgs = pending.canonicalArgs;
+    }
+
+    // One answer id answers one review: the same approval handed back for another review (a
+    // client-held history replayed under another run id) authorises nothing there.
+    const answerId = (answer.type === 'approve' || answer.type === 'edit') && answer.answerId ? answer.answerId : undefined;
+    if (answerId !== undefined) {
+      const spent = await spendAnswer(answerId, key ?? `digest:${decision.digest}`);
+      if (spent) return refuse(spent.code, spent.message);
     }
 
     // An edit: the same tool with other arguments, as canonical JSON and its digest.

@@ -37,7 +37,8 @@ function read(answer: unknown): HumanDecision | undefined {
     case 'approve': {
       const approver = text(a.approver);
       const reason = text(a.reason);
-      return { type: 'approve', ...(approver ? { approver } : {}), ...(reason ? { reason } : {}) };
+      const answerId = text(a.answerId);
+      return { type: 'approve', ...(approver ? { approver } : {}), ...(reason ? { reason } : {}), ...(answerId ? { answerId } : {}) };
     }
     case 'edit': {
       if (!('args' in a)) return undefined;
@@ -51,6 +52,7 @@ function read(answer: unknown): HumanDecision | undefined {
         ...(tool !== undefined ? { tool: tool.toWellFormed() } : {}),
         ...(approver ? { approver } : {}),
         ...(reason ? { reason } : {}),
+        ...(text(a.answerId) ? { answerId: text(a.answerId)! } : {}),
       };
     }
     case 'reject': {
