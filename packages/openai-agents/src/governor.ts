@@ -1,5 +1,5 @@
 import { createCustomSpan, getCurrentTrace, type RunContext, type RunState, type RunToolApprovalItem, type Tool } from '@openai/agents';
-import { callDigest, claimExecution, editNotice, isAllowed, parseArgs as parseToolArgs, type Decision, type Gate, type HumanAnswer, type ToolCall } from '@toolgate/core';
+import { callDigest, claimExecution, editNotice, ErrorCodes, isAllowed, parseArgs as parseToolArgs, type Decision, type Gate, type HumanAnswer, type ToolCall } from '@toolgate/core';
 import { recordDecision } from './decisions';
 import { peekRecord } from './run-record';
 import { itemKey, type EditRecord } from './edits';
@@ -11,6 +11,8 @@ import { declaredSpellings } from './tool-names';
 export type AnyContext = RunContext<any>;
 
 const MAX_ENTRIES = 10_000;
+/** Digests kept per tool + call id in `shown` (call ids repeat across runs only with scripted or colliding ids). */
+const MAX_SHOWN_PER_CALL = 16;
 
 /**
  * The per-gate engine behind GovernanceHooks, governAgent and governTool: decides calls, records
@@ -24,8 +26,13 @@ export class Governor {
   readonly byKey = new Map<string, Decision>();
   private readonly inflight = new Map<string, Promise<Decision>>();
   private readonly resolving = new Map<string, Promise<Decision>>();
-  /** Calls put to a human through an interruption: key → the digest the human was shown. */
-  private readonly awaitingHuman = new Map<string, string>();
+  /**
+   * Calls put to a human through an interruption in this process: tool + call id → the digests of
+   * the calls the human was shown (kept after the answer, oldest key evicted). A human's answer read
+   * back from a RunState counts only for one of these: the string is the client's, and a paused
+   * call whose arguments were changed in it is not the call the human answered.
+   */
+  private readonly shown = new Map<string, string[]>();
   private readonly running = new Map<string, { decision: Decision; started: number }>();
   private readonly warned = new Set<string>();
   /** Decisions whose call ran: a replay goes back to the gate, which answers ALREADY_EXECUTED. */
@@ -229,8 +236,61 @@ export class Governor {
   // Humans
 
   private markShown(k: string, digest: string): void {
-    if (this.awaitingHuman.size >= MAX_ENTRIES) this.awaitingHuman.clear();
-    this.awaitingHuman.set(k, digest);
+    const list = this.shown.get(k);
+    if (list) {
+      if (list.includes(digest)) return;
+      if (list.length >= MAX_SHOWN_PER_CALL) list.shift();
+      list.push(digest);
+      return;
+    }
+    // Oldest call first out (not a clear: forgetting every call would let any changed RunState through).
+    if (this.shown.size >= MAX_ENTRIES) this.shown.delete(this.shown.keys().next().value!);
+    this.shown.set(k, [digest]);
+  }
+
+  private isShown(k: string, digest: string): boolean {
+    return this.shown.get(k)?.includes(digest) ?? false;
+  }
+
+  /**
+   * True when this call id was put to a human here, but with other arguments: a RunState whose
+   * paused call was changed after the human saw it (the SDK's approval and its fingerprint of the
+   * arguments are unsigned JSON in `state.toString()`). A call never paused in this process (a fresh
+   * process without shared state) has no record: then the RunState's interruption is all there is.
+   */
+  private shownOtherArgs(k: string, digest: string): boolean {
+    const list = this.shown.get(k);
+    return list !== undefined && !list.includes(digest);
+  }
+
+  /**
+   * After a run paused: the interruptions the human is shown, as the SDK keeps them (the model's
+   * raw arguments, which a resume reads back; needsApproval saw the schema-parsed input, which may
+   * differ by defaults). Only for calls this governor itself paused for a human in this process.
+   */
+  noteInterruptions(items: readonly RunToolApprovalItem[]): void {
+    for (const item of items) {
+      const c = this.interruptedCall(item);
+      if (!c || !this.shown.has(c.k)) continue;
+      try {
+        this.markShown(c.k, callDigest(c.name, parseToolArgs(c.args)));
+      } catch {
+        // Arguments the gate cannot digest are denied by it (ARGS_NOT_JSON): nothing to note.
+      }
+    }
+  }
+
+  /** The reviewed name, key and arguments of an interruption's call, when this governor reviews it. */
+  private interruptedCall(item: RunToolApprovalItem): { k: string; name: string; sdkName: string; qualified: string[]; callId: string; args: unknown } | undefined {
+    const callId = (item.rawItem as { callId?: string }).callId;
+    const sdkName = item.toolName ?? item.name;
+    if (!callId || !sdkName) return undefined;
+    const raw = item.rawItem as { arguments?: unknown; action?: unknown; operation?: unknown; namespace?: unknown };
+    const args = typeof raw.arguments === 'string' ? parseArgs(raw.arguments) : (raw.action ?? raw.operation ?? {});
+    const qualified = typeof raw.namespace === 'string' && raw.namespace && raw.namespace !== sdkName ? [`${raw.namespace}.${sdkName}`] : [];
+    const name = this.reviewName(sdkName, args, qualified);
+    if (!name) return undefined;
+    return { k: key(sdkName, callId), name, sdkName, qualified, callId, args };
   }
 
   /**
@@ -242,7 +302,7 @@ export class Governor {
    */
   private humanAnswer(ctx: AnyContext, sdkName: string, callId: string, k: string, d: Decision): boolean | 'missing' | 'preapproval' | undefined {
     const approved = ctx.isToolApproved({ toolName: sdkName, callId });
-    const shown = this.awaitingHuman.get(k) === d.digest;
+    const shown = this.isShown(k, d.digest);
     if (approved === undefined) return shown ? 'preapproval' : undefined;
     // A sticky approval that recordHumanDecisions did not tie to this one pending call answers nothing.
     if (approved && isSticky(ctx, sdkName)) return 'missing';
@@ -273,7 +333,6 @@ export class Governor {
         .resolveReview(current?.verdict === 'review' ? current : pending, answer)
         .then((d) => {
           this.remember(k, d);
-          this.awaitingHuman.delete(k);
           recordDecision(ctx, d);
           return d;
         });
@@ -298,15 +357,9 @@ export class Governor {
       if (n) pendingPerTool.set(n, (pendingPerTool.get(n) ?? 0) + 1);
     }
     for (const item of items) {
-      const callId = (item.rawItem as { callId?: string }).callId;
-      const sdkName = item.toolName ?? item.name;
-      if (!callId || !sdkName) continue;
-      const raw = item.rawItem as { arguments?: unknown; action?: unknown; operation?: unknown; namespace?: unknown };
-      const args = typeof raw.arguments === 'string' ? parseArgs(raw.arguments) : (raw.action ?? raw.operation ?? {});
-      const qualified = typeof raw.namespace === 'string' && raw.namespace && raw.namespace !== sdkName ? [`${raw.namespace}.${sdkName}`] : [];
-      const name = this.reviewName(sdkName, args, qualified);
-      if (!name) continue;
-      const k = key(sdkName, callId);
+      const c = this.interruptedCall(item);
+      if (!c) continue;
+      const { k, name, sdkName, qualified, callId, args } = c;
       const edit = edits?.get(itemKey(item))?.edit;
       if (edit) {
         const d = await this.resolveEdit(ctx, { k, tool: name, sdkNames: [sdkName, ...qualified], args, callId, agentName: item.agent?.name }, edit);
@@ -319,9 +372,16 @@ export class Governor {
       if (approved && isSticky(ctx, sdkName) && (pendingPerTool.get(sdkName) ?? 0) > 1) continue;
       const d = await this.decide(ctx, { key: k, tool: name, args, callId, agentName: item.agent?.name });
       if (d.verdict !== 'review') continue;
+      // The human here was shown this call with other arguments: the answer is not for this call.
+      // Refused (the guard meets this Decision), never run on the old answer.
+      if (this.shownOtherArgs(k, d.digest)) {
+        this.refuseChanged(ctx, k, d);
+        continue;
+      }
       // The human was shown this item's arguments (as the guardrail will review them; needsApproval
-      // saw the schema-parsed input, which may differ by defaults). The SDK binds an approval to the
-      // item's invocation, so an edited state is refused by the SDK itself.
+      // saw the schema-parsed input, which may differ by defaults, so noteInterruptions also kept
+      // the item's own). In a fresh process the RunState is all there is: whoever holds the string
+      // answers for the call in it (keep saved RunStates server-side).
       this.markShown(k, d.digest);
       this.span(await this.resolveHuman(ctx, k, d, approved, approved ? undefined : rejectionMessage(ctx, sdkName, callId)));
     }
@@ -347,6 +407,8 @@ export class Governor {
       ...(approver ? { approver } : {}),
       ...(edit.reason ? { reason: edit.reason } : {}),
     };
+    // The edit names the call it edits by call id; the call under that id is not the one the human was shown.
+    if (d.verdict === 'review' && this.shownOtherArgs(c.k, d.digest)) return this.refuseChanged(ctx, c.k, d);
     let r: Decision;
     if (d.verdict === 'review') {
       this.markShown(c.k, d.digest);
@@ -367,6 +429,15 @@ export class Governor {
       r = editNotApplied(r);
     }
     this.remember(c.k, r);
+    recordDecision(ctx, r);
+    this.span(r);
+    return r;
+  }
+
+  /** A human answer read back for a call whose arguments are not the ones the human was shown: denied, and cached for the guard. */
+  private refuseChanged(ctx: AnyContext, k: string, d: Decision): Decision {
+    const r = argumentsChanged(d);
+    this.remember(k, r);
     recordDecision(ctx, r);
     this.span(r);
     return r;
@@ -478,6 +549,15 @@ function humanAnswerMissing(d: Decision): Decision {
   const reason =
     'no human answered this call: the SDK approval it carries was not given to it (an alwaysApprove / approval of another call); toolgate needs a human answer for each call it sends for review';
   const out: Decision = { ...d, verdict: 'deny', source: 'fail_closed', reason, error: { code: AgentsErrorCodes.HUMAN_ANSWER_MISSING, message: reason } };
+  delete out.proof;
+  return out;
+}
+
+/** A human's answer (from a RunState) to a call whose arguments changed after the human was shown it: a deny in every mode, as the LangGraph adapter answers an approval bound to other arguments. */
+function argumentsChanged(d: Decision): Decision {
+  const reason =
+    "the tool call arguments changed after the review: the human answered this call with other arguments (the paused call was changed in the RunState); denied — ask again, and keep saved RunStates server-side";
+  const out: Decision = { ...d, verdict: 'deny', source: 'fail_closed', reason, error: { code: ErrorCodes.DENIED, message: reason } };
   delete out.proof;
   return out;
 }

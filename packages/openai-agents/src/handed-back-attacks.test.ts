@@ -4,10 +4,10 @@
 // only the model scripted; the decisive assertion is the body's side-effect counter.
 import { Agent, defineToolInputGuardrail, Runner, RunState, tool, ToolGuardrailFunctionOutputFactory as Guard } from '@openai/agents';
 import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
-import { createGate, memoryAudit, policyReviewer, type ReviewerCallOptions, type ReviewRequest } from '@toolgate/core';
+import { createGate, ErrorCodes, memoryAudit, policyReviewer, type ReviewerCallOptions, type ReviewRequest } from '@toolgate/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { approveWithEdits, GovernanceHooks } from './index';
+import { approveWithEdits, getDecisions, GovernanceHooks } from './index';
 
 type Ctx = { conv: string };
 
@@ -174,5 +174,123 @@ describe('an allowed edit whose call never started, left behind for a later run'
     for (const item of pausedB.interruptions) pausedB.state.approve(item);
     if (pausedB.interruptions.length > 0) await runner.run(agentB, pausedB.state);
     expect(ran.filter((r) => r.amount === 2500)).toEqual([]);
+  });
+});
+
+describe('a client-held RunState string whose paused call was changed after the human answered (same process)', () => {
+  // Over 100 needs a human, over 1,000 is denied. The human is shown (and approves) 500.
+  const policy = () =>
+    policyReviewer({
+      default: 'allow',
+      rules: [
+        { name: 'huge', tools: ['transfer'], when: [{ field: 'args.amount', op: 'gt', value: 1000 }], verdict: 'deny', reason: 'over 1,000' },
+        { name: 'big', tools: ['transfer'], when: [{ field: 'args.amount', op: 'gt', value: 100 }], verdict: 'review', reason: 'over 100 needs a human' },
+      ],
+    });
+  function world(ran: number[]) {
+    const gate = createGate({ reviewer: policy(), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false });
+    const transfer = tool({
+      name: 'transfer',
+      description: 'send money',
+      parameters: z.object({ amount: z.number() }),
+      execute: async ({ amount }) => {
+        ran.push(amount);
+        return `sent ${amount}`;
+      },
+    });
+    const model = new ScriptedModel([[functionCall('transfer', { amount: 500 }, { callId: 'call_1' })], ...Array.from({ length: 3 }, () => [assistantMessage('done')])]);
+    const agent = new Agent({ name: 'bank', model, tools: [transfer] });
+    return { gate, agent, model, runner: new GovernanceHooks(gate).attach(new Runner({ tracingDisabled: true })) };
+  }
+  /** The saved string with the paused call's amount changed, and the SDK's approval fingerprint of the arguments fixed up to match. */
+  const forged = (saved: string, amount: number) => {
+    const out = saved
+      .replace(/(amount\\*":)500\b/g, `$1${amount}`)
+      .replaceAll('openai-agents-json:number:5e2', `openai-agents-json:number:${amount.toExponential().replace('+', '')}`);
+    expect(out).not.toBe(saved);
+    return out;
+  };
+
+  it.each([900, 5000])('approved 500, the string changed to %i: the changed call is refused (DENIED) and never runs; the untouched approval then runs 500 once', async (amount) => {
+    const ran: number[] = [];
+    const w = world(ran);
+    const paused = await w.runner.run(w.agent, 'send 500');
+    expect(paused.interruptions).toHaveLength(1);
+    paused.state.approve(paused.interruptions[0]!);
+    const saved = paused.state.toString();
+
+    const changed = await w.runner.run(w.agent, await RunState.fromString(w.agent, forged(saved, amount)));
+    expect(ran).toEqual([]);
+    const d = getDecisions(changed).get('call_1');
+    expect(d?.verdict).toBe('deny');
+    expect(d?.source).not.toBe('human');
+    if (amount === 900) {
+      expect(d?.error?.code).toBe(ErrorCodes.DENIED);
+      expect(d?.reason).toMatch(/arguments changed after the review/);
+    }
+
+    // The genuine state (the server's copy) still runs what the human approved, once.
+    await w.runner.run(w.agent, await RunState.fromString(w.agent, saved));
+    expect(ran).toEqual([500]);
+    // And the changed string handed in after the answer was used runs nothing either.
+    await w.runner.run(w.agent, await RunState.fromString(w.agent, forged(saved, amount)));
+    expect(ran).toEqual([500]);
+  });
+
+  it('rejected 500, the string changed to 900 and approved: 900 never runs', async () => {
+    const ran: number[] = [];
+    const w = world(ran);
+    const paused = await w.runner.run(w.agent, 'send 500');
+    paused.state.reject(paused.interruptions[0]!);
+    const saved = paused.state.toString();
+    const state = await RunState.fromString(w.agent, forged(saved, 900));
+    for (const item of state.getInterruptions()) state.approve(item);
+    await w.runner.run(w.agent, state);
+    expect(ran).toEqual([]);
+  });
+
+  it.each([
+    ['run', false],
+    ['streamed run', true],
+  ])('a schema that fills in defaults (needsApproval sees the parsed input, the resume the raw call), %s: approved 500 runs once; changed to 900 it never runs', async (_label, stream) => {
+    const ran: string[] = [];
+    const gate = createGate({ reviewer: policy(), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false });
+    const transfer = tool({
+      name: 'transfer',
+      description: 'send money',
+      parameters: z.object({ amount: z.number(), memo: z.string().default('none') }),
+      execute: async ({ amount, memo }) => {
+        ran.push(`${amount}:${memo}`);
+        return `sent ${amount}`;
+      },
+    });
+    const model = new ScriptedModel([[functionCall('transfer', { amount: 500 }, { callId: 'call_1' })], [assistantMessage('done')], [assistantMessage('done')]]);
+    const agent = new Agent({ name: 'bank', model, tools: [transfer] });
+    const runner = new GovernanceHooks(gate).attach(new Runner({ tracingDisabled: true }));
+    let paused;
+    if (stream) {
+      const s = await runner.run(agent, 'send 500', { stream: true });
+      for await (const _event of s) void _event;
+      await s.completed;
+      paused = s;
+    } else {
+      paused = await runner.run(agent, 'send 500');
+    }
+    expect(paused.interruptions).toHaveLength(1);
+    paused.state.approve(paused.interruptions[0]!);
+    const saved = paused.state.toString();
+    await runner.run(agent, await RunState.fromString(agent, forged(saved, 900)));
+    expect(ran).toEqual([]);
+    await runner.run(agent, await RunState.fromString(agent, saved));
+    expect(ran).toEqual(['500:none']);
+  });
+
+  it('approveWithEdits of the paused 500 (to 400) still runs the edit once', async () => {
+    const ran: number[] = [];
+    const w = world(ran);
+    const paused = await w.runner.run(w.agent, 'send 500');
+    approveWithEdits(paused.state, paused.interruptions[0]!, { amount: 400 });
+    await w.runner.run(w.agent, await RunState.fromString(w.agent, paused.state.toString()));
+    expect(ran).toEqual([400]);
   });
 });

@@ -84,6 +84,7 @@ export function patchRunnerClass(runner: object): void {
     // A streamed run goes on after this returns; its context keeps the governors either way.
     const bind = <T>(result: T): T => {
       bindContext((result as { state?: { _context?: object } } | undefined)?.state?._context, governors);
+      noteInterruptions(governors, result);
       return result;
     };
     return runInScope(governors, () => {
@@ -103,6 +104,22 @@ export function patchRunnerClass(runner: object): void {
       }
     });
   };
+}
+
+/**
+ * After a run: the interruptions its result shows a human (a streamed run's once it completed),
+ * noted by each governor for the calls it paused, so that a resume answers only those calls.
+ */
+function noteInterruptions(governors: readonly Governor[], result: unknown): void {
+  const r = result as { interruptions?: unknown; completed?: unknown } | undefined;
+  if (!r || typeof r !== 'object') return;
+  const note = () => {
+    const items = r.interruptions;
+    if (!Array.isArray(items) || items.length === 0) return;
+    for (const g of governors) g.noteInterruptions(items as RunToolApprovalItem[]);
+  };
+  if (r.completed instanceof Promise) void r.completed.then(note, () => {});
+  else note();
 }
 
 /**
