@@ -171,7 +171,14 @@ async function genuineReview(gate: Gate, call: IdentifiedToolCall, inState: Deci
   // here must not be shown to this thread's human, whose answer would decide it for that thread.
   const own = await ownDecisionFor(gate, inState, { callId: call.id, runId: gateCall.runId });
   if (own && decidedFor(own, call.name, call.args)) return own;
-  return gate.review(gateCall, config?.signal ? { signal: config.signal } : undefined);
+  const fresh = await gate.review(gateCall, config?.signal ? { signal: config.signal } : undefined);
+  // Asked again (a restart, another process): the fresh review has a fresh deadline, but the human
+  // was given the one in state. State may only bring it forward — resolveReview takes the earlier.
+  const shown = typeof inState.expiresAt === 'string' ? Date.parse(inState.expiresAt) : Number.NaN;
+  if (fresh.verdict === 'review' && Number.isFinite(shown) && inState.callId === call.id && (fresh.expiresAt === undefined || shown < Date.parse(fresh.expiresAt))) {
+    return { ...fresh, expiresAt: new Date(shown).toISOString() };
+  }
+  return fresh;
 }
 
 /** The interrupt value for calls waiting for a human: a LangChain `HITLRequest` plus toolgate's `kind` and `requests`. */

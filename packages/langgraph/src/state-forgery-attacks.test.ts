@@ -313,13 +313,9 @@ describe('two-person approval (approvals.required: 2) with the Decision in state
 });
 
 describe('a review that expired, answered after a restart (no shared pending reviews)', () => {
-  // KNOWN HOLE (core): the human gate no longer resolves state's copy of a review it does not hold;
-  // it asks the gate again, and the gate (a fresh process: no pending review, the ledger keeps none)
-  // issues a new review with a new deadline, which the stale resume then approves. Before c3c8873 the
-  // state copy's expiresAt made this REVIEW_EXPIRED. Needs core: resolveReview's deadline =
-  // min(pending.expiresAt, decision.expiresAt) (a handed-in Decision may only bring it forward), and
-  // the human gate handing in the earlier state deadline — see the report. `it.fails` until then.
-  it.fails('expired an hour ago in process 1, approved in process 2: ran 0 times', async () => {
+  // The human gate asks the gate again for a review it does not hold (a restart), which gets a fresh
+  // deadline; it hands resolveReview the deadline state showed the human, and core takes the earlier.
+  it('expired an hour ago in process 1, approved in process 2: ran 0 times', async () => {
     let t = 1_000_000;
     const now = () => t;
     const saver = new MemorySaver();

@@ -801,7 +801,11 @@ export function createGate(options: GateOptions): Gate {
       if (prior === 'approved' && edit) {
         return refuse(ErrorCodes.REVIEW_ALREADY_DECIDED, `a human already approved this call as asked (${ran?.decision.decidedBy ?? 'human'}); an edit now would authorise a second call; denied`);
       }
-      const due = pending?.expiresAt ?? (typeof decision.expiresAt === 'string' ? Date.parse(decision.expiresAt) : Number.NaN);
+      // The earlier of the gate's deadline and the one the Decision carries: a Decision handed back can
+      // only bring it forward (a review asked again in a new process gets a fresh deadline of its own,
+      // and must not outlive the one the human was given).
+      const carried = typeof decision.expiresAt === 'string' ? Date.parse(decision.expiresAt) : Number.NaN;
+      const due = Math.min(pending?.expiresAt ?? Number.POSITIVE_INFINITY, Number.isFinite(carried) ? carried : Number.POSITIVE_INFINITY);
       if (Number.isFinite(due) && o.now() > due) {
         // Too late: the review is expired, and recorded so (a later approval is refused the same way).
         return recordHuman(expiredDecision(decision), key, { answer: answer.type, approver, expiredAt: new Date(due).toISOString() }, canonicalArgs);

@@ -40,4 +40,24 @@ describe('a paused review asked again keeps its first deadline', () => {
     });
     expect(ran).toBe(1);
   });
+
+  it('a review asked again in a new process (a fresh deadline) answered with the Decision the human saw: the earlier deadline wins, nothing runs', async () => {
+    let t = 1_000_000;
+    const make = () => createGate({ reviewer: callbackReviewer(() => ({ verdict: 'review' })), highStakes: ['transfer'], now: () => t, reviewTimeoutMs: 60_000 });
+    const call = { tool: 'transfer', args: { amount: 1 }, callId: 'c1', runId: 'thread-1' };
+    const shown = JSON.parse(JSON.stringify(await make().review(call))) as Awaited<ReturnType<ReturnType<typeof make>['review']>>;
+    t += 3_600_000;
+    const restarted = make();
+    const fresh = await restarted.review(call);
+    expect(Date.parse(fresh.expiresAt!)).toBeGreaterThan(t);
+    // The adapter hands in the fresh review with the deadline the human was given.
+    const answered = await restarted.resolveReview({ ...fresh, expiresAt: shown.expiresAt! }, { type: 'approve', approver: 'alice' });
+    expect(answered).toMatchObject({ verdict: 'deny', error: { code: 'REVIEW_EXPIRED' } });
+    let ran = 0;
+    await runGoverned(restarted, answered, () => {
+      ran++;
+    }).catch(() => undefined);
+    expect(ran).toBe(0);
+  });
 });
+
