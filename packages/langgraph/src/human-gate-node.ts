@@ -4,8 +4,7 @@ import { isAllowed, OptionsError, redact, type Decision, type Gate, type HumanAn
 import type { DecisionMap } from './governance-state';
 import { answersFromResume, DEFAULT_ALLOWED_DECISIONS, hitlParts, type HitlDecisionType, type HitlRequest } from './hitl';
 import { assertGate, missingChannelError } from './options';
-import { decidedFor } from './reviewed-args';
-import { ownDecisionFor } from './state-decisions';
+import { genuineReview } from './state-decisions';
 import { denialMessage, lastAIMessage, messagesOf, toGateCall, unansweredCalls, type CallBuildOptions, type IdentifiedToolCall } from './tool-calls';
 
 /** `kind` of toolgate's interrupt payload, to tell it from other interrupts in the same graph. */
@@ -117,7 +116,7 @@ export function humanGateNode(gate: Gate, options: HumanGateNodeOptions = {}) {
     if (asking.length === 0) return {};
     // The review to show is the gate's, not state's copy (whose approvals, tool or verdict anyone who
     // can write state could have changed): its own when it holds it, else asked again (idempotent).
-    const genuine = await Promise.all(asking.map((call) => genuineReview(gate, call, known[call.id]!, config, options)));
+    const genuine = await Promise.all(asking.map((call) => genuineReview(gate, call, known[call.id]!, toGateCall(call, config, options), config?.signal)));
     const waiting: Array<{ call: IdentifiedToolCall; decision: Decision }> = [];
     const settled: DecisionMap = {};
     const settledMessages: ToolMessage[] = [];
@@ -157,28 +156,6 @@ export function humanGateNode(gate: Gate, options: HumanGateNodeOptions = {}) {
     if (rewritten) messages.unshift(rewritten);
     return messages.length > 0 ? { messages, toolgateDecisions: decisions } : { toolgateDecisions: decisions };
   };
-}
-
-/**
- * The gate's own pending review for a call whose Decision in state is `review`: the gate's copy
- * when it issued it for exactly this call, else the gate asked again (`gate.review` is idempotent:
- * the same review — with its real approvals and the arguments resolveReview re-checks — or the
- * gate's final answer). A conclusive answer of the gate is returned as such.
- */
-async function genuineReview(gate: Gate, call: IdentifiedToolCall, inState: Decision, config: LangGraphRunnableConfig | undefined, options: CallBuildOptions): Promise<Decision> {
-  const gateCall = toGateCall(call, config, options);
-  // Issued for THIS call (this run id, this tool call id): another thread's pending review copied
-  // here must not be shown to this thread's human, whose answer would decide it for that thread.
-  const own = await ownDecisionFor(gate, inState, { callId: call.id, runId: gateCall.runId });
-  if (own && decidedFor(own, call.name, call.args)) return own;
-  const fresh = await gate.review(gateCall, config?.signal ? { signal: config.signal } : undefined);
-  // Asked again (a restart, another process): the fresh review has a fresh deadline, but the human
-  // was given the one in state. State may only bring it forward — resolveReview takes the earlier.
-  const shown = typeof inState.expiresAt === 'string' ? Date.parse(inState.expiresAt) : Number.NaN;
-  if (fresh.verdict === 'review' && Number.isFinite(shown) && inState.callId === call.id && (fresh.expiresAt === undefined || shown < Date.parse(fresh.expiresAt))) {
-    return { ...fresh, expiresAt: new Date(shown).toISOString() };
-  }
-  return fresh;
 }
 
 /** The interrupt value for calls waiting for a human: a LangChain `HITLRequest` plus toolgate's `kind` and `requests`. */

@@ -1,10 +1,11 @@
 import type { AIMessage } from '@langchain/core/messages';
 import { interrupt, type LangGraphRunnableConfig } from '@langchain/langgraph';
-import { isAllowed, type Decision, type Gate, type HumanAnswer, type RedactOptions, type ToolCall } from '@toolgate/core';
+import { humanDecisionOf, isAllowed, type Decision, type Gate, type HumanAnswer, type RedactOptions, type ToolCall } from '@toolgate/core';
 import type { DecisionMap } from '../governance-state';
 import { answersFromResume, type HitlDecisionType, type WaitingCall } from '../hitl';
 import { reviewInterrupt, withEditedArgs, type HumanReviewInterrupt } from '../human-gate-node';
 import { decidedFor, duplicateIdDenial, ErrorCodes, mayBeHighStakes, refused, snapshotArgs } from '../reviewed-args';
+import { genuineReview } from '../state-decisions';
 import { lastAIMessage, messagesOf, toGateCall, unansweredCalls, type CallBuildOptions, type IdentifiedToolCall } from '../tool-calls';
 
 /** What the afterModel review needs from the middleware. */
@@ -84,7 +85,18 @@ export async function reviewTurn(state: unknown, configurable: Record<string, un
   // Everything above is recomputed identically on resume (reviews replayed); nothing above has side effects.
   const resume: unknown = interrupt<HumanReviewInterrupt, unknown>(reviewInterrupt(asked, options.redact, setup.allowed));
   const answers = answersFromResume(resume, asked, setup.approver, setup.allowed);
-  const resolved = await Promise.all(waiting.map(({ decision }, i) => gate.resolveReview(decision, answers[i] as HumanAnswer)));
+  // The review replayed from the checkpoint may come from another process: the answer goes to the
+  // gate's own review of the call (asked again when this gate does not hold it), so the approval is
+  // re-checked against the policy now, with the review's real approvals and deadline.
+  const resolved = await Promise.all(
+    waiting.map(async ({ call, args, decision }, i) => {
+      const genuine = await genuineReview(gate, { ...call, args }, decision, toGateCall({ ...call, args }, config, options));
+      if (genuine.verdict === 'review') return gate.resolveReview(genuine, answers[i] as HumanAnswer);
+      // The gate now decides the call itself: its deny stands; its allow runs only what the human approved as asked.
+      if (!isAllowed(genuine) || humanDecisionOf(answers[i])?.type === 'approve') return genuine;
+      return refused(genuine, ErrorCodes.DENIED, 'the human did not approve this call as asked, and the gate no longer holds it for review; denied — let the model ask again');
+    }),
+  );
 
   const editedArgs = new Map<string, Record<string, unknown>>();
   waiting.forEach(({ call }, i) => {
