@@ -502,7 +502,10 @@ export function createGate(options: GateOptions): Gate {
         return new ToolgateError(e.code, `${e.message}; the human answer could not be recorded as used; denied`);
       }
     }
-    remember(answerUses, answerId, reviewKey);
+    // Oldest answer out, one at a time (not a clear: forgetting every answer at once would let the
+    // approval used just before it back in for another review, after a single further answer).
+    if (answerUses.size >= 10_000) answerUses.delete(answerUses.keys().next().value!);
+    answerUses.set(answerId, reviewKey);
     return undefined;
   }
 
