@@ -1,0 +1,96 @@
+// Attack pass (7e429d3, d217f59) on the AI SDK adapter: a signed approval answered after the review's
+// deadline, in a server process that did not ask the human (a restart, or another process behind the
+// load balancer). The approval in the client-held history carries no time the server signed; the
+// first ask's deadline lives only in the process that asked. The decisive assertion is the counter.
+import { callbackReviewer, createGate, type GateLedger } from '@toolgate/core';
+import { sqliteLedger } from '@toolgate/core/ledger-sqlite';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ModelMessage } from 'ai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { GovernanceOptions } from './options';
+import { approvalResponse, harnesses, type Harness } from './test-harness';
+import { toolApproval } from './tool-approval';
+import { withGovernance } from './with-governance';
+
+const SECRET = 'test-secret-0123456789abcdef0123456789';
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+const clock = { t: 1_000_000 };
+
+function server(h: Harness, ran: number[], ledger?: GateLedger) {
+  const gate = createGate({
+    ...(ledger ? { ledger } : {}),
+    reviewer: callbackReviewer(() => ({ verdict: 'review', reason: 'a human decides' })),
+    highStakes: ['transfer'],
+    telemetry: false,
+    now: () => clock.t,
+    reviewTimeoutMs: 60_000,
+  });
+  const options: GovernanceOptions = { approvalSecret: SECRET, call: () => ({ runId: 'chat-1' }) };
+  const tools = withGovernance(
+    {
+      transfer: h.tool({
+        description: 'Move money',
+        inputSchema: z.object({ amount: z.number(), to: z.string() }),
+        execute: async ({ amount }: { amount: number }) => {
+          ran.push(amount);
+          return { sent: amount };
+        },
+      }),
+    },
+    gate,
+    options,
+  );
+  const approval = toolApproval(gate, options);
+  return (model: ReturnType<Harness['script']>, messages: ModelMessage[]) => h.generate({ model, tools, messages, approvalSecret: SECRET, toolApproval: approval });
+}
+
+describe.each(harnesses)('a signed approval given after the review expired ($name)', (h) => {
+  it('same process: the approval an hour late is refused, nothing runs', async () => {
+    clock.t = 1_000_000;
+    const ran: number[] = [];
+    const one = server(h, ran);
+    const model = h.script([{ calls: [{ tool: 'transfer', input: { amount: 500, to: 'eve' }, id: 'call-1' }] }, { text: 'sent' }]);
+    const messages: ModelMessage[] = [{ role: 'user', content: 'send 500 to eve' }];
+    const r1 = await one(model, messages);
+    expect(r1.approvalRequests).toHaveLength(1);
+    clock.t += 3_600_000;
+    messages.push(...r1.responseMessages, approvalResponse(r1.approvalRequests, true));
+    await one(model, [...messages]);
+    expect(ran).toEqual([]);
+  });
+
+  // Known limit, not fixed here: the second process issues the review afresh with a fresh deadline
+  // and nothing it can trust carries the first one (the AI SDK signs approvalId, toolCallId, toolName
+  // and the input, no time; pending reviews are not in the ledger). Needs core: record a pending
+  // review's deadline in the ledger when it is first asked, and take the earlier one in resolveReview.
+  for (const shared of [false, true]) {
+    it.fails(`another process${shared ? ' sharing the ledger' : ''}: the approval an hour late is refused, nothing runs`, async () => {
+      clock.t = 1_000_000;
+      const ran: number[] = [];
+      let ledgers: [GateLedger, GateLedger] | undefined;
+      if (shared) {
+        const dir = mkdtempSync(join(tmpdir(), 'toolgate-aisdk-deadline-'));
+        ledgers = [sqliteLedger(join(dir, 'ledger.db')), sqliteLedger(join(dir, 'ledger.db'))];
+        const [l1, l2] = ledgers;
+        cleanup.push(() => rmSync(dir, { recursive: true, force: true }), () => l1.close?.(), () => l2.close?.());
+      }
+      const one = server(h, ran, ledgers?.[0]);
+      const model = h.script([{ calls: [{ tool: 'transfer', input: { amount: 500, to: 'eve' }, id: 'call-1' }] }, { text: 'sent' }]);
+      const messages: ModelMessage[] = [{ role: 'user', content: 'send 500 to eve' }];
+      const r1 = await one(model, messages);
+      expect(r1.approvalRequests).toHaveLength(1);
+      clock.t += 3_600_000;
+      messages.push(...r1.responseMessages, approvalResponse(r1.approvalRequests, true));
+      const two = server(h, ran, ledgers?.[1]);
+      await two(model, [...messages]);
+      expect(ran).toEqual([]);
+    });
+  }
+});
