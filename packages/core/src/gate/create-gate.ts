@@ -450,6 +450,17 @@ export function createGate(options: GateOptions): Gate {
           decision.expiresAt = new Date(earlier.expiresAt).toISOString();
         }
         decision.expiresAt ??= new Date(o.now() + o.reviewTimeoutMs).toISOString();
+        if (o.ledger && !(earlier?.digest === digest && earlier.expiresAt !== undefined)) {
+          // Not asked here before: the deadline of the first ask in any process sharing the ledger (a
+          // restart, another server) — an adapter's resume may carry none it can trust (the AI SDK's).
+          const due = await firstDeadline(key, digest, Date.parse(decision.expiresAt));
+          if (due instanceof ToolgateError) {
+            const d = hardDeny(call, digest, started, due.code, `${due.message}; denied because the review's deadline could not be recorded`, { idempotencyKey: key });
+            d.auditId = await safeAudit('review', { ...auditCall, args: auditArgs() }, d);
+            return done(d);
+          }
+          decision.expiresAt = new Date(due).toISOString();
+        }
         const entry: PendingReview = { digest, canonicalArgs, expiresAt: Date.parse(decision.expiresAt), decision };
         if (agent) entry.agent = agent;
         if (context) entry.context = context;
@@ -507,6 +518,24 @@ export function createGate(options: GateOptions): Gate {
     if (answerUses.size >= 10_000) answerUses.delete(answerUses.keys().next().value!);
     answerUses.set(answerId, reviewKey);
     return undefined;
+  }
+
+  /**
+   * The deadline of the first ask of the review under `key` in any process sharing the ledger (kept
+   * under `tg1-due:<key>`, first writer wins): the earlier of that and `due`; the error when the
+   * ledger cannot be reached.
+   */
+  async function firstDeadline(key: string, digest: string, due: number): Promise<number | ToolgateError> {
+    const ledgerKey = `tg1-due:${key}`;
+    try {
+      if (await o.ledger!.claim(ledgerKey, `${due}:${digest}`)) return due;
+      const entry = await o.ledger!.get(ledgerKey);
+      const m = /^(\d+):(.*)$/s.exec(entry?.digest ?? '');
+      const first = m && m[2] === digest ? Number(m[1]) : Number.NaN;
+      return Number.isFinite(first) ? Math.min(first, due) : due;
+    } catch (error) {
+      return ledgerError(error);
+    }
   }
 
   /** Records a conclusive Decision in the ledger; the error when it could not. */
