@@ -94,3 +94,48 @@ describe.each(harnesses)('a signed approval given after the review expired ($nam
     });
   }
 });
+
+describe.each(harnesses)('an approval id the client picks for a replay ($name)', (h) => {
+  it('the approved history replayed under another chat id with a fresh approvalId (the old signature kept): not trusted, the call ran once', async () => {
+    clock.t = 1_000_000;
+    const ran: number[] = [];
+    const gate = createGate({ reviewer: callbackReviewer(() => ({ verdict: 'review' })), highStakes: ['transfer'], telemetry: false });
+    let chatId = 'chat-1';
+    const options: GovernanceOptions = { approvalSecret: SECRET, call: () => ({ runId: chatId }) };
+    const tools = withGovernance(
+      {
+        transfer: h.tool({
+          description: 'Move money',
+          inputSchema: z.object({ amount: z.number(), to: z.string() }),
+          execute: async ({ amount }: { amount: number }) => {
+            ran.push(amount);
+            return { sent: amount };
+          },
+        }),
+      },
+      gate,
+      options,
+    );
+    const approval = toolApproval(gate, options);
+    const request = (id: string, model: ReturnType<Harness['script']>, messages: ModelMessage[]) => {
+      chatId = id;
+      return h.generate({ model, tools, messages, approvalSecret: SECRET, toolApproval: approval });
+    };
+    const model = h.script([{ calls: [{ tool: 'transfer', input: { amount: 500, to: 'eve' }, id: 'call-1' }] }, { text: 'sent' }]);
+    const messages: ModelMessage[] = [{ role: 'user', content: 'send 500 to eve' }];
+    const r1 = await request('chat-1', model, messages);
+    messages.push(...r1.responseMessages, approvalResponse(r1.approvalRequests, true));
+    await request('chat-1', model, [...messages]);
+    expect(ran).toEqual([500]);
+    const old = r1.approvalRequests[0]!.approvalId;
+    expect(JSON.stringify(messages)).toContain('"signature"');
+    const minted = JSON.parse(JSON.stringify(messages).replaceAll(old, 'fresh-approval-1')) as ModelMessage[];
+    // The SDK itself refuses the history (its signature covers the approval id); whatever it does, nothing runs again.
+    const replay = await request('chat-2', h.script([{ text: 'again' }]), minted).then(
+      () => 'ran',
+      (error: unknown) => String(error),
+    );
+    expect(replay).toMatch(/signature/i);
+    expect(ran).toEqual([500]);
+  });
+});
