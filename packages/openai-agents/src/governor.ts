@@ -97,7 +97,7 @@ export class Governor {
     if (callId && this.edits.has(key(toolName, callId))) return 'review';
     const d = await this.decide(ctx, { key: callId ? key(toolName, callId) : undefined, tool: name, args: input, callId });
     if (d.verdict === 'review') {
-      if (callId) this.markShown(key(toolName, callId), d.digest);
+      if (callId) this.markShown(key(toolName, callId), d);
       this.span(d);
       return 'review';
     }
@@ -235,7 +235,8 @@ export class Governor {
   // ----------------------------------------------------------------------------------------
   // Humans
 
-  private markShown(k: string, digest: string): void {
+  private markShown(k: string, d: Shown): void {
+    const digest = shownAs(d);
     const list = this.shown.get(k);
     if (list) {
       if (list.includes(digest)) return;
@@ -248,8 +249,8 @@ export class Governor {
     this.shown.set(k, [digest]);
   }
 
-  private isShown(k: string, digest: string): boolean {
-    return this.shown.get(k)?.includes(digest) ?? false;
+  private isShown(k: string, d: Shown): boolean {
+    return this.shown.get(k)?.includes(shownAs(d)) ?? false;
   }
 
   /**
@@ -257,10 +258,12 @@ export class Governor {
    * paused call was changed after the human saw it (the SDK's approval and its fingerprint of the
    * arguments are unsigned JSON in `state.toString()`). A call never paused in this process (a fresh
    * process without shared state) has no record: then the RunState's interruption is all there is.
+   * The run id is part of what was shown: the same string resumed under another run id (the app's
+   * runId reads the run context, which the string carries) is not the call the human answered.
    */
-  private shownOtherArgs(k: string, digest: string): boolean {
+  private shownOtherArgs(k: string, d: Shown): boolean {
     const list = this.shown.get(k);
-    return list !== undefined && !list.includes(digest);
+    return list !== undefined && !list.includes(shownAs(d));
   }
 
   /**
@@ -271,9 +274,12 @@ export class Governor {
   noteInterruptions(items: readonly RunToolApprovalItem[]): void {
     for (const item of items) {
       const c = this.interruptedCall(item);
-      if (!c || !this.shown.has(c.k)) continue;
+      const list = c ? this.shown.get(c.k) : undefined;
+      if (!c || !list) continue;
       try {
-        this.markShown(c.k, callDigest(c.name, parseToolArgs(c.args)));
+        // Under the run id of the pause just noted for this call (the item carries none of its own).
+        const runId = list[list.length - 1]!.split('\u0000')[0] || undefined;
+        this.markShown(c.k, { digest: callDigest(c.name, parseToolArgs(c.args)), ...(runId !== undefined ? { runId } : {}) });
       } catch {
         // Arguments the gate cannot digest are denied by it (ARGS_NOT_JSON): nothing to note.
       }
@@ -302,7 +308,7 @@ export class Governor {
    */
   private humanAnswer(ctx: AnyContext, sdkName: string, callId: string, k: string, d: Decision): boolean | 'missing' | 'preapproval' | undefined {
     const approved = ctx.isToolApproved({ toolName: sdkName, callId });
-    const shown = this.isShown(k, d.digest);
+    const shown = this.isShown(k, d);
     if (approved === undefined) return shown ? 'preapproval' : undefined;
     // A sticky approval that recordHumanDecisions did not tie to this one pending call answers nothing.
     if (approved && isSticky(ctx, sdkName)) return 'missing';
@@ -374,7 +380,7 @@ export class Governor {
       if (d.verdict !== 'review') continue;
       // The human here was shown this call with other arguments: the answer is not for this call.
       // Refused (the guard meets this Decision), never run on the old answer.
-      if (this.shownOtherArgs(k, d.digest)) {
+      if (this.shownOtherArgs(k, d)) {
         this.refuseChanged(ctx, k, d);
         continue;
       }
@@ -382,7 +388,7 @@ export class Governor {
       // saw the schema-parsed input, which may differ by defaults, so noteInterruptions also kept
       // the item's own). In a fresh process the RunState is all there is: whoever holds the string
       // answers for the call in it (keep saved RunStates server-side).
-      this.markShown(k, d.digest);
+      this.markShown(k, d);
       this.span(await this.resolveHuman(ctx, k, d, approved, approved ? undefined : rejectionMessage(ctx, sdkName, callId)));
     }
     return outcomes;
@@ -408,10 +414,10 @@ export class Governor {
       ...(edit.reason ? { reason: edit.reason } : {}),
     };
     // The edit names the call it edits by call id; the call under that id is not the one the human was shown.
-    if (d.verdict === 'review' && this.shownOtherArgs(c.k, d.digest)) return this.refuseChanged(ctx, c.k, d);
+    if (d.verdict === 'review' && this.shownOtherArgs(c.k, d)) return this.refuseChanged(ctx, c.k, d);
     let r: Decision;
     if (d.verdict === 'review') {
-      this.markShown(c.k, d.digest);
+      this.markShown(c.k, d);
       r = await this.gate.resolveReview(d, answer);
     } else if (d.source === 'human' && d.edited && d.verdict === 'deny' && !d.error) {
       // This review was already answered with an edit (an earlier resume of the same state): the
@@ -553,10 +559,14 @@ function humanAnswerMissing(d: Decision): Decision {
   return out;
 }
 
+/** What a human was shown of a call: its digest, under the run id it was reviewed in. */
+type Shown = { digest: string; runId?: string | undefined };
+const shownAs = (d: Shown): string => `${d.runId ?? ''}\u0000${d.digest}`;
+
 /** A human's answer (from a RunState) to a call whose arguments changed after the human was shown it: a deny in every mode, as the LangGraph adapter answers an approval bound to other arguments. */
 function argumentsChanged(d: Decision): Decision {
   const reason =
-    "the tool call arguments changed after the review: the human answered this call with other arguments (the paused call was changed in the RunState); denied — ask again, and keep saved RunStates server-side";
+    "the tool call arguments changed after the review: the human answered this call with other arguments, or in another run (the paused call, or the run it belongs to, was changed in the RunState); denied — ask again, and keep saved RunStates server-side";
   const out: Decision = { ...d, verdict: 'deny', source: 'fail_closed', reason, error: { code: ErrorCodes.DENIED, message: reason } };
   delete out.proof;
   return out;
