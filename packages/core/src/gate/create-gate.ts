@@ -91,6 +91,11 @@ export function createGate(options: GateOptions): Gate {
   const reviewed = new Map<string, PendingReview>();
   /** Distinct approvers so far of a pending review that needs more than one (`approvals.required`), by idempotency key. */
   const approverSets = new Map<string, Set<string>>();
+  /**
+   * Fail-open allows this gate issued, by idempotency key: not cached (a retry asks the reviewer
+   * again), but the gate's own all the same when an adapter hands one back (`issuedDecision`).
+   */
+  const failedOpen = new Map<string, Decision>();
   /** The review each human answer id answered (`HumanDecision.answerId`), so one answer answers one review. */
   const answerUses = new Map<string, string>();
   /** Canonical JSON of arguments a human edited on the reviewer, by the edited call's digest (what decision.args reads). */
@@ -441,6 +446,7 @@ export function createGate(options: GateOptions): Gate {
         }
       }
       if (isConclusive(decision)) cache.set(key, decision, missedAt);
+      else if (decision.source === 'fail_open') remember(failedOpen, key, decision);
       else if (decision.verdict === 'review') {
         // A paused review is due by the reviewer's deadline, else the gate's reviewTimeoutMs from when
         // it was first asked: a framework resume asks again for the same call, and that must not
@@ -1067,6 +1073,8 @@ export function createGate(options: GateOptions): Gate {
     if (held) return held.digest === digest && held.tool === tool ? held : undefined;
     const pending = reviewed.get(key);
     if (pending) return pending.digest === digest && pending.decision?.tool === tool ? pending.decision : undefined;
+    const open = failedOpen.get(key);
+    if (open) return open.digest === digest && open.tool === tool ? open : undefined;
     if (!o.ledger) return undefined;
     return ledgerLookup(key, digest).then((found) => {
       const d = found instanceof ToolgateError ? undefined : found?.decision;

@@ -79,3 +79,13 @@ describe('issuedDecision: a Decision handed back is the gate\'s only when the ga
     expect(await issuedDecision(gateWith(byAmount, broken), copy)).toBeUndefined();
   });
 });
+
+describe('issuedDecision: a fail-open allow', () => {
+  it('is the gate\'s own (not cached, yet issued here): handed back, it is vouched and not reviewed again', async () => {
+    const gate = createGate({ reviewer: callbackReviewer(() => Promise.reject(new Error('down'))), highStakes: ['transfer'], failMode: 'open', telemetry: false });
+    const decision = await gate.review(call(50));
+    expect(decision).toMatchObject({ verdict: 'allow', source: 'fail_open' });
+    expect(await issuedDecision(gate, JSON.parse(JSON.stringify(decision)) as Decision)).toBe(decision);
+    expect(await issuedDecision(gateWith(byAmount), decision)).toBeUndefined();
+  });
+});
