@@ -2,20 +2,16 @@
 // deadline, in a server process that did not ask the human (a restart, or another process behind the
 // load balancer). The approval in the client-held history carries no time the server signed; the
 // first ask's deadline lives only in the process that asked. The decisive assertion is the counter.
-import { callbackReviewer, createGate, type GateLedger } from '@toolgate/core';
+import type { GateLedger } from '@toolgate/core';
 import { sqliteLedger } from '@toolgate/core/ledger-sqlite';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelMessage } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import type { GovernanceOptions } from './options';
 import { approvalResponse, harnesses, type Harness } from './test-harness';
-import { toolApproval } from './tool-approval';
-import { withGovernance } from './with-governance';
+import { transferServer } from './transfer-server.test-support';
 
-const SECRET = 'test-secret-0123456789abcdef0123456789';
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
@@ -23,32 +19,10 @@ afterEach(async () => {
 
 const clock = { t: 1_000_000 };
 
+/** A server process whose reviews all need a human, on the test's clock; the run id is always chat-1. */
 function server(h: Harness, ran: number[], ledger?: GateLedger) {
-  const gate = createGate({
-    ...(ledger ? { ledger } : {}),
-    reviewer: callbackReviewer(() => ({ verdict: 'review', reason: 'a human decides' })),
-    highStakes: ['transfer'],
-    telemetry: false,
-    now: () => clock.t,
-    reviewTimeoutMs: 60_000,
-  });
-  const options: GovernanceOptions = { approvalSecret: SECRET, call: () => ({ runId: 'chat-1' }) };
-  const tools = withGovernance(
-    {
-      transfer: h.tool({
-        description: 'Move money',
-        inputSchema: z.object({ amount: z.number(), to: z.string() }),
-        execute: async ({ amount }: { amount: number }) => {
-          ran.push(amount);
-          return { sent: amount };
-        },
-      }),
-    },
-    gate,
-    options,
-  );
-  const approval = toolApproval(gate, options);
-  return (model: ReturnType<Harness['script']>, messages: ModelMessage[]) => h.generate({ model, tools, messages, approvalSecret: SECRET, toolApproval: approval });
+  const s = transferServer(h, { ran, ...(ledger ? { ledger } : {}), policy: () => ({ verdict: 'review', reason: 'a human decides' }), now: () => clock.t, reviewTimeoutMs: 60_000 });
+  return (model: ReturnType<Harness['script']>, messages: ModelMessage[]) => s.request('chat-1', model, messages);
 }
 
 describe.each(harnesses)('a signed approval given after the review expired ($name)', (h) => {
@@ -99,28 +73,7 @@ describe.each(harnesses)('an approval id the client picks for a replay ($name)',
   it('the approved history replayed under another chat id with a fresh approvalId (the old signature kept): not trusted, the call ran once', async () => {
     clock.t = 1_000_000;
     const ran: number[] = [];
-    const gate = createGate({ reviewer: callbackReviewer(() => ({ verdict: 'review' })), highStakes: ['transfer'], telemetry: false });
-    let chatId = 'chat-1';
-    const options: GovernanceOptions = { approvalSecret: SECRET, call: () => ({ runId: chatId }) };
-    const tools = withGovernance(
-      {
-        transfer: h.tool({
-          description: 'Move money',
-          inputSchema: z.object({ amount: z.number(), to: z.string() }),
-          execute: async ({ amount }: { amount: number }) => {
-            ran.push(amount);
-            return { sent: amount };
-          },
-        }),
-      },
-      gate,
-      options,
-    );
-    const approval = toolApproval(gate, options);
-    const request = (id: string, model: ReturnType<Harness['script']>, messages: ModelMessage[]) => {
-      chatId = id;
-      return h.generate({ model, tools, messages, approvalSecret: SECRET, toolApproval: approval });
-    };
+    const { request } = transferServer(h, { ran, policy: () => ({ verdict: 'review' }) });
     const model = h.script([{ calls: [{ tool: 'transfer', input: { amount: 500, to: 'eve' }, id: 'call-1' }] }, { text: 'sent' }]);
     const messages: ModelMessage[] = [{ role: 'user', content: 'send 500 to eve' }];
     const r1 = await request('chat-1', model, messages);

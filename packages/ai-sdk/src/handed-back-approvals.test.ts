@@ -1,59 +1,23 @@
 // Attack pass (handed-back state): what a client that holds the conversation (useChat sends the
 // whole history back, and usually the chat id the app derives its runId from) can hand the
 // governed tools and have them trust. The decisive assertion is the side-effect counter.
-import { callbackReviewer, createGate, type GateLedger } from '@toolgate/core';
+import type { GateLedger } from '@toolgate/core';
 import { sqliteLedger } from '@toolgate/core/ledger-sqlite';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelMessage } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { editedApprovalResponse } from './edit-approval';
-import type { GovernanceOptions } from './options';
 import { approvalResponse, harnesses, toolMessageSeen, type Harness } from './test-harness';
-import { toolApproval } from './tool-approval';
-import { withGovernance } from './with-governance';
-
-const SECRET = 'test-secret-0123456789abcdef0123456789';
+import { transferServer } from './transfer-server.test-support';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-/** One server process; the run id comes from the request (the chat id the client sends). */
-function server(h: Harness, ledger?: GateLedger, ran: number[] = []) {
-  const gate = createGate({
-    ...(ledger ? { ledger } : {}),
-    reviewer: callbackReviewer(({ call }) => ((call.args as { amount: number }).amount > 100 ? { verdict: 'review', reason: 'large' } : { verdict: 'allow', reason: 'small' })),
-    highStakes: ['transfer'],
-    telemetry: false,
-  });
-  let chatId = 'chat-1';
-  const options: GovernanceOptions = { approvalSecret: SECRET, call: () => ({ runId: chatId }) };
-  const tools = withGovernance(
-    {
-      transfer: h.tool({
-        description: 'Move money',
-        inputSchema: z.object({ amount: z.number(), to: z.string() }),
-        execute: async ({ amount }: { amount: number }) => {
-          ran.push(amount);
-          return { sent: amount };
-        },
-      }),
-    },
-    gate,
-    options,
-  );
-  const approval = toolApproval(gate, options);
-  /** One request: the chat id and the messages are the client's. */
-  const request = (id: string, model: ReturnType<Harness['script']>, messages: ModelMessage[]) => {
-    chatId = id;
-    return h.generate({ model, tools, messages, approvalSecret: SECRET, toolApproval: approval });
-  };
-  return { ran, request };
-}
+const server = (h: Harness, ledger?: GateLedger, ran: number[] = []) => transferServer(h, { ran, ...(ledger ? { ledger } : {}) });
 
 describe.each(harnesses)('approvals handed back by the client ($name)', (h) => {
   it('an approved continuation replayed under another chat id (another runId) does not run the approved call a second time', async () => {
