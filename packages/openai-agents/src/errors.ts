@@ -10,6 +10,8 @@ export const AgentsErrorCodes = {
   HUMAN_ANSWER_MISSING: 'HUMAN_ANSWER_MISSING',
   /** An `approveWithEdits` answer for a call that was not awaiting a review (nothing ran, neither the original nor the edit). */
   EDIT_NOT_APPLIED: 'EDIT_NOT_APPLIED',
+  /** `resumeAnswers: 'paused-here'`: a human answer read back from a RunState for a call these hooks did not pause in this process (nothing ran). */
+  ANSWER_NOT_PAUSED_HERE: 'ANSWER_NOT_PAUSED_HERE',
 } as const;
 
 /**

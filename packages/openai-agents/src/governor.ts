@@ -97,7 +97,9 @@ export class Governor {
     if (callId && this.edits.has(key(toolName, callId))) return 'review';
     const d = await this.decide(ctx, { key: callId ? key(toolName, callId) : undefined, tool: name, args: input, callId });
     if (d.verdict === 'review') {
-      if (callId) this.markShown(key(toolName, callId), d);
+      // A pause: the human is shown this call. With resumeAnswers 'paused-here', a call that already
+      // carries an answer (the SDK re-asking needsApproval on a resume) is not being shown to anyone.
+      if (callId && !(this.options.resumeAnswers === 'paused-here' && ctx.isToolApproved({ toolName, callId }) !== undefined)) this.markShown(key(toolName, callId), d);
       this.span(d);
       return 'review';
     }
@@ -267,6 +269,15 @@ export class Governor {
   }
 
   /**
+   * `resumeAnswers: 'paused-here'`: true when this governor did not pause this very call for a human
+   * (tool + call id, run id and digest it recorded as shown) — a RunState from another process, or a
+   * client-held string whose call id was renamed, which nothing in the string can tell apart.
+   */
+  private notPausedHere(k: string, d: Shown): boolean {
+    return this.options.resumeAnswers === 'paused-here' && !this.isShown(k, d);
+  }
+
+  /**
    * After a run paused: the interruptions the human is shown, as the SDK keeps them (the model's
    * raw arguments, which a resume reads back; needsApproval saw the schema-parsed input, which may
    * differ by defaults). Only for calls this governor itself paused for a human in this process.
@@ -384,6 +395,11 @@ export class Governor {
         this.refuseChanged(ctx, k, d);
         continue;
       }
+      // resumeAnswers 'paused-here': an answer counts only for a call paused here for a human.
+      if (this.notPausedHere(k, d)) {
+        this.refuse(ctx, k, notPausedHere(d));
+        continue;
+      }
       // The human was shown this item's arguments (as the guardrail will review them; needsApproval
       // saw the schema-parsed input, which may differ by defaults, so noteInterruptions also kept
       // the item's own). In a fresh process the RunState is all there is: whoever holds the string
@@ -415,6 +431,7 @@ export class Governor {
     };
     // The edit names the call it edits by call id; the call under that id is not the one the human was shown.
     if (d.verdict === 'review' && this.shownOtherArgs(c.k, d)) return this.refuseChanged(ctx, c.k, d);
+    if (d.verdict === 'review' && this.notPausedHere(c.k, d)) return this.refuse(ctx, c.k, notPausedHere(d));
     let r: Decision;
     if (d.verdict === 'review') {
       this.markShown(c.k, d);
@@ -442,7 +459,11 @@ export class Governor {
 
   /** A human answer read back for a call whose arguments are not the ones the human was shown: denied, and cached for the guard. */
   private refuseChanged(ctx: AnyContext, k: string, d: Decision): Decision {
-    const r = argumentsChanged(d);
+    return this.refuse(ctx, k, argumentsChanged(d));
+  }
+
+  /** A refusal of a human answer read back from a RunState: cached for the guard, recorded on the run. */
+  private refuse(ctx: AnyContext, k: string, r: Decision): Decision {
     this.remember(k, r);
     recordDecision(ctx, r);
     this.span(r);
@@ -568,6 +589,15 @@ function argumentsChanged(d: Decision): Decision {
   const reason =
     "the tool call arguments changed after the review: the human answered this call with other arguments, or in another run (the paused call, or the run it belongs to, was changed in the RunState); denied — ask again, and keep saved RunStates server-side";
   const out: Decision = { ...d, verdict: 'deny', source: 'fail_closed', reason, error: { code: ErrorCodes.DENIED, message: reason } };
+  delete out.proof;
+  return out;
+}
+
+/** `resumeAnswers: 'paused-here'`: a human's answer (from a RunState) to a call this process did not pause for a human: a deny in every mode. */
+function notPausedHere(d: Decision): Decision {
+  const reason =
+    "the human answer in the resumed RunState is for a call that was not paused for a human in this process (resumeAnswers: 'paused-here'): it came from another process, or the call in the RunState was changed; denied, nothing ran — resume the run in the process that paused it, or run it again so that the call is paused and answered here";
+  const out: Decision = { ...d, verdict: 'deny', source: 'fail_closed', reason, error: { code: AgentsErrorCodes.ANSWER_NOT_PAUSED_HERE, message: reason } };
   delete out.proof;
   return out;
 }

@@ -25,6 +25,17 @@ export interface GovernanceOptions<TContext = unknown> {
   approver?: string | ((runContext: RunContext<TContext>) => string | undefined);
   /** Add a `toolgate.review` custom span per gated call to the SDK's trace. Default true. */
   traceSpans?: boolean;
+  /**
+   * Which human answers (`state.approve`, `state.reject`, `approveWithEdits`) read back from a
+   * resumed RunState count. `'any'` (default): an answer counts for the call in the RunState's
+   * interruptions — refused only when this process showed that call id to a human with other
+   * arguments or under another run id; a RunState saved in another process resumes. `'paused-here'`:
+   * an answer counts only for a call these hooks paused for a human in this process (same tool,
+   * call id, run id and arguments); any other answered call is denied (`fail_closed`,
+   * `ANSWER_NOT_PAUSED_HERE`) and never runs — this also stops a client-held string whose call id
+   * was renamed. For single-process apps, or sticky sessions that resume where they paused.
+   */
+  resumeAnswers?: 'any' | 'paused-here';
 }
 
 export interface ResolvedOptions {
@@ -35,9 +46,10 @@ export interface ResolvedOptions {
   context: GovernanceOptions['context'];
   approver: GovernanceOptions['approver'];
   traceSpans: boolean;
+  resumeAnswers: 'any' | 'paused-here';
 }
 
-const KNOWN = new Set(['onDeny', 'allowHostedTools', 'onWarning', 'runId', 'context', 'approver', 'traceSpans']);
+const KNOWN = new Set(['onDeny', 'allowHostedTools', 'onWarning', 'runId', 'context', 'approver', 'traceSpans', 'resumeAnswers']);
 
 /** Checks options once and fills defaults; throws OptionsError that says what to change. */
 export function resolveOptions<TContext>(options: GovernanceOptions<TContext> | undefined, where: string): ResolvedOptions {
@@ -59,6 +71,9 @@ export function resolveOptions<TContext>(options: GovernanceOptions<TContext> | 
     throw new OptionsError(`${where}: approver must be a string or a function of the run context`);
   }
   if (o.traceSpans !== undefined && typeof o.traceSpans !== 'boolean') throw new OptionsError(`${where}: traceSpans must be a boolean`);
+  if (o.resumeAnswers !== undefined && o.resumeAnswers !== 'any' && o.resumeAnswers !== 'paused-here') {
+    throw new OptionsError(`${where}: resumeAnswers must be 'any' or 'paused-here', got ${JSON.stringify(o.resumeAnswers)}`);
+  }
   return {
     onDeny: o.onDeny ?? 'message',
     allowHostedTools: o.allowHostedTools ?? 'refuse',
@@ -67,5 +82,6 @@ export function resolveOptions<TContext>(options: GovernanceOptions<TContext> | 
     context: o.context,
     approver: o.approver,
     traceSpans: o.traceSpans ?? true,
+    resumeAnswers: o.resumeAnswers ?? 'any',
   };
 }
