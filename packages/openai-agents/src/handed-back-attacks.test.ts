@@ -8,6 +8,7 @@ import { createGate, ErrorCodes, memoryAudit, policyReviewer, type ReviewerCallO
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { approveWithEdits, getDecisions, GovernanceHooks } from './index';
+import { bankWorld, forgedRunState, transferPolicy } from './runstate-forgery.test-support';
 
 type Ctx = { conv: string };
 
@@ -179,37 +180,8 @@ describe('an allowed edit whose call never started, left behind for a later run'
 
 describe('a client-held RunState string whose paused call was changed after the human answered (same process)', () => {
   // Over 100 needs a human, over 1,000 is denied. The human is shown (and approves) 500.
-  const policy = () =>
-    policyReviewer({
-      default: 'allow',
-      rules: [
-        { name: 'huge', tools: ['transfer'], when: [{ field: 'args.amount', op: 'gt', value: 1000 }], verdict: 'deny', reason: 'over 1,000' },
-        { name: 'big', tools: ['transfer'], when: [{ field: 'args.amount', op: 'gt', value: 100 }], verdict: 'review', reason: 'over 100 needs a human' },
-      ],
-    });
-  function world(ran: number[]) {
-    const gate = createGate({ reviewer: policy(), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false });
-    const transfer = tool({
-      name: 'transfer',
-      description: 'send money',
-      parameters: z.object({ amount: z.number() }),
-      execute: async ({ amount }) => {
-        ran.push(amount);
-        return `sent ${amount}`;
-      },
-    });
-    const model = new ScriptedModel([[functionCall('transfer', { amount: 500 }, { callId: 'call_1' })], ...Array.from({ length: 3 }, () => [assistantMessage('done')])]);
-    const agent = new Agent({ name: 'bank', model, tools: [transfer] });
-    return { gate, agent, model, runner: new GovernanceHooks(gate).attach(new Runner({ tracingDisabled: true })) };
-  }
-  /** The saved string with the paused call's amount changed, and the SDK's approval fingerprint of the arguments fixed up to match. */
-  const forged = (saved: string, amount: number) => {
-    const out = saved
-      .replace(/(amount\\*":)500\b/g, `$1${amount}`)
-      .replaceAll('openai-agents-json:number:5e2', `openai-agents-json:number:${amount.toExponential().replace('+', '')}`);
-    expect(out).not.toBe(saved);
-    return out;
-  };
+  const world = (ran: number[]) => bankWorld(ran);
+  const forged = (saved: string, amount: number) => forgedRunState(saved, amount);
 
   it.each([900, 5000])('approved 500, the string changed to %i: the changed call is refused (DENIED) and never runs; the untouched approval then runs 500 once', async (amount) => {
     const ran: number[] = [];
@@ -254,7 +226,7 @@ describe('a client-held RunState string whose paused call was changed after the 
     ['streamed run', true],
   ])('a schema that fills in defaults (needsApproval sees the parsed input, the resume the raw call), %s: approved 500 runs once; changed to 900 it never runs', async (_label, stream) => {
     const ran: string[] = [];
-    const gate = createGate({ reviewer: policy(), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false });
+    const gate = createGate({ reviewer: transferPolicy(), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false });
     const transfer = tool({
       name: 'transfer',
       description: 'send money',

@@ -5,47 +5,14 @@
 // scripted; the decisive assertion is the body's side-effect counter.
 import { Agent, Runner, RunState, tool } from '@openai/agents';
 import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
-import { createGate, memoryAudit, OptionsError, policyReviewer, type Gate } from '@toolgate/core';
+import { createGate, memoryAudit, OptionsError } from '@toolgate/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AgentsErrorCodes, approveWithEdits, getDecisions, governAgent, GovernanceHooks, type GovernanceOptions } from './index';
+import { AgentsErrorCodes, approveWithEdits, getDecisions, governAgent, GovernanceHooks } from './index';
+import { bankWorld, forgedRunState, transferPolicy } from './runstate-forgery.test-support';
 
-const policy = () =>
-  policyReviewer({
-    default: 'allow',
-    rules: [
-      { name: 'huge', tools: ['transfer'], when: [{ field: 'args.amount', op: 'gt', value: 1000 }], verdict: 'deny', reason: 'over 1,000' },
-      { name: 'big', tools: ['transfer'], when: [{ field: 'args.amount', op: 'gt', value: 100 }], verdict: 'review', reason: 'over 100 needs a human' },
-    ],
-  });
-
-function world(ran: number[], options?: GovernanceOptions, gate: Gate = createGate({ reviewer: policy(), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false })) {
-  const transfer = tool({
-    name: 'transfer',
-    description: 'send money',
-    parameters: z.object({ amount: z.number() }),
-    execute: async ({ amount }) => {
-      ran.push(amount);
-      return `sent ${amount}`;
-    },
-  });
-  const model = new ScriptedModel([[functionCall('transfer', { amount: 500 }, { callId: 'call_1' })], ...Array.from({ length: 6 }, () => [assistantMessage('done')])]);
-  const agent = new Agent({ name: 'bank', model, tools: [transfer] });
-  return { gate, agent, runner: new GovernanceHooks(gate, options).attach(new Runner({ tracingDisabled: true })) };
-}
-
-/** The saved string with the paused call's amount changed (the SDK's fingerprint fixed up) and, optionally, its call id renamed everywhere. */
-function forged(saved: string, amount: number | undefined, callId?: string): string {
-  let out = saved;
-  if (amount !== undefined) {
-    out = out
-      .replace(/(amount\\*":)500\b/g, `$1${amount}`)
-      .replaceAll('openai-agents-json:number:5e2', `openai-agents-json:number:${amount.toExponential().replace('+', '')}`);
-  }
-  if (callId) out = out.replaceAll('call_1', callId);
-  expect(out).not.toBe(saved);
-  return out;
-}
+const world = bankWorld;
+const forged = forgedRunState;
 
 const ON = { resumeAnswers: 'paused-here' } as const;
 const notPausedHere = { verdict: 'deny', source: 'fail_closed', error: { code: AgentsErrorCodes.ANSWER_NOT_PAUSED_HERE } };
@@ -122,7 +89,7 @@ describe("resumeAnswers: 'paused-here'", () => {
   it('governAgent takes the option too: the renamed forgery runs nothing, the untouched approval runs once', async () => {
     const ran: number[] = [];
     const w = world(ran);
-    const gate = createGate({ reviewer: policy(), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false });
+    const gate = createGate({ reviewer: transferPolicy(), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false });
     const agent = governAgent(w.agent, gate, ON);
     const runner = new Runner({ tracingDisabled: true });
     const paused = await runner.run(agent, 'send 500');
@@ -151,7 +118,7 @@ describe("resumeAnswers: 'paused-here'", () => {
 
   it('two calls paused in one run, both approved, run once each; with a runId, the string under another run id runs nothing', async () => {
     const ran: number[] = [];
-    const gate = createGate({ reviewer: policy(), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false });
+    const gate = createGate({ reviewer: transferPolicy(), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false });
     const transfer = tool({
       name: 'transfer',
       description: 'send money',
@@ -178,7 +145,7 @@ describe("resumeAnswers: 'paused-here'", () => {
   });
 
   it('rejects an unknown value', () => {
-    const gate = createGate({ reviewer: policy(), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false });
+    const gate = createGate({ reviewer: transferPolicy(), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false });
     expect(() => new GovernanceHooks(gate, { resumeAnswers: 'here' as never })).toThrow(OptionsError);
   });
 });

@@ -2,47 +2,12 @@
 // tool + call id): a client-held RunState string whose paused call was changed after the human
 // answered — the arguments AND the call id (every occurrence, so the SDK's approval follows it).
 // Real SDK, only the model scripted; the decisive assertion is the body's side-effect counter.
-import { Agent, Runner, RunState, tool } from '@openai/agents';
-import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
-import { createGate, memoryAudit, policyReviewer } from '@toolgate/core';
+import { RunState } from '@openai/agents';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { GovernanceHooks } from './index';
+import { bankWorld, forgedRunState } from './runstate-forgery.test-support';
 
-const policy = () =>
-  policyReviewer({
-    default: 'allow',
-    rules: [
-      { name: 'huge', tools: ['transfer'], when: [{ field: 'args.amount', op: 'gt', value: 1000 }], verdict: 'deny', reason: 'over 1,000' },
-      { name: 'big', tools: ['transfer'], when: [{ field: 'args.amount', op: 'gt', value: 100 }], verdict: 'review', reason: 'over 100 needs a human' },
-    ],
-  });
-
-function world(ran: number[]) {
-  const gate = createGate({ reviewer: policy(), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false });
-  const transfer = tool({
-    name: 'transfer',
-    description: 'send money',
-    parameters: z.object({ amount: z.number() }),
-    execute: async ({ amount }) => {
-      ran.push(amount);
-      return `sent ${amount}`;
-    },
-  });
-  const model = new ScriptedModel([[functionCall('transfer', { amount: 500 }, { callId: 'call_1' })], ...Array.from({ length: 4 }, () => [assistantMessage('done')])]);
-  const agent = new Agent({ name: 'bank', model, tools: [transfer] });
-  return { gate, agent, runner: new GovernanceHooks(gate).attach(new Runner({ tracingDisabled: true })) };
-}
-
-/** The saved string with the paused call's amount changed (the SDK's fingerprint fixed up) and, optionally, its call id renamed everywhere. */
-function forged(saved: string, amount: number, callId?: string): string {
-  let out = saved
-    .replace(/(amount\\*":)500\b/g, `$1${amount}`)
-    .replaceAll('openai-agents-json:number:5e2', `openai-agents-json:number:${amount.toExponential().replace('+', '')}`);
-  if (callId) out = out.replaceAll('call_1', callId);
-  expect(out).not.toBe(saved);
-  return out;
-}
+const world = (ran: number[]) => bankWorld(ran);
+const forged = forgedRunState;
 
 describe('a RunState whose paused call was changed and renamed after the human approved it (same process)', () => {
   // Known limit, not fixed here: see the report. The governor keeps what it showed per tool + call
