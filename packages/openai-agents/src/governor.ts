@@ -107,7 +107,7 @@ export class Governor {
   }
 
   /** The input guardrail: the Decision that lets the call run, or the one that stops it. */
-  async functionGuard(toolName: string, ctx: AnyContext, callName: string, callId: string, args: unknown, agentName?: string, alternatives: () => readonly string[] = () => []): Promise<{ decision?: Decision; allowed: boolean }> {
+  async functionGuard(toolName: string, ctx: AnyContext, callName: string, callId: string, args: unknown, agentName?: string, alternatives: () => readonly string[] = () => [], namespace?: unknown): Promise<{ decision?: Decision; allowed: boolean }> {
     const k = key(toolName, callId);
     // The allow path: needsApproval reviewed this very call (same arguments and run) a moment ago
     // under the SDK name itself — the name reviewName tries first, so it would pick it again for
@@ -123,7 +123,7 @@ export class Governor {
       this.edits.delete(k);
       recordDecision(ctx, edit);
     } else if (d.verdict === 'review') {
-      const answer = this.humanAnswer(ctx, callName, callId, k, d);
+      const answer = this.humanAnswer(ctx, callName, callId, k, d, namespace);
       if (answer === 'preapproval') return { decision: d, allowed: true }; // preApprovalInputGuardrails: the interruption comes next
       d = answer === undefined ? d : answer === 'missing' ? humanAnswerMissing(d) : await this.resolveHuman(ctx, k, d, answer, rejectionMessage(ctx, callName, callId));
       if (answer === 'missing') recordDecision(ctx, d);
@@ -302,12 +302,16 @@ export class Governor {
     const callId = (item.rawItem as { callId?: string }).callId;
     const sdkName = item.toolName ?? item.name;
     if (!callId || !sdkName) return undefined;
-    const raw = item.rawItem as { arguments?: unknown; action?: unknown; operation?: unknown; namespace?: unknown };
+    const raw = item.rawItem as { arguments?: unknown; action?: unknown; operation?: unknown; namespace?: unknown; name?: unknown };
     const args = typeof raw.arguments === 'string' ? parseArgs(raw.arguments) : (raw.action ?? raw.operation ?? {});
     const qualified = typeof raw.namespace === 'string' && raw.namespace && raw.namespace !== sdkName ? [`${raw.namespace}.${sdkName}`] : [];
     const name = this.reviewName(sdkName, args, qualified);
     if (!name) return undefined;
-    return { k: key(sdkName, callId), name, sdkName, qualified, callId, args };
+    // A call inside toolNamespace(): its item is named `namespace.name`, but the pause (needsApproval)
+    // and the guard know the tool by its own name — one key for all three, so what was shown, an
+    // answer refused here and the guard's lookup meet.
+    const keyName = typeof raw.namespace === 'string' && raw.namespace && typeof raw.name === 'string' && raw.name ? raw.name : sdkName;
+    return { k: key(keyName, callId), name, sdkName, qualified, callId, args };
   }
 
   /**
@@ -317,8 +321,8 @@ export class Governor {
    * it to the single pending call of that tool (and then the Decision is no longer `review`);
    * anything else is 'missing': the call does not run. 'preapproval': the interruption has not happened yet.
    */
-  private humanAnswer(ctx: AnyContext, sdkName: string, callId: string, k: string, d: Decision): boolean | 'missing' | 'preapproval' | undefined {
-    const approved = ctx.isToolApproved({ toolName: sdkName, callId });
+  private humanAnswer(ctx: AnyContext, sdkName: string, callId: string, k: string, d: Decision, namespace?: unknown): boolean | 'missing' | 'preapproval' | undefined {
+    const approved = sdkApproval(ctx, sdkName, callId, namespace);
     const shown = this.isShown(k, d);
     if (approved === undefined) return shown ? 'preapproval' : undefined;
     // A sticky approval that recordHumanDecisions did not tie to this one pending call answers nothing.
@@ -383,7 +387,8 @@ export class Governor {
         outcomes.set(itemKey(item), d);
         continue;
       }
-      const approved = ctx.isToolApproved({ toolName: sdkName, callId });
+      const raw = item.rawItem as { name?: unknown; namespace?: unknown };
+      const approved = sdkApproval(ctx, typeof raw.namespace === 'string' && typeof raw.name === 'string' ? raw.name : sdkName, callId, raw.namespace);
       if (approved !== true && approved !== false) continue;
       // A sticky alwaysApprove does not say which of several pending calls the human looked at.
       if (approved && isSticky(ctx, sdkName) && (pendingPerTool.get(sdkName) ?? 0) > 1) continue;
@@ -572,6 +577,18 @@ function isSticky(ctx: AnyContext, toolName: string): boolean {
 }
 
 /** A `review` Decision that met an SDK approval no human gave to this call: a deny in every mode. */
+/**
+ * The SDK's answer for a call: by tool name, and for a function tool inside `toolNamespace()` also
+ * under the key the SDK keeps its approval for such a call (`["namespaced", namespace, name]`) —
+ * asked by name alone it answers undefined, which read as "not answered yet" let the body run on
+ * the SDK's own approval without the gate's (namespaced-approval-attacks.test.ts).
+ */
+function sdkApproval(ctx: AnyContext, toolName: string, callId: string, namespace?: unknown): boolean | undefined {
+  const plain = ctx.isToolApproved({ toolName, callId });
+  if (plain !== undefined || typeof namespace !== 'string' || namespace === '') return plain;
+  return ctx.isToolApproved({ toolName: JSON.stringify(['namespaced', namespace, toolName]), callId });
+}
+
 function humanAnswerMissing(d: Decision): Decision {
   const reason =
     'no human answered this call: the SDK approval it carries was not given to it (an alwaysApprove / approval of another call); toolgate needs a human answer for each call it sends for review';

@@ -353,7 +353,7 @@ function installFunctionTool(tool: AnyFunctionTool): void {
         return [...otherNames(tool), ...(typeof ns === 'string' && ns && ns !== toolCall.name ? [`${ns}.${toolCall.name}`] : [])];
       };
       for (const g of governors) {
-        const r = await g.functionGuard(tool.name, context, toolCall.name, toolCall.callId, args, agent?.name, names);
+        const r = await g.functionGuard(tool.name, context, toolCall.name, toolCall.callId, args, agent?.name, names, (toolCall as { namespace?: unknown }).namespace);
         if (r.decision) decisions.push(r.decision);
         if (!r.allowed && r.decision) {
           for (const other of governors) if (other !== g) other.cancel(tool.name, toolCall.callId);

@@ -1,18 +1,13 @@
-// BYPASS found in the attack review of resumeAnswers: 'paused-here' (3af7a5b) — not fixed here, the
-// lead decides. A function tool inside toolNamespace({ name: 'billing' }): the SDK keeps its human
-// approval under the key ["namespaced","billing","refund"], but the governor asks
-// ctx.isToolApproved({ toolName: 'refund' | 'billing.refund', callId }), which answers undefined for
-// both. So, on a resume:
-//  - recordHumanDecisions sees no answer (approved undefined → `continue`): neither the
-//    'paused-here' check nor the changed-arguments check runs, and nothing is recorded on the gate;
-//  - needsApproval, re-asked by the SDK, sees no answer either, so it marks the call as shown
-//    (markShown) — for whatever call the string holds;
-//  - the input guardrail's humanAnswer then finds "shown, no approval" → 'preapproval' →
-//    { allowed: true } with the gate's Decision still 'review' (no claimExecution: no
-//    ALREADY_EXECUTED), while the SDK runs the body on its own approval.
-// Result: with resumeAnswers 'paused-here', a string forged to 900 under a call id never paused runs
-// 900 (Decision: review/policy, no human answer); and the approved string resumed twice runs the
-// body twice. Same in the default mode. Real SDK (0.20), only the model scripted; body counted.
+// Found in the attack review of resumeAnswers: 'paused-here' (3af7a5b), fixed after it. A function
+// tool inside toolNamespace({ name: 'billing' }): the SDK keeps its human approval under the key
+// ["namespaced","billing","refund"], and the governor asked ctx.isToolApproved({ toolName: 'refund' })
+// only, which answers undefined. So on a resume recordHumanDecisions saw no answer (neither the
+// 'paused-here' nor the changed-arguments check ran, nothing was recorded on the gate), and the input
+// guardrail read "shown, no answer" as 'preapproval' → allowed, with the gate's Decision still
+// 'review' and no claim, while the SDK ran the body on its own approval: a string forged to 900 under
+// a call id never paused ran 900, and the approved string resumed twice ran the body twice. The
+// governor now also asks under the namespaced key, and keys the interruption item by the tool's own
+// name as the pause and the guard do. Real SDK, only the model scripted; body counted.
 import { Agent, Runner, RunState, tool, toolNamespace } from '@openai/agents';
 import { assistantMessage, functionCall, ScriptedModel } from '@openai/agents/testing';
 import { createGate, memoryAudit, policyReviewer } from '@toolgate/core';
@@ -35,8 +30,8 @@ function billingWorld(ran: number[], options?: GovernanceOptions) {
   return { agent, runner: new GovernanceHooks(gate, options).attach(new Runner({ tracingDisabled: true })) };
 }
 
-describe('namespaced tool: the SDK approval is not seen by the governor', () => {
-  it.fails("resumeAnswers 'paused-here': refund(500) approved; the string changed to 900 under call_2 (never paused here) runs 900 (BYPASS: ran [900])", async () => {
+describe('namespaced tool: the governor reads the SDK approval the SDK acts on', () => {
+  it("resumeAnswers 'paused-here': refund(500) approved; the string changed to 900 under call_2 (never paused here) runs nothing", async () => {
     const ran: number[] = [];
     const w = billingWorld(ran, { resumeAnswers: 'paused-here' });
     const paused = await w.runner.run(w.agent, 'refund');
@@ -44,10 +39,10 @@ describe('namespaced tool: the SDK approval is not seen by the governor', () => 
     expect(ran).toEqual([]);
     paused.state.approve(paused.interruptions[0]!);
     await w.runner.run(w.agent, await RunState.fromString(w.agent, forgedRunState(paused.state.toString(), 900, 'call_2')));
-    expect(ran).toEqual([]); // fails: [900]
+    expect(ran).toEqual([]);
   });
 
-  it.fails('one approval of refund(500), the same string resumed twice: the body runs twice (BYPASS: ran [500, 500])', async () => {
+  it('one approval of refund(500), the same string resumed twice: the body runs once', async () => {
     const ran: number[] = [];
     const w = billingWorld(ran, { resumeAnswers: 'paused-here' });
     const paused = await w.runner.run(w.agent, 'refund');
@@ -56,10 +51,10 @@ describe('namespaced tool: the SDK approval is not seen by the governor', () => 
     await w.runner.run(w.agent, await RunState.fromString(w.agent, saved));
     expect(ran).toEqual([500]);
     await w.runner.run(w.agent, await RunState.fromString(w.agent, saved)).catch(() => undefined);
-    expect(ran).toEqual([500]); // fails: [500, 500]
+    expect(ran).toEqual([500]);
   });
 
-  it.fails('default mode, one approval, the same string resumed twice: the body runs twice (BYPASS: ran [500, 500])', async () => {
+  it('default mode, one approval, the same string resumed twice: the body runs once', async () => {
     const ran: number[] = [];
     const w = billingWorld(ran);
     const paused = await w.runner.run(w.agent, 'refund');
@@ -68,6 +63,6 @@ describe('namespaced tool: the SDK approval is not seen by the governor', () => 
     await w.runner.run(w.agent, await RunState.fromString(w.agent, saved));
     expect(ran).toEqual([500]);
     await w.runner.run(w.agent, await RunState.fromString(w.agent, saved)).catch(() => undefined);
-    expect(ran).toEqual([500]); // fails: [500, 500]
+    expect(ran).toEqual([500]);
   });
 });
