@@ -17,7 +17,7 @@ export default defineConfig({
   },
   test: {
     root: here('.'),
-    include: ['src/attacks.test.ts', 'src/governance-hooks.test.ts', 'src/mcp.test.ts', 'src/human-loop.test.ts', 'src/paused-here.test.ts'],
+    include: ['src/attacks.test.ts', 'src/governance-hooks.test.ts', 'src/mcp.test.ts', 'src/human-loop.test.ts', 'src/paused-here.test.ts', 'src/namespaced-approval-attacks.test.ts'],
     testTimeout: 30_000,
     pool: 'forks',
   },
