@@ -586,7 +586,10 @@ function isSticky(ctx: AnyContext, toolName: string): boolean {
 function sdkApproval(ctx: AnyContext, toolName: string, callId: string, namespace?: unknown): boolean | undefined {
   const plain = ctx.isToolApproved({ toolName, callId });
   if (plain !== undefined || typeof namespace !== 'string' || namespace === '') return plain;
-  return ctx.isToolApproved({ toolName: JSON.stringify(['namespaced', namespace, toolName]), callId });
+  // The SDK's lookup key for a call (its getFunctionToolLookupKey): a deferred top-level tool's call
+  // names itself as its namespace. (That case is not scripted in a test: it needs tool_search.)
+  const lookup = namespace === toolName ? ['deferred_top_level', toolName] : ['namespaced', namespace, toolName];
+  return ctx.isToolApproved({ toolName: JSON.stringify(lookup), callId });
 }
 
 function humanAnswerMissing(d: Decision): Decision {
