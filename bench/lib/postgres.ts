@@ -1,6 +1,5 @@
 /** PostgreSQL helpers for the server benches: a fresh database, and what PostgreSQL itself spends. */
 import { readdirSync, readFileSync } from 'node:fs';
-import pg from 'pg';
 
 /** CPU time (µs) of the PostgreSQL server listening on `port` and all its backends, from /proc. */
 export function postgresCpuUs(port: number): number {
@@ -32,16 +31,5 @@ export function postgresCpuUs(port: number): number {
   return total;
 }
 
-/** A new, empty database `name` on the server at `serverUrl` (an admin URL), and its URL. */
-export async function freshDatabase(serverUrl: string, name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
+/** A new, empty database `name` on the server at `serverUrl` (an admin URL), and its URL: the reviewer tests' helper. */
+export { freshDatabase } from '../../packages/reviewer/src/testing/postgres-database.ts';

@@ -4,10 +4,9 @@ import pg from 'pg';
 /**
  * A new, empty database on the PostgreSQL server at `serverUrl` (an admin connection string), and
  * its URL: one per review server in a test, so servers of one test file never share state unless
- * a test means them to (same URL = replicas of one service).
+ * a test means them to (same URL = replicas of one service). `name` defaults to a random one.
  */
-export async function freshDatabase(serverUrl: string): Promise<string> {
-  const name = `tg_${randomBytes(6).toString('hex')}`;
+export async function freshDatabase(serverUrl: string, name = `tg_${randomBytes(6).toString('hex')}`): Promise<string> {
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
