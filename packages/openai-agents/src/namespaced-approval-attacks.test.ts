@@ -42,21 +42,12 @@ describe('namespaced tool: the governor reads the SDK approval the SDK acts on',
     expect(ran).toEqual([]);
   });
 
-  it('one approval of refund(500), the same string resumed twice: the body runs once', async () => {
+  it.each([
+    ['default mode', undefined],
+    ["resumeAnswers 'paused-here'", { resumeAnswers: 'paused-here' } as const],
+  ])('%s, one approval of refund(500), the same string resumed twice: the body runs once', async (_mode, options) => {
     const ran: number[] = [];
-    const w = billingWorld(ran, { resumeAnswers: 'paused-here' });
-    const paused = await w.runner.run(w.agent, 'refund');
-    paused.state.approve(paused.interruptions[0]!);
-    const saved = paused.state.toString();
-    await w.runner.run(w.agent, await RunState.fromString(w.agent, saved));
-    expect(ran).toEqual([500]);
-    await w.runner.run(w.agent, await RunState.fromString(w.agent, saved)).catch(() => undefined);
-    expect(ran).toEqual([500]);
-  });
-
-  it('default mode, one approval, the same string resumed twice: the body runs once', async () => {
-    const ran: number[] = [];
-    const w = billingWorld(ran);
+    const w = billingWorld(ran, options);
     const paused = await w.runner.run(w.agent, 'refund');
     paused.state.approve(paused.interruptions[0]!);
     const saved = paused.state.toString();
