@@ -18,17 +18,6 @@ export interface StateCallKey {
 }
 
 /**
- * True when the gate's own Decision was issued for this very call. `issuedDecision` vouches by the
- * Decision's own idempotency key, tool and digest: a genuine Decision of the gate for ANOTHER call
- * (another thread — another user, another agent, another policy outcome — or another tool call id)
- * with the same tool and arguments, copied into this thread's state, is the gate's too, and must
- * not authorise this one. The gate keys a call by its run id and call id, so those are what bind it.
- */
-export function issuedFor(own: Decision, key: StateCallKey): boolean {
-  return own.callId === key.callId && own.runId === key.runId;
-}
-
-/**
  * The Decision to act on for a Decision read from state: for an allow, the gate's own copy of it
  * (`issuedDecision`: its memory, else its ledger; its verdict wins — a deny the state turned into an
  * allow comes back a deny) when the gate issued it for this call (`key`), or undefined when it did
@@ -36,15 +25,7 @@ export function issuedFor(own: Decision, key: StateCallKey): boolean {
  * state is taken as it stands: it runs nothing.
  */
 export async function decisionOfGate(gate: Gate, inState: Decision, key: StateCallKey): Promise<Decision | undefined> {
-  if (!isAllowed(inState)) return inState;
-  const own = await issuedDecision(gate, inState);
-  return own && issuedFor(own, key) ? own : undefined;
-}
-
-/** The gate's own Decision for a Decision read from state, whatever its verdict, when issued for this call (`key`). */
-export async function ownDecisionFor(gate: Gate, inState: Decision, key: StateCallKey): Promise<Decision | undefined> {
-  const own = await issuedDecision(gate, inState);
-  return own && issuedFor(own, key) ? own : undefined;
+  return isAllowed(inState) ? issuedDecision(gate, inState, key) : inState;
 }
 
 /**
@@ -59,7 +40,7 @@ export async function ownDecisionFor(gate: Gate, inState: Decision, key: StateCa
 export async function genuineReview(gate: Gate, call: { id: string; name: string; args?: unknown }, inState: Decision, gateCall: ToolCall, signal?: AbortSignal): Promise<Decision> {
   // Issued for THIS call (this run id, this tool call id): another thread's pending review copied
   // here must not be shown to this thread's human, whose answer would decide it for that thread.
-  const own = await ownDecisionFor(gate, inState, { callId: call.id, runId: gateCall.runId });
+  const own = await issuedDecision(gate, inState, { callId: call.id, runId: gateCall.runId });
   if (own && decidedFor(own, call.name, call.args)) return own;
   const fresh = await gate.review(gateCall, signal ? { signal } : undefined);
   const shown = typeof inState.expiresAt === 'string' ? Date.parse(inState.expiresAt) : Number.NaN;

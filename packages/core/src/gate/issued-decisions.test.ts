@@ -89,3 +89,14 @@ describe('issuedDecision: a fail-open allow', () => {
     expect(await issuedDecision(gateWith(byAmount), decision)).toBeUndefined();
   });
 });
+
+describe('issuedDecision: forCall binds the Decision to the call about to run', () => {
+  it("a genuine allow of another call (another thread, same tool and arguments) vouches for nothing here; for its own call it does", async () => {
+    const gate = gateWith(byAmount);
+    const other = await gate.review(call(50, 'call_7'));
+    expect(other.verdict).toBe('allow');
+    expect(await issuedDecision(gate, other, { callId: 'call_1', runId: 'thread_1' })).toBeUndefined();
+    expect(await issuedDecision(gate, other, { callId: 'call_7', runId: 'thread_2' })).toBeUndefined();
+    expect(await issuedDecision(gate, other, { callId: 'call_7', runId: 'thread_1' })).toBe(other);
+  });
+});

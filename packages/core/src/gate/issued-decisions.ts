@@ -18,12 +18,19 @@ export function registerIssuedLookup(gate: Gate, lookup: IssuedLookup): void {
  * somewhere the gate does not control (framework state a client can write, a checkpoint from
  * another process without a shared ledger, a forgery) — and then the adapter reviews the call again
  * instead of trusting the copy. Use what this returns, not the copy: its verdict, conditions and
- * reviewed arguments are the gate's. A ledger that cannot be read vouches for nothing.
+ * reviewed arguments are the gate's. A ledger that cannot be read vouches for nothing. Pass
+ * `forCall` (the call id and run id of the call about to run) so that a genuine Decision of the gate
+ * for another call, copied here, vouches for nothing either.
  */
-export async function issuedDecision(gate: Gate, decision: Decision): Promise<Decision | undefined> {
+export async function issuedDecision(gate: Gate, decision: Decision, forCall?: { callId: string | undefined; runId: string | undefined }): Promise<Decision | undefined> {
+  let own: Decision | undefined;
   try {
-    return await lookups.get(gate)?.(decision);
+    own = await lookups.get(gate)?.(decision);
   } catch {
     return undefined;
   }
+  // Key, tool and digest come from the copy handed in: a genuine Decision of this gate for ANOTHER
+  // call (another thread or call id, same tool and arguments) would match them. `forCall` binds it.
+  if (own && forCall && (own.callId !== forCall.callId || own.runId !== forCall.runId)) return undefined;
+  return own;
 }
