@@ -3,6 +3,7 @@ import type { ToolCall as LcToolCall } from '@langchain/core/messages/tool';
 import { Command, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { ToolNode, type ToolNodeOptions } from '@langchain/langgraph/prebuilt';
 import { callDigest, ErrorCodes, isAllowed, OptionsError, type Decision, type Gate } from '@toolgate/core';
+import type { DecisionMap } from './governance-state';
 import { governanceNode, type GovernanceNodeInput, type GovernanceNodeOptions, type GovernanceNodeUpdate } from './governance-node';
 import { assertGate, assertOneOf } from './options';
 import { claimExecution, decidedFor, mayBeHighStakes, snapshotArgs } from './reviewed-args';
@@ -71,6 +72,8 @@ export class GovernedToolNode extends ToolNode {
   private turnRoutes: TurnRoutes | undefined;
   /** With `reviewTurn`: the options the turn is reviewed with (its `runId` is the one a Decision in state must carry). */
   private turnOptions: GovernanceNodeOptions | undefined;
+  /** With `reviewTurn`: this turn's Decisions from the gate, by the state object `run` hands ToolNode (never read from state). */
+  private readonly turnDecisions = new WeakMap<object, DecisionMap>();
 
   constructor(tools: Tools, gate: Gate, options: GovernedToolNodeOptions = {}) {
     assertGate(gate, 'governedToolNode');
@@ -123,7 +126,16 @@ export class GovernedToolNode extends ToolNode {
     if (unansweredCalls(messages).some((call) => decisions[call.id]?.verdict === 'review')) {
       return routes ? new Command({ update: { ...update }, goto: routes.humanGate }) : update;
     }
-    const ran = (await super.run(update.toolgateDecisions ? { ...input, messages, toolgateDecisions: decisions } : input, config)) as unknown;
+    let ranWith: unknown = input;
+    if (update.toolgateDecisions) {
+      const state = { ...input, messages, toolgateDecisions: decisions };
+      // The Decisions the gate just returned for this turn, handed to runTool beside the state
+      // (ToolNode passes runTool the very object given to run): they need no vouching — they did
+      // not come from state — and each runs with its own reviewed arguments.
+      this.turnDecisions.set(state, update.toolgateDecisions);
+      ranWith = state;
+    }
+    const ran = (await super.run(ranWith, config)) as unknown;
     if (Array.isArray(ran)) {
       // The tools returned Commands: keep them as ToolNode does, with our update first.
       const all: unknown[] = update.toolgateDecisions ? [update, ...(ran as unknown[])] : [...(ran as unknown[])];
@@ -143,6 +155,13 @@ export class GovernedToolNode extends ToolNode {
     // runTool included, reads this plain copy.
     const call: LcToolCall = { ...given };
     if (!mayBeHighStakes(this.gate, call.name)) return super.runTool(call, config, state);
+    const fromTurn = call.id && typeof state === 'object' && state !== null ? this.turnDecisions.get(state)?.[call.id] : undefined;
+    if (fromTurn && isAllowed(fromTurn) && fromTurn.tool === call.name && fromTurn.callId === call.id && fromTurn.edited === undefined && Object.hasOwn(fromTurn, 'args')) {
+      // This turn's allow, straight from the gate: the body runs with the arguments it reviewed
+      // (`decision.args`, parsed from the canonical JSON its digest covers), whatever the message
+      // holds now — no copy of the message's arguments to check against the digest again.
+      return this.runAllowed({ ...call, args: fromTurn.args as LcToolCall['args'] }, fromTurn, config, state);
+    }
     // One frozen copy of the arguments: judged, digest-checked and run. The args object in the
     // message is never read again, so nothing done to it after this line reaches the body.
     const snapshot = snapshotArgs(call.args);
@@ -153,8 +172,13 @@ export class GovernedToolNode extends ToolNode {
     if (!this.gate.isHighStakes(call.name, snapshot.args)) return super.runTool(reviewed, config, state);
     const decision = await this.decisionFor(reviewed, config, state);
     if (!isAllowed(decision)) return denialMessage({ name: call.name, id: call.id ?? '' }, decision);
+    return this.runAllowed(reviewed, decision, config, state);
+  }
+
+  /** Claims the one execution `decision` authorises, runs `reviewed` (its reviewed arguments) and reports the outcome. */
+  private async runAllowed(reviewed: LcToolCall, decision: Decision, config: LangGraphRunnableConfig, state: unknown): Promise<ToolMessage | Command> {
     const claimRefused = await claimExecution(this.gate, decision);
-    if (claimRefused) return denialMessage({ name: call.name, id: call.id ?? '' }, claimRefused);
+    if (claimRefused) return denialMessage({ name: reviewed.name, id: reviewed.id ?? '' }, claimRefused);
 
     const started = performance.now();
     try {
