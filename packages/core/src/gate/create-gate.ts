@@ -81,7 +81,7 @@ export function createGate(options: GateOptions): Gate {
   const breaker: CircuitBreaker | undefined = o.circuitBreaker
     ? circuitBreaker({ ...o.circuitBreaker, now: o.now })
     : undefined;
-  const cache = decisionCache(10_000);
+  const cache = decisionCache({ brief: 1_000, lasting: 10_000 });
   const proofs = proofCheck(o);
   const instanceId = randomUUID();
   const nextAuditId = auditIdSource();
@@ -914,7 +914,7 @@ export function createGate(options: GateOptions): Gate {
         if (failed) return refuse(failed.code, `${failed.message}; the human answer could not be recorded; denied`);
       }
       if (k && kept) {
-        cache.set(k, resolved);
+        cache.keep(k, resolved);
         reviewed.delete(k);
       }
       return args === undefined ? resolved : attachReviewedArgs(resolved, args);
@@ -955,7 +955,7 @@ export function createGate(options: GateOptions): Gate {
         const failed = await ledgerRecord(key, superseded);
         if (failed) return hardDeny(call, edit.digest, performance.now(), failed.code, `${failed.message}; the edit could not be recorded; denied`, { idempotencyKey: r.idempotencyKey ?? key });
       }
-      cache.set(key, superseded);
+      cache.keep(key, superseded);
     }
     if (r.verdict !== 'review') {
       // The edited call is allowed without a human (or this is a replay of an approved edit).
@@ -986,7 +986,7 @@ export function createGate(options: GateOptions): Gate {
         const failed = await ledgerRecord(editedKey, resolved);
         if (failed) return hardDeny(call, edit.digest, performance.now(), failed.code, `${failed.message}; the human answer could not be recorded; denied`, { idempotencyKey: editedKey });
       }
-      cache.set(editedKey, resolved);
+      cache.keep(editedKey, resolved);
       reviewed.delete(editedKey);
     }
     return attachReviewedArgs(resolved, edit.canonicalArgs);

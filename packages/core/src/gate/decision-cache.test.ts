@@ -6,7 +6,7 @@ const d = (n: number) => ({ verdict: 'allow', tool: `t${n}` }) as Decision;
 
 describe('decisionCache', () => {
   it('keeps at least max/2 most recent entries, forgets the oldest beyond max, and keeps executed marks', () => {
-    const c = decisionCache(100);
+    const c = decisionCache({ brief: 100, lasting: 100 });
     for (let i = 0; i < 1000; i++) c.set(`k${i}`, d(i));
     for (let i = 950; i < 1000; i++) expect(c.get(`k${i}`)?.decision.tool).toBe(`t${i}`);
     expect(c.get('k0')).toBeUndefined();
@@ -16,7 +16,7 @@ describe('decisionCache', () => {
   });
 
   it('a hit in the old generation survives the next turnover', () => {
-    const c = decisionCache(4);
+    const c = decisionCache({ brief: 4, lasting: 4 });
     c.set('a', d(1));
     c.set('b', d(2)); // young full (2): next put ages it
     c.set('c', d(3));
@@ -27,7 +27,7 @@ describe('decisionCache', () => {
   });
 
   it('a set with the mark of a missed get skips its lookups only while nothing was written since', () => {
-    const c = decisionCache(100);
+    const c = decisionCache({ brief: 100, lasting: 100 });
     expect(c.get('k')).toBeUndefined();
     const mark = c.mark();
     c.markExecuted('k', d(1)); // another path wrote the key in between: the mark is stale
@@ -38,7 +38,7 @@ describe('decisionCache', () => {
     c.set('j', d(3), fresh);
     expect(c.get('j')).toMatchObject({ executed: false, decision: { tool: 't3' } });
     // A stale mark after aging: the entry found in the old generation keeps its executed flag.
-    const small = decisionCache(4);
+    const small = decisionCache({ brief: 4, lasting: 4 });
     small.set('a', d(1));
     small.markExecuted('a', d(1));
     const stale = small.mark() - 1;
@@ -49,7 +49,7 @@ describe('decisionCache', () => {
   });
 
   it('claim: once per digest, in either generation; markExecuted hands back the entry as it was', () => {
-    const c = decisionCache(4);
+    const c = decisionCache({ brief: 4, lasting: 4 });
     const a = { ...d(1), digest: 'sha256:a' } as Decision;
     const other = { ...d(1), digest: 'sha256:b' } as Decision;
     expect(c.claim('a', a)).toBe(false); // never seen: claimed
@@ -67,5 +67,30 @@ describe('decisionCache', () => {
     expect(c.claim('b', { ...d(4), digest: 'sha256:c' } as Decision)).toBe(true);
     expect(c.markExecuted('never', a)).toBeUndefined();
     expect(c.claim('never', a)).toBe(true);
+  });
+
+  it('tiers: a reviewer answer is brief, an execution and a human answer are lasting, and lasting wins', () => {
+    const c = decisionCache({ brief: 10, lasting: 100 });
+    const allow = (n: number) => ({ ...d(n), digest: `sha256:${n}` }) as Decision;
+    c.set('ran', allow(1));
+    expect(c.claim('ran', allow(1))).toBe(false); // runs: the key moves to the lasting tier
+    c.set('human', allow(2));
+    c.keep('human', { ...allow(2), verdict: 'deny', source: 'human' } as Decision);
+    c.set('ledger-human', { ...allow(3), source: 'human' } as Decision); // a human's answer read from a ledger
+    for (let i = 10; i < 60; i++) c.set(`k${i}`, allow(i)); // five brief tiers' worth of other answers
+    expect(c.get('k10')).toBeUndefined(); // a reviewer answer that never ran is gone: the gate asks again
+    expect(c.get('k59')).toMatchObject({ executed: false });
+    expect(c.claim('ran', allow(1))).toBe(true); // the execution is remembered
+    expect(c.get('human')).toMatchObject({ executed: false, decision: { verdict: 'deny', source: 'human' } });
+    expect(c.get('ledger-human')).toMatchObject({ decision: { source: 'human' } });
+    // A reviewer answer written again for a lasting key replaces its Decision there, keeping the mark.
+    c.set('ran', { ...allow(1), reason: 'again' } as Decision);
+    expect(c.get('ran')).toMatchObject({ executed: true, decision: { reason: 'again' } });
+    expect(c.claim('ran', allow(1))).toBe(true);
+    // markExecuted on a brief key hands back the brief entry and moves it.
+    c.set('b', allow(7));
+    expect(c.markExecuted('b', allow(8))).toMatchObject({ executed: false, decision: { tool: 't7' } });
+    for (let i = 60; i < 90; i++) c.set(`k${i}`, allow(i));
+    expect(c.get('b')).toMatchObject({ executed: true, decision: { tool: 't7' } });
   });
 });
