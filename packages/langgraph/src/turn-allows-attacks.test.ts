@@ -157,6 +157,23 @@ describe('verdicts the new path must not widen', () => {
     expect((answer?.artifact as Decision | undefined)?.error?.code).toBe('ALREADY_EXECUTED');
   });
 
+  it('a fail-open allow (reviewer down, failMode open) runs once; replays from before the tools step run nothing more', async () => {
+    const h = harness({
+      failMode: 'open',
+      policy: () => {
+        throw new Error('reviewer down');
+      },
+    });
+    const graph = heldTurn(h, aiWith([{ name: 'transfer', args: { amount: 5 }, id: 'pay' }]));
+    const config = threadConfig('fail-open-replay');
+    await graph.invoke(human('pay'), config);
+    expect(h.ran).toEqual(['transfer(5)']);
+    let before: object | undefined;
+    for await (const s of graph.getStateHistory(config)) if (s.next.includes('tools')) before = s.config;
+    await Promise.all([graph.invoke(null, before as never), graph.invoke(null, before as never)]);
+    expect(h.ran).toEqual(['transfer(5)']);
+  });
+
   it('a reviewer that answers allow with an edit: the original args never run, the edited ones at most once', async () => {
     const edited = { amount: 3 };
     const h = harness({
