@@ -156,10 +156,12 @@ export class GovernedToolNode extends ToolNode {
     const call: LcToolCall = { ...given };
     if (!mayBeHighStakes(this.gate, call.name)) return super.runTool(call, config, state);
     const fromTurn = call.id && typeof state === 'object' && state !== null ? this.turnDecisions.get(state)?.[call.id] : undefined;
-    if (fromTurn && isAllowed(fromTurn) && fromTurn.tool === call.name && fromTurn.callId === call.id && fromTurn.edited === undefined && Object.hasOwn(fromTurn, 'args')) {
+    if (fromTurn && isAllowed(fromTurn) && fromTurn.tool === call.name && fromTurn.callId === call.id && Object.hasOwn(fromTurn, 'args')) {
       // This turn's allow, straight from the gate: the body runs with the arguments it reviewed
       // (`decision.args`, parsed from the canonical JSON its digest covers), whatever the message
-      // holds now — no copy of the message's arguments to check against the digest again.
+      // holds now — no copy of the message's arguments to check against the digest again. An allow
+      // a human edited on the reviewer runs the edited arguments, and the model is told (as after
+      // the human gate); the message's own arguments never run.
       return this.runAllowed({ ...call, args: fromTurn.args as LcToolCall['args'] }, fromTurn, config, state);
     }
     // One frozen copy of the arguments: judged, digest-checked and run. The args object in the

@@ -174,16 +174,18 @@ describe('verdicts the new path must not widen', () => {
     expect(h.ran).toEqual(['transfer(5)']);
   });
 
-  it('a reviewer that answers allow with an edit: the original args never run, the edited ones at most once', async () => {
+  it('a reviewer that answers allow with an edit: the edited args run once, the original never; the model is told', async () => {
     const edited = { amount: 3 };
     const h = harness({
       policy: (request) => ({ verdict: 'allow', reason: 'edited on the reviewer', edited: { args: edited, digest: callDigest('transfer', edited), originalDigest: request.digest } }),
     });
     const out = await heldTurn(h, aiWith([{ name: 'transfer', args: { amount: 5 }, id: 'pay' }])).invoke(human('pay'), threadConfig('reviewer-edit'));
-    expect(h.ran).not.toContain('transfer(5)');
-    // Today the edit reaches the old path, whose digest check against the message's args refuses it (fail closed).
-    expect(h.ran).toEqual([]);
-    expect(toolMessagesById(out.messages).get('pay')?.status).toBe('error');
+    // Before 2026-12-02 the edit went the state path, whose digest check against the message's args
+    // refused it: the call ran neither as asked nor as edited. The turn's own allow runs the edit.
+    expect(h.ran).toEqual(['transfer(3)']);
+    const answer = toolMessagesById(out.messages).get('pay');
+    expect(answer?.status).toBe('success');
+    expect(String(answer?.content)).toContain('edited');
   });
 
   it('an allow of the gate for the same id but other args, written into state before the tools step: not taken, nothing runs', async () => {
