@@ -437,6 +437,13 @@ export function createGate(options: GateOptions): Gate {
         d.auditId = await safeAudit('review', { ...auditCall, args: auditArgs() }, d);
         return done(d);
       }
+      if (isConclusive(decision) && decision.source !== 'human' && missedAt !== cache.mark()) {
+        // A human answered this call while the reviewer was being asked (a framework re-ran it):
+        // the human's answer stands, as if this review had found it in the cache. (Nothing was
+        // written to the cache since it missed, on the common path: no answer can have arrived.)
+        const human = cache.get(key)?.decision;
+        if (human?.source === 'human' && human.digest === digest) return done({ ...human });
+      }
       if (isConclusive(decision) && o.ledger) {
         const failed = await ledgerRecord(key, decision);
         if (failed) {
@@ -1046,20 +1053,33 @@ export function createGate(options: GateOptions): Gate {
       return denied;
     };
     const already = `this call (${key}) already ran; a review authorises one execution`;
+    /** The gate's answer for this key no longer allows the call: the Decision handed in is not its answer any more. */
+    const overruled = (now: Decision | undefined) =>
+      refuse(
+        ErrorCodes.DENIED,
+        `the gate's answer for this call (${key}) is now ${now ? `${now.verdict} (${now.source}: ${now.reason.slice(0, 200)})` : 'not an allow'}; the Decision handed in no longer authorises it — review the call again`,
+      );
     // Claimed in memory first (synchronously), so concurrent claims in this process never both reach the ledger.
-    if (cache.claim(key, decision)) return refuse(ErrorCodes.ALREADY_EXECUTED, already);
+    const local = cache.claim(key, decision);
+    if (local === 'ran') return refuse(ErrorCodes.ALREADY_EXECUTED, already);
+    if (local === 'overruled') return overruled(cache.get(key)?.decision);
     if (!o.ledger) return undefined;
     const ledger = o.ledger;
     return (async () => {
       let claimed: boolean;
       try {
-        // One atomic insert: of all processes claiming this key, exactly one gets it.
+        // One atomic insert: of all processes claiming this key, exactly one gets it — and none
+        // while the answer recorded for it does not allow the call.
         claimed = await ledger.claim(key, decision.digest);
       } catch (error) {
         const e = ledgerError(error);
         return refuse(e.code, `${e.message}; denied because the execution could not be recorded`);
       }
-      return claimed ? undefined : refuse(ErrorCodes.ALREADY_EXECUTED, already);
+      if (claimed) return undefined;
+      const found = await ledgerLookup(key, decision.digest);
+      const recorded = found instanceof ToolgateError ? undefined : found;
+      if (recorded && !recorded.executed) return overruled(recorded.decision);
+      return refuse(ErrorCodes.ALREADY_EXECUTED, already);
     })();
   });
   // A Decision handed back (read from framework state, a checkpoint, a client) is this gate's only

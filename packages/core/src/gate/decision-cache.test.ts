@@ -52,45 +52,56 @@ describe('decisionCache', () => {
     const c = decisionCache({ brief: 4, lasting: 4 });
     const a = { ...d(1), digest: 'sha256:a' } as Decision;
     const other = { ...d(1), digest: 'sha256:b' } as Decision;
-    expect(c.claim('a', a)).toBe(false); // never seen: claimed
-    expect(c.claim('a', a)).toBe(true); // second run of the same call
-    expect(c.claim('a', other)).toBe(false); // another digest under the key is not refused here
+    expect(c.claim('a', a)).toBe('claimed'); // never seen: claimed
+    expect(c.claim('a', a)).toBe('ran'); // second run of the same call
+    expect(c.claim('a', other)).toBe('claimed'); // another digest under the key is not refused here
     expect(c.get('a')).toMatchObject({ executed: true, decision: { digest: 'sha256:a' } });
     c.set('x', d(2));
     c.set('y', d(3)); // 'a' ages into the old generation
-    expect(c.claim('a', a)).toBe(true);
+    expect(c.claim('a', a)).toBe('ran');
     expect(c.get('a')).toMatchObject({ executed: true });
     c.set('b', { ...d(4), digest: 'sha256:c' } as Decision);
     const before = c.markExecuted('b', a);
     expect(before).toMatchObject({ executed: false, decision: { tool: 't4' } });
     expect(c.markExecuted('b', a)).toMatchObject({ executed: true, decision: { tool: 't4' } });
-    expect(c.claim('b', { ...d(4), digest: 'sha256:c' } as Decision)).toBe(true);
+    expect(c.claim('b', { ...d(4), digest: 'sha256:c' } as Decision)).toBe('ran');
     expect(c.markExecuted('never', a)).toBeUndefined();
-    expect(c.claim('never', a)).toBe(true);
+    expect(c.claim('never', a)).toBe('ran');
   });
 
   it('tiers: a reviewer answer is brief, an execution and a human answer are lasting, and lasting wins', () => {
     const c = decisionCache({ brief: 10, lasting: 100 });
     const allow = (n: number) => ({ ...d(n), digest: `sha256:${n}` }) as Decision;
     c.set('ran', allow(1));
-    expect(c.claim('ran', allow(1))).toBe(false); // runs: the key moves to the lasting tier
+    expect(c.claim('ran', allow(1))).toBe('claimed'); // runs: the key moves to the lasting tier
     c.set('human', allow(2));
     c.keep('human', { ...allow(2), verdict: 'deny', source: 'human' } as Decision);
     c.set('ledger-human', { ...allow(3), source: 'human' } as Decision); // a human's answer read from a ledger
     for (let i = 10; i < 60; i++) c.set(`k${i}`, allow(i)); // five brief tiers' worth of other answers
     expect(c.get('k10')).toBeUndefined(); // a reviewer answer that never ran is gone: the gate asks again
     expect(c.get('k59')).toMatchObject({ executed: false });
-    expect(c.claim('ran', allow(1))).toBe(true); // the execution is remembered
+    expect(c.claim('ran', allow(1))).toBe('ran'); // the execution is remembered
     expect(c.get('human')).toMatchObject({ executed: false, decision: { verdict: 'deny', source: 'human' } });
     expect(c.get('ledger-human')).toMatchObject({ decision: { source: 'human' } });
     // A reviewer answer written again for a lasting key replaces its Decision there, keeping the mark.
     c.set('ran', { ...allow(1), reason: 'again' } as Decision);
     expect(c.get('ran')).toMatchObject({ executed: true, decision: { reason: 'again' } });
-    expect(c.claim('ran', allow(1))).toBe(true);
+    expect(c.claim('ran', allow(1))).toBe('ran');
     // markExecuted on a brief key hands back the brief entry and moves it.
     c.set('b', allow(7));
     expect(c.markExecuted('b', allow(8))).toMatchObject({ executed: false, decision: { tool: 't7' } });
     for (let i = 60; i < 90; i++) c.set(`k${i}`, allow(i));
     expect(c.get('b')).toMatchObject({ executed: true, decision: { tool: 't7' } });
+    // A held answer that does not allow overrules a claim, in either tier; nothing is written.
+    c.set('no', { ...allow(9), verdict: 'deny' } as Decision);
+    expect(c.claim('no', allow(9))).toBe('overruled');
+    c.keep('rejected', { ...allow(10), verdict: 'deny', source: 'human' } as Decision);
+    expect(c.claim('rejected', allow(10))).toBe('overruled');
+    expect(c.get('rejected')).toMatchObject({ executed: false });
+    // A reviewer's answer does not replace a human's; another human's does.
+    c.set('rejected', allow(10));
+    expect(c.get('rejected')).toMatchObject({ decision: { verdict: 'deny', source: 'human' } });
+    c.keep('rejected', { ...allow(10), source: 'human' } as Decision);
+    expect(c.claim('rejected', allow(10))).toBe('claimed');
   });
 });

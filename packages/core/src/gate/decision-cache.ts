@@ -59,6 +59,9 @@ export function decisionCache(sizes: DecisionCacheSizes) {
         return;
       }
       const held = lasting.get(key);
+      // A human's answer is replaced only by another human's: a reviewer's answer that lands after
+      // it (asked before the human answered) does not undo a reject.
+      if (held !== undefined && held.decision.source === 'human' && decision.source !== 'human') return;
       if (held !== undefined || decision.source === 'human') {
         toLasting(key, { decision, executed: held?.executed ?? brief.get(key)?.executed ?? false });
         return;
@@ -86,19 +89,21 @@ export function decisionCache(sizes: DecisionCacheSizes) {
       return aged;
     },
     /**
-     * The claim of one execution in this process: true when `key` already ran for this digest
-     * (nothing is written); otherwise marks it executed as `markExecuted` does.
+     * The claim of one execution in this process: `'ran'` when `key` already ran for this digest,
+     * `'overruled'` when the gate's answer held for `key` does not allow the call (a human's reject,
+     * the original of an edited call, a later answer that denies) — nothing is written for either —
+     * else `'claimed'`: marked executed as `markExecuted` does.
      */
-    claim(key: string, decision: Decision): boolean {
-      const held = lasting.get(key);
+    claim(key: string, decision: Decision): 'claimed' | 'ran' | 'overruled' {
+      const held = lasting.get(key) ?? brief.get(key);
       if (held !== undefined) {
-        if (held.executed) return held.decision.digest === decision.digest;
-        lasting.put(key, { decision: held.decision, executed: true });
-        return false;
+        if (held.executed) return held.decision.digest === decision.digest ? 'ran' : 'claimed';
+        if (held.decision.verdict !== 'allow' && held.decision.verdict !== 'allow_with_conditions') return 'overruled';
+        toLasting(key, { decision: held.decision, executed: true });
+        return 'claimed';
       }
-      const aged = brief.get(key);
-      toLasting(key, { decision: aged?.decision ?? decision, executed: true });
-      return false;
+      lasting.add(key, { decision, executed: true });
+      return 'claimed';
     },
   };
 }

@@ -75,8 +75,8 @@ describe('decision tiers: attacks', () => {
   // goes to a human, who rejects: a lasting human deny for the key. The caller still holds A:
   // runGoverned(A) → claim(key, A) finds the lasting deny not executed, marks it executed and returns
   // false → the body runs. The human's no for this very call became a run. (Before 84d1f86 the same
-  // needed 10,000 un-run reviews in between; now 1,000.) Fails on current code: runs = [{amount:6000}].
-  it.fails('HOLE: a human reject of the re-asked call still lets the earlier (evicted) allow run', async () => {
+  // needed 10,000 un-run reviews in between; now 1,000.) Failed on 5161401 with runs = [{amount:6000}]; fixed: claim() refuses when the answer held for the key does not allow (DENIED).
+  it('was a hole: a human reject of the re-asked call no longer lets the earlier (evicted) allow run', async () => {
     const t = setup();
     const first = await t.gate.review(pay);
     expect(first.verdict).toBe('allow');
@@ -93,8 +93,8 @@ describe('decision tiers: attacks', () => {
 
   // HOLE, same mechanism with an edit: the human edits the re-asked call to 50; the original key gets
   // the lasting superseded deny, yet the held allow A runs the original 6,000 AND the edit runs 50.
-  // Fails on current code: runs = [{amount:6000},{amount:50}].
-  it.fails('HOLE: a human edit of the re-asked call: the original (evicted) allow runs as well as the edit', async () => {
+  // Failed on 5161401 with runs = [{amount:6000},{amount:50}]; fixed by the same claim rule.
+  it('was a hole: a human edit of the re-asked call: only the edit runs, not the original (evicted) allow', async () => {
     const t = setup();
     const first = await t.gate.review(pay);
     await t.churn(1_100);
@@ -182,9 +182,9 @@ describe('decision tiers: attacks', () => {
   // the reject; `set` finds the key lasting and replaces the human's deny with the reviewer's allow
   // (decision-cache.ts set: `held !== undefined` → toLasting(key, { decision })). The next review
   // answers that allow from the cache and the body runs after a human said no. No churn needed.
-  // Fails on current code: LATE allow, AFTER allow (source reviewer), runs = [{amount:6000}].
+  // Failed on 5161401 (LATE allow, AFTER allow from the reviewer, runs = [{amount:6000}]); fixed: a human answer held for the key wins over a late reviewer answer, in the cache and in the ledger (record keeps it, claim refuses a non-allow).
   for (const withLedger of [false, true]) {
-    it.fails(`HOLE: a reviewer answer landing after a human reject replaces the reject${withLedger ? ' (ledger)' : ''}`, async () => {
+    it(`was a hole: a reviewer answer landing after a human reject no longer replaces the reject${withLedger ? ' (ledger)' : ''}`, async () => {
       const gates: Array<() => void> = [];
       let mode: 'review' | 'allow' = 'review';
       const reviewer = callbackReviewer(async (r) => {
@@ -201,7 +201,7 @@ describe('decision tiers: attacks', () => {
       expect(gates).toHaveLength(1);
       expect((await t.gate.resolveReview(pending, { type: 'reject', approver: 'alice' })).verdict).toBe('deny');
       gates[0]!();
-      await late;
+      expect(await late).toMatchObject({ verdict: 'deny', source: 'human' }); // the late review answers with the human's no
       const after = await t.gate.review(pay); // the next re-execution: the human's no must still answer
       await t.run(after);
       expect(t.runs).toEqual([]);

@@ -18,9 +18,17 @@ export interface LedgerEntry {
 export interface GateLedger {
   readonly name: string;
   get(key: string): Promise<LedgerEntry | undefined>;
-  /** Records (or replaces, while not executed) the Decision for `key`; a key held by another digest is left alone. */
+  /**
+   * Records (or replaces, while not executed) the Decision for `key`; a key held by another digest
+   * is left alone, and so is a human's answer (`source: 'human'`) unless the new Decision is a
+   * human's too (a reviewer's answer that lands late does not undo a reject).
+   */
   record(key: string, digest: string, decision: string): Promise<void>;
-  /** Claims the execution of `key`: true for exactly one caller, false when it was already claimed (or the key belongs to another digest). */
+  /**
+   * Claims the execution of `key`: true for exactly one caller; false when it was already claimed,
+   * the key belongs to another digest, or the Decision recorded for it does not allow the call
+   * (verdict other than `allow` / `allow_with_conditions`: a human's reject, an edited call's original).
+   */
   claim(key: string, digest: string): Promise<boolean>;
   close?(): Promise<void>;
 }

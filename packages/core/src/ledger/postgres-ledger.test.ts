@@ -5,6 +5,7 @@ import { GovernanceDeniedError } from '../errors';
 import { createGate } from '../gate/create-gate';
 import { runGoverned } from '../gate/governed';
 import { callbackReviewer } from '../reviewers/callback-reviewer';
+import { humanAnswerStands, rejectInOneGateStopsTheOther } from './ledger-human-wins.test-support';
 import type { GateLedger } from './ledger-types';
 import { postgresLedger } from './postgres-ledger';
 
@@ -108,5 +109,10 @@ describe('postgresLedger', () => {
   it('refuses a bad source or table name', () => {
     expect(() => postgresLedger('mysql://x')).toThrow(/postgres/);
     expect(() => postgresLedger(server.url, { table: 'x; drop table y' })).toThrow(/identifier/);
+  });
+
+  it("a human's answer stands: a late reviewer answer does not replace it, and a reject claims no execution", async () => {
+    await humanAnswerStands(open(), 'tg1:human-wins');
+    await rejectInOneGateStopsTheOther(() => open(), 'call_reject');
   });
 });

@@ -79,14 +79,14 @@ export function postgresLedger(source: string | PostgresQueryable, options: Post
     record: (key, digest, decision) =>
       run(async () => {
         await db.query(
-          `INSERT INTO ${table} (key, digest, decision) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET decision = excluded.decision WHERE ${table}.digest = excluded.digest AND ${table}.executed_at IS NULL`,
+          `INSERT INTO ${table} (key, digest, decision) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET decision = excluded.decision WHERE ${table}.digest = excluded.digest AND ${table}.executed_at IS NULL AND ((${table}.decision::jsonb ->> 'source') IS DISTINCT FROM 'human' OR (excluded.decision::jsonb ->> 'source') = 'human')`,
           [key, digest, decision],
         );
       }),
     claim: (key, digest) =>
       run(async () => {
         const { rows } = await db.query(
-          `INSERT INTO ${table} (key, digest, executed_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET executed_at = excluded.executed_at WHERE ${table}.digest = excluded.digest AND ${table}.executed_at IS NULL RETURNING key`,
+          `INSERT INTO ${table} (key, digest, executed_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET executed_at = excluded.executed_at WHERE ${table}.digest = excluded.digest AND ${table}.executed_at IS NULL AND (${table}.decision IS NULL OR (${table}.decision::jsonb ->> 'verdict') IN ('allow', 'allow_with_conditions')) RETURNING key`,
           [key, digest, Date.now()],
         );
         return rows.length === 1;

@@ -7,6 +7,7 @@ import { createGate } from '../gate/create-gate';
 import { runGoverned } from '../gate/governed';
 import { callbackReviewer } from '../reviewers/callback-reviewer';
 import type { Reviewer } from '../types';
+import { humanAnswerStands, rejectInOneGateStopsTheOther } from './ledger-human-wins.test-support';
 import type { GateLedger } from './ledger-types';
 import { sqliteLedger } from './sqlite-ledger';
 
@@ -162,5 +163,11 @@ describe('a ledger that cannot be reached fails closed', () => {
 
   it('createGate refuses something that is not a ledger', () => {
     expect(() => createGate({ reviewer: allow, highStakes: ['transfer'], ledger: {} as GateLedger })).toThrow(/ledger/);
+  });
+
+  it("a human's answer stands: a late reviewer answer does not replace it, and a reject claims no execution", async () => {
+    const path = ledgerFile();
+    await humanAnswerStands(open(path), 'tg1:human-wins');
+    await rejectInOneGateStopsTheOther(() => open(path), 'call_reject');
   });
 });

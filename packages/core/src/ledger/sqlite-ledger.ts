@@ -55,14 +55,14 @@ export function sqliteLedger(path: string, options: SqliteLedgerOptions = {}): G
     record: (key, digest, decision) =>
       run((d) => {
         d.prepare(
-          `INSERT INTO ${LEDGER_TABLE} (key, digest, decision) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET decision = excluded.decision WHERE ${LEDGER_TABLE}.digest = excluded.digest AND ${LEDGER_TABLE}.executed_at IS NULL`,
+          `INSERT INTO ${LEDGER_TABLE} (key, digest, decision) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET decision = excluded.decision WHERE ${LEDGER_TABLE}.digest = excluded.digest AND ${LEDGER_TABLE}.executed_at IS NULL AND (json_extract(${LEDGER_TABLE}.decision, '$.source') IS NOT 'human' OR json_extract(excluded.decision, '$.source') IS 'human')`,
         ).run(key, digest, decision);
       }),
     claim: (key, digest) =>
       run((d) => {
         const row = d
           .prepare(
-            `INSERT INTO ${LEDGER_TABLE} (key, digest, executed_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET executed_at = excluded.executed_at WHERE ${LEDGER_TABLE}.digest = excluded.digest AND ${LEDGER_TABLE}.executed_at IS NULL RETURNING key`,
+            `INSERT INTO ${LEDGER_TABLE} (key, digest, executed_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET executed_at = excluded.executed_at WHERE ${LEDGER_TABLE}.digest = excluded.digest AND ${LEDGER_TABLE}.executed_at IS NULL AND (${LEDGER_TABLE}.decision IS NULL OR json_extract(${LEDGER_TABLE}.decision, '$.verdict') IN ('allow', 'allow_with_conditions')) RETURNING key`,
           )
           .get(key, digest, Date.now());
         return row !== undefined;

@@ -1,0 +1,43 @@
+// Shared by the SQLite and PostgreSQL ledger tests: a human's answer recorded under a key is not
+// replaced by a reviewer's answer, and no execution is claimed while the answer recorded for the key
+// does not allow the call — in the raw ledger, and through two gates sharing it (body-run counter).
+import { expect } from 'vitest';
+import { createGate } from '../gate/create-gate';
+import { runGoverned } from '../gate/governed';
+import { callbackReviewer } from '../reviewers/callback-reviewer';
+import type { GateLedger } from './ledger-types';
+
+const answer = (verdict: string, source: string) => JSON.stringify({ verdict, source, reason: 'r', tool: 'transfer', digest: 'sha256:h', conditions: [], evaluated: [], latencyMs: 0 });
+
+/** The raw ledger: record/claim of one key. */
+export async function humanAnswerStands(ledger: GateLedger, key: string): Promise<void> {
+  await ledger.record(key, 'sha256:h', answer('deny', 'human'));
+  await ledger.record(key, 'sha256:h', answer('allow', 'policy')); // late reviewer answer: ignored
+  expect(JSON.parse((await ledger.get(key))!.decision!)).toMatchObject({ verdict: 'deny', source: 'human' });
+  expect(await ledger.claim(key, 'sha256:h')).toBe(false); // the recorded answer does not allow
+  expect((await ledger.get(key))!.executed).toBe(false);
+  await ledger.record(key, 'sha256:h', answer('allow', 'human')); // another human answer replaces it
+  expect(await ledger.claim(key, 'sha256:h')).toBe(true);
+  expect(await ledger.claim(key, 'sha256:h')).toBe(false);
+}
+
+/**
+ * Two gates on one ledger ("two processes"): gate A's reviewer allows the call; before A runs it, a
+ * human on gate B rejects the same call (B's reviewer asked for a human). A's allow must not run, in
+ * A or anywhere: the body runs 0 times, and B's later review is the human's no.
+ */
+export async function rejectInOneGateStopsTheOther(open: () => GateLedger, callId: string): Promise<void> {
+  const call = { tool: 'transfer', args: { amount: 6000 }, callId, runId: 'thread_reject' };
+  let ran = 0;
+  const a = createGate({ reviewer: callbackReviewer(() => ({ verdict: 'allow' })), highStakes: ['transfer'], ledger: open() });
+  const b = createGate({ reviewer: callbackReviewer(() => ({ verdict: 'review', reviewId: 'rev_b' })), highStakes: ['transfer'], ledger: open() });
+  const pending = await b.review(call); // B asks before A's allow is recorded: a pending review there
+  expect(pending.verdict).toBe('review');
+  const allowed = await a.review(call);
+  expect(allowed.verdict).toBe('allow');
+  expect((await b.resolveReview(pending, { type: 'reject', approver: 'alice' })).verdict).toBe('deny');
+  await expect(runGoverned(a, allowed, () => ran++)).rejects.toThrow(/now deny/);
+  await expect(runGoverned(b, allowed, () => ran++)).rejects.toThrow();
+  expect(ran).toBe(0);
+  expect(await b.review(call)).toMatchObject({ verdict: 'deny', source: 'human' });
+}
