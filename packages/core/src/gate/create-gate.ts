@@ -28,7 +28,7 @@ import type {
   ToolCall,
   Verdict,
 } from '../types';
-import { decisionCache } from './decision-cache';
+import { decisionCache, isFinalNo } from './decision-cache';
 import { registerClaim } from './execution-claims';
 import { registerIssuedLookup } from './issued-decisions';
 import type { Gate, GateOptions, ReviewCallOptions } from './gate-types';
@@ -441,8 +441,8 @@ export function createGate(options: GateOptions): Gate {
         // A human answered this call while the reviewer was being asked (a framework re-ran it):
         // the human's answer stands, as if this review had found it in the cache. (Nothing was
         // written to the cache since it missed, on the common path: no answer can have arrived.)
-        const human = cache.get(key)?.decision;
-        if (human?.source === 'human' && human.digest === digest) return done({ ...human });
+        const held = cache.get(key)?.decision;
+        if (held && (isFinalNo(held) || (held.source === 'human' && held.digest === digest))) return done({ ...held });
       }
       if (isConclusive(decision) && o.ledger) {
         const failed = await ledgerRecord(key, decision);
@@ -1306,7 +1306,9 @@ function abortReason(signal: AbortSignal | undefined): string {
 
 function sourceOf(decidedBy: string | undefined): DecisionSource {
   if (decidedBy === 'policy') return 'policy';
-  if (decidedBy?.startsWith('human')) return 'human';
+  // The review server's humans answer as `human:<approver>`; anything else a reviewer writes
+  // (`humanoid-bot`) is the reviewer's own answer.
+  if (decidedBy === 'human' || decidedBy?.startsWith('human:')) return 'human';
   return 'reviewer';
 }
 

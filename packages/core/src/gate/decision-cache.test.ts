@@ -54,7 +54,7 @@ describe('decisionCache', () => {
     const other = { ...d(1), digest: 'sha256:b' } as Decision;
     expect(c.claim('a', a)).toBe('claimed'); // never seen: claimed
     expect(c.claim('a', a)).toBe('ran'); // second run of the same call
-    expect(c.claim('a', other)).toBe('claimed'); // another digest under the key is not refused here
+    expect(c.claim('a', other)).toBe('ran'); // one execution per key, whatever the digest
     expect(c.get('a')).toMatchObject({ executed: true, decision: { digest: 'sha256:a' } });
     c.set('x', d(2));
     c.set('y', d(3)); // 'a' ages into the old generation
@@ -98,10 +98,19 @@ describe('decisionCache', () => {
     c.keep('rejected', { ...allow(10), verdict: 'deny', source: 'human' } as Decision);
     expect(c.claim('rejected', allow(10))).toBe('overruled');
     expect(c.get('rejected')).toMatchObject({ executed: false });
-    // A reviewer's answer does not replace a human's; another human's does.
+    // A reviewer's answer does not replace a human's, and nothing but another no replaces a final no.
     c.set('rejected', allow(10));
     expect(c.get('rejected')).toMatchObject({ decision: { verdict: 'deny', source: 'human' } });
     c.keep('rejected', { ...allow(10), source: 'human' } as Decision);
-    expect(c.claim('rejected', allow(10))).toBe('claimed');
+    expect(c.claim('rejected', allow(10))).toBe('overruled');
+    // A human's allow is replaced by another human's answer, not by a reviewer's.
+    c.keep('approved', { ...allow(11), source: 'human' } as Decision);
+    c.set('approved', { ...allow(11), verdict: 'deny' } as Decision);
+    expect(c.get('approved')).toMatchObject({ decision: { verdict: 'allow', source: 'human' } });
+    // An allow for other arguments under the key (a human's edit on the reviewer) overrules the original's.
+    c.keep('edited', { ...allow(12), digest: 'sha256:edited', source: 'human' } as Decision);
+    expect(c.claim('edited', allow(12))).toBe('overruled');
+    expect(c.claim('edited', { ...allow(12), digest: 'sha256:edited' } as Decision)).toBe('claimed');
+    expect(c.claim('edited', allow(12))).toBe('ran');
   });
 });

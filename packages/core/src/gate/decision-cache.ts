@@ -60,8 +60,8 @@ export function decisionCache(sizes: DecisionCacheSizes) {
       }
       const held = lasting.get(key);
       // A human's answer is replaced only by another human's: a reviewer's answer that lands after
-      // it (asked before the human answered) does not undo a reject.
-      if (held !== undefined && held.decision.source === 'human' && decision.source !== 'human') return;
+      // it (asked before the human answered) does not undo a reject. A final no is never replaced.
+      if (held !== undefined && ((held.decision.source === 'human' && decision.source !== 'human') || overrules(held.decision, decision))) return;
       if (held !== undefined || decision.source === 'human') {
         toLasting(key, { decision, executed: held?.executed ?? brief.get(key)?.executed ?? false });
         return;
@@ -71,6 +71,7 @@ export function decisionCache(sizes: DecisionCacheSizes) {
     /** A human's answer for `key` (or the deny that supersedes an edited call): kept lasting, with the key's executed mark. */
     keep(key: string, decision: Decision) {
       const held = lasting.get(key) ?? brief.get(key);
+      if (held !== undefined && overrules(held.decision, decision)) return;
       toLasting(key, { decision, executed: held?.executed ?? false });
     },
     /**
@@ -89,16 +90,19 @@ export function decisionCache(sizes: DecisionCacheSizes) {
       return aged;
     },
     /**
-     * The claim of one execution in this process: `'ran'` when `key` already ran for this digest,
-     * `'overruled'` when the gate's answer held for `key` does not allow the call (a human's reject,
-     * the original of an edited call, a later answer that denies) — nothing is written for either —
-     * else `'claimed'`: marked executed as `markExecuted` does.
+     * The claim of one execution in this process: `'ran'` when `key` already ran, `'overruled'` when
+     * the gate's answer held for `key` does not allow this call (a human's reject, the original of
+     * an edited call, a later answer that denies, an allow for other arguments) — nothing is
+     * written for either — else `'claimed'`: marked executed as `markExecuted` does.
      */
     claim(key: string, decision: Decision): 'claimed' | 'ran' | 'overruled' {
       const held = lasting.get(key) ?? brief.get(key);
       if (held !== undefined) {
-        if (held.executed) return held.decision.digest === decision.digest ? 'ran' : 'claimed';
-        if (held.decision.verdict !== 'allow' && held.decision.verdict !== 'allow_with_conditions') return 'overruled';
+        // One execution per key, whatever the digest (a human's edit on the reviewer answers under
+        // the original key with the edited digest: once either ran, neither runs again).
+        if (held.executed) return 'ran';
+        // The gate's answer for the key is not this allow: a no, or an allow for other arguments.
+        if ((held.decision.verdict !== 'allow' && held.decision.verdict !== 'allow_with_conditions') || held.decision.digest !== decision.digest) return 'overruled';
         toLasting(key, { decision: held.decision, executed: true });
         return 'claimed';
       }
@@ -106,6 +110,19 @@ export function decisionCache(sizes: DecisionCacheSizes) {
       return 'claimed';
     },
   };
+}
+
+/**
+ * True when `held` is a final no that `next` must not replace: a human's reject (or the deny of a
+ * call edited into another) or an expiry, replaced by anything but another no.
+ */
+export function overrules(held: Decision, next: Decision): boolean {
+  return isFinalNo(held) && next.verdict !== 'deny';
+}
+
+/** A human's no (a reject, an edited call's original) or a review nobody answered in time. */
+export function isFinalNo(d: Decision): boolean {
+  return d.verdict === 'deny' && (d.source === 'human' || d.error?.code === 'REVIEW_EXPIRED');
 }
 
 /** One tier: two generations of at most `max / 2` keys each. `wrote` is called on every write. */

@@ -75,11 +75,12 @@ describe('a human answer stands (905b5aa): attacks', () => {
   // digest, and nothing supersedes the original. A framework re-execution asked concurrently got
   // the reviewer's plain allow A (6,000) first. runGoverned(A): claim(key, A) finds the human's edited
   // allow (another digest), not executed, and allow → 'claimed' → 6,000 runs; the edit (50) is then
-  // ALREADY_EXECUTED. The human changed 6,000 into 50 and 6,000 ran. Fails on 905b5aa with
+  // ALREADY_EXECUTED. The human changed 6,000 into 50 and 6,000 ran. Fixed: a claim is refused when the
+  // gate's answer for the key is an allow for other arguments, and once a key ran, for any digest. Failed on 905b5aa with
   // runs = [{amount:6000}]. (resolveReview's edit keeps a superseded deny on the original key; this
   // path does not, and claim() does not compare the held digest with the one handed in.)
   for (const withLedger of [false, true]) {
-  it.fails(`HOLE: a human edit made on the reviewer: the original (concurrent allow) does not run, only the edit${withLedger ? ' (ledger)' : ''}`, async () => {
+  it(`was a hole: a human edit made on the reviewer: the original (concurrent allow) does not run, only the edit${withLedger ? ' (ledger)' : ''}`, async () => {
     const h = harness();
     const probe = h.make(callbackReviewer(() => ({ verdict: 'allow' })));
     const editedDigest = (await probe.gate.canI({ ...pay, args: { amount: 50 } })).digest;
@@ -98,15 +99,18 @@ describe('a human answer stands (905b5aa): attacks', () => {
     expect(edited).toMatchObject({ verdict: 'allow', source: 'human', digest: editedDigest });
     await t.run(a);
     await t.run(edited);
-    expect(h.runs).toEqual([{ amount: 50 }]);
+    // With a ledger the key's row is bound to the original digest (A was recorded first), so the
+    // edit, kept under the same key, cannot be claimed there either: nothing runs (fail closed; a
+    // known availability limit of this race — the reviewer-side edit is not moved to its own key).
+    expect(h.runs).toEqual(withLedger ? [] : [{ amount: 50 }]);
   });
   }
 
   // HOLE, same path, other order: the edit runs first (50), then A: claim(key, A) finds the key
   // executed for ANOTHER digest and answers 'claimed' without a write (decision-cache.ts claim:
   // `held.executed → digest === ? 'ran' : 'claimed'`) → 6,000 runs as well, and again on every
-  // further runGoverned(A). Fails on 905b5aa with runs = [{amount:50},{amount:6000},{amount:6000}].
-  it.fails('HOLE: a human edit made on the reviewer, edit run first: the original allow still runs (and runs again)', async () => {
+  // further runGoverned(A). Failed on 905b5aa with runs = [{amount:50},{amount:6000},{amount:6000}]; fixed as above.
+  it('was a hole: a human edit made on the reviewer, edit run first: the original allow does not run after it', async () => {
     const h = harness();
     const probe = h.make(callbackReviewer(() => ({ verdict: 'allow' })));
     const editedDigest = (await probe.gate.canI({ ...pay, args: { amount: 50 } })).digest;
@@ -132,9 +136,10 @@ describe('a human answer stands (905b5aa): attacks', () => {
   // against NON-human late answers (cache.set, decide(), the SQL record), so a reviewer answer that
   // lands after resolveReview's reject with decidedBy "human:…" replaces the reject in the cache and
   // the ledger; the next re-execution answers that allow and the body runs after a human said no.
-  // Fails on 905b5aa with runs = [{amount:6000}] (both variants).
+  // Failed on 905b5aa with runs = [{amount:6000}] (both variants). Fixed: only `human:<who>` (or `human`) is a
+  // human's answer, and a final no (a human's deny, an expiry) is replaced by nothing but another no.
   for (const [withLedger, by] of [[false, 'humanoid-bot'], [true, 'humanoid-bot'], [false, 'human:bob'], [true, 'human:bob']] as const) {
-    it.fails(`HOLE: a late reviewer answer with decidedBy "${by}" does not undo a resolveReview reject${withLedger ? ' (ledger)' : ''}`, async () => {
+    it(`was a hole: a late reviewer answer with decidedBy "${by}" does not undo a resolveReview reject${withLedger ? ' (ledger)' : ''}`, async () => {
       const h = harness();
       const s = scripted([{ verdict: 'review', reason: 'human' }, { verdict: 'allow', reason: 'ok', decidedBy: by }], [false, true]);
       const t = h.make(s.reviewer, withLedger ? openLedger(tempFile()) : undefined);
@@ -326,8 +331,9 @@ describe('a human answer stands (905b5aa): attacks', () => {
   // recordHuman, and the Decision's own expiresAt is still ahead when the expiry was answered early),
   // so "an expired review cannot be approved" no longer holds: here the re-ask's reviewer said DENY,
   // the review expired, and a later approval of the expired review is an allow and the body runs.
-  // Fails on 905b5aa with approved = allow (source human) and runs = [{amount:6000}].
-  it.fails('HOLE: an expired review stays unapprovable after a late reviewer answer lands (here a deny): no run', async () => {
+  // Failed on 905b5aa with approved = allow (source human) and runs = [{amount:6000}]. Fixed: an expiry
+  // is a final no (cache and ledger).
+  it('was a hole: an expired review stays unapprovable after a late reviewer answer lands (here a deny): no run', async () => {
     const h = harness();
     const s = scripted([{ verdict: 'review', reason: 'human' }, { verdict: 'deny', reason: 'no' }], [false, true]);
     const t = h.make(s.reviewer);

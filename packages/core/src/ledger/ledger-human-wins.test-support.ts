@@ -9,16 +9,33 @@ import type { GateLedger } from './ledger-types';
 
 const answer = (verdict: string, source: string) => JSON.stringify({ verdict, source, reason: 'r', tool: 'transfer', digest: 'sha256:h', conditions: [], evaluated: [], latencyMs: 0 });
 
-/** The raw ledger: record/claim of one key. */
+const expired = JSON.stringify({ verdict: 'deny', source: 'fail_closed', reason: 'expired', tool: 'transfer', digest: 'sha256:h', conditions: [], evaluated: [], latencyMs: 0, error: { code: 'REVIEW_EXPIRED', message: 'expired' } });
+const recorded = async (ledger: GateLedger, key: string) => JSON.parse((await ledger.get(key))!.decision!) as { verdict: string; source: string };
+
+/** The raw ledger: record/claim under a few keys. */
 export async function humanAnswerStands(ledger: GateLedger, key: string): Promise<void> {
+  // A human's no: a late reviewer allow does not replace it, nor does any other allow; no claim.
   await ledger.record(key, 'sha256:h', answer('deny', 'human'));
-  await ledger.record(key, 'sha256:h', answer('allow', 'policy')); // late reviewer answer: ignored
-  expect(JSON.parse((await ledger.get(key))!.decision!)).toMatchObject({ verdict: 'deny', source: 'human' });
+  await ledger.record(key, 'sha256:h', answer('allow', 'policy'));
+  await ledger.record(key, 'sha256:h', answer('allow', 'human'));
+  expect(await recorded(ledger, key)).toMatchObject({ verdict: 'deny', source: 'human' });
   expect(await ledger.claim(key, 'sha256:h')).toBe(false); // the recorded answer does not allow
   expect((await ledger.get(key))!.executed).toBe(false);
-  await ledger.record(key, 'sha256:h', answer('allow', 'human')); // another human answer replaces it
-  expect(await ledger.claim(key, 'sha256:h')).toBe(true);
-  expect(await ledger.claim(key, 'sha256:h')).toBe(false);
+  // An expiry is a final no too.
+  await ledger.record(`${key}:expired`, 'sha256:h', expired);
+  await ledger.record(`${key}:expired`, 'sha256:h', answer('allow', 'human'));
+  expect(await recorded(ledger, `${key}:expired`)).toMatchObject({ verdict: 'deny', source: 'fail_closed' });
+  expect(await ledger.claim(`${key}:expired`, 'sha256:h')).toBe(false);
+  // A human's allow: a late reviewer deny does not replace it; it is claimed once.
+  await ledger.record(`${key}:ok`, 'sha256:h', answer('allow', 'human'));
+  await ledger.record(`${key}:ok`, 'sha256:h', answer('deny', 'policy'));
+  expect(await recorded(ledger, `${key}:ok`)).toMatchObject({ verdict: 'allow', source: 'human' });
+  expect(await ledger.claim(`${key}:ok`, 'sha256:h')).toBe(true);
+  expect(await ledger.claim(`${key}:ok`, 'sha256:h')).toBe(false);
+  // A reviewer's answers replace each other while nothing ran (a policy change, asked again).
+  await ledger.record(`${key}:rev`, 'sha256:h', answer('deny', 'policy'));
+  await ledger.record(`${key}:rev`, 'sha256:h', answer('allow', 'policy'));
+  expect(await ledger.claim(`${key}:rev`, 'sha256:h')).toBe(true);
 }
 
 /**

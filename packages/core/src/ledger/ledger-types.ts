@@ -21,7 +21,8 @@ export interface GateLedger {
   /**
    * Records (or replaces, while not executed) the Decision for `key`; a key held by another digest
    * is left alone, and so is a human's answer (`source: 'human'`) unless the new Decision is a
-   * human's too (a reviewer's answer that lands late does not undo a reject).
+   * human's too (a reviewer's answer that lands late does not undo a reject) — and a final no (a
+   * human's deny, or an expiry: `error.code` `REVIEW_EXPIRED`) is replaced only by another deny.
    */
   record(key: string, digest: string, decision: string): Promise<void>;
   /**
