@@ -106,9 +106,10 @@ describe('claim rules (6f83a97): attacks', () => {
   // review then finds no prior answer (priorAnswer: undefined), the gate's own deadline has not
   // passed, and the call runs — although the review server said nobody answered in time and the
   // same expiry given through resolveReview({ type: 'expired' }) is final ("an expired review
-  // cannot be approved"). Fails on 6f83a97 with runs = [{amount:6000}] (memory and ledger).
+  // cannot be approved"). Failed on 6f83a97 with runs = [{amount:6000}] (memory and ledger). Fixed: the
+  // reviewer's expiry is kept and recorded as the final no it is (cache lasting tier, ledger).
   for (const withLedger of [false, true]) {
-    it.fails(`HOLE: a review server's expiry (expired: true) on a re-ask, then the local approval of the pending review: nothing runs${withLedger ? ' (ledger)' : ''}`, async () => {
+    it(`was a hole: a review server's expiry (expired: true) on a re-ask, then the local approval of the pending review: nothing runs${withLedger ? ' (ledger)' : ''}`, async () => {
       const h = harness();
       const s = scripted([{ verdict: 'review', reason: 'human' }, { verdict: 'review', expired: true }]);
       const t = h.make(s.reviewer, withLedger ? openLedger(tempFile()) : undefined);
@@ -216,8 +217,9 @@ describe('claim rules (6f83a97): attacks', () => {
   // (cache.keep: the held edit is not a final no) and the edit is refused. But the SQL `record`
   // updates only `WHERE digest = excluded.digest`: the reject (original digest) is dropped silently,
   // ledgerRecord reports success, and A's ledger claim of the edit (row digest = edited, decision an
-  // allow) succeeds: 50 runs after a human said no to the call. Fails on 6f83a97 with runs = [{amount:50}].
-  it.fails('HOLE: a reject in gate B after a reviewer-side edit reached gate A: the edit does not run in A (it would not in one gate)', async () => {
+  // allow) succeeds: 50 runs after a human said no to the call. Failed on 6f83a97 with runs = [{amount:50}].
+  // Fixed: a ledger records a final no over a row held by another digest (it denies the whole key).
+  it('was a hole: a reject in gate B after a reviewer-side edit reached gate A: the edit does not run in A (nor in one gate)', async () => {
     const h = harness();
     const file = tempFile();
     const d = await digests();

@@ -444,7 +444,10 @@ export function createGate(options: GateOptions): Gate {
         const held = cache.get(key)?.decision;
         if (held && (isFinalNo(held) || (held.source === 'human' && held.digest === digest))) return done({ ...held });
       }
-      if (isConclusive(decision) && o.ledger) {
+      // An expiry the reviewer answered is a final no, kept like a human's (resolveReview refuses to
+      // approve the review after it, here and in every process sharing the ledger).
+      const kept = isConclusive(decision) || isFinalNo(decision);
+      if (kept && o.ledger) {
         const failed = await ledgerRecord(key, decision);
         if (failed) {
           const d = hardDeny(call, digest, started, failed.code, `${failed.message}; denied because an unrecorded decision cannot authorise a call`, { idempotencyKey: key });
@@ -452,8 +455,10 @@ export function createGate(options: GateOptions): Gate {
           return done(d);
         }
       }
-      if (isConclusive(decision)) cache.set(key, decision, missedAt);
-      else if (decision.source === 'fail_open') remember(failedOpen, key, decision);
+      if (kept) {
+        cache.set(key, decision, missedAt);
+        if (!isConclusive(decision)) reviewed.delete(key);
+      } else if (decision.source === 'fail_open') remember(failedOpen, key, decision);
       else if (decision.verdict === 'review') {
         // A paused review is due by the reviewer's deadline, else the gate's reviewTimeoutMs from when
         // it was first asked: a framework resume asks again for the same call, and that must not

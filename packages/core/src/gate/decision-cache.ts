@@ -54,7 +54,9 @@ export function decisionCache(sizes: DecisionCacheSizes) {
      * answer is a human's: then it replaces the lasting Decision, keeping its executed mark).
      */
     set(key: string, decision: Decision, missedAt?: number) {
-      if (missedAt === writes && decision.source !== 'human') {
+      // Human answers and final noes (an expiry the reviewer answered) are lasting.
+      const lastingAnswer = decision.source === 'human' || isFinalNo(decision);
+      if (missedAt === writes && !lastingAnswer) {
         brief.add(key, { decision, executed: false });
         return;
       }
@@ -62,7 +64,7 @@ export function decisionCache(sizes: DecisionCacheSizes) {
       // A human's answer is replaced only by another human's: a reviewer's answer that lands after
       // it (asked before the human answered) does not undo a reject. A final no is never replaced.
       if (held !== undefined && ((held.decision.source === 'human' && decision.source !== 'human') || overrules(held.decision, decision))) return;
-      if (held !== undefined || decision.source === 'human') {
+      if (held !== undefined || lastingAnswer) {
         toLasting(key, { decision, executed: held?.executed ?? brief.get(key)?.executed ?? false });
         return;
       }

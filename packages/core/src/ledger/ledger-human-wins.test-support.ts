@@ -32,6 +32,16 @@ export async function humanAnswerStands(ledger: GateLedger, key: string): Promis
   expect(await recorded(ledger, `${key}:ok`)).toMatchObject({ verdict: 'allow', source: 'human' });
   expect(await ledger.claim(`${key}:ok`, 'sha256:h')).toBe(true);
   expect(await ledger.claim(`${key}:ok`, 'sha256:h')).toBe(false);
+  // A final no is recorded over a row held by another digest (a human's edit on the reviewer is kept
+  // under the original key with the edited digest): the edit is not claimed after a reject.
+  await ledger.record(`${key}:edit`, 'sha256:edited', JSON.stringify({ ...JSON.parse(answer('allow', 'human')), digest: 'sha256:edited' }));
+  await ledger.record(`${key}:edit`, 'sha256:h', answer('deny', 'human'));
+  expect(await recorded(ledger, `${key}:edit`)).toMatchObject({ verdict: 'deny', source: 'human' });
+  expect(await ledger.claim(`${key}:edit`, 'sha256:edited')).toBe(false);
+  // A reviewer's answer for another digest is still left alone.
+  await ledger.record(`${key}:other`, 'sha256:x', answer('allow', 'policy'));
+  await ledger.record(`${key}:other`, 'sha256:h', answer('deny', 'policy'));
+  expect(await recorded(ledger, `${key}:other`)).toMatchObject({ verdict: 'allow' });
   // A reviewer's answers replace each other while nothing ran (a policy change, asked again).
   await ledger.record(`${key}:rev`, 'sha256:h', answer('deny', 'policy'));
   await ledger.record(`${key}:rev`, 'sha256:h', answer('allow', 'policy'));

@@ -23,6 +23,9 @@ export interface GateLedger {
    * is left alone, and so is a human's answer (`source: 'human'`) unless the new Decision is a
    * human's too (a reviewer's answer that lands late does not undo a reject) — and a final no (a
    * human's deny, or an expiry: `error.code` `REVIEW_EXPIRED`) is replaced only by another deny.
+   * A final no is recorded even over a row held by another digest (a human's edit given on the
+   * reviewer is kept under the original key with the edited digest): it denies every call under
+   * the key that has not run.
    */
   record(key: string, digest: string, decision: string): Promise<void>;
   /**

@@ -79,7 +79,7 @@ export function postgresLedger(source: string | PostgresQueryable, options: Post
     record: (key, digest, decision) =>
       run(async () => {
         await db.query(
-          `INSERT INTO ${table} (key, digest, decision) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET decision = excluded.decision WHERE ${table}.digest = excluded.digest AND ${table}.executed_at IS NULL AND ((${table}.decision::jsonb ->> 'source') IS DISTINCT FROM 'human' OR (excluded.decision::jsonb ->> 'source') = 'human') AND NOT ((${table}.decision::jsonb ->> 'verdict') IS NOT DISTINCT FROM 'deny' AND ((${table}.decision::jsonb ->> 'source') IS NOT DISTINCT FROM 'human' OR (${table}.decision::jsonb #>> '{error,code}') IS NOT DISTINCT FROM 'REVIEW_EXPIRED') AND (excluded.decision::jsonb ->> 'verdict') IS DISTINCT FROM 'deny')`,
+          `INSERT INTO ${table} (key, digest, decision) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET decision = excluded.decision WHERE (${table}.digest = excluded.digest OR ((excluded.decision::jsonb ->> 'verdict') = 'deny' AND ((excluded.decision::jsonb ->> 'source') = 'human' OR (excluded.decision::jsonb #>> '{error,code}') = 'REVIEW_EXPIRED'))) AND ${table}.executed_at IS NULL AND ((${table}.decision::jsonb ->> 'source') IS DISTINCT FROM 'human' OR (excluded.decision::jsonb ->> 'source') = 'human') AND NOT ((${table}.decision::jsonb ->> 'verdict') IS NOT DISTINCT FROM 'deny' AND ((${table}.decision::jsonb ->> 'source') IS NOT DISTINCT FROM 'human' OR (${table}.decision::jsonb #>> '{error,code}') IS NOT DISTINCT FROM 'REVIEW_EXPIRED') AND (excluded.decision::jsonb ->> 'verdict') IS DISTINCT FROM 'deny')`,
           [key, digest, decision],
         );
       }),

@@ -55,7 +55,7 @@ export function sqliteLedger(path: string, options: SqliteLedgerOptions = {}): G
     record: (key, digest, decision) =>
       run((d) => {
         d.prepare(
-          `INSERT INTO ${LEDGER_TABLE} (key, digest, decision) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET decision = excluded.decision WHERE ${LEDGER_TABLE}.digest = excluded.digest AND ${LEDGER_TABLE}.executed_at IS NULL AND (json_extract(${LEDGER_TABLE}.decision, '$.source') IS NOT 'human' OR json_extract(excluded.decision, '$.source') IS 'human') AND NOT (json_extract(${LEDGER_TABLE}.decision, '$.verdict') IS 'deny' AND (json_extract(${LEDGER_TABLE}.decision, '$.source') IS 'human' OR json_extract(${LEDGER_TABLE}.decision, '$.error.code') IS 'REVIEW_EXPIRED') AND json_extract(excluded.decision, '$.verdict') IS NOT 'deny')`,
+          `INSERT INTO ${LEDGER_TABLE} (key, digest, decision) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET decision = excluded.decision WHERE (${LEDGER_TABLE}.digest = excluded.digest OR (json_extract(excluded.decision, '$.verdict') IS 'deny' AND (json_extract(excluded.decision, '$.source') IS 'human' OR json_extract(excluded.decision, '$.error.code') IS 'REVIEW_EXPIRED'))) AND ${LEDGER_TABLE}.executed_at IS NULL AND (json_extract(${LEDGER_TABLE}.decision, '$.source') IS NOT 'human' OR json_extract(excluded.decision, '$.source') IS 'human') AND NOT (json_extract(${LEDGER_TABLE}.decision, '$.verdict') IS 'deny' AND (json_extract(${LEDGER_TABLE}.decision, '$.source') IS 'human' OR json_extract(${LEDGER_TABLE}.decision, '$.error.code') IS 'REVIEW_EXPIRED') AND json_extract(excluded.decision, '$.verdict') IS NOT 'deny')`,
         ).run(key, digest, decision);
       }),
     claim: (key, digest) =>
