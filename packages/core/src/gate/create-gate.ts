@@ -781,6 +781,11 @@ export function createGate(options: GateOptions): Gate {
       return refuse(ErrorCodes.INPUT_INVALID, 'resolveReview: the answer is not a human decision; pass { type: "approve" | "edit" | "reject" | "expired", … } or { approved: true | false }; denied');
     }
     const key = decision.idempotencyKey;
+    if (key !== undefined && !keyFitsDigest(key, decision.digest)) {
+      // The key ends with the digest of the call it was issued for: a Decision re-keyed to another
+      // call would write this answer (a reject, an expiry: a final no) under that call's key.
+      return refuse(ErrorCodes.INPUT_INVALID, "resolveReview: this Decision's idempotencyKey was not issued for its digest (a Decision re-keyed to another call); denied");
+    }
     let ran = key ? cache.get(key) : undefined;
     if (ran?.executed && ran.decision.digest === decision.digest) {
       return refuse(ErrorCodes.ALREADY_EXECUTED, 'this call already ran; a review authorises one execution');
@@ -1019,12 +1024,17 @@ export function createGate(options: GateOptions): Gate {
     if (decision.source === 'not_high_stakes') return;
     // The Decision this gate issued under that key, when it has it: a caller's copy (edited or
     // forged) does not get to rewrite what the outcome record says was decided.
-    const known = decision.idempotencyKey ? cache.markExecuted(decision.idempotencyKey, decision) : undefined;
+    // Only a Decision that belongs to its key marks the key as run (its digest is the key's, or the
+    // one this gate holds under it — a human's edit given on the reviewer): a Decision re-keyed to
+    // another call must not make that call ALREADY_EXECUTED.
+    const key = decision.idempotencyKey;
+    const bound = key !== undefined && (keyFitsDigest(key, decision.digest) || cache.get(key)?.decision.digest === decision.digest);
+    const known = bound ? cache.markExecuted(key, decision) : undefined;
     const issued = known && known.decision.digest === decision.digest ? known.decision : undefined;
-    if (o.ledger && decision.idempotencyKey && typeof decision.digest === 'string' && decision.digest !== '') {
+    if (o.ledger && bound && typeof decision.digest === 'string' && decision.digest !== '') {
       // A body run without a claim (enforce, then the body, then reportOutcome): record that it ran,
       // so other processes answer ALREADY_EXECUTED from now on. Best effort: the tool already ran.
-      await o.ledger.claim(decision.idempotencyKey, decision.digest).catch(() => false);
+      await o.ledger.claim(key, decision.digest).catch(() => false);
     }
     const recorded = issued ?? decision;
     const safeOutcome: Outcome = { status: outcome?.status === 'success' || outcome?.status === 'failure' ? outcome.status : 'error' };
@@ -1058,6 +1068,10 @@ export function createGate(options: GateOptions): Gate {
       return denied;
     };
     const already = `this call (${key}) already ran; a review authorises one execution`;
+    if (!keyFitsDigest(key, decision.digest) && cache.get(key)?.decision.digest !== decision.digest) {
+      // A Decision re-keyed to another call: claiming it would mark that call as run.
+      return refuse(ErrorCodes.DENIED, `this Decision's idempotencyKey (${key}) was not issued for its digest; it authorises nothing — review the call again`);
+    }
     /** The gate's answer for this key no longer allows the call: the Decision handed in is not its answer any more. */
     const overruled = (now: Decision | undefined) =>
       refuse(
@@ -1147,6 +1161,15 @@ function checkPendingDecision(d: unknown): { ok: true } | { ok: false; problem: 
 }
 
 /** A reviewer's `approvals` as a Decision carries them (copies; anything malformed is dropped). */
+/**
+ * True when `key` ends with the 64 bits of `digest` every key the gate issues ends with (an edit's
+ * key, `<key>:edit:<prefix>`, with the edited digest's). The one exception, a human's edit given on
+ * the reviewer (the original key, the edited digest), is known to the gate by the Decision it holds.
+ */
+function keyFitsDigest(key: string, digest: unknown): boolean {
+  return typeof digest === 'string' && digest.length >= 23 && key.endsWith(`:${digest.slice(7, 23)}`);
+}
+
 function approvalsOf(v: unknown): Decision['approvals'] | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const a = v as { required?: unknown; groups?: unknown; approvers?: unknown };

@@ -86,7 +86,7 @@ describe('final no over another digest (e754c01): attacks', () => {
   // approved allow is then 'overruled' in every process, forever (nothing but a deny replaces it).
   // Fails on e754c01 with runs = [] (Y never runs): memory, and gate B's reject through the ledger.
   for (const [answerType, twoGates] of [['reject', false], ['reject', true], ['expired', true]] as const) {
-    it.fails(`HOLE: resolveReview(${answerType}) of call X's pending review re-keyed to call Y's key does not block Y's approved allow${twoGates ? ' (gate B, shared SQLite ledger)' : ' (one gate, no ledger)'}`, async () => {
+    it(`was a hole: resolveReview(${answerType}) of call X's pending review re-keyed to call Y's key does not block Y's approved allow${twoGates ? ' (gate B, shared SQLite ledger)' : ' (one gate, no ledger)'}`, async () => {
       const h = harness();
       const file = twoGates ? tempFile() : undefined;
       const a = h.make(byAmount(), file ? openLedger(file) : undefined);
@@ -107,7 +107,7 @@ describe('final no over another digest (e754c01): attacks', () => {
   // the ledger's final no under Y's key is replaced by nothing but a deny, and its decision (X's
   // digest) never matches Y's, so every later review of Y asks the reviewer, records nothing, and
   // every claim is 'overruled'. Fails on e754c01 at the run of the re-asked Y (refused, runs = []).
-  it.fails('HOLE: after the forged reject under Y\'s key, Y reviewed again (allowed) runs once (shared SQLite ledger)', async () => {
+  it('was a hole: after the forged reject under Y\'s key, Y reviewed again (allowed) runs once (shared SQLite ledger)', async () => {
     const h = harness();
     const file = tempFile();
     const a = h.make(byAmount(), openLedger(file));
@@ -124,7 +124,7 @@ describe('final no over another digest (e754c01): attacks', () => {
 
   // Same hole, plainer: the forged Decision need not even be a real pending review — any Decision
   // shaped as one (verdict review, a digest, a tool) with Y's key. No args are needed either.
-  it.fails('HOLE: a made-up review Decision (other digest, no args) rejected under Y\'s key in gate B blocks Y in gate A (shared SQLite ledger)', async () => {
+  it('was a hole: a made-up review Decision (other digest, no args) rejected under Y\'s key in gate B blocks Y in gate A (shared SQLite ledger)', async () => {
     const h = harness();
     const file = tempFile();
     const a = h.make(byAmount(), openLedger(file));
@@ -139,14 +139,25 @@ describe('final no over another digest (e754c01): attacks', () => {
   // HOLE (caller, weaker): reportOutcome marks the key of the Decision handed in as executed
   // (decision-cache markExecuted: no digest check) — since 6f83a97 "one execution per key whatever
   // the digest", a report for another call's digest under Y's key makes Y ALREADY_EXECUTED though Y
-  // never ran. Fails on e754c01 with runs = [].
-  it.fails('HOLE: reportOutcome of a Decision for X re-keyed to Y\'s key does not make Y\'s approved allow ALREADY_EXECUTED', async () => {
+  // never ran. Failed on e754c01 with runs = []. Fixed: only a Decision whose key fits its digest (or the one the
+  // gate holds under the key) marks the key as run; resolveReview and claims refuse a re-keyed Decision.
+  it('was a hole: reportOutcome of a Decision for X re-keyed to Y\'s key does not make Y\'s approved allow ALREADY_EXECUTED', async () => {
     const h = harness();
     const a = h.make(byAmount());
     const y = await a.gate.review(small);
     const x = await a.gate.canI({ ...big, args: { amount: 70 } });
     await a.gate.reportOutcome({ ...x, dryRun: undefined, idempotencyKey: y.idempotencyKey } as Decision, { status: 'success' });
     expect(await a.run(y)).toBe('ran');
+    expect(h.runs).toEqual([{ amount: 50 }]);
+  });
+
+  it('claimExecution of a Decision for X re-keyed to Y\'s key (Y not yet reviewed) is refused and marks nothing: Y runs once later', async () => {
+    const h = harness();
+    const a = h.make(byAmount());
+    const x = await a.gate.review({ ...big, args: { amount: 70 }, callId: 'x' });
+    const yKey = (await a.gate.canI(small)).idempotencyKey!;
+    expect(await a.run({ ...x, idempotencyKey: yKey } as Decision)).toBe('refused');
+    expect(await a.run(await a.gate.review(small))).toBe('ran');
     expect(h.runs).toEqual([{ amount: 50 }]);
   });
 
