@@ -358,8 +358,10 @@ export function createGate(options: GateOptions): Gate {
       if (!dryRun) {
         let cached = cache.get(key);
         if (cached === undefined) missedAt = cache.mark();
-        // The key carries 64 bits of the digest; a cached Decision must match all 256.
-        if (cached && cached.decision.digest !== digest) cached = undefined;
+        // One run per key, whatever the digest (a human's edit given on the reviewer is kept under
+        // the original key with the edited digest: once it ran, the original call is not asked again).
+        // Otherwise the key carries 64 bits of the digest, and a cached Decision must match all 256.
+        if (cached && !cached.executed && cached.decision.digest !== digest) cached = undefined;
         if (cached?.executed) {
           const d = hardDeny(call, digest, started, ErrorCodes.ALREADY_EXECUTED, `this call (${key}) already ran; a review authorises one execution`, { reviewId: cached.decision.reviewId, idempotencyKey: key });
           d.auditId = await safeAudit('review', { ...auditCall, args: auditArgs() }, d);
@@ -1028,10 +1030,11 @@ export function createGate(options: GateOptions): Gate {
     // one this gate holds under it — a human's edit given on the reviewer): a Decision re-keyed to
     // another call must not make that call ALREADY_EXECUTED.
     const key = decision.idempotencyKey;
-    const bound = key !== undefined && (keyFitsDigest(key, decision.digest) || cache.get(key)?.decision.digest === decision.digest);
-    const known = bound ? cache.markExecuted(key, decision) : undefined;
+    let bound = key !== undefined && (keyFitsDigest(key, decision.digest) || cache.get(key)?.decision.digest === decision.digest);
+    if (!bound && key !== undefined && o.ledger) bound = (await o.ledger.get(key).catch(() => undefined))?.digest === decision.digest;
+    const known = bound && key !== undefined ? cache.markExecuted(key, decision) : undefined;
     const issued = known && known.decision.digest === decision.digest ? known.decision : undefined;
-    if (o.ledger && bound && typeof decision.digest === 'string' && decision.digest !== '') {
+    if (o.ledger && bound && key !== undefined && typeof decision.digest === 'string' && decision.digest !== '') {
       // A body run without a claim (enforce, then the body, then reportOutcome): record that it ran,
       // so other processes answer ALREADY_EXECUTED from now on. Best effort: the tool already ran.
       await o.ledger.claim(key, decision.digest).catch(() => false);
@@ -1068,10 +1071,24 @@ export function createGate(options: GateOptions): Gate {
       return denied;
     };
     const already = `this call (${key}) already ran; a review authorises one execution`;
+    const rekeyed = () => refuse(ErrorCodes.DENIED, `this Decision's idempotencyKey (${key}) was not issued for its digest; it authorises nothing — review the call again`);
     if (!keyFitsDigest(key, decision.digest) && cache.get(key)?.decision.digest !== decision.digest) {
-      // A Decision re-keyed to another call: claiming it would mark that call as run.
-      return refuse(ErrorCodes.DENIED, `this Decision's idempotencyKey (${key}) was not issued for its digest; it authorises nothing — review the call again`);
+      // A Decision re-keyed to another call: claiming it would mark that call as run. The one key
+      // the gate issues for another digest (a human's edit given on the reviewer) may be known to
+      // the ledger only (a restart, another process): its row under the key holds this digest.
+      if (!o.ledger) return rekeyed();
+      const ledger = o.ledger;
+      return (async () => {
+        const row = await ledger.get(key).catch(() => undefined);
+        if (row?.digest !== decision.digest) return rekeyed();
+        return claimBound(key, decision, refuse, already);
+      })();
     }
+    return claimBound(key, decision, refuse, already);
+  });
+
+  /** The claim of a Decision that belongs to its key: memory first, then the ledger. */
+  function claimBound(key: string, decision: Decision, refuse: (code: string, message: string) => Decision, already: string): Decision | undefined | Promise<Decision | undefined> {
     /** The gate's answer for this key no longer allows the call: the Decision handed in is not its answer any more. */
     const overruled = (now: Decision | undefined) =>
       refuse(
@@ -1100,7 +1117,7 @@ export function createGate(options: GateOptions): Gate {
       if (recorded && !recorded.executed) return overruled(recorded.decision);
       return refuse(ErrorCodes.ALREADY_EXECUTED, already);
     })();
-  });
+  }
   // A Decision handed back (read from framework state, a checkpoint, a client) is this gate's only
   // when the gate holds one for the same key, tool and digest: memory first, then the ledger.
   registerIssuedLookup(gate, (decision) => {

@@ -54,8 +54,8 @@ export function decisionCache(sizes: DecisionCacheSizes) {
      * answer is a human's: then it replaces the lasting Decision, keeping its executed mark).
      */
     set(key: string, decision: Decision, missedAt?: number) {
-      // Human answers and final noes (an expiry the reviewer answered) are lasting.
-      const lastingAnswer = decision.source === 'human' || isFinalNo(decision);
+      // Human answers, edits and final noes (an expiry the reviewer answered) are lasting.
+      const lastingAnswer = decision.source === 'human' || decision.edited !== undefined || isFinalNo(decision);
       if (missedAt === writes && !lastingAnswer) {
         brief.add(key, { decision, executed: false });
         return;

@@ -148,9 +148,11 @@ describe('last look at the key-fit rule (48bdf99): attacks', () => {
   //     ledger records the run; the replay finds a ledger row (edited digest, not executed) that
   //     proves nothing for the original digest, and runs the edit again. Regression of 48bdf99 (before
   //     it, reportOutcome's ledger.claim made the replay ALREADY_EXECUTED; nothing evicted it holds).
-  // Both fail on the current code: runs = [{amount:50},{amount:50}].
+  // Both failed on 48bdf99 with runs = [{amount:50},{amount:50}]. Fixed: a key that ran answers
+  // ALREADY_EXECUTED whatever the digest asked, edits are kept in the long tier, and a report or claim
+  // accepts the edit when the ledger row under the key holds its digest.
   for (const { withLedger, busy } of [{ withLedger: false, busy: 0 }, { withLedger: true, busy: 1_100 }]) {
-    it.fails(`HOLE: enforce + reportOutcome of a reviewer-side edit, then a replay of the call: the edit runs again${withLedger ? ' (ledger, edit evicted from the brief tier)' : ' (no ledger)'}`, async () => {
+    it(`was a hole: enforce + reportOutcome of a reviewer-side edit, then a replay of the call: the edit does not run again${withLedger ? ' (ledger, edit evicted from the brief tier)' : ' (no ledger)'}`, async () => {
       const h = harness();
       const dEdit = await digestOf({ ...pay, args: { amount: 50 } });
       const t = h.make(
@@ -181,14 +183,14 @@ describe('last look at the key-fit rule (48bdf99): attacks', () => {
     expect(h.runs).toEqual([{ amount: 50 }]);
   });
 
-  // AVAILABILITY (refused legitimate run; regression of 48bdf99). Two processes on one SQLite
-  // ledger (a restart, another worker): gate A reviews, the review server answers a human's edit
-  // (decidedBy human:carol), recorded under the original key with the edited digest. The Decision
-  // (in framework state / a checkpoint) is run by gate B: B's issued-Decision lookup vouches for it
-  // from the ledger, but the claim refuses it — the key does not fit the edited digest and B's
-  // memory does not hold it, and the claim never asks the ledger for the exception.
-  // Fails on the current code: runs = [] (DENIED "was not issued for its digest").
-  it.fails('AVAILABILITY: a reviewer-side human edit reviewed in gate A is refused when run by gate B on the same ledger', async () => {
+  // AVAILABILITY (reported on 48bdf99 with a JSON copy of the edit run in gate B: refused — but a
+  // copy read back from JSON carries no reviewed arguments, so it is ARGS_NOT_REVIEWED in any gate;
+  // an adapter asks gate B again). Gate A reviews, the review server answers a human's edit
+  // (human:carol), recorded under the original key with the edited digest; gate B on the same ledger
+  // (a restart, another worker) reviews the call again and runs that edit once; A's copy is then
+  // ALREADY_EXECUTED, and so is B's second run. The claim in B accepts the edit: B holds it, and
+  // the ledger row under the key holds its digest.
+  it('a reviewer-side human edit reviewed in gate A runs once in gate B on the same ledger (asked again there)', async () => {
     const h = harness();
     const file = tempFile();
     const dEdit = await digestOf({ ...pay, args: { amount: 50 } });
@@ -197,9 +199,11 @@ describe('last look at the key-fit rule (48bdf99): attacks', () => {
     const edit = await a.gate.review(pay);
     expect(edit).toMatchObject({ verdict: 'allow', source: 'human', digest: dEdit });
     const b = h.make(editing(), openLedger(file));
-    const restored = JSON.parse(JSON.stringify(edit)) as Decision;
-    await b.run(restored);
-    await b.run(restored);
+    const again = await b.gate.review(pay);
+    expect(again).toMatchObject({ verdict: 'allow', digest: dEdit });
+    expect(await b.run(again)).toBe('ran');
+    expect(await b.run(again)).toBe('refused');
+    expect(await a.run(edit)).toBe('refused');
     expect(h.runs).toEqual([{ amount: 50 }]);
   });
 });
