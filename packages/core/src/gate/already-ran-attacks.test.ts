@@ -5,71 +5,16 @@
 // with a chosen digest under a key (c); and the enforce → body → reportOutcome path (no claim), with
 // and without a ledger, after eviction and after a restart. Real reviewers (callbackReviewer,
 // policyReviewer), SQLite ledgers on temp files; the decisive assertion is the body-run counter.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryAudit } from '../audit/index';
 import { sha256 } from '../digest/call-digest';
-import type { GateLedger } from '../ledger/ledger-types';
-import { sqliteLedger } from '../ledger-sqlite';
 import { policyReviewer } from '../policy/policy-reviewer';
 import { callbackReviewer } from '../reviewers/callback-reviewer';
 import type { Decision, Reviewer, ToolCall } from '../types';
 import { createGate } from './create-gate';
 import { claimExecution } from './execution-claims';
-import { runGoverned } from './governed';
-import { reviewedArgs } from './reviewed-args';
+import { harness, openLedger, tempFile } from './attack-harness.test-support';
 
-const dirs: string[] = [];
-const ledgers: GateLedger[] = [];
-afterEach(async () => {
-  await Promise.all(ledgers.splice(0).map((l) => l.close?.()));
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tempFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'toolgate-already-ran-'));
-  dirs.push(dir);
-  return join(dir, 'ledger.db');
-}
-function openLedger(file: string): GateLedger {
-  const ledger = sqliteLedger(file);
-  ledgers.push(ledger);
-  return ledger;
-}
-
-function harness() {
-  const runs: unknown[] = [];
-  const make = (reviewer: Reviewer, ledger?: GateLedger) => {
-    const gate = createGate({ reviewer, highStakes: ['transfer'], audit: memoryAudit(), telemetry: false, ...(ledger ? { ledger } : {}) });
-    /** runGoverned: claim, body, report. */
-    const run = async (d: Decision): Promise<'ran' | 'refused'> => {
-      if (d.verdict !== 'allow' && d.verdict !== 'allow_with_conditions') return 'refused';
-      try {
-        await runGoverned(gate, d, (args) => runs.push(args));
-        return 'ran';
-      } catch {
-        return 'refused';
-      }
-    };
-    /** enforce, then the app's body, then reportOutcome (no claim). */
-    const enforceRun = async (call: ToolCall, between?: () => Promise<void>, reportTo?: { reportOutcome: (d: Decision, o: { status: 'success' }) => Promise<void> }): Promise<'ran' | 'refused'> => {
-      let d: Decision;
-      try {
-        d = await gate.enforce(call);
-      } catch {
-        return 'refused';
-      }
-      runs.push(reviewedArgs(d, undefined));
-      await between?.();
-      await (reportTo ?? gate).reportOutcome(d, { status: 'success' });
-      return 'ran';
-    };
-    return { gate, run, enforceRun };
-  };
-  return { runs, make };
-}
 
 const allowAll = () => policyReviewer({ version: 1, default: 'allow', rules: [] });
 const pay: ToolCall = { tool: 'transfer', args: { amount: 6_000 }, callId: 'pay', runId: 'r1' };

@@ -3,54 +3,14 @@
 // a human answer and refuse a claim of a non-allow. Each test counts body runs: a denied body runs
 // 0 times, an approved one exactly once. Real reviewers (callbackReviewer, policyReviewer), with and
 // without a SQLite ledger on a temp file (two gates on one file stand for two processes).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryAudit } from '../audit/index';
-import type { GateLedger } from '../ledger/ledger-types';
-import { sqliteLedger } from '../ledger-sqlite';
 import { callbackReviewer } from '../reviewers/callback-reviewer';
-import type { Decision, Reviewer, ReviewerVerdict, ToolCall } from '../types';
+import type { Decision, ReviewerVerdict, ToolCall } from '../types';
 import { createGate } from './create-gate';
 import { runGoverned } from './governed';
+import { harness, openLedger, tempFile } from './attack-harness.test-support';
 
-const dirs: string[] = [];
-const ledgers: GateLedger[] = [];
-afterEach(async () => {
-  await Promise.all(ledgers.splice(0).map((l) => l.close?.()));
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tempFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'toolgate-human-wins-'));
-  dirs.push(dir);
-  return join(dir, 'ledger.db');
-}
-function openLedger(file: string): GateLedger {
-  const ledger = sqliteLedger(file);
-  ledgers.push(ledger);
-  return ledger;
-}
-
-/** One body-run counter shared by every gate of a test (the side effect the attacks aim at). */
-function harness() {
-  const runs: unknown[] = [];
-  const make = (reviewer: Reviewer, ledger?: GateLedger) => {
-    const gate = createGate({ reviewer, highStakes: ['transfer'], audit: memoryAudit(), telemetry: false, ...(ledger ? { ledger } : {}) });
-    const run = async (d: Decision): Promise<'ran' | 'refused'> => {
-      if (d.verdict !== 'allow' && d.verdict !== 'allow_with_conditions') return 'refused';
-      try {
-        await runGoverned(gate, d, (args) => runs.push(args));
-        return 'ran';
-      } catch {
-        return 'refused';
-      }
-    };
-    return { gate, run };
-  };
-  return { runs, make };
-}
 
 /** A reviewer whose answers are scripted per ask of `transfer` (dry runs: allow); each ask can be held until released. */
 function scripted(answers: Array<ReviewerVerdict | (() => ReviewerVerdict)>, hold: boolean[] = []) {

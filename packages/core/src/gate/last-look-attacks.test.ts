@@ -5,54 +5,15 @@
 // and ordinal keys; the enforce + reportOutcome path; and legitimate reviewer-side edits that the
 // key-fit check now refuses or fails to mark as run. Real reviewers, SQLite ledgers on temp files;
 // the decisive assertion is always the body-run counter.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryAudit } from '../audit/index';
-import type { GateLedger } from '../ledger/ledger-types';
-import { sqliteLedger } from '../ledger-sqlite';
 import { callbackReviewer } from '../reviewers/callback-reviewer';
 import type { Decision, Reviewer, ReviewerVerdict, ToolCall } from '../types';
 import { createGate } from './create-gate';
 import { runGoverned } from './governed';
 import { reviewedArgs } from './reviewed-args';
+import { harness, openLedger, tempFile } from './attack-harness.test-support';
 
-const dirs: string[] = [];
-const ledgers: GateLedger[] = [];
-afterEach(async () => {
-  await Promise.all(ledgers.splice(0).map((l) => l.close?.()));
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function tempFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'toolgate-last-look-'));
-  dirs.push(dir);
-  return join(dir, 'ledger.db');
-}
-function openLedger(file: string): GateLedger {
-  const ledger = sqliteLedger(file);
-  ledgers.push(ledger);
-  return ledger;
-}
-
-function harness() {
-  const runs: unknown[] = [];
-  const make = (reviewer: Reviewer, ledger?: GateLedger) => {
-    const gate = createGate({ reviewer, highStakes: ['transfer'], audit: memoryAudit(), telemetry: false, ...(ledger ? { ledger } : {}) });
-    const run = async (d: Decision): Promise<'ran' | 'refused'> => {
-      if (d.verdict !== 'allow' && d.verdict !== 'allow_with_conditions') return 'refused';
-      try {
-        await runGoverned(gate, d, (args) => runs.push(args));
-        return 'ran';
-      } catch {
-        return 'refused';
-      }
-    };
-    return { gate, run };
-  };
-  return { runs, make };
-}
 
 const pay: ToolCall = { tool: 'transfer', args: { amount: 6_000 }, callId: 'pay', runId: 'r1' };
 const bait: ToolCall = { tool: 'transfer', args: { amount: 7_000 }, callId: 'bait', runId: 'r1' };
