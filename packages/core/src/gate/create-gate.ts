@@ -87,6 +87,8 @@ export function createGate(options: GateOptions): Gate {
   const nextAuditId = auditIdSource();
   const auditNow = isoClock(() => o.now());
   const ordinals = new Map<string, number>();
+  /** Counts the reviewer asks of this gate: of two answers for one key, the later ask's stands. */
+  let asks = 0;
   /** What was sent for a human review, by idempotency key, so resolveReview can check, re-check and attach it. */
   const reviewed = new Map<string, PendingReview>();
   /** Distinct approvers so far of a pending review that needs more than one (`approvals.required`), by idempotency key. */
@@ -399,6 +401,7 @@ export function createGate(options: GateOptions): Gate {
       if (dryRun) request.dryRun = true;
 
       let decision: Decision;
+      const asked = ++asks;
       const verdict = await askReviewer(request, signal);
       if (verdict instanceof ToolgateError && verdict.code === ErrorCodes.REVIEWER_ABORTED) {
         // The caller cancelled: there is no decision, and nothing may run — whatever the fail mode.
@@ -449,7 +452,9 @@ export function createGate(options: GateOptions): Gate {
       // An expiry the reviewer answered is a final no, kept like a human's (resolveReview refuses to
       // approve the review after it, here and in every process sharing the ledger).
       const kept = isConclusive(decision) || isFinalNo(decision);
-      if (kept && o.ledger) {
+      // A later ask of this call was answered first: that answer stands (not recorded over it).
+      const stale = missedAt !== cache.mark() && cache.askedLater(key, asked);
+      if (kept && o.ledger && !stale) {
         const failed = await ledgerRecord(key, decision);
         if (failed) {
           const d = hardDeny(call, digest, started, failed.code, `${failed.message}; denied because an unrecorded decision cannot authorise a call`, { idempotencyKey: key });
@@ -458,7 +463,7 @@ export function createGate(options: GateOptions): Gate {
         }
       }
       if (kept) {
-        cache.set(key, decision, missedAt);
+        cache.set(key, decision, missedAt, asked);
         if (!isConclusive(decision)) reviewed.delete(key);
       } else if (decision.source === 'fail_open') remember(failedOpen, key, decision);
       else if (decision.verdict === 'review') {

@@ -103,6 +103,14 @@ describe('decisionCache', () => {
     expect(c.get('rejected')).toMatchObject({ decision: { verdict: 'deny', source: 'human' } });
     c.keep('rejected', { ...allow(10), source: 'human' } as Decision);
     expect(c.claim('rejected', allow(10))).toBe('overruled');
+    // Of two reviewer answers for one key, the later ask's stands, whichever is written last.
+    c.set('asked', allow(13), undefined, 2);
+    c.set('asked', { ...allow(13), verdict: 'deny' } as Decision, undefined, 1);
+    expect(c.get('asked')).toMatchObject({ decision: { verdict: 'allow' }, asked: 2 });
+    expect(c.askedLater('asked', 1)).toBe(true);
+    expect(c.askedLater('asked', 3)).toBe(false);
+    c.set('asked', { ...allow(13), verdict: 'deny' } as Decision, undefined, 3);
+    expect(c.get('asked')).toMatchObject({ decision: { verdict: 'deny' } });
     // A human's allow is replaced by another human's answer, not by a reviewer's.
     c.keep('approved', { ...allow(11), source: 'human' } as Decision);
     c.set('approved', { ...allow(11), verdict: 'deny' } as Decision);

@@ -3,6 +3,8 @@ import type { Decision } from '../types';
 interface Entry {
   decision: Decision;
   executed: boolean;
+  /** For a reviewer's answer: the order in which the gate asked for it (see `set`). */
+  asked?: number;
 }
 
 /** How many keys each tier of the decision cache keeps (at least half of each, at most all). */
@@ -53,11 +55,11 @@ export function decisionCache(sizes: DecisionCacheSizes) {
      * A reviewer's conclusive answer for `key` (brief, unless the key is lasting already or the
      * answer is a human's: then it replaces the lasting Decision, keeping its executed mark).
      */
-    set(key: string, decision: Decision, missedAt?: number) {
+    set(key: string, decision: Decision, missedAt?: number, asked?: number) {
       // Human answers, edits and final noes (an expiry the reviewer answered) are lasting.
       const lastingAnswer = decision.source === 'human' || decision.edited !== undefined || isFinalNo(decision);
       if (missedAt === writes && !lastingAnswer) {
-        brief.add(key, { decision, executed: false });
+        brief.add(key, asked === undefined ? { decision, executed: false } : { decision, executed: false, asked });
         return;
       }
       const held = lasting.get(key);
@@ -68,7 +70,18 @@ export function decisionCache(sizes: DecisionCacheSizes) {
         toLasting(key, { decision, executed: held?.executed ?? brief.get(key)?.executed ?? false });
         return;
       }
-      brief.put(key, { decision, executed: brief.get(key)?.executed ?? false });
+      // Two asks of one call in flight (a framework re-ran it across a policy change): the answer to
+      // the later ask stands, whichever arrives last.
+      const prev = brief.get(key);
+      if (prev !== undefined && asked !== undefined && prev.asked !== undefined && prev.asked > asked) return;
+      const entry: Entry = { decision, executed: prev?.executed ?? false };
+      if (asked !== undefined) entry.asked = asked;
+      brief.put(key, entry);
+    },
+    /** True when the answer held for `key` was asked for after `asked` (a later ask of the same call). */
+    askedLater(key: string, asked: number): boolean {
+      const held = brief.get(key);
+      return held?.asked !== undefined && held.asked > asked;
     },
     /** A human's answer for `key` (or the deny that supersedes an edited call): kept lasting, with the key's executed mark. */
     keep(key: string, decision: Decision) {

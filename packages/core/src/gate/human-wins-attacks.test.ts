@@ -267,9 +267,27 @@ describe('a human answer stands (905b5aa): attacks', () => {
   // one made under the new policy (allow) and replaces it in the brief tier (set: brief.put, last
   // writer wins, ask order not compared). runGoverned(allow) is then 'overruled' (DENIED: "the gate's
   // answer for this call … is now deny (reviewer: old policy)") and the key answers the stale deny
-  // until it leaves the cache. Before 905b5aa the allow ran (claim ignored the brief tier). Fails on
-  // 905b5aa with runs = [] (outcome 'refused').
-  it.fails('AVAILABILITY: a stale reviewer deny (asked under the old policy) landing after the current allow does not refuse it', async () => {
+  // until it leaves the cache. Before 905b5aa the allow ran (claim ignored the brief tier). Failed on
+  // 905b5aa with runs = [] (outcome 'refused'). Fixed: of two answers for one key, the later ask's
+  // stands in the cache (and the stale one is not recorded in the ledger).
+  it('a stale reviewer deny landing after the current allow is not recorded over it in the ledger: the allow runs once, in any gate', async () => {
+    const h = harness();
+    const file = tempFile();
+    const s = scripted([{ verdict: 'deny', reason: 'old policy' }, { verdict: 'allow', reason: 'new policy' }], [true, false]);
+    const t = h.make(s.reviewer, openLedger(file));
+    const old = t.gate.review(pay);
+    await tick();
+    const now = await t.gate.review(pay);
+    s.gates[0]!();
+    expect((await old).verdict).toBe('deny');
+    const other = h.make(scripted([{ verdict: 'deny', reason: 'would be asked again' }]).reviewer, openLedger(file));
+    expect(await other.gate.review(pay)).toMatchObject({ verdict: 'allow', reason: 'new policy' }); // the ledger holds the later ask's answer
+    expect(await t.run(now)).toBe('ran');
+    expect(await other.run(now)).toBe('refused');
+    expect(h.runs).toEqual([{ amount: 6_000 }]);
+  });
+
+  it('was refused: a stale reviewer deny (asked under the old policy) landing after the current allow does not refuse it', async () => {
     const h = harness();
     const s = scripted([{ verdict: 'deny', reason: 'old policy' }, { verdict: 'allow', reason: 'new policy' }], [true, false]);
     const t = h.make(s.reviewer);
