@@ -9,7 +9,8 @@ import { afterEach } from 'vitest';
 import { memoryAudit } from '../audit/index';
 import type { GateLedger } from '../ledger/ledger-types';
 import { sqliteLedger } from '../ledger-sqlite';
-import type { Decision, Reviewer, ToolCall } from '../types';
+import { callbackReviewer } from '../reviewers/callback-reviewer';
+import type { Decision, Reviewer, ReviewerVerdict, ToolCall } from '../types';
 import { createGate } from './create-gate';
 import type { GateOptions } from './gate-types';
 import { runGoverned } from './governed';
@@ -68,3 +69,23 @@ export function harness() {
   };
   return { runs, make };
 }
+
+/** A reviewer whose answers are scripted per ask of `transfer` (dry runs: allow); each ask can be held until released. */
+export function scripted(answers: Array<ReviewerVerdict | (() => ReviewerVerdict)>, hold: boolean[] = []) {
+  const gates: Array<() => void> = [];
+  let n = 0;
+  const reviewer = callbackReviewer(async (r) => {
+    if (r.call.tool !== 'transfer' || r.dryRun) return { verdict: 'allow', reason: 'dry' };
+    const i = n++;
+    if (hold[i]) await new Promise<void>((res) => gates.push(res));
+    const a = answers[Math.min(i, answers.length - 1)]!;
+    return typeof a === 'function' ? a() : a;
+  });
+  return { reviewer, gates, asked: () => n };
+}
+
+/** The call most attacks aim at. */
+export const pay: ToolCall = { tool: 'transfer', args: { amount: 6_000 }, callId: 'pay', runId: 'r1' };
+
+/** Long enough for a held review to reach the reviewer. */
+export const tick = () => new Promise((r) => setTimeout(r, 20));

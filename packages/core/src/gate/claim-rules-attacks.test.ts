@@ -6,26 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { memoryAudit } from '../audit/index';
 import { callbackReviewer } from '../reviewers/callback-reviewer';
-import type { ReviewerVerdict, ToolCall } from '../types';
 import { createGate } from './create-gate';
-import { harness, openLedger, tempFile } from './attack-harness.test-support';
+import { harness, openLedger, pay, scripted, tempFile, tick } from './attack-harness.test-support';
 
 
-/** Answers scripted per ask of `transfer` (dry runs: allow); each ask can be held until released. */
-function scripted(answers: ReviewerVerdict[], hold: boolean[] = []) {
-  const gates: Array<() => void> = [];
-  let n = 0;
-  const reviewer = callbackReviewer(async (r) => {
-    if (r.call.tool !== 'transfer' || r.dryRun) return { verdict: 'allow', reason: 'dry' };
-    const i = n++;
-    if (hold[i]) await new Promise<void>((res) => gates.push(res));
-    return answers[Math.min(i, answers.length - 1)]!;
-  });
-  return { reviewer, gates, asked: () => n };
-}
-
-const pay: ToolCall = { tool: 'transfer', args: { amount: 6_000 }, callId: 'pay', runId: 'r1' };
-const tick = () => new Promise((r) => setTimeout(r, 20));
 
 async function digests() {
   const probe = createGate({ reviewer: callbackReviewer(() => ({ verdict: 'allow' })), highStakes: ['transfer'], audit: memoryAudit(), telemetry: false });

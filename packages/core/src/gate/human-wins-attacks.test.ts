@@ -6,28 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { memoryAudit } from '../audit/index';
 import { callbackReviewer } from '../reviewers/callback-reviewer';
-import type { Decision, ReviewerVerdict, ToolCall } from '../types';
+import type { Decision } from '../types';
 import { createGate } from './create-gate';
 import { runGoverned } from './governed';
-import { harness, openLedger, tempFile } from './attack-harness.test-support';
+import { harness, openLedger, pay, scripted, tempFile, tick } from './attack-harness.test-support';
 
 
-/** A reviewer whose answers are scripted per ask of `transfer` (dry runs: allow); each ask can be held until released. */
-function scripted(answers: Array<ReviewerVerdict | (() => ReviewerVerdict)>, hold: boolean[] = []) {
-  const gates: Array<() => void> = [];
-  let n = 0;
-  const reviewer = callbackReviewer(async (r) => {
-    if (r.call.tool !== 'transfer' || r.dryRun) return { verdict: 'allow', reason: 'dry' };
-    const i = n++;
-    if (hold[i]) await new Promise<void>((res) => gates.push(res));
-    const a = answers[Math.min(i, answers.length - 1)]!;
-    return typeof a === 'function' ? a() : a;
-  });
-  return { reviewer, gates, asked: () => n };
-}
-
-const pay: ToolCall = { tool: 'transfer', args: { amount: 6_000 }, callId: 'pay', runId: 'r1' };
-const tick = () => new Promise((r) => setTimeout(r, 20));
 
 describe('a human answer stands (905b5aa): attacks', () => {
   // HOLE: a human's edit given ON THE REVIEWER (verdict.edited, decidedBy "human:…", the
