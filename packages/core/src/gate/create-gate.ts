@@ -1035,8 +1035,7 @@ export function createGate(options: GateOptions): Gate {
     // one this gate holds under it — a human's edit given on the reviewer): a Decision re-keyed to
     // another call must not make that call ALREADY_EXECUTED.
     const key = decision.idempotencyKey;
-    let bound = key !== undefined && (keyFitsDigest(key, decision.digest) || cache.get(key)?.decision.digest === decision.digest);
-    if (!bound && key !== undefined && o.ledger) bound = (await o.ledger.get(key).catch(() => undefined))?.digest === decision.digest;
+    const bound = key !== undefined && (await belongsToKey(key, decision.digest));
     const known = bound && key !== undefined ? cache.markExecuted(key, decision) : undefined;
     const issued = known && known.decision.digest === decision.digest ? known.decision : undefined;
     if (o.ledger && bound && key !== undefined && typeof decision.digest === 'string' && decision.digest !== '') {
@@ -1077,20 +1076,27 @@ export function createGate(options: GateOptions): Gate {
     };
     const already = `this call (${key}) already ran; a review authorises one execution`;
     const rekeyed = () => refuse(ErrorCodes.DENIED, `this Decision's idempotencyKey (${key}) was not issued for its digest; it authorises nothing — review the call again`);
-    if (!keyFitsDigest(key, decision.digest) && cache.get(key)?.decision.digest !== decision.digest) {
-      // A Decision re-keyed to another call: claiming it would mark that call as run. The one key
-      // the gate issues for another digest (a human's edit given on the reviewer) may be known to
-      // the ledger only (a restart, another process): its row under the key holds this digest.
-      if (!o.ledger) return rekeyed();
-      const ledger = o.ledger;
-      return (async () => {
-        const row = await ledger.get(key).catch(() => undefined);
-        if (row?.digest !== decision.digest) return rekeyed();
-        return claimBound(key, decision, refuse, already);
-      })();
-    }
-    return claimBound(key, decision, refuse, already);
+    // A Decision re-keyed to another call: claiming it would mark that call as run.
+    const bound = belongsToKey(key, decision.digest);
+    if (bound === true) return claimBound(key, decision, refuse, already);
+    if (bound === false) return rekeyed();
+    return bound.then((ok) => (ok ? claimBound(key, decision, refuse, already) : rekeyed()));
   });
+
+  /**
+   * True when a Decision with `digest` belongs to `key`: the key ends with that digest's 64 bits, or
+   * the gate holds that digest under the key — the one key it issues for another digest, a human's
+   * edit given on the reviewer, kept in memory or (after a restart, in another process) in the
+   * ledger's row. A promise only when the ledger must be asked.
+   */
+  function belongsToKey(key: string, digest: unknown): boolean | Promise<boolean> {
+    if (keyFitsDigest(key, digest) || cache.get(key)?.decision.digest === digest) return true;
+    if (!o.ledger) return false;
+    return o.ledger.get(key).then(
+      (row) => row?.digest === digest,
+      () => false,
+    );
+  }
 
   /** The claim of a Decision that belongs to its key: memory first, then the ledger. */
   function claimBound(key: string, decision: Decision, refuse: (code: string, message: string) => Decision, already: string): Decision | undefined | Promise<Decision | undefined> {

@@ -52,8 +52,10 @@ export function decisionCache(sizes: DecisionCacheSizes) {
     /** A mark to pass to `set` after a `get` that missed: `set` then skips its own lookups if nothing was written since. */
     mark: (): number => writes,
     /**
-     * A reviewer's conclusive answer for `key` (brief, unless the key is lasting already or the
-     * answer is a human's: then it replaces the lasting Decision, keeping its executed mark).
+     * A conclusive answer for `key`, with the order of the ask it answers (`asked`). A reviewer's
+     * answer is brief; a human's answer, an edit or a final no is lasting, and so is any answer for
+     * a key already lasting (it keeps the key's executed mark). Never replaced: a human's answer by
+     * a reviewer's, a final no by anything but a deny, a later ask's answer by an earlier ask's.
      */
     set(key: string, decision: Decision, missedAt?: number, asked?: number) {
       // Human answers, edits and final noes (an expiry the reviewer answered) are lasting.
