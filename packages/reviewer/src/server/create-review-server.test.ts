@@ -166,6 +166,19 @@ describe.each(ENGINES)('protocol on $name', (e) => {
       expect(again.body.error.code).toBe('ALREADY_DECIDED');
     });
 
+    it("a human's no stands against a re-ask: the same call submitted again after the reject is answered with the reject, never a new review", async () => {
+      // The server side of the gate's "a human's answer stands": a framework re-running the call (same
+      // idempotency key, same arguments) must not get a fresh pending review a second human could approve.
+      const s = await started();
+      const r = await submit(s, 'no-1', 'transfer', { amount: 700 });
+      expect(r.status).toBe(202);
+      await http(s.url, 'POST', `/v1/reviews/${r.body.id}/decision`, s.approveKey, { verdict: 'deny', reason: 'no' });
+      const again = await submit(s, 'no-1', 'transfer', { amount: 700 });
+      expect(again.body).toMatchObject({ verdict: 'deny', decidedBy: 'human:alice' });
+      const pendingNow = await http(s.url, 'GET', '/v1/reviews?status=pending', s.approveKey);
+      expect((pendingNow.body.reviews as Array<{ id: string }>).filter((x) => x.id === r.body.id)).toEqual([]);
+    });
+
     it('refuses self-approval and flags the attempt in the audit trail', async () => {
       const s = await started();
       // An admin key may submit and approve, but never its own review.
